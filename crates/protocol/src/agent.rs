@@ -1,0 +1,61 @@
+//! Agent Chat Web API v3.6 bodies: `POST /v3.6/agent/action/<action>` with a bearer token.
+//! Failures use [`crate::error::ErrorBody`].
+
+use crate::action::SortOrder;
+use crate::entity::{ChatSummary, Event};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListChatsRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<ListChatsFilters>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort_order: Option<SortOrder>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListChatsFilters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub include_chats_without_threads: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<u32>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListChatsResponse {
+    pub chats_summary: Vec<ChatSummary>,
+    pub found_chats: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_page_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_page_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetChatRequest {
+    pub chat_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendEventRequest {
+    pub chat_id: String,
+    pub event: Event,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attach_to_last_thread: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendEventResponse {
+    pub event_id: String,
+}

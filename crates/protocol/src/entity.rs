@@ -1,0 +1,316 @@
+//! Entities shared by requests, responses and pushes: users, chats, threads, events.
+//!
+//! Optional fields are `Option` and absent from the JSON when `None`, so a frame decoded and
+//! encoded again is the same JSON (the recorded-frames test holds us to that).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Properties: `{"<namespace>": {"<name>": <value>}}`.
+pub type Properties = Map<String, Value>;
+
+/// Session fields as the wire carries them: an array of one-key objects, in order.
+pub type SessionFields = Vec<Map<String, Value>>;
+
+/// Which groups may see a chat or thread.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Access {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<u32>>,
+}
+
+impl Access {
+    /// Access for the given groups.
+    pub fn groups(ids: impl Into<Vec<u32>>) -> Self {
+        Self { group_ids: Some(ids.into()) }
+    }
+}
+
+/// Counters a client requires in the `login` response (protocol.md §4.3).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Statistics {
+    pub chats_count: u64,
+    pub threads_count: u64,
+    pub visits_count: u64,
+    pub page_views_count: u64,
+    pub greetings_shown_count: u64,
+    pub greetings_accepted_count: u64,
+}
+
+/// A customer (the visitor).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Customer {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_fields: Option<SessionFields>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub statistics: Option<Statistics>,
+    /// In a chat's user list: whether the customer is present in the chat.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_seen_up_to: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+}
+
+/// An agent (or a bot) as customers and other agents see it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Agent {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub avatar: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_bot: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub present: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub events_seen_up_to: Option<String>,
+}
+
+/// A chat participant, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum User {
+    Customer(Customer),
+    Agent(Agent),
+}
+
+impl User {
+    pub fn id(&self) -> &str {
+        match self {
+            User::Customer(c) => &c.id,
+            User::Agent(a) => &a.id,
+        }
+    }
+}
+
+/// A customer that carries `"type": "customer"` on the wire outside a user list, as in the
+/// `login` response.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(try_from = "User", into = "User")]
+pub struct TaggedCustomer(pub Customer);
+
+impl TryFrom<User> for TaggedCustomer {
+    type Error = String;
+    fn try_from(user: User) -> Result<Self, String> {
+        match user {
+            User::Customer(customer) => Ok(Self(customer)),
+            User::Agent(agent) => Err(format!("expected a customer, got agent {}", agent.id)),
+        }
+    }
+}
+
+impl From<TaggedCustomer> for User {
+    fn from(customer: TaggedCustomer) -> Self {
+        User::Customer(customer.0)
+    }
+}
+
+/// A chat with one thread (the latest, or the one asked for).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Chat {
+    pub id: String,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Properties>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+    /// `None` only for a chat without threads (v3.5 allows `null` in `get_chat`).
+    #[serde(default)]
+    pub thread: Option<Thread>,
+}
+
+/// A thread: one conversation of a chat, with its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Thread {
+    pub id: String,
+    pub created_at: String,
+    pub active: bool,
+    #[serde(default)]
+    pub user_ids: Vec<String>,
+    #[serde(default)]
+    pub events: Vec<Event>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Properties>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_thread_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_thread_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue: Option<Queue>,
+}
+
+/// A thread's place in the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Queue {
+    pub position: u32,
+    pub wait_time: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queued_at: Option<String>,
+}
+
+/// An event: the fields every event has, plus its type-specific body.
+///
+/// Outgoing events (from a client) carry no `id`, `created_at` or `author_id`; the server
+/// assigns them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    /// The client's own id for the event, echoed back so it can match its optimistic copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_id: Option<String>,
+    /// `all` (default) or `agents`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Properties>,
+    #[serde(flatten)]
+    pub body: EventBody,
+}
+
+impl Event {
+    /// A new outgoing message event.
+    pub fn message(text: impl Into<String>) -> Self {
+        Self::outgoing(EventBody::Message(MessageBody { text: text.into(), postback: None }))
+    }
+
+    /// A new outgoing event with the given body and no server-assigned fields.
+    pub fn outgoing(body: EventBody) -> Self {
+        Self {
+            id: None,
+            created_at: None,
+            author_id: None,
+            custom_id: None,
+            visibility: None,
+            properties: None,
+            body,
+        }
+    }
+
+    /// Sets `custom_id`.
+    pub fn with_custom_id(mut self, custom_id: impl Into<String>) -> Self {
+        self.custom_id = Some(custom_id.into());
+        self
+    }
+
+    /// The text of a message or system message.
+    pub fn text(&self) -> Option<&str> {
+        match &self.body {
+            EventBody::Message(m) => Some(&m.text),
+            EventBody::SystemMessage(m) => Some(&m.text),
+            EventBody::File(_) => None,
+        }
+    }
+}
+
+/// The type-specific part of an event, tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum EventBody {
+    Message(MessageBody),
+    File(FileBody),
+    SystemMessage(SystemMessageBody),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MessageBody {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postback: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileBody {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail2x_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternative_text: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SystemMessageBody {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_message_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_vars: Option<Map<String, Value>>,
+}
+
+/// One chat in a `list_chats` result.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatSummary {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Properties>,
+    #[serde(default)]
+    pub users: Vec<User>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_thread_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_thread_created_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_event_per_type: Option<std::collections::BTreeMap<String, LastEvent>>,
+    /// Agent Chat Web API: the chat's latest thread, without events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_thread_summary: Option<ThreadSummary>,
+}
+
+/// A thread without its events (Agent Chat Web API chat summaries).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadSummary {
+    pub id: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub user_ids: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<Properties>,
+    pub active: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
+}
+
+/// The newest event of one type in a chat summary.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LastEvent {
+    pub thread_id: String,
+    pub thread_created_at: String,
+    pub event: Event,
+}

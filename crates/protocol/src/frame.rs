@@ -1,0 +1,246 @@
+//! The three frame shapes of the RTM socket (protocol.md §3) and their codec.
+//!
+//! ```text
+//! request   {"request_id": "<id>", "action": "<action>", "payload": {…}, "version"?: "3.5"}
+//! response  {"request_id": "<id>", "action": "<action>", "type": "response", "success": true,  "payload": {…}}
+//!           {"request_id": "<id>", "action": "<action>", "type": "response", "success": false, "payload": {"error": {…}}}
+//! push      {"action": "<push>", "type": "push", "payload": {…}, "request_id"?: "<id>"}
+//! ```
+//!
+//! Decoding is two-step: first the envelope (so that a bad payload can still be answered with
+//! the request's `request_id` and `action`), then the payload by its name.
+
+use crate::action::{Request, Response};
+use crate::error::{ApiError, ErrorBody};
+use crate::push::Push;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Why a payload could not be decoded for a given name.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PayloadError {
+    #[error("unknown action `{0}`")]
+    UnknownName(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// Why a frame could not be decoded. Carries whatever of the envelope could be read, so the
+/// receiver can answer in kind.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("malformed frame: {0}")]
+    Malformed(String),
+    #[error("unknown action `{action}`")]
+    UnknownAction { request_id: Option<String>, action: String },
+    #[error("invalid payload for `{action}`: {message}")]
+    InvalidPayload { request_id: Option<String>, action: String, message: String },
+}
+
+impl DecodeError {
+    fn from_payload(err: PayloadError, request_id: Option<String>, action: String) -> Self {
+        match err {
+            PayloadError::UnknownName(_) => Self::UnknownAction { request_id, action },
+            PayloadError::Invalid(message) => Self::InvalidPayload { request_id, action, message },
+        }
+    }
+
+    /// The `request_id` of the offending frame, when it had one.
+    pub fn request_id(&self) -> Option<&str> {
+        match self {
+            Self::Malformed(_) => None,
+            Self::UnknownAction { request_id, .. } | Self::InvalidPayload { request_id, .. } => {
+                request_id.as_deref()
+            }
+        }
+    }
+
+    /// The `action` of the offending frame, when it could be read.
+    pub fn action(&self) -> Option<&str> {
+        match self {
+            Self::Malformed(_) => None,
+            Self::UnknownAction { action, .. } | Self::InvalidPayload { action, .. } => Some(action),
+        }
+    }
+}
+
+pub(crate) fn decode_payload<T: DeserializeOwned>(payload: Value) -> Result<T, PayloadError> {
+    let payload = if payload.is_null() {
+        // Absent payload: fine for payloads that may be absent, `{}` for the rest.
+        if let Ok(value) = serde_json::from_value(Value::Null) {
+            return Ok(value);
+        }
+        Value::Object(Map::new())
+    } else {
+        payload
+    };
+    serde_json::from_value(payload).map_err(|e| PayloadError::Invalid(e.to_string()))
+}
+
+pub(crate) fn encode_payload<T: Serialize>(payload: &T) -> Value {
+    // Our payload types have string keys only, so encoding cannot fail.
+    serde_json::to_value(payload).expect("wire payloads always encode")
+}
+
+/// A client → server frame.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RequestFrame {
+    /// Absent only on v2's keep-alive `{"action":"ping"}`.
+    pub request_id: Option<String>,
+    pub request: Request,
+    /// The top-level `version` a v3.5 client puts on `login`.
+    pub version: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+    action: String,
+    #[serde(default, skip_serializing_if = "Value::is_null")]
+    payload: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    version: Option<String>,
+}
+
+impl RequestFrame {
+    pub fn new(request_id: impl Into<String>, request: Request) -> Self {
+        Self { request_id: Some(request_id.into()), request, version: None }
+    }
+
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        let wire: WireRequest =
+            serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let request = Request::from_parts(&wire.action, wire.payload)
+            .map_err(|e| DecodeError::from_payload(e, wire.request_id.clone(), wire.action))?;
+        Ok(Self { request_id: wire.request_id, request, version: wire.version })
+    }
+
+    pub fn encode(&self) -> String {
+        let wire = WireRequest {
+            request_id: self.request_id.clone(),
+            action: self.request.name().to_owned(),
+            payload: self.request.payload(),
+            version: self.version.clone(),
+        };
+        serde_json::to_string(&wire).expect("wire frames always encode")
+    }
+}
+
+/// A server → client frame.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServerFrame {
+    Response(ResponseFrame),
+    Push(PushFrame),
+}
+
+/// The answer to one request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseFrame {
+    pub request_id: Option<String>,
+    pub action: String,
+    pub result: Result<Response, ApiError>,
+}
+
+impl ResponseFrame {
+    pub fn ok(request_id: Option<String>, response: Response) -> Self {
+        Self { request_id, action: response.name().to_owned(), result: Ok(response) }
+    }
+
+    pub fn error(request_id: Option<String>, action: impl Into<String>, error: ApiError) -> Self {
+        Self { request_id, action: action.into(), result: Err(error) }
+    }
+}
+
+/// A push, with the `request_id` of the request that caused it on the requester's copy.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushFrame {
+    pub request_id: Option<String>,
+    pub push: Push,
+}
+
+#[derive(Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum FrameType {
+    Response,
+    Push,
+}
+
+#[derive(Serialize, Deserialize)]
+struct WireServerFrame {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+    action: String,
+    #[serde(rename = "type")]
+    kind: FrameType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    success: Option<bool>,
+    #[serde(default)]
+    payload: Value,
+}
+
+impl ServerFrame {
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        let wire: WireServerFrame =
+            serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let request_id = wire.request_id;
+        let action = wire.action;
+        match (wire.kind, wire.success) {
+            (FrameType::Push, _) => match Push::from_parts(&action, wire.payload) {
+                Ok(push) => Ok(ServerFrame::Push(PushFrame { request_id, push })),
+                Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
+            },
+            (FrameType::Response, Some(false)) => {
+                match decode_payload::<ErrorBody>(wire.payload) {
+                    Ok(body) => Ok(ServerFrame::Response(ResponseFrame::error(
+                        request_id, action, body.error,
+                    ))),
+                    Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
+                }
+            }
+            (FrameType::Response, _) => match Response::from_parts(&action, wire.payload) {
+                Ok(response) => Ok(ServerFrame::Response(ResponseFrame::ok(request_id, response))),
+                Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
+            },
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        let wire = match self {
+            ServerFrame::Response(r) => {
+                let (success, payload) = match &r.result {
+                    Ok(response) => (true, response.payload()),
+                    Err(error) => (false, encode_payload(&ErrorBody { error: error.clone() })),
+                };
+                WireServerFrame {
+                    request_id: r.request_id.clone(),
+                    action: r.action.clone(),
+                    kind: FrameType::Response,
+                    success: Some(success),
+                    payload: if payload.is_null() { Value::Object(Map::new()) } else { payload },
+                }
+            }
+            ServerFrame::Push(p) => WireServerFrame {
+                request_id: p.request_id.clone(),
+                action: p.push.name().to_owned(),
+                kind: FrameType::Push,
+                success: None,
+                payload: p.push.payload(),
+            },
+        };
+        serde_json::to_string(&wire).expect("wire frames always encode")
+    }
+}
+
+impl From<ResponseFrame> for ServerFrame {
+    fn from(r: ResponseFrame) -> Self {
+        ServerFrame::Response(r)
+    }
+}
+
+impl From<PushFrame> for ServerFrame {
+    fn from(p: PushFrame) -> Self {
+        ServerFrame::Push(p)
+    }
+}

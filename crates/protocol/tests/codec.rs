@@ -1,0 +1,120 @@
+//! The frame codec: bad input yields a typed error that keeps what the envelope had; good input
+//! round-trips (proptest).
+
+use confab_protocol::action::{Request, SendEventRequest};
+use confab_protocol::frame::{DecodeError, PushFrame, ResponseFrame};
+use confab_protocol::push::{IncomingEvent, Push};
+use confab_protocol::{ApiError, ErrorType, Event, RequestFrame, Response, ServerFrame};
+use proptest::prelude::*;
+
+#[test]
+fn v2_ping_without_payload_decodes_and_encodes_unchanged() {
+    let frame = RequestFrame::decode(r#"{"action":"ping"}"#).unwrap();
+    assert_eq!(frame.request, Request::Ping(None));
+    assert_eq!(frame.request_id, None);
+    assert_eq!(frame.encode(), r#"{"action":"ping"}"#);
+}
+
+#[test]
+fn documented_ping_with_empty_payload_decodes() {
+    let frame = RequestFrame::decode(r#"{"request_id":"1","action":"ping","payload":{}}"#).unwrap();
+    assert!(matches!(frame.request, Request::Ping(Some(_))));
+}
+
+#[test]
+fn unknown_action_keeps_request_id_and_action() {
+    let err = RequestFrame::decode(r#"{"request_id":"r1","action":"fly_to_moon","payload":{}}"#)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        DecodeError::UnknownAction { request_id: Some("r1".into()), action: "fly_to_moon".into() }
+    );
+}
+
+#[test]
+fn invalid_payload_names_the_missing_field() {
+    let err = RequestFrame::decode(r#"{"request_id":"r2","action":"send_event","payload":{}}"#)
+        .unwrap_err();
+    match err {
+        DecodeError::InvalidPayload { request_id, action, message } => {
+            assert_eq!(request_id.as_deref(), Some("r2"));
+            assert_eq!(action, "send_event");
+            assert!(message.contains("chat_id"), "{message}");
+        }
+        other => panic!("expected InvalidPayload, got {other:?}"),
+    }
+}
+
+#[test]
+fn not_json_and_not_an_object_are_malformed() {
+    for text in ["", "{", "[1,2]", "42", r#"{"payload":{}}"#] {
+        assert!(matches!(RequestFrame::decode(text), Err(DecodeError::Malformed(_))), "{text:?}");
+    }
+}
+
+#[test]
+fn unknown_event_type_is_a_validation_error_not_a_panic() {
+    let text = r#"{"request_id":"r3","action":"send_event","payload":{"chat_id":"C","event":{"type":"hologram"}}}"#;
+    assert!(matches!(RequestFrame::decode(text), Err(DecodeError::InvalidPayload { .. })));
+}
+
+#[test]
+fn error_response_has_the_documented_shape() {
+    let frame: ServerFrame = ResponseFrame::error(
+        Some("r4".into()),
+        "start_chat",
+        ApiError::new(ErrorType::ChatLimitReached, "Chat limit reached"),
+    )
+    .into();
+    let json: serde_json::Value = serde_json::from_str(&frame.encode()).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({"request_id":"r4","action":"start_chat","type":"response","success":false,
+            "payload":{"error":{"type":"chat_limit_reached","message":"Chat limit reached"}}})
+    );
+    assert_eq!(ServerFrame::decode(&frame.encode()).unwrap(), frame);
+}
+
+#[test]
+fn unknown_error_types_are_kept_verbatim() {
+    let text = r#"{"request_id":"x","action":"login","type":"response","success":false,"payload":{"error":{"type":"license_expired","message":"License expired"}}}"#;
+    let ServerFrame::Response(r) = ServerFrame::decode(text).unwrap() else { panic!() };
+    assert_eq!(r.result.unwrap_err().kind, ErrorType::Other("license_expired".into()));
+}
+
+fn text() -> impl Strategy<Value = String> {
+    // Any Unicode, including quotes, backslashes, markup and control characters.
+    proptest::string::string_regex("(?s).{0,64}").unwrap()
+}
+
+proptest! {
+    #[test]
+    fn send_event_requests_round_trip(chat_id in "[A-Z0-9]{1,12}", body in text(), custom_id in proptest::option::of(text()), rid in "[a-z0-9]{1,12}") {
+        let mut event = Event::message(body);
+        event.custom_id = custom_id;
+        let frame = RequestFrame::new(rid, Request::SendEvent(SendEventRequest { chat_id, event, attach_to_last_thread: None }));
+        prop_assert_eq!(RequestFrame::decode(&frame.encode()).unwrap(), frame);
+    }
+
+    #[test]
+    fn incoming_event_pushes_round_trip(body in text(), rid in proptest::option::of("[a-z0-9]{1,12}")) {
+        let mut event = Event::message(body);
+        event.id = Some("T_1".into());
+        event.author_id = Some("agent@example.com".into());
+        event.created_at = Some("2026-11-22T02:00:00.000000Z".into());
+        let frame = ServerFrame::Push(PushFrame { request_id: rid, push: Push::IncomingEvent(IncomingEvent { chat_id: "C".into(), thread_id: "T".into(), event }) });
+        prop_assert_eq!(ServerFrame::decode(&frame.encode()).unwrap(), frame);
+    }
+
+    #[test]
+    fn arbitrary_text_never_panics_the_decoders(input in text()) {
+        let _ = RequestFrame::decode(&input);
+        let _ = ServerFrame::decode(&input);
+    }
+}
+
+#[test]
+fn ping_response_round_trips() {
+    let frame: ServerFrame = ResponseFrame::ok(Some("p".into()), Response::Ping(Default::default())).into();
+    assert_eq!(ServerFrame::decode(&frame.encode()).unwrap(), frame);
+}
