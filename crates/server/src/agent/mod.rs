@@ -1,0 +1,101 @@
+//! The Agent Chat Web API v3.6: `POST /v3.6/agent/action/<action>` with
+//! `Authorization: Bearer <token>` (reference: livechat-agent-chat-web-api-v3.6.txt).
+//!
+//! Served: `list_chats`, `get_chat`, `send_event`. Every failure is
+//! `{"error": {"type", "message"}}` with a matching status.
+
+use crate::error::{Error, Result};
+use crate::limits::AGENT_LIST_CHATS_MAX;
+use crate::store::{ChatScope, Page, Requester};
+use crate::{AppState, Body};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::header;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use confab_protocol::agent::{GetChatRequest, ListChatsRequest, ListChatsResponse, SendEventRequest, SendEventResponse};
+use confab_protocol::entity::Agent;
+use confab_protocol::frame::PushFrame;
+use confab_protocol::push::{IncomingEvent, Push};
+use confab_protocol::ServerFrame;
+use serde::de::DeserializeOwned;
+
+/// The agent a request's bearer token belongs to.
+pub struct AuthenticatedAgent(pub Agent);
+
+impl FromRequestParts<AppState> for AuthenticatedAgent {
+    type Rejection = Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or_else(|| Error::authentication("Missing `Authorization: Bearer <token>` header"))?;
+        let agent = state
+            .store
+            .agent_for_token(token.trim())
+            .await?
+            .ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
+        Ok(Self(agent))
+    }
+}
+
+/// Reads a JSON body; an empty body is `{}`.
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    serde_json::from_slice(body).map_err(|e| Error::validation(format!("Invalid request body: {e}")))
+}
+
+pub async fn action(
+    State(state): State<AppState>,
+    Path(action): Path<String>,
+    AuthenticatedAgent(agent): AuthenticatedAgent,
+    Body(body): Body,
+) -> Result<Response> {
+    let me = Requester::Agent(&agent.id);
+    let store = &state.store;
+    match action.as_str() {
+        "list_chats" => {
+            let req: ListChatsRequest = parse(&body)?;
+            let page = match req.page_id {
+                Some(page_id) if req.filters.is_some() || req.limit.is_some() || req.sort_order.is_some() => {
+                    let _ = page_id;
+                    return Err(Error::validation("filters, limit and sort_order can't be used with page_id"));
+                }
+                Some(page_id) => Page::decode(&page_id)?,
+                None => {
+                    let size = req.limit.unwrap_or(10);
+                    if !(1..=AGENT_LIST_CHATS_MAX).contains(&size) {
+                        return Err(Error::validation(format!("limit must be 1–{AGENT_LIST_CHATS_MAX}")));
+                    }
+                    Page { offset: 0, order: req.sort_order.unwrap_or_default(), size, by_events: false }
+                }
+            };
+            let (chats_summary, total) = store.list_chats(ChatScope::All, page).await?;
+            let taken = chats_summary.len() as u32;
+            Ok(axum::Json(ListChatsResponse {
+                next_page_id: page.next(taken, total),
+                previous_page_id: page.previous(page.offset.saturating_sub(page.size)),
+                chats_summary,
+                found_chats: total,
+            })
+            .into_response())
+        }
+        "get_chat" => {
+            let req: GetChatRequest = parse(&body)?;
+            Ok(axum::Json(store.get_chat(me, &req.chat_id, req.thread_id.as_deref()).await?).into_response())
+        }
+        "send_event" => {
+            let req: SendEventRequest = parse(&body)?;
+            let attach = req.attach_to_last_thread.unwrap_or(false);
+            let (thread_id, event) = store.add_event(me, &req.chat_id, req.event, attach).await?;
+            let event_id = event.id.clone().unwrap_or_default();
+            let push = Push::IncomingEvent(IncomingEvent { chat_id: req.chat_id.clone(), thread_id, event });
+            let users = store.chat_user_ids(&req.chat_id).await?;
+            state.hub.push(&users, &ServerFrame::Push(PushFrame { request_id: None, push }).encode(), None);
+            Ok(axum::Json(SendEventResponse { event_id }).into_response())
+        }
+        other => Err(Error::not_found(format!("Unknown action `{other}`"))),
+    }
+}

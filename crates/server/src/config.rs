@@ -1,0 +1,81 @@
+//! The command line. Every flag is also an environment variable, so the server is as easy to
+//! run from a shell as from a service manager or a container.
+
+use clap::Parser;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The organization the demo uses when none is given. Any UUID works; this one is fixed so that
+/// the demo site, tests and scripts agree without configuration.
+pub const DEMO_ORGANIZATION_ID: &str = "7c1f2a9e-3b4d-4e5f-8a6b-9c0d1e2f3a4b";
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "confab-server",
+    version,
+    about = "Confab: a self-hostable live-chat server.",
+    long_about = "Confab: a self-hostable live-chat server.\n\n\
+        Serves the Customer Chat API v3.5 (RTM WebSocket, customer tokens), the Agent Chat Web API v3.6, \
+        the loader script (/confab.js), the chat widget (/widget/) and, with --site-listen, a demo website \
+        on a second origin. Data lives in SQLite (created and migrated on start).\n\n\
+        Prints one line when ready: its URLs and the agent access token."
+)]
+pub struct Config {
+    /// Address of the API and widget origin.
+    #[arg(long, env = "CONFAB_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: SocketAddr,
+
+    /// Address of the demo website (a second origin that embeds the widget). Off when absent.
+    #[arg(long, env = "CONFAB_SITE_LISTEN", value_name = "ADDR")]
+    pub site_listen: Option<SocketAddr>,
+
+    /// The URL browsers reach the API origin at, if not http://<listen> (behind a proxy, say).
+    #[arg(long, env = "CONFAB_PUBLIC_URL", value_name = "URL")]
+    pub public_url: Option<String>,
+
+    /// Database URL. Default: a SQLite file `confab.db` in --data-dir.
+    #[arg(long, env = "CONFAB_DATABASE_URL", value_name = "URL")]
+    pub database: Option<String>,
+
+    /// Directory for the default SQLite database (created if missing).
+    #[arg(long, env = "CONFAB_DATA_DIR", default_value = "confab-data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+
+    /// The organization this server serves (clients pass it as `organization_id`).
+    #[arg(long, env = "CONFAB_ORGANIZATION_ID", default_value = DEMO_ORGANIZATION_ID, value_name = "UUID", value_parser = parse_uuid)]
+    pub organization_id: String,
+
+    /// Access token of the first agent. Random, and printed, when absent.
+    #[arg(long, env = "CONFAB_AGENT_TOKEN", value_name = "TOKEN")]
+    pub agent_token: Option<String>,
+
+    /// An origin allowed to embed the widget and open customer sockets (repeatable; the
+    /// environment variable takes a comma-separated list). The API's own origin and the demo
+    /// site's are always allowed.
+    #[arg(long = "allowed-origin", env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
+    pub allowed_origins: Vec<String>,
+
+    /// Directory of the built widget, served at /widget/.
+    #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]
+    pub widget_dir: PathBuf,
+}
+
+fn parse_uuid(value: &str) -> Result<String, String> {
+    uuid::Uuid::parse_str(value).map(|u| u.to_string()).map_err(|e| format!("not a UUID: {e}"))
+}
+
+impl Config {
+    /// The database URL to open.
+    pub fn database_url(&self) -> String {
+        self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("confab.db").display()))
+    }
+}
+
+/// `http://<addr>`, with an unspecified address (0.0.0.0) shown as 127.0.0.1.
+pub fn url_of(addr: SocketAddr) -> String {
+    if addr.ip().is_unspecified() {
+        format!("http://127.0.0.1:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    }
+}

@@ -1,0 +1,325 @@
+//! The customer RTM socket: `GET /v3.5/customer/rtm/ws?organization_id=<uuid>`.
+//!
+//! One task per socket. It reads frames, answers each request in order, and writes pushes that
+//! the hub queues for it. Before `login` only `login` and `ping` are served; a socket that has
+//! not logged in within `LOGIN_TIMEOUT` gets `customer_disconnected` (`connection_timeout`) and
+//! is closed. Every bad frame is answered with the protocol's error shape; the socket stays up.
+//!
+//! Requests that clients resolve from a push (protocol.md §3.4: `start_chat`, `resume_chat`,
+//! `send_event`) get their response and then the push carrying their `request_id`; the
+//! customer's other sockets and the chat's other users get the same push without it.
+
+use crate::error::{Error, Result};
+use crate::hub::{SocketHandle, SocketQueue};
+use crate::limits::{
+    CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, LIST_THREADS_DEFAULT, LIST_THREADS_MAX,
+    LOGIN_TIMEOUT, MAX_FRAME_BYTES, MIN_EVENTS_COUNT_MAX, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
+};
+use crate::store::{ChatScope, Page, Requester, Started};
+use crate::AppState;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response as HttpResponse;
+use confab_protocol::action::{
+    CustomerGroups, DynamicConfig, ListChatsRequest, ListChatsResponse, ListThreadsRequest,
+    ListThreadsResponse, LoginRequest, LoginResponse, MonitoringGroup, SendEventResponse,
+    StartChatResponse,
+};
+use confab_protocol::entity::TaggedCustomer;
+use confab_protocol::frame::{PushFrame, ResponseFrame};
+use confab_protocol::push::{self, CustomerDisconnected, IncomingChat, IncomingEvent, Push};
+use confab_protocol::{ErrorType, Request, RequestFrame, Response, ServerFrame};
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+
+/// The only group until groups exist; it is "online" whenever the server runs.
+const DEFAULT_GROUP: u32 = 0;
+
+#[derive(Debug, Deserialize)]
+pub struct RtmQuery {
+    organization_id: Option<String>,
+    /// v3.2 clients name the account by license instead.
+    license_id: Option<u64>,
+}
+
+/// Checks the organization and the Origin, then upgrades.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Query(query): Query<RtmQuery>,
+    headers: HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Result<HttpResponse> {
+    match (&query.organization_id, query.license_id) {
+        (Some(org), _) if *org == state.settings.organization_id => {}
+        (None, Some(_)) => {}
+        _ => return Err(Error::new(ErrorType::Other("license_not_found".into()), "Unknown organization_id")),
+    }
+    state.settings.check_origin(&headers)?;
+    let shutdown = state.shutdown.clone();
+    Ok(ws
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(WS_WRITE_BUFFER_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+        .on_upgrade(move |socket| shutdown.track(run(socket, state))))
+}
+
+/// Why a socket ends, and what it is told.
+struct Goodbye {
+    reason: Option<&'static str>,
+    code: u16,
+    text: &'static str,
+}
+
+async fn run(socket: WebSocket, state: AppState) {
+    let (mut sink, mut stream) = socket.split();
+    let (handle, SocketQueue { mut frames, overflowed }) = state.hub.open_socket();
+    let mut session = Session { state: state.clone(), socket: handle, customer_id: None };
+    let login_deadline = tokio::time::sleep(LOGIN_TIMEOUT);
+    tokio::pin!(login_deadline);
+
+    let goodbye = loop {
+        tokio::select! {
+            biased;
+            _ = state.shutdown.signalled() => break Some(Goodbye {
+                reason: Some(push::reason::SERVICE_TEMPORARILY_UNAVAILABLE),
+                code: close_code::AWAY,
+                text: "server shutting down",
+            }),
+            _ = overflowed.cancelled() => break Some(Goodbye {
+                reason: None,
+                code: close_code::AGAIN,
+                text: "client too slow",
+            }),
+            _ = &mut login_deadline, if session.customer_id.is_none() => break Some(Goodbye {
+                reason: Some(push::reason::CONNECTION_TIMEOUT),
+                code: close_code::POLICY,
+                text: "login timeout",
+            }),
+            Some(frame) = frames.recv() => {
+                if sink.send(Message::Text(frame)).await.is_err() {
+                    break None;
+                }
+            }
+            message = stream.next() => {
+                let replies = match message {
+                    Some(Ok(Message::Text(text))) => session.handle(&text).await,
+                    Some(Ok(Message::Binary(_))) => vec![ResponseFrame::error(
+                        None, "unknown", confab_protocol::ApiError::validation("Frames must be JSON text"),
+                    ).into()],
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                };
+                for reply in replies {
+                    if sink.send(Message::Text(reply.encode().into())).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    };
+
+    if let Some(customer_id) = &session.customer_id {
+        state.hub.unsubscribe(customer_id, session.socket.id);
+    }
+    if let Some(goodbye) = goodbye {
+        if let Some(reason) = goodbye.reason {
+            let push = Push::CustomerDisconnected(CustomerDisconnected { reason: reason.into(), data: None });
+            let frame = ServerFrame::Push(PushFrame { request_id: None, push });
+            let _ = sink.send(Message::Text(frame.encode().into())).await;
+        }
+        let close = CloseFrame { code: goodbye.code, reason: Utf8Bytes::from_static(goodbye.text) };
+        let _ = sink.send(Message::Close(Some(close))).await;
+    }
+}
+
+/// One socket's state: who logged in on it.
+struct Session {
+    state: AppState,
+    socket: SocketHandle,
+    customer_id: Option<String>,
+}
+
+impl Session {
+    /// Answers one text frame: the frames to send back on this socket, in order.
+    async fn handle(&mut self, text: &str) -> Vec<ServerFrame> {
+        let frame = match RequestFrame::decode(text) {
+            Ok(frame) => frame,
+            Err(e) => {
+                let action = e.action().unwrap_or("unknown").to_owned();
+                let error = match &e {
+                    confab_protocol::DecodeError::UnknownAction { action, .. } => {
+                        confab_protocol::ApiError::validation(format!("Unknown action `{action}`"))
+                    }
+                    _ => confab_protocol::ApiError::validation(e.to_string()),
+                };
+                return vec![ResponseFrame::error(e.request_id().map(str::to_owned), action, error).into()];
+            }
+        };
+        let request_id = frame.request_id.clone();
+        let action = frame.request.name();
+        match self.dispatch(frame.request, request_id.clone()).await {
+            Ok(frames) => frames,
+            Err(e) => vec![ResponseFrame::error(request_id, action, e.to_api()).into()],
+        }
+    }
+
+    async fn dispatch(&mut self, request: Request, request_id: Option<String>) -> Result<Vec<ServerFrame>> {
+        let ok = |response: Response| vec![ResponseFrame::ok(request_id.clone(), response).into()];
+        let (customer_id, request) = match (&self.customer_id, request) {
+            (_, Request::Ping(_)) => return Ok(ok(Response::Ping(Default::default()))),
+            (None, Request::Login(login)) => return Ok(ok(self.login(login).await?)),
+            (None, _) => return Err(Error::authentication("Log in first: send `login` with a customer access token")),
+            (Some(_), Request::Login(_)) => return Err(Error::validation("This socket is already logged in")),
+            (Some(id), request) => (id.clone(), request),
+        };
+        let store = &self.state.store;
+        let me = Requester::Customer(&customer_id);
+        match request {
+            Request::StartChat(req) => {
+                let started = store.start_chat(&customer_id, &req.chat.unwrap_or_default()).await?;
+                Ok(self.chat_started(request_id, started, Response::StartChat).await?)
+            }
+            Request::ResumeChat(req) => {
+                let started = store.resume_chat(&customer_id, &req.chat).await?;
+                Ok(self.chat_started(request_id, started, Response::ResumeChat).await?)
+            }
+            Request::ActivateChat(req) => {
+                let started = store.resume_chat(&customer_id, &req.chat).await?;
+                Ok(self.chat_started(request_id, started, Response::ActivateChat).await?)
+            }
+            Request::SendEvent(req) => {
+                let attach = req.attach_to_last_thread.unwrap_or(false);
+                let (thread_id, event) = store.add_event(me, &req.chat_id, req.event, attach).await?;
+                let event_id = event.id.clone().unwrap_or_default();
+                let push = Push::IncomingEvent(IncomingEvent { chat_id: req.chat_id.clone(), thread_id, event });
+                let mut frames = ok(Response::SendEvent(SendEventResponse { event_id }));
+                frames.push(self.fan_out(&req.chat_id, request_id, push).await?);
+                Ok(frames)
+            }
+            Request::GetChat(req) => {
+                let chat = store.get_chat(me, &req.chat_id, req.thread_id.as_deref()).await?;
+                Ok(ok(Response::GetChat(chat)))
+            }
+            Request::ListChats(req) => Ok(ok(Response::ListChats(self.list_chats(&customer_id, req).await?))),
+            Request::ListThreads(req) => Ok(ok(Response::ListThreads(self.list_threads(&customer_id, req).await?))),
+            Request::Login(_) | Request::Ping(_) => unreachable!("handled above"),
+            other @ (Request::DeactivateChat(_) | Request::UpdateThreadProperties(_) | Request::MarkEventsAsSeen(_)) => {
+                Err(Error::new(ErrorType::NotAllowed, format!("`{}` is not supported by this server yet", other.name())))
+            }
+        }
+    }
+
+    async fn login(&mut self, login: LoginRequest) -> Result<Response> {
+        let token = login
+            .token
+            .strip_prefix("Bearer ")
+            .ok_or_else(|| Error::authentication("The token must be `Bearer <access_token>`"))?;
+        let store = &self.state.store;
+        let customer_id = store
+            .customer_for_token(token)
+            .await?
+            .ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
+        let customer = store.login_customer(&customer_id, login.customer.as_ref()).await?;
+        let chats = store.login_chats(&customer_id).await?;
+        self.state.hub.subscribe(&customer_id, &self.socket);
+        self.customer_id = Some(customer_id);
+        Ok(Response::Login(LoginResponse {
+            customer: TaggedCustomer(customer),
+            has_active_thread: Some(chats.iter().any(|c| c.has_active_thread == Some(true))),
+            chats,
+            greeting: None,
+            __priv_dynamic_config: DynamicConfig {
+                online_groups_ids: Some(vec![DEFAULT_GROUP]),
+                customer_groups: Some(CustomerGroups {
+                    monitoring: MonitoringGroup { id: DEFAULT_GROUP, config: Default::default() },
+                }),
+            },
+        }))
+    }
+
+    /// The response to `start_chat`/`resume_chat`, then `incoming_chat` for everyone.
+    async fn chat_started(
+        &self,
+        request_id: Option<String>,
+        started: Started,
+        respond: fn(StartChatResponse) -> Response,
+    ) -> Result<Vec<ServerFrame>> {
+        let response = respond(StartChatResponse {
+            chat_id: started.chat.id.clone(),
+            thread_id: started.thread_id,
+            event_ids: Some(started.event_ids),
+        });
+        let chat_id = started.chat.id.clone();
+        let push = Push::IncomingChat(IncomingChat { chat: started.chat, requester_id: self.customer_id.clone(), transferred_from: None });
+        Ok(vec![
+            ResponseFrame::ok(request_id.clone(), response).into(),
+            self.fan_out(&chat_id, request_id, push).await?,
+        ])
+    }
+
+    /// Queues `push` for the chat's users on every other socket, and returns the requester's
+    /// copy, which carries its `request_id`.
+    async fn fan_out(&self, chat_id: &str, request_id: Option<String>, push: Push) -> Result<ServerFrame> {
+        let users = self.state.store.chat_user_ids(chat_id).await?;
+        let others = ServerFrame::Push(PushFrame { request_id: None, push });
+        self.state.hub.push(&users, &others.encode(), Some(self.socket.id));
+        let ServerFrame::Push(mut mine) = others else { unreachable!() };
+        mine.request_id = request_id;
+        Ok(ServerFrame::Push(mine))
+    }
+
+    async fn list_chats(&self, customer_id: &str, req: ListChatsRequest) -> Result<ListChatsResponse> {
+        let page = match req.page_id {
+            Some(page_id) => Page::decode(&page_id)?,
+            None => {
+                let size = req.limit.unwrap_or(CUSTOMER_LIST_CHATS_DEFAULT);
+                if !(1..=CUSTOMER_LIST_CHATS_MAX).contains(&size) {
+                    return Err(Error::validation(format!("limit must be 1–{CUSTOMER_LIST_CHATS_MAX}")));
+                }
+                Page { offset: 0, order: req.sort_order.unwrap_or_default(), size, by_events: false }
+            }
+        };
+        let (chats_summary, total) = self.state.store.list_chats(ChatScope::Customer(customer_id), page).await?;
+        let taken = chats_summary.len() as u32;
+        Ok(ListChatsResponse {
+            next_page_id: page.next(taken, total),
+            previous_page_id: page.previous(page.offset.saturating_sub(page.size)),
+            chats_summary,
+            total_chats: total,
+        })
+    }
+
+    async fn list_threads(&self, customer_id: &str, req: ListThreadsRequest) -> Result<ListThreadsResponse> {
+        let page = list_threads_page(&req)?;
+        let me = Requester::Customer(customer_id);
+        let (threads, total) = self.state.store.list_threads(me, &req.chat_id, page).await?;
+        let taken = threads.len() as u32;
+        Ok(ListThreadsResponse {
+            next_page_id: page.next(taken, total),
+            previous_page_id: page.previous(page.offset.saturating_sub(taken.max(1))),
+            threads,
+            found_threads: total,
+        })
+    }
+}
+
+/// The page a `list_threads` request asks for (RTM reference `list_threads`).
+pub fn list_threads_page(req: &ListThreadsRequest) -> Result<Page> {
+    if let Some(page_id) = &req.page_id {
+        return Page::decode(page_id);
+    }
+    let order = req.sort_order.unwrap_or_default();
+    match (req.limit, req.min_events_count) {
+        (Some(_), Some(_)) => Err(Error::validation("limit and min_events_count cannot be used together")),
+        (_, Some(min)) if !(1..=MIN_EVENTS_COUNT_MAX).contains(&min) => {
+            Err(Error::validation(format!("min_events_count must be 1–{MIN_EVENTS_COUNT_MAX}")))
+        }
+        (_, Some(min)) => Ok(Page { offset: 0, order, size: min, by_events: true }),
+        (Some(limit), None) if !(1..=LIST_THREADS_MAX).contains(&limit) => {
+            Err(Error::validation(format!("limit must be 1–{LIST_THREADS_MAX}")))
+        }
+        (limit, None) => Ok(Page { offset: 0, order, size: limit.unwrap_or(LIST_THREADS_DEFAULT), by_events: false }),
+    }
+}

@@ -1,0 +1,92 @@
+//! `POST /v2/customer/token` (and the v3.2 SDK's `/customer/token`): the cookie grant
+//! (protocol.md §2).
+//!
+//! A visitor is identified by two cookies: `__lc_cid` (the customer id) and `__lc_cst` (a
+//! secret, stored hashed). When both match, the visitor keeps their customer id; otherwise a
+//! new customer is created. Either way a fresh random access token is issued, valid for
+//! `CUSTOMER_TOKEN_TTL`, and the cookies are renewed.
+//!
+//! Clients read the body, not the status: failures are `{"oauth_exception": …}` or
+//! `{"identity_exception": …}` bodies (with a 4xx status for everyone else's sake).
+
+use crate::error::{Error, Result};
+use crate::limits::{CUSTOMER_TOKEN_TTL, IDENTITY_COOKIE_MAX_AGE};
+use crate::{AppState, Body};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use confab_protocol::token::{TokenError, TokenRequest, TokenResponse};
+
+const CUSTOMER_ID_COOKIE: &str = "__lc_cid";
+const CUSTOMER_SECRET_COOKIE: &str = "__lc_cst";
+
+fn refuse(status: StatusCode, error: TokenError) -> Response {
+    (status, axum::Json(error)).into_response()
+}
+
+fn oauth_exception(message: &str) -> Response {
+    refuse(StatusCode::BAD_REQUEST, TokenError { oauth_exception: Some(message.into()), identity_exception: None })
+}
+
+fn identity_exception(message: &str) -> Response {
+    refuse(StatusCode::UNAUTHORIZED, TokenError { identity_exception: Some(message.into()), oauth_exception: None })
+}
+
+/// The value of cookie `name` in the request, if any.
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+}
+
+pub async fn grant(State(state): State<AppState>, uri: Uri, headers: HeaderMap, Body(body): Body) -> Result<Response> {
+    // Browsers send this JSON as text/plain (no preflight), so the content type is not checked.
+    let Ok(request) = serde_json::from_slice::<TokenRequest>(&body) else {
+        return Ok(oauth_exception("invalid_request"));
+    };
+    if request.grant_type != "cookie" {
+        return Ok(oauth_exception("unsupported_grant_type"));
+    }
+    match (&request.organization_id, request.license_id) {
+        (Some(org), _) if *org == state.settings.organization_id => {}
+        (None, Some(_)) => {}
+        _ => return Ok(identity_exception("invalid organization_id")),
+    }
+
+    let store = &state.store;
+    let known = match (cookie(&headers, CUSTOMER_ID_COOKIE), cookie(&headers, CUSTOMER_SECRET_COOKIE)) {
+        (Some(id), Some(secret)) => store.customer_by_cookie(id, secret).await?.map(|id| (id, secret.to_owned())),
+        _ => None,
+    };
+    let (customer_id, secret) = match known {
+        Some(known) => known,
+        None => store.create_customer().await?,
+    };
+    let access_token = store.issue_customer_token(&customer_id, CUSTOMER_TOKEN_TTL).await?;
+
+    let reply = TokenResponse {
+        access_token,
+        entity_id: customer_id.clone(),
+        expires_in: CUSTOMER_TOKEN_TTL.as_secs(),
+        token_type: "Bearer".into(),
+        client_id: request.client_id,
+        organization_id: request.organization_id,
+    };
+    let mut response = axum::Json(reply).into_response();
+    // Renewed on every grant. They live under the endpoint's own path, as the protocol's do.
+    let path = if uri.path().starts_with("/v2/") { "/v2/customer" } else { "/customer" };
+    let attributes = state.settings.cookie_attributes(path, IDENTITY_COOKIE_MAX_AGE.as_secs());
+    for (name, value) in [(CUSTOMER_ID_COOKIE, customer_id.as_str()), (CUSTOMER_SECRET_COOKIE, secret.as_str())] {
+        // Both values are ours ([A-Za-z0-9_-]), so they are valid header text.
+        let cookie = HeaderValue::from_str(&format!("{name}={value}; {attributes}"))
+            .map_err(|_| Error::validation("Invalid identity cookie"))?;
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}

@@ -1,0 +1,97 @@
+//! The hub delivers pushes: it knows which sockets each user has open right now.
+//!
+//! A socket subscribes under its user id when it logs in and unsubscribes when it ends. A push
+//! is encoded once and handed to every socket of every recipient without waiting: a socket
+//! whose queue is full (a reader too slow for `OUTBOUND_QUEUE_FRAMES`) is told to close
+//! instead of slowing everyone else down.
+//!
+//! This hub is in-process. Several nodes will share pushes through PostgreSQL LISTEN/NOTIFY
+//! behind this same interface (design.md §5).
+
+use axum::extract::ws::Utf8Bytes;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::limits::OUTBOUND_QUEUE_FRAMES;
+
+/// Identifies one subscribed socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SocketId(u64);
+
+/// The hub's end of one socket: its outbound queue, and the signal that it fell behind.
+#[derive(Debug, Clone)]
+pub struct SocketHandle {
+    pub id: SocketId,
+    tx: mpsc::Sender<Utf8Bytes>,
+    overflowed: CancellationToken,
+}
+
+/// The socket's own end: frames to write, and when to give up on a slow reader.
+pub struct SocketQueue {
+    pub frames: mpsc::Receiver<Utf8Bytes>,
+    pub overflowed: CancellationToken,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    next_id: AtomicU64,
+    sockets: Mutex<HashMap<String, Vec<SocketHandle>>>,
+}
+
+impl SocketHandle {
+    /// Queues a frame for this socket without waiting; a full queue marks it overflowed.
+    pub fn send(&self, frame: Utf8Bytes) {
+        if self.tx.try_send(frame).is_err() {
+            self.overflowed.cancel();
+        }
+    }
+}
+
+impl Hub {
+    /// A fresh socket: the handle pushes go through, and the queue its writer drains.
+    pub fn open_socket(&self) -> (SocketHandle, SocketQueue) {
+        let id = SocketId(self.next_id.fetch_add(1, Ordering::Relaxed));
+        let (tx, frames) = mpsc::channel(OUTBOUND_QUEUE_FRAMES);
+        let overflowed = CancellationToken::new();
+        (SocketHandle { id, tx, overflowed: overflowed.clone() }, SocketQueue { frames, overflowed })
+    }
+
+    /// Delivers pushes for `user_id` to this socket from now on.
+    pub fn subscribe(&self, user_id: &str, socket: &SocketHandle) {
+        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        sockets.entry(user_id.to_owned()).or_default().push(socket.clone());
+    }
+
+    pub fn unsubscribe(&self, user_id: &str, socket: SocketId) {
+        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = sockets.get_mut(user_id) {
+            list.retain(|handle| handle.id != socket);
+            if list.is_empty() {
+                sockets.remove(user_id);
+            }
+        }
+    }
+
+    /// Sends `frame` to every socket of every user in `user_ids`, except `skip` (the
+    /// requester's socket, which gets its own copy carrying its `request_id`).
+    pub fn push(&self, user_ids: &[String], frame: &str, skip: Option<SocketId>) {
+        let frame = Utf8Bytes::from(frame);
+        let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        for user_id in user_ids {
+            for handle in sockets.get(user_id).into_iter().flatten() {
+                if Some(handle.id) != skip {
+                    handle.send(frame.clone());
+                }
+            }
+        }
+    }
+
+    /// How many sockets are subscribed (for logs and tests).
+    pub fn socket_count(&self) -> usize {
+        let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        sockets.values().map(Vec::len).sum()
+    }
+}

@@ -1,0 +1,264 @@
+//! confab-server: the self-hostable Confab backend.
+//!
+//! # Layout
+//!
+//! - [`config`]: the command line (clap; every flag also an environment variable).
+//! - [`Server::start`]: binds the listeners, opens the store, seeds the first agent, serves.
+//! - [`app`]: the API + widget origin's router; [`assets::demo_site`]: the demo website's.
+//! - [`customer::token`]: customer tokens by cookie grant; [`customer::rtm`]: the customer
+//!   WebSocket (Customer Chat API v3.5).
+//! - [`agent`]: the Agent Chat Web API v3.6.
+//! - [`store`]: SQLite through sqlx; [`hub`]: who is connected, and push delivery.
+//! - [`error`]: the one error type, rendering the APIs' error shape.
+//! - [`limits`]: every enforced limit; [`shutdown`]: graceful shutdown as an object.
+//!
+//! A message's way through: a customer socket's `send_event` → `store.add_event` (committed)
+//! → response and requester's push on that socket → `hub.push` to every other socket of the
+//! chat's users. An agent's `send_event` over HTTP takes the same store and hub path.
+
+pub mod agent;
+pub mod assets;
+pub mod config;
+pub mod customer;
+pub mod error;
+pub mod hub;
+pub mod limits;
+pub mod shutdown;
+pub mod store;
+
+use crate::config::{Config, url_of};
+use crate::error::Error;
+use crate::hub::Hub;
+use crate::limits::{MAX_HTTP_BODY_BYTES, SHUTDOWN_GRACE};
+use crate::shutdown::Shutdown;
+use crate::store::{AgentSeed, Store};
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::routing::{get, post};
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::path::PathBuf;
+use std::sync::Arc;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// Settings known once the listeners are bound.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub organization_id: String,
+    /// The API and widget origin as browsers see it, e.g. `http://127.0.0.1:8080`.
+    pub public_url: String,
+    /// The demo website's origin, when it is served.
+    pub site_url: Option<String>,
+    /// Origins that may open customer sockets, call the token endpoint with credentials, and
+    /// frame the widget.
+    pub allowed_origins: Vec<String>,
+    pub widget_dir: PathBuf,
+}
+
+impl Settings {
+    fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// A browser's request must come from an allowed origin; a request without `Origin` is not
+    /// from a browser page and is left to authentication.
+    pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Error> {
+        match headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("")) {
+            None => Ok(()),
+            Some(origin) if self.allowed_origins.iter().any(|a| a == origin) => Ok(()),
+            Some(origin) => Err(Error::new(
+                confab_protocol::ErrorType::Authorization,
+                format!("Origin {origin} is not allowed"),
+            )),
+        }
+    }
+
+    /// Identity cookie attributes. Over HTTPS they work in third-party iframes
+    /// (`SameSite=None; Secure`); plain HTTP (local demos) gets `Lax`.
+    pub fn cookie_attributes(&self, path: &str, max_age: u64) -> String {
+        let same_site = if self.is_https() { "SameSite=None; Secure" } else { "SameSite=Lax" };
+        format!("Path={path}; Max-Age={max_age}; HttpOnly; {same_site}")
+    }
+
+    /// The widget document's Content-Security-Policy: its own scripts and wasm, its own API
+    /// (HTTP and WebSocket), and framing only by allowed origins.
+    pub fn widget_csp(&self) -> String {
+        let ws = self.public_url.replacen("http", "ws", 1);
+        let ancestors = self.allowed_origins.join(" ");
+        format!(
+            "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; \
+             connect-src 'self' {ws}; img-src 'self' data: https:; base-uri 'none'; \
+             form-action 'none'; frame-ancestors 'self' {ancestors}"
+        )
+    }
+}
+
+pub struct AppStateInner {
+    pub store: Store,
+    pub hub: Hub,
+    pub settings: Settings,
+    pub shutdown: Shutdown,
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState(Arc<AppStateInner>);
+
+impl AppState {
+    pub fn new(store: Store, settings: Settings, shutdown: Shutdown) -> Self {
+        Self(Arc::new(AppStateInner { store, hub: Hub::default(), settings, shutdown }))
+    }
+}
+
+impl Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+/// A request body, with a too-large or unreadable body reported in the API's error shape.
+pub struct Body(pub axum::body::Bytes);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = Error;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Error> {
+        let bytes = axum::body::Bytes::from_request(req, state).await?;
+        Ok(Body(bytes))
+    }
+}
+
+impl From<axum::extract::rejection::BytesRejection> for Error {
+    fn from(rejection: axum::extract::rejection::BytesRejection) -> Self {
+        Error::new(
+            confab_protocol::ErrorType::EntityTooLarge,
+            format!("Request body is too large or unreadable: {}", rejection.body_text()),
+        )
+    }
+}
+
+/// The API and widget origin: customer tokens and socket, Agent Web API, loader, widget.
+pub fn app(state: AppState) -> Router {
+    let origins: Vec<HeaderValue> =
+        state.settings.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    // Customer endpoints are called by pages on allowed origins, with cookies.
+    let cors = CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE, header::AUTHORIZATION]);
+    let customer = Router::new()
+        .route("/v2/customer/token", post(customer::token::grant))
+        .route("/customer/token", post(customer::token::grant))
+        .route("/v3.5/customer/rtm/ws", get(customer::rtm::upgrade))
+        .route("/v3.2/customer/rtm/ws", get(customer::rtm::upgrade))
+        .layer(cors);
+    Router::new()
+        .merge(customer)
+        .route("/v3.6/agent/action/{action}", post(agent::action))
+        .route("/confab.js", get(assets::loader))
+        .route("/healthz", get(|| async { "ok" }))
+        .merge(assets::widget(&state))
+        .fallback(|| async { Error::not_found("No such endpoint") })
+        .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))
+        .with_state(state)
+}
+
+/// The fixed identity of the first agent.
+pub fn first_agent() -> AgentSeed {
+    AgentSeed { id: "alex@confab.example".into(), name: "Alex Morgan".into(), job_title: "Support Agent".into() }
+}
+
+pub type StartError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A running server.
+pub struct Server {
+    pub api_addr: SocketAddr,
+    pub site_addr: Option<SocketAddr>,
+    pub state: AppState,
+    /// The first agent's access token (as given, or generated).
+    pub agent_token: String,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl Server {
+    /// Binds, opens and migrates the store, seeds the first agent, and starts serving.
+    pub async fn start(config: Config) -> Result<Server, StartError> {
+        let api_listener = tokio::net::TcpListener::bind(config.listen).await?;
+        let api_addr = api_listener.local_addr()?;
+        let site_listener = match config.site_listen {
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let site_addr = site_listener.as_ref().map(|l| l.local_addr()).transpose()?;
+
+        let public_url = config.public_url.clone().unwrap_or_else(|| url_of(api_addr)).trim_end_matches('/').to_owned();
+        let site_url = site_addr.map(url_of);
+        let mut allowed_origins = config.allowed_origins.clone();
+        allowed_origins.push(public_url.clone());
+        allowed_origins.extend(site_url.clone());
+        allowed_origins.sort();
+        allowed_origins.dedup();
+
+        if config.database.is_none() {
+            std::fs::create_dir_all(&config.data_dir)?;
+        }
+        let store = Store::open(&config.database_url()).await?;
+        let agent_token = config.agent_token.clone().unwrap_or_else(store::random_secret);
+        store.upsert_agent(&first_agent(), &agent_token).await?;
+        if !config.widget_dir.join("index.html").exists() {
+            tracing::warn!(dir = %config.widget_dir.display(), "the widget is not built here; /widget/ will 404 (run `make widget`)");
+        }
+
+        let settings = Settings {
+            organization_id: config.organization_id.clone(),
+            public_url,
+            site_url,
+            allowed_origins,
+            widget_dir: config.widget_dir.clone(),
+        };
+        let shutdown = Shutdown::new();
+        let state = AppState::new(store, settings, shutdown.clone());
+
+        let mut tasks = Vec::new();
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(
+            axum::serve(api_listener, app(state.clone())).with_graceful_shutdown(async move { stop.signalled().await }).into_future(),
+        ));
+        if let Some(listener) = site_listener {
+            let stop = shutdown.clone();
+            tasks.push(tokio::spawn(
+                axum::serve(listener, assets::demo_site(state.clone()))
+                    .with_graceful_shutdown(async move { stop.signalled().await })
+                    .into_future(),
+            ));
+        }
+        Ok(Server { api_addr, site_addr, state, agent_token, tasks })
+    }
+
+    /// The one line printed when ready.
+    pub fn ready_line(&self) -> String {
+        let settings = &self.state.settings;
+        let site = settings.site_url.as_deref().map(|u| format!(" | demo site {u}/")).unwrap_or_default();
+        format!(
+            "confab-server ready: api {url} | widget {url}/widget/ | agent api {url}/v3.6/agent/action/{site} | agent token {token}",
+            url = settings.public_url,
+            token = self.agent_token
+        )
+    }
+
+    /// Shuts down gracefully: stop accepting, say goodbye on every socket, wait for them (at
+    /// most `SHUTDOWN_GRACE`), close the store.
+    pub async fn shutdown(self) {
+        self.state.shutdown.signal();
+        if !self.state.shutdown.drain(SHUTDOWN_GRACE).await {
+            tracing::warn!("some sockets did not close within {SHUTDOWN_GRACE:?}");
+        }
+        for task in self.tasks {
+            let _ = task.await;
+        }
+        self.state.store.close().await;
+    }
+}

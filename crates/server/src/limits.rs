@@ -1,0 +1,47 @@
+//! Every limit the server enforces, in one place, with the document that motivates it.
+
+use std::time::Duration;
+
+/// A socket that has not logged in within this time is closed (RTM reference v3.2: "the server
+/// closes connections that do not log in within 30 s"; protocol.md §5).
+pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Largest RTM frame accepted from a client. A message of `MAX_MESSAGE_TEXT_BYTES` plus its
+/// envelope fits; anything larger is refused by the WebSocket layer before it is buffered.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Longest message text accepted in a `message` event.
+pub const MAX_MESSAGE_TEXT_BYTES: usize = 16 * 1024;
+
+/// Largest JSON body of an Agent Chat Web API call or a token request.
+pub const MAX_HTTP_BODY_BYTES: usize = 256 * 1024;
+
+/// Frames queued for one socket before it is considered too slow and dropped. Pushes never
+/// wait on a slow reader.
+pub const OUTBOUND_QUEUE_FRAMES: usize = 256;
+
+/// WebSocket buffers. tungstenite's defaults (128 KiB each) cost ~134 KiB RSS per idle socket;
+/// these bring it to ~6 KiB (anchors-quality.md §0.4, §C.4).
+pub const WS_READ_BUFFER_BYTES: usize = 4096;
+pub const WS_WRITE_BUFFER_BYTES: usize = 0;
+
+/// Customer access token lifetime (customer authorization docs: `expires_in` 28800 s).
+pub const CUSTOMER_TOKEN_TTL: Duration = Duration::from_secs(8 * 60 * 60);
+
+/// How long the customer identity cookies live (protocol.md §2.2: 2 years).
+pub const IDENTITY_COOKIE_MAX_AGE: Duration = Duration::from_secs(2 * 365 * 24 * 60 * 60);
+
+/// `list_chats` page size: customer default / maximum (protocol.md §8.2: clients reject > 25),
+/// agent maximum (Agent Chat Web API v3.6 `list_chats`: default 10, maximum 100).
+pub const CUSTOMER_LIST_CHATS_DEFAULT: u32 = 10;
+pub const CUSTOMER_LIST_CHATS_MAX: u32 = 25;
+pub const AGENT_LIST_CHATS_MAX: u32 = 100;
+
+/// `list_threads` (RTM reference `list_threads`: `limit` default 3, max 100;
+/// `min_events_count` 1–100).
+pub const LIST_THREADS_DEFAULT: u32 = 3;
+pub const LIST_THREADS_MAX: u32 = 100;
+pub const MIN_EVENTS_COUNT_MAX: u32 = 100;
+
+/// How long shutdown waits for sockets to say goodbye before the process exits anyway.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
