@@ -1,1 +1,35 @@
+//! confab-sdk: a Rust client of the Customer Chat API v3.5, the concepts of the LiveChat
+//! Customer SDK (connect, start a chat, send events, history, pushes) in Rust.
+//!
+//! # Layout
+//!
+//! - [`core`]: the sans-IO state machine (login, request matching, reconnects). No I/O.
+//! - [`client`]: the async API ([`Client`], [`Events`], [`ChatHistory`]) over any platform.
+//! - `native` (feature `native`): tokio + tokio-tungstenite + reqwest.
+//! - `web` (feature `web`): the browser's WebSocket and fetch, through gloo-net.
+//!
+//! ```no_run
+//! # #[cfg(feature = "native")]
+//! # async fn demo() -> Result<(), confab_sdk::Error> {
+//! use confab_sdk::{Config, ClientEvent};
+//! let (client, mut events) = confab_sdk::native::connect(Config::new("http://127.0.0.1:8080", "7c1f2a9e-3b4d-4e5f-8a6b-9c0d1e2f3a4b"));
+//! let chat = client.start_chat(Some("Hello!")).await?;
+//! # Ok(()) }
+//! ```
+//!
+//! Concept names of the official SDK map to v3.5 actions: `activate_chat` is `resume_chat`,
+//! `get_chat_history` pages with `list_threads`.
 
+pub mod client;
+pub mod core;
+mod error;
+#[cfg(feature = "native")]
+pub mod native;
+mod platform;
+#[cfg(feature = "web")]
+pub mod web;
+
+pub use client::{ChatHistory, Client, ClientEvent, Events};
+pub use core::Config;
+pub use error::Error;
+pub use confab_protocol as protocol;

@@ -55,6 +55,10 @@ pub struct Config {
     #[arg(long = "allowed-origin", env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
 
+    /// How long a socket may stay without logging in (milliseconds). For tests.
+    #[arg(long, hide = true, default_value_t = crate::limits::LOGIN_TIMEOUT.as_millis() as u64)]
+    pub login_timeout_ms: u64,
+
     /// Directory of the built widget, served at /widget/.
     #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]
     pub widget_dir: PathBuf,

@@ -54,6 +54,8 @@ pub struct Settings {
     /// frame the widget.
     pub allowed_origins: Vec<String>,
     pub widget_dir: PathBuf,
+    /// `LOGIN_TIMEOUT`, shortened by tests.
+    pub login_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -218,6 +220,7 @@ impl Server {
             site_url,
             allowed_origins,
             widget_dir: config.widget_dir.clone(),
+            login_timeout: std::time::Duration::from_millis(config.login_timeout_ms),
         };
         let shutdown = Shutdown::new();
         let state = AppState::new(store, settings, shutdown.clone());

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::hub::{SocketHandle, SocketQueue};
 use crate::limits::{
     CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, LIST_THREADS_DEFAULT, LIST_THREADS_MAX,
-    LOGIN_TIMEOUT, MAX_FRAME_BYTES, MIN_EVENTS_COUNT_MAX, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
+    MAX_FRAME_BYTES, MIN_EVENTS_COUNT_MAX, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
 };
 use crate::store::{ChatScope, Page, Requester, Started};
 use crate::AppState;
@@ -76,7 +76,7 @@ async fn run(socket: WebSocket, state: AppState) {
     let (mut sink, mut stream) = socket.split();
     let (handle, SocketQueue { mut frames, overflowed }) = state.hub.open_socket();
     let mut session = Session { state: state.clone(), socket: handle, customer_id: None };
-    let login_deadline = tokio::time::sleep(LOGIN_TIMEOUT);
+    let login_deadline = tokio::time::sleep(state.settings.login_timeout);
     tokio::pin!(login_deadline);
 
     let goodbye = loop {

@@ -1,0 +1,361 @@
+//! The async client: [`Client`] sends requests, [`Events`] yields what happens, and a driver
+//! task (spawned by the adapter) runs the sans-IO [`Core`] against a [`Platform`].
+//!
+//! The driver owns everything mutable; `Client` only holds a command channel, so it is cheap
+//! to clone and to share across tasks or UI components.
+
+use crate::core::{Config, Core, Event, Io, Reply, RequestId};
+use crate::error::Error;
+use crate::platform::{Platform, Socket};
+use confab_protocol::action::{
+    GetChatRequest, InitialChat, InitialThread, ListChatsRequest, ListChatsResponse, ListThreadsRequest,
+    ListThreadsResponse, ResumeChatRequest, SendEventRequest, StartChatRequest,
+};
+use confab_protocol::entity::{Chat, Customer, Event as ChatEvent, Thread};
+use confab_protocol::action::LoginChat;
+use confab_protocol::push::Push;
+use confab_protocol::token::TokenReply;
+use confab_protocol::{Request, Response};
+use futures::channel::{mpsc, oneshot};
+use futures::future::{Either, FutureExt};
+use futures::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// What the client user sees, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ClientEvent {
+    /// Logged in (also after every reconnect).
+    Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
+    /// A connection attempt failed; another follows after `retry_in`.
+    ConnectFailed { error: Error, retry_in: Duration },
+    /// The connection dropped (`will_reconnect`) or ended.
+    Disconnected { reason: String, will_reconnect: bool },
+    /// A server push: `incoming_event`, `incoming_chat`, `chat_deactivated`, …
+    Push(Push),
+}
+
+enum Command {
+    Request(Request, oneshot::Sender<Result<Reply, Error>>),
+    Disconnect,
+}
+
+/// Sends requests. Clone it freely; all clones drive the same connection.
+#[derive(Clone)]
+pub struct Client {
+    commands: mpsc::UnboundedSender<Command>,
+}
+
+/// The stream of [`ClientEvent`]s. Ends when the client is dropped or destroyed.
+pub type Events = mpsc::UnboundedReceiver<ClientEvent>;
+
+/// Connects on `platform`: spawns the driver and returns the handle and its events.
+pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Events) {
+    let (commands_tx, commands) = mpsc::unbounded();
+    let (events_tx, events) = mpsc::unbounded();
+    let mut core = Core::new(config, platform.random_seed());
+    core.connect(platform.now());
+    let driver = Driver { platform, core, commands, events: events_tx, pending: HashMap::new(), socket: None };
+    P::spawn(Box::pin(driver.run()));
+    (Client { commands: commands_tx }, events)
+}
+
+impl Client {
+    async fn call(&self, request: Request) -> Result<Reply, Error> {
+        let (tx, rx) = oneshot::channel();
+        self.commands.unbounded_send(Command::Request(request, tx)).map_err(|_| Error::Destroyed)?;
+        rx.await.map_err(|_| Error::Destroyed)?
+    }
+
+    async fn call_response(&self, request: Request) -> Result<Response, Error> {
+        match self.call(request).await? {
+            Reply::Response(response) => Ok(response),
+            other => Err(Error::Protocol(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    async fn call_chat(&self, request: Request) -> Result<Chat, Error> {
+        match self.call(request).await? {
+            Reply::Chat(chat) => Ok(chat),
+            other => Err(Error::Protocol(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    /// Starts the customer's chat, optionally with a first message. Resolves with the chat
+    /// once the server's `incoming_chat` arrives.
+    pub async fn start_chat(&self, first_message: Option<&str>) -> Result<Chat, Error> {
+        let chat = InitialChat { thread: first_message.map(initial_thread), ..InitialChat::default() };
+        self.start_chat_with(StartChatRequest { chat: Some(chat), active: Some(true), continuous: None }).await
+    }
+
+    /// `start_chat` with every parameter.
+    pub async fn start_chat_with(&self, request: StartChatRequest) -> Result<Chat, Error> {
+        self.call_chat(Request::StartChat(request)).await
+    }
+
+    /// Opens a new thread in an inactive chat (the official SDK's `activateChat`).
+    pub async fn resume_chat(&self, chat_id: &str, first_message: Option<&str>) -> Result<Chat, Error> {
+        let chat = InitialChat {
+            id: Some(chat_id.to_owned()),
+            thread: first_message.map(initial_thread),
+            ..InitialChat::default()
+        };
+        self.call_chat(Request::ResumeChat(ResumeChatRequest { chat, active: Some(true), continuous: None })).await
+    }
+
+    /// Alias of [`Client::resume_chat`], the v3.2 name.
+    pub async fn activate_chat(&self, chat_id: &str, first_message: Option<&str>) -> Result<Chat, Error> {
+        self.resume_chat(chat_id, first_message).await
+    }
+
+    /// Sends an event; resolves with the event as stored (id, author, time).
+    pub async fn send_event(&self, chat_id: &str, event: ChatEvent) -> Result<ChatEvent, Error> {
+        let request = SendEventRequest { chat_id: chat_id.to_owned(), event, attach_to_last_thread: None };
+        match self.call(Request::SendEvent(request)).await? {
+            Reply::Event { event, .. } => Ok(event),
+            other => Err(Error::Protocol(format!("unexpected reply {other:?}"))),
+        }
+    }
+
+    /// The chat with its latest thread (or `thread_id`).
+    pub async fn get_chat(&self, chat_id: &str, thread_id: Option<&str>) -> Result<Chat, Error> {
+        let request = GetChatRequest { chat_id: chat_id.to_owned(), thread_id: thread_id.map(str::to_owned) };
+        match self.call_response(Request::GetChat(request)).await? {
+            Response::GetChat(chat) => Ok(chat),
+            other => Err(Error::Protocol(format!("get_chat answered with `{}`", other.name()))),
+        }
+    }
+
+    pub async fn list_chats(&self, request: ListChatsRequest) -> Result<ListChatsResponse, Error> {
+        match self.call_response(Request::ListChats(request)).await? {
+            Response::ListChats(list) => Ok(list),
+            other => Err(Error::Protocol(format!("list_chats answered with `{}`", other.name()))),
+        }
+    }
+
+    pub async fn list_threads(&self, request: ListThreadsRequest) -> Result<ListThreadsResponse, Error> {
+        match self.call_response(Request::ListThreads(request)).await? {
+            Response::ListThreads(list) => Ok(list),
+            other => Err(Error::Protocol(format!("list_threads answered with `{}`", other.name()))),
+        }
+    }
+
+    /// The chat's history, newest page first (the official SDK's `getChatHistory`).
+    pub fn get_chat_history(&self, chat_id: &str) -> ChatHistory {
+        ChatHistory { client: self.clone(), chat_id: chat_id.to_owned(), next_page: None, done: false }
+    }
+
+    /// Closes the connection; pending requests fail with `ConnectionLost`.
+    pub fn disconnect(&self) {
+        let _ = self.commands.unbounded_send(Command::Disconnect);
+    }
+}
+
+fn initial_thread(text: &str) -> InitialThread {
+    InitialThread { events: Some(vec![ChatEvent::message(text)]), properties: None }
+}
+
+/// Pages through a chat's threads, newest first; each page's threads are oldest first
+/// (protocol.md §8.1).
+pub struct ChatHistory {
+    client: Client,
+    chat_id: String,
+    next_page: Option<String>,
+    done: bool,
+}
+
+/// Events asked for per history page.
+pub const HISTORY_PAGE_EVENTS: u32 = 25;
+
+impl ChatHistory {
+    /// The next (older) page, or `None` when the history is exhausted.
+    pub async fn next(&mut self) -> Result<Option<Vec<Thread>>, Error> {
+        if self.done {
+            return Ok(None);
+        }
+        let request = match self.next_page.take() {
+            Some(page_id) => ListThreadsRequest {
+                chat_id: self.chat_id.clone(),
+                page_id: Some(page_id),
+                sort_order: None,
+                limit: None,
+                min_events_count: None,
+            },
+            None => ListThreadsRequest {
+                chat_id: self.chat_id.clone(),
+                page_id: None,
+                sort_order: None,
+                limit: None,
+                min_events_count: Some(HISTORY_PAGE_EVENTS),
+            },
+        };
+        let page = self.client.list_threads(request).await?;
+        self.done = page.next_page_id.is_none();
+        self.next_page = page.next_page_id;
+        let mut threads = page.threads;
+        threads.reverse();
+        Ok(Some(threads))
+    }
+}
+
+/// Runs the core: turns its `Io` into platform calls and platform results into core inputs.
+struct Driver<P: Platform> {
+    platform: P,
+    core: Core,
+    commands: mpsc::UnboundedReceiver<Command>,
+    events: mpsc::UnboundedSender<ClientEvent>,
+    pending: HashMap<RequestId, oneshot::Sender<Result<Reply, Error>>>,
+    socket: Option<Socket>,
+}
+
+/// One thing that happened, found by waiting on everything at once.
+enum Input {
+    Command(Option<Command>),
+    Token(Result<String, String>),
+    Opened(Result<Socket, crate::platform::SocketError>),
+    Frame(Option<String>),
+    Timeout,
+}
+
+impl<P: Platform> Driver<P> {
+    async fn run(mut self) {
+        let mut token_request: Option<crate::platform::BoxFuture<Result<String, String>>> = None;
+        let mut opening: Option<crate::platform::BoxFuture<Result<Socket, crate::platform::SocketError>>> = None;
+        loop {
+            while let Some(io) = self.core.poll_io() {
+                match io {
+                    Io::FetchToken => {
+                        let config = self.core.config();
+                        token_request = Some(self.platform.fetch_token(config.token_url(), config.token_request()));
+                    }
+                    Io::OpenSocket { url } => opening = Some(self.platform.open_socket(url)),
+                    Io::CloseSocket => {
+                        opening = None;
+                        if let Some(mut socket) = self.socket.take() {
+                            let _ = socket.outgoing.close().await;
+                        }
+                    }
+                    Io::Send(text) => {
+                        let sent = match &mut self.socket {
+                            Some(socket) => socket.outgoing.send(text).await.is_ok(),
+                            None => false,
+                        };
+                        if !sent {
+                            self.socket = None;
+                            self.core.handle_close(self.platform.now());
+                        }
+                    }
+                }
+            }
+            while let Some(event) = self.core.poll_event() {
+                self.deliver(event);
+            }
+
+            let now = self.platform.now();
+            let input = {
+                let command = self.commands.next().map(Input::Command);
+                let token = optional(token_request.as_mut()).map(Input::Token);
+                let opened = optional(opening.as_mut()).map(Input::Opened);
+                let frame = match &mut self.socket {
+                    Some(socket) => Either::Left(socket.incoming.next()),
+                    None => Either::Right(futures::future::pending()),
+                }
+                .map(Input::Frame);
+                let timeout = match self.core.poll_timeout() {
+                    Some(at) => Either::Left(self.platform.sleep(at.saturating_sub(now))),
+                    None => Either::Right(futures::future::pending()),
+                }
+                .map(|_| Input::Timeout);
+                futures::select_biased! {
+                    input = command.fuse() => input,
+                    input = frame.fuse() => input,
+                    input = token.fuse() => input,
+                    input = opened.fuse() => input,
+                    input = timeout.fuse() => input,
+                }
+            };
+
+            let now = self.platform.now();
+            match input {
+                Input::Command(Some(Command::Request(request, reply))) => match self.core.request(request, now) {
+                    Ok(id) => {
+                        self.pending.insert(id, reply);
+                    }
+                    Err(error) => {
+                        let _ = reply.send(Err(error));
+                    }
+                },
+                Input::Command(Some(Command::Disconnect)) => self.core.disconnect(),
+                Input::Command(None) => {
+                    // Every Client is gone: nobody can ask anything any more.
+                    self.core.disconnect();
+                    if let Some(mut socket) = self.socket.take() {
+                        let _ = socket.outgoing.close().await;
+                    }
+                    return;
+                }
+                Input::Token(result) => {
+                    token_request = None;
+                    self.core.handle_token(parse_token(result), now);
+                }
+                Input::Opened(Ok(socket)) => {
+                    opening = None;
+                    self.socket = Some(socket);
+                    self.core.handle_open(now);
+                }
+                Input::Opened(Err(_)) => {
+                    opening = None;
+                    self.core.handle_close(now);
+                }
+                Input::Frame(Some(text)) => self.core.handle_text(&text, now),
+                Input::Frame(None) => {
+                    self.socket = None;
+                    self.core.handle_close(now);
+                }
+                Input::Timeout => self.core.handle_timeout(now),
+            }
+        }
+    }
+
+    /// Hands an event to whoever waits for it: a settled request to its caller, the rest to
+    /// `Events`.
+    fn deliver(&mut self, event: Event) {
+        let now = self.platform.now();
+        let event = match event {
+            Event::Settled { id, result } => {
+                if let Some(reply) = self.pending.remove(&id) {
+                    let _ = reply.send(result);
+                }
+                return;
+            }
+            Event::Connected { customer, chats, online } => ClientEvent::Connected { customer, chats, online },
+            Event::ConnectFailed { error, retry_at } => {
+                ClientEvent::ConnectFailed { error, retry_in: retry_at.saturating_sub(now) }
+            }
+            Event::Disconnected { reason, will_reconnect } => ClientEvent::Disconnected { reason, will_reconnect },
+            Event::Push(push) => ClientEvent::Push(push),
+        };
+        // A dropped `Events` is fine: requests still work.
+        let _ = self.events.unbounded_send(event);
+    }
+}
+
+/// A future that never resolves when there is nothing to wait for.
+fn optional<F: std::future::Future + Unpin>(future: Option<&mut F>) -> impl std::future::Future<Output = F::Output> + '_ {
+    match future {
+        Some(future) => Either::Left(future),
+        None => Either::Right(futures::future::pending()),
+    }
+}
+
+/// Reads the token endpoint's body (protocol.md §2.2: the body decides, not the status).
+fn parse_token(result: Result<String, String>) -> Result<confab_protocol::token::TokenResponse, Error> {
+    let body = result.map_err(Error::Token)?;
+    match serde_json::from_str::<TokenReply>(&body) {
+        Ok(TokenReply::Granted(token)) => Ok(token),
+        Ok(TokenReply::Refused(refused)) => Err(Error::Token(
+            refused.identity_exception.or(refused.oauth_exception).unwrap_or_else(|| "refused".into()),
+        )),
+        Err(e) => Err(Error::Token(format!("unreadable token response: {e}"))),
+    }
+}

@@ -1,0 +1,589 @@
+//! The sans-IO client core: bytes and `now` in; frames to send, the next deadline and typed
+//! events out (the shape of quinn-proto).
+//!
+//! The core never touches a socket, a clock, a timer or a random source. An adapter drives it:
+//!
+//! ```text
+//! adapter → core:  connect(now) · request(req, now) · handle_token(result, now)
+//!                  handle_open(now) · handle_text(text, now) · handle_close(now) · handle_timeout(now)
+//! core → adapter:  poll_io() (fetch a token, open/close the socket, send a frame)
+//!                  poll_event() (connected, disconnected, pushes, settled requests)
+//!                  poll_timeout() (when to call handle_timeout next)
+//! ```
+//!
+//! Time is a `Duration` since an epoch of the adapter's choosing; jitter comes from a seed the
+//! adapter passes in. So login timeouts, reconnect backoff and token expiry are tested with a
+//! simulated clock, deterministically (tests/core.rs).
+//!
+//! Behaviour follows protocol.md: login races a 15 s timeout (§4.1); requests answered by a push
+//! carrying their `request_id` resolve from that push (§3.4); socket drops reconnect with
+//! `min(1 s·2ⁿ ± 50 %, 5 s)` (§6.1), failed logins with `min(300 ms·2ⁿ ± 30 %, 60 s)` (§6.2);
+//! `customer_disconnected` reasons reconnect, refresh the token or end the client (§6.3).
+
+use crate::error::Error;
+use confab_protocol::action::{CustomerPage, CustomerUpdate, LoginChat, LoginRequest, Application};
+use confab_protocol::entity::{Chat, Customer, Event as ChatEvent};
+use confab_protocol::frame::{PushFrame, ResponseFrame};
+use confab_protocol::push::{CustomerDisconnected, Push};
+use confab_protocol::token::TokenResponse;
+use confab_protocol::{ErrorType, Request, RequestFrame, Response, ServerFrame};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+/// Login must succeed within this (protocol.md §4.1).
+pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// After `customer_disconnected` with a reconnecting reason (protocol.md §6.3).
+pub const QUICK_RECONNECT: Duration = Duration::from_millis(100);
+/// A token this close to expiry is refreshed before use.
+pub const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
+
+/// What the client connects to and as whom.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The Confab server's HTTP origin, e.g. `https://chat.example.com`.
+    pub server_url: String,
+    pub organization_id: String,
+    pub client_id: String,
+    /// Sent with `login`: the visitor's name, email, session fields.
+    pub customer: Option<CustomerUpdate>,
+    /// Sent with `login`: the page the visitor is on.
+    pub page: Option<CustomerPage>,
+    pub referrer: Option<String>,
+}
+
+impl Config {
+    pub fn new(server_url: impl Into<String>, organization_id: impl Into<String>) -> Self {
+        Self {
+            server_url: server_url.into().trim_end_matches('/').to_owned(),
+            organization_id: organization_id.into(),
+            client_id: "confab".into(),
+            customer: None,
+            page: None,
+            referrer: None,
+        }
+    }
+
+    /// The token endpoint (`POST`).
+    pub fn token_url(&self) -> String {
+        format!("{}/v2/customer/token", self.server_url)
+    }
+
+    /// The RTM socket URL: the server URL with a `ws` scheme.
+    pub fn socket_url(&self) -> String {
+        let base = if let Some(rest) = self.server_url.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = self.server_url.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            self.server_url.clone()
+        };
+        format!("{base}/v3.5/customer/rtm/ws?organization_id={}", self.organization_id)
+    }
+
+    /// The token request body (JSON).
+    pub fn token_request(&self) -> String {
+        let request = confab_protocol::token::TokenRequest::cookie_grant(&self.organization_id, &self.client_id);
+        serde_json::to_string(&request).expect("token requests always encode")
+    }
+}
+
+/// Identifies a request until it settles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+impl RequestId {
+    fn wire(self) -> String {
+        format!("r{}", self.0)
+    }
+
+    fn parse(wire: &str) -> Option<Self> {
+        wire.strip_prefix('r')?.parse().ok().map(RequestId)
+    }
+}
+
+/// What the adapter must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Io {
+    /// `POST Config::token_request()` to `Config::token_url()` with credentials (cookies);
+    /// report with `handle_token`.
+    FetchToken,
+    /// Open a WebSocket to `url`; report `handle_open`, or `handle_close` on failure.
+    OpenSocket { url: String },
+    /// Close the socket; do not report `handle_close` for it.
+    CloseSocket,
+    /// Send this text frame.
+    Send(String),
+}
+
+/// The value a request settles with.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// `start_chat` / `resume_chat`: the chat from `incoming_chat`.
+    Chat(Chat),
+    /// `send_event`: the event as stored, from `incoming_event`.
+    Event { chat_id: String, thread_id: String, event: ChatEvent },
+    /// Every other request: the response payload.
+    Response(Response),
+}
+
+/// What the client user sees.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// Logged in (again). `online`: agents are available.
+    Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
+    /// An attempt to connect failed; the core retries at `retry_at`.
+    ConnectFailed { error: Error, retry_at: Duration },
+    /// The connection was lost or ended (protocol.md §11.3 reasons: `connection_lost`,
+    /// or a `customer_disconnected` reason).
+    Disconnected { reason: String, will_reconnect: bool },
+    /// A push from the server (not the requester's copy, which settles the request).
+    Push(Push),
+    /// A request settled.
+    Settled { id: RequestId, result: Result<Reply, Error> },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Socket {
+    Closed,
+    Opening,
+    Open,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Not started, or paused by `disconnect()`.
+    Idle,
+    /// Getting a token and a socket, then logging in.
+    Connecting,
+    Connected,
+    /// Ended for good (banned, identity changed, …).
+    Destroyed,
+}
+
+/// How a pending request settles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SettleBy {
+    Response,
+    /// The push with the request's id: `incoming_chat` or `incoming_event`.
+    Push,
+}
+
+#[derive(Debug, Clone)]
+struct Token {
+    response: TokenResponse,
+    expires_at: Duration,
+}
+
+/// The client state machine.
+pub struct Core {
+    config: Config,
+    phase: Phase,
+    socket: Socket,
+    token: Option<Token>,
+    fetching_token: bool,
+    customer_id: Option<String>,
+    next_id: u64,
+    pending: BTreeMap<RequestId, SettleBy>,
+    login: Option<(RequestId, Duration)>,
+    reconnect_at: Option<Duration>,
+    socket_failures: u32,
+    login_failures: u32,
+    rng: u64,
+    io: VecDeque<Io>,
+    events: VecDeque<Event>,
+}
+
+impl Core {
+    /// `seed` feeds backoff jitter; any value works, a random one spreads reconnects out.
+    pub fn new(config: Config, seed: u64) -> Self {
+        Self {
+            config,
+            phase: Phase::Idle,
+            socket: Socket::Closed,
+            token: None,
+            fetching_token: false,
+            customer_id: None,
+            next_id: 1,
+            pending: BTreeMap::new(),
+            login: None,
+            reconnect_at: None,
+            socket_failures: 0,
+            login_failures: 0,
+            rng: seed | 1,
+            io: VecDeque::new(),
+            events: VecDeque::new(),
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn is_connected(&self) -> bool {
+        self.phase == Phase::Connected
+    }
+
+    /// The customer id, once a token named it.
+    pub fn customer_id(&self) -> Option<&str> {
+        self.customer_id.as_deref()
+    }
+
+    pub fn poll_io(&mut self) -> Option<Io> {
+        self.io.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
+    }
+
+    /// When `handle_timeout` must be called next.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        [self.login.map(|(_, at)| at), self.reconnect_at].into_iter().flatten().min()
+    }
+
+    /// Starts connecting: a token and a socket in parallel, then `login`.
+    pub fn connect(&mut self, now: Duration) {
+        if matches!(self.phase, Phase::Idle) {
+            self.phase = Phase::Connecting;
+            self.attempt(now);
+        }
+    }
+
+    /// Stops, without a `Disconnected` event; `connect` starts again. Pending requests fail
+    /// with `ConnectionLost`.
+    pub fn disconnect(&mut self) {
+        if self.phase == Phase::Destroyed {
+            return;
+        }
+        self.phase = Phase::Idle;
+        self.reconnect_at = None;
+        self.close_socket();
+        self.fail_pending(Error::ConnectionLost);
+    }
+
+    /// Queues a request. Fails at once when not connected (`NO_CONNECTION`, protocol.md §4.1).
+    pub fn request(&mut self, request: Request, _now: Duration) -> Result<RequestId, Error> {
+        match self.phase {
+            Phase::Connected => {}
+            Phase::Destroyed => return Err(Error::Destroyed),
+            _ => return Err(Error::NoConnection),
+        }
+        let settle_by = match request {
+            Request::StartChat(_) | Request::ResumeChat(_) | Request::ActivateChat(_) | Request::SendEvent(_) => {
+                SettleBy::Push
+            }
+            _ => SettleBy::Response,
+        };
+        let id = self.send(request, None);
+        self.pending.insert(id, settle_by);
+        Ok(id)
+    }
+
+    fn send(&mut self, request: Request, version: Option<&str>) -> RequestId {
+        let id = RequestId(self.next_id);
+        self.next_id += 1;
+        let mut frame = RequestFrame::new(id.wire(), request);
+        frame.version = version.map(str::to_owned);
+        self.io.push_back(Io::Send(frame.encode()));
+        id
+    }
+
+    pub fn handle_token(&mut self, result: Result<TokenResponse, Error>, now: Duration) {
+        self.fetching_token = false;
+        if self.phase != Phase::Connecting {
+            return;
+        }
+        match result {
+            Ok(response) => {
+                if let Some(known) = &self.customer_id {
+                    if *known != response.entity_id {
+                        return self.destroy("identity_mismatch");
+                    }
+                }
+                self.customer_id = Some(response.entity_id.clone());
+                let expires_at = now + Duration::from_secs(response.expires_in);
+                self.token = Some(Token { response, expires_at });
+                self.maybe_login(now);
+            }
+            Err(error) => {
+                self.close_socket();
+                let delay = self.login_backoff();
+                self.retry_later(error, now, delay);
+            }
+        }
+    }
+
+    pub fn handle_open(&mut self, now: Duration) {
+        if self.socket != Socket::Opening {
+            return;
+        }
+        self.socket = Socket::Open;
+        self.socket_failures = 0;
+        self.maybe_login(now);
+    }
+
+    /// The socket closed (or failed to open) without the core asking.
+    pub fn handle_close(&mut self, now: Duration) {
+        if self.socket == Socket::Closed {
+            return;
+        }
+        let was_open = self.socket == Socket::Open;
+        self.socket = Socket::Closed;
+        self.login = None;
+        self.fail_pending(Error::ConnectionLost);
+        match self.phase {
+            Phase::Connected => {
+                self.phase = Phase::Connecting;
+                self.events.push_back(Event::Disconnected { reason: "connection_lost".into(), will_reconnect: true });
+                let delay = self.socket_backoff();
+                self.schedule(now + delay);
+            }
+            Phase::Connecting if self.reconnect_at.is_none() => {
+                let delay = self.socket_backoff();
+                let error = if was_open { Error::ConnectionLost } else { Error::NoConnection };
+                self.retry_later(error, now, delay);
+            }
+            _ => {}
+        }
+    }
+
+    pub fn handle_text(&mut self, text: &str, now: Duration) {
+        let Ok(frame) = ServerFrame::decode(text) else {
+            // Unknown pushes and frames we cannot read are ignored, as official clients do.
+            return;
+        };
+        match frame {
+            ServerFrame::Response(response) => self.on_response(response, now),
+            ServerFrame::Push(push) => self.on_push(push, now),
+        }
+    }
+
+    pub fn handle_timeout(&mut self, now: Duration) {
+        if let Some((id, at)) = self.login {
+            if now >= at {
+                self.login = None;
+                self.pending.remove(&id);
+                self.close_socket();
+                let delay = self.login_backoff();
+                self.retry_later(Error::RequestTimeout, now, delay);
+            }
+        }
+        if let Some(at) = self.reconnect_at {
+            if now >= at {
+                self.reconnect_at = None;
+                if self.phase == Phase::Connecting {
+                    self.attempt(now);
+                }
+            }
+        }
+    }
+
+    /// One connection attempt: a token if we lack a fresh one, and a socket.
+    fn attempt(&mut self, now: Duration) {
+        let fresh = self.token.as_ref().is_some_and(|t| now + TOKEN_EXPIRY_MARGIN < t.expires_at);
+        if !fresh {
+            self.token = None;
+            if !self.fetching_token {
+                self.fetching_token = true;
+                self.io.push_back(Io::FetchToken);
+            }
+        }
+        if self.socket == Socket::Closed {
+            self.socket = Socket::Opening;
+            self.io.push_back(Io::OpenSocket { url: self.config.socket_url() });
+        }
+        self.maybe_login(now);
+    }
+
+    fn maybe_login(&mut self, now: Duration) {
+        if self.phase != Phase::Connecting || self.socket != Socket::Open || self.login.is_some() {
+            return;
+        }
+        let Some(token) = &self.token else { return };
+        let login = LoginRequest {
+            token: token.response.login_token(),
+            customer: self.config.customer.clone(),
+            application: Some(Application {
+                name: "confab_sdk".into(),
+                version: env!("CARGO_PKG_VERSION").into(),
+                channel_type: None,
+            }),
+            customer_page: self.config.page.clone(),
+            referrer: self.config.referrer.clone(),
+            ..LoginRequest::default()
+        };
+        let id = self.send(Request::Login(login), Some(confab_protocol::API_VERSION));
+        self.login = Some((id, now + LOGIN_TIMEOUT));
+    }
+
+    fn on_response(&mut self, frame: ResponseFrame, now: Duration) {
+        let Some(id) = frame.request_id.as_deref().and_then(RequestId::parse) else { return };
+        if self.login.is_some_and(|(login, _)| login == id) {
+            self.login = None;
+            return self.on_login(frame.result, now);
+        }
+        let Some(settle_by) = self.pending.get(&id).copied() else { return };
+        match (frame.result, settle_by) {
+            (Err(error), _) => self.settle(id, Err(Error::Api(error))),
+            (Ok(response), SettleBy::Response) => self.settle(id, Ok(Reply::Response(response))),
+            // Settled by the push that follows (protocol.md §3.4).
+            (Ok(_), SettleBy::Push) => {}
+        }
+    }
+
+    fn on_login(&mut self, result: Result<Response, confab_protocol::ApiError>, now: Duration) {
+        match result {
+            Ok(Response::Login(login)) => {
+                self.phase = Phase::Connected;
+                self.login_failures = 0;
+                self.events.push_back(Event::Connected {
+                    customer: login.customer.0,
+                    chats: login.chats,
+                    online: login.__priv_dynamic_config.is_online(),
+                });
+            }
+            Ok(other) => {
+                let error = Error::Protocol(format!("login answered with `{}`", other.name()));
+                self.close_socket();
+                let delay = self.login_backoff();
+                self.retry_later(error, now, delay);
+            }
+            Err(error) => match error.kind {
+                ErrorType::CustomerBanned => self.destroy("customer_banned"),
+                ErrorType::Other(ref kind) if kind == "wrong_product_version" => self.destroy("wrong_product_version"),
+                _ => {
+                    if error.kind == ErrorType::Authentication {
+                        // The token was refused: get a new one.
+                        self.token = None;
+                    }
+                    self.close_socket();
+                    let delay = self.login_backoff();
+                    self.retry_later(Error::Api(error), now, delay);
+                }
+            },
+        }
+    }
+
+    fn on_push(&mut self, frame: PushFrame, now: Duration) {
+        let id = frame.request_id.as_deref().and_then(RequestId::parse);
+        if let Some(id) = id.filter(|id| self.pending.get(id) == Some(&SettleBy::Push)) {
+            match frame.push {
+                Push::IncomingChat(incoming) => return self.settle(id, Ok(Reply::Chat(incoming.chat))),
+                Push::IncomingEvent(incoming) => {
+                    return self.settle(
+                        id,
+                        Ok(Reply::Event { chat_id: incoming.chat_id, thread_id: incoming.thread_id, event: incoming.event }),
+                    );
+                }
+                _ => {}
+            }
+        }
+        match frame.push {
+            Push::CustomerDisconnected(disconnected) => self.on_customer_disconnected(disconnected, now),
+            push => self.events.push_back(Event::Push(push)),
+        }
+    }
+
+    /// protocol.md §6.3.
+    fn on_customer_disconnected(&mut self, push: CustomerDisconnected, now: Duration) {
+        const DESTROYING: &[&str] = &[
+            "customer_banned",
+            "customer_temporarily_blocked",
+            "license_not_found",
+            "product_version_changed",
+            "too_many_connections",
+            "unsupported_version",
+            "logged_out_remotely",
+        ];
+        let reason = push.reason;
+        if DESTROYING.contains(&reason.as_str()) {
+            return self.destroy(&reason);
+        }
+        let delay = match reason.as_str() {
+            "access_token_expired" => {
+                self.token = None;
+                QUICK_RECONNECT
+            }
+            // The server is busy or restarting: back off like a failed login, but slower.
+            "service_temporarily_unavailable" | "too_many_unauthorized_connections" => {
+                Duration::from_millis(1000).max(self.login_backoff())
+            }
+            _ => QUICK_RECONNECT,
+        };
+        let was_connected = self.phase == Phase::Connected;
+        self.close_socket();
+        self.fail_pending(Error::ConnectionLost);
+        self.phase = Phase::Connecting;
+        if was_connected {
+            self.events.push_back(Event::Disconnected { reason, will_reconnect: true });
+        }
+        self.schedule(now + delay);
+    }
+
+    fn settle(&mut self, id: RequestId, result: Result<Reply, Error>) {
+        if self.pending.remove(&id).is_some() {
+            self.events.push_back(Event::Settled { id, result });
+        }
+    }
+
+    fn fail_pending(&mut self, error: Error) {
+        for id in std::mem::take(&mut self.pending).into_keys() {
+            self.events.push_back(Event::Settled { id, result: Err(error.clone()) });
+        }
+    }
+
+    fn close_socket(&mut self) {
+        self.login = None;
+        if self.socket != Socket::Closed {
+            self.socket = Socket::Closed;
+            self.io.push_back(Io::CloseSocket);
+        }
+    }
+
+    fn destroy(&mut self, reason: &str) {
+        self.close_socket();
+        self.fail_pending(Error::Destroyed);
+        self.phase = Phase::Destroyed;
+        self.reconnect_at = None;
+        self.events.push_back(Event::Disconnected { reason: reason.into(), will_reconnect: false });
+    }
+
+    fn retry_later(&mut self, error: Error, now: Duration, delay: Duration) {
+        self.schedule(now + delay);
+        self.events.push_back(Event::ConnectFailed { error, retry_at: now + delay });
+    }
+
+    fn schedule(&mut self, at: Duration) {
+        self.reconnect_at = Some(at);
+    }
+
+    /// Socket reconnect delay: `min(1000 ms · 2ⁿ ± up to 50 %, 5000 ms)` (protocol.md §6.1).
+    fn socket_backoff(&mut self) -> Duration {
+        let n = self.socket_failures.min(16);
+        self.socket_failures += 1;
+        let base = 1000u64.saturating_mul(1 << n).min(5000);
+        let delay = self.jitter(base, 50);
+        Duration::from_millis(delay.min(5000))
+    }
+
+    /// Login retry delay: `min(300 ms · 2ⁿ ± up to 30 %, 60 s)` (protocol.md §6.2).
+    fn login_backoff(&mut self) -> Duration {
+        let n = self.login_failures.min(16);
+        self.login_failures += 1;
+        let base = 300u64.saturating_mul(1 << n);
+        Duration::from_millis(self.jitter(base, 30).min(60_000))
+    }
+
+    /// `value ± up to percent %`, from the seeded xorshift generator.
+    fn jitter(&mut self, value: u64, percent: u64) -> u64 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        let span = value * percent / 100;
+        if span == 0 {
+            return value;
+        }
+        let offset = self.rng % (2 * span + 1);
+        value - span + offset
+    }
+}

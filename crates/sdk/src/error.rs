@@ -1,0 +1,44 @@
+//! The SDK's error: a server error passed through, or one the client produced
+//! (protocol.md §11.2). `code()` gives the official SDK's code for each.
+
+use confab_protocol::ApiError;
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum Error {
+    /// The server refused the request.
+    #[error("{0}")]
+    Api(ApiError),
+    /// A request was made while not connected.
+    #[error("No connection.")]
+    NoConnection,
+    /// The socket closed while the request was pending.
+    #[error("Connection lost.")]
+    ConnectionLost,
+    /// The client has ended (banned, identity changed, or dropped).
+    #[error("SDK destroyed.")]
+    Destroyed,
+    /// Login did not complete in time.
+    #[error("Request timed out.")]
+    RequestTimeout,
+    /// The token endpoint refused or could not be reached.
+    #[error("Could not get an access token: {0}")]
+    Token(String),
+    /// The server answered something this client cannot use.
+    #[error("Protocol error: {0}")]
+    Protocol(String),
+}
+
+impl Error {
+    /// The official SDK's error code: the server's error type upper-cased, or the client's own.
+    pub fn code(&self) -> String {
+        match self {
+            Error::Api(e) => e.kind.as_str().to_uppercase(),
+            Error::NoConnection => "NO_CONNECTION".into(),
+            Error::ConnectionLost => "CONNECTION_LOST".into(),
+            Error::Destroyed => "SDK_DESTROYED".into(),
+            Error::RequestTimeout => "REQUEST_TIMEOUT".into(),
+            Error::Token(_) => "SSO_OAUTH_EXCEPTION".into(),
+            Error::Protocol(_) => "PROTOCOL".into(),
+        }
+    }
+}

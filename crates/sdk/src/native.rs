@@ -1,0 +1,65 @@
+//! The tokio adapter: tokio-tungstenite sockets, reqwest for the token (with a cookie store, so
+//! the identity cookies persist for the life of the process), tokio timers.
+//!
+//! Must be called within a tokio runtime. Plain `ws://`/`http://` only for now.
+
+use crate::client::{self, Client, Events};
+use crate::core::Config;
+use crate::platform::{BoxFuture, Platform, Socket, SocketError};
+use futures::{SinkExt, StreamExt};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+struct Native {
+    epoch: Instant,
+    http: reqwest::Client,
+}
+
+/// Connects in the background; returns at once. Watch `Events` for `Connected`.
+pub fn connect(config: Config) -> (Client, Events) {
+    let http = reqwest::Client::builder().cookie_store(true).build().expect("reqwest client builds");
+    client::connect(Native { epoch: Instant::now(), http }, config)
+}
+
+impl Platform for Native {
+    fn now(&self) -> Duration {
+        self.epoch.elapsed()
+    }
+
+    fn sleep(&self, duration: Duration) -> BoxFuture<()> {
+        Box::pin(tokio::time::sleep(duration))
+    }
+
+    fn open_socket(&self, url: String) -> BoxFuture<Result<Socket, SocketError>> {
+        Box::pin(async move {
+            let (stream, _) = tokio_tungstenite::connect_async(url.as_str())
+                .await
+                .map_err(|e| SocketError(e.to_string()))?;
+            let (sink, stream) = stream.split();
+            let incoming = stream
+                .take_while(|m| std::future::ready(matches!(m, Ok(m) if !m.is_close())))
+                .filter_map(|m| std::future::ready(m.ok().and_then(|m| m.into_text().ok()).map(|t| t.to_string())));
+            let outgoing = sink
+                .sink_map_err(|e| SocketError(e.to_string()))
+                .with(|text: String| std::future::ready(Ok::<_, SocketError>(Message::text(text))));
+            Ok(Socket { incoming: Box::pin(incoming), outgoing: Box::pin(outgoing) })
+        })
+    }
+
+    fn fetch_token(&self, url: String, body: String) -> BoxFuture<Result<String, String>> {
+        let request = self.http.post(url).header("content-type", "text/plain;charset=UTF-8").body(body);
+        Box::pin(async move {
+            let response = request.send().await.map_err(|e| e.to_string())?;
+            response.text().await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn random_seed(&self) -> u64 {
+        use std::hash::{BuildHasher, RandomState};
+        RandomState::new().hash_one(self.epoch)
+    }
+
+    fn spawn(task: BoxFuture<()>) {
+        tokio::spawn(task);
+    }
+}

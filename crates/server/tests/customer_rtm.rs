@@ -1,0 +1,253 @@
+//! The customer RTM socket driven by raw frames: login, chats, events, pushes, and bad input.
+
+mod common;
+
+use common::*;
+use serde_json::{Value, json};
+use std::time::Duration;
+
+#[tokio::test]
+async fn login_answers_what_official_clients_require() {
+    let server = TestServer::start().await;
+    let (_rtm, _, customer_id) = Rtm::logged_in(&server).await;
+    let mut rtm = Rtm::open(&server.ws_url()).await;
+    let token = server.visitor().token().await;
+    let login = rtm
+        .request("login", json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap()), "customer": {"name": "Ada"}}))
+        .await;
+    let payload = &login["payload"];
+    assert_eq!(payload["customer"]["type"], "customer");
+    assert_eq!(payload["customer"]["name"], "Ada");
+    for counter in ["chats_count", "threads_count", "visits_count", "page_views_count", "greetings_shown_count", "greetings_accepted_count"] {
+        assert!(payload["customer"]["statistics"][counter].is_u64(), "{counter}: {payload}");
+    }
+    assert_eq!(payload["chats"], json!([]));
+    let config = &payload["__priv_dynamic_config"];
+    assert!(config["online_groups_ids"].as_array().unwrap().contains(&config["customer_groups"]["monitoring"]["id"]));
+    assert_ne!(payload["customer"]["id"], customer_id.as_str());
+}
+
+#[tokio::test]
+async fn a_bad_token_is_refused_and_the_socket_may_try_again() {
+    let server = TestServer::start().await;
+    let mut rtm = Rtm::open(&server.ws_url()).await;
+    for token in ["Bearer not-a-token", "no-bearer-prefix"] {
+        let reply = rtm.request("login", json!({"token": token})).await;
+        assert_eq!(reply["success"], false);
+        assert_eq!(reply["payload"]["error"]["type"], "authentication", "{reply}");
+    }
+    let token = server.visitor().token().await;
+    let reply = rtm.request("login", json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())})).await;
+    assert_eq!(reply["success"], true);
+}
+
+#[tokio::test]
+async fn requests_before_login_are_refused_but_ping_is_answered() {
+    let server = TestServer::start().await;
+    let mut rtm = Rtm::open(&server.ws_url()).await;
+    let reply = rtm.request("list_chats", json!({})).await;
+    assert_eq!(reply["payload"]["error"]["type"], "authentication");
+    let pong = rtm.request("ping", json!({})).await;
+    assert_eq!(pong["success"], true);
+}
+
+#[tokio::test]
+async fn bad_frames_get_the_error_shape_and_the_socket_stays_up() {
+    let server = TestServer::start().await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+
+    let unknown = rtm.request("fly_to_the_moon", json!({})).await;
+    assert_eq!(unknown["success"], false);
+    assert_eq!(unknown["payload"]["error"]["type"], "validation");
+    assert!(unknown["payload"]["error"]["message"].as_str().unwrap().contains("fly_to_the_moon"));
+
+    let invalid = rtm.request("send_event", json!({"chat_id": 42})).await;
+    assert_eq!(invalid["payload"]["error"]["type"], "validation", "{invalid}");
+
+    rtm.send_text("{not json").await;
+    let malformed = rtm.recv().await;
+    assert_eq!(malformed["type"], "response");
+    assert_eq!(malformed["success"], false);
+    assert_eq!(malformed["payload"]["error"]["type"], "validation");
+
+    let still_up = rtm.request("ping", json!({})).await;
+    assert_eq!(still_up["success"], true);
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_only_that_socket() {
+    let server = TestServer::start().await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let huge = "x".repeat(confab_server::limits::MAX_FRAME_BYTES + 1);
+    rtm.send_text(&huge).await;
+    let (_, close) = rtm.closed().await;
+    assert!(close.is_none() || close.unwrap().0 == 1009);
+    let (mut other, _, _) = Rtm::logged_in(&server).await;
+    assert_eq!(other.request("ping", json!({})).await["success"], true);
+}
+
+#[tokio::test]
+async fn start_chat_answers_then_pushes_incoming_chat_with_the_request_id() {
+    let server = TestServer::start().await;
+    let (mut rtm, _, customer_id) = Rtm::logged_in(&server).await;
+    let request_id = rtm
+        .send("start_chat", json!({"active": true, "chat": {"thread": {"events": [{"type":"message","text":"hello","custom_id":"c1"}]}}}))
+        .await;
+    let response = rtm.recv().await;
+    assert_eq!(response["request_id"], request_id.as_str());
+    assert_eq!(response["success"], true);
+    let chat_id = response["payload"]["chat_id"].as_str().unwrap().to_owned();
+    let thread_id = response["payload"]["thread_id"].as_str().unwrap().to_owned();
+    assert_eq!(response["payload"]["event_ids"], json!([format!("{thread_id}_1")]));
+
+    let push = rtm.recv().await;
+    assert_eq!(push["action"], "incoming_chat");
+    assert_eq!(push["type"], "push");
+    assert_eq!(push["request_id"], request_id.as_str());
+    let chat = &push["payload"]["chat"];
+    assert_eq!(chat["id"], chat_id.as_str());
+    assert_eq!(chat["users"][0]["id"], customer_id.as_str());
+    assert_eq!(chat["thread"]["active"], true);
+    let event = &chat["thread"]["events"][0];
+    assert_eq!((event["text"].as_str(), event["custom_id"].as_str(), event["author_id"].as_str()), (Some("hello"), Some("c1"), Some(customer_id.as_str())));
+
+    // One chat per customer.
+    let again = rtm.request("start_chat", json!({})).await;
+    assert_eq!(again["payload"]["error"]["type"], "chat_limit_reached");
+}
+
+#[tokio::test]
+async fn send_event_reaches_the_customers_other_sockets_without_the_request_id() {
+    let server = TestServer::start().await;
+    let (mut first, visitor, customer_id) = Rtm::logged_in(&server).await;
+    let chat_id = start_chat(&mut first).await;
+
+    // Same visitor, second tab.
+    let token = visitor.token().await;
+    assert_eq!(token["entity_id"], customer_id.as_str());
+    let mut second = Rtm::open(&server.ws_url()).await;
+    second.request("login", json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())})).await;
+
+    let request_id = first.send("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"<b>hi</b> & \"bye\""}})).await;
+    let response = first.recv().await;
+    assert_eq!(response["payload"]["event_id"].as_str().unwrap().split('_').count(), 2);
+    let mine = first.recv().await;
+    assert_eq!((mine["action"].as_str(), mine["request_id"].as_str()), (Some("incoming_event"), Some(request_id.as_str())));
+    let theirs = second.recv().await;
+    assert_eq!(theirs["action"], "incoming_event");
+    assert!(theirs.get("request_id").is_none(), "{theirs}");
+    assert_eq!(theirs["payload"]["event"]["text"], "<b>hi</b> & \"bye\"");
+    assert_eq!(theirs["payload"]["event"]["id"], response["payload"]["event_id"]);
+}
+
+#[tokio::test]
+async fn customers_cannot_see_or_write_other_customers_chats() {
+    let server = TestServer::start().await;
+    let (mut alice, _, _) = Rtm::logged_in(&server).await;
+    let chat_id = start_chat(&mut alice).await;
+    let (mut mallory, _, _) = Rtm::logged_in(&server).await;
+    let read = mallory.request("get_chat", json!({"chat_id": chat_id})).await;
+    assert_eq!(read["payload"]["error"]["type"], "not_found");
+    let write = mallory.request("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"x"}})).await;
+    assert_eq!(write["payload"]["error"]["type"], "not_found");
+    let list = mallory.request("list_chats", json!({})).await;
+    assert_eq!(list["payload"]["total_chats"], 0);
+}
+
+#[tokio::test]
+async fn empty_and_oversized_messages_are_validation_errors() {
+    let server = TestServer::start().await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let chat_id = start_chat(&mut rtm).await;
+    for text in ["   ".to_owned(), "y".repeat(confab_server::limits::MAX_MESSAGE_TEXT_BYTES + 1)] {
+        let reply = rtm.request("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text": text}})).await;
+        assert_eq!(reply["payload"]["error"]["type"], "validation");
+    }
+    let system = rtm.request("send_event", json!({"chat_id": chat_id, "event": {"type":"system_message","text":"fake"}})).await;
+    assert_eq!(system["payload"]["error"]["type"], "validation");
+}
+
+#[tokio::test]
+async fn get_chat_list_chats_and_list_threads_page_through_history() {
+    let server = TestServer::start().await;
+    let (mut rtm, _, customer_id) = Rtm::logged_in(&server).await;
+    let chat_id = start_chat(&mut rtm).await;
+    for i in 0..3 {
+        send_message(&mut rtm, &chat_id, &format!("m{i}")).await;
+    }
+    let chat = rtm.request("get_chat", json!({"chat_id": chat_id})).await;
+    let texts: Vec<&str> = chat["payload"]["thread"]["events"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["hello", "m0", "m1", "m2"]);
+
+    let list = rtm.request("list_chats", json!({"limit": 25})).await;
+    assert_eq!(list["payload"]["total_chats"], 1);
+    let summary = &list["payload"]["chats_summary"][0];
+    assert_eq!(summary["id"], chat_id.as_str());
+    assert_eq!(summary["last_event_per_type"]["message"]["event"]["text"], "m2");
+    assert_eq!(summary["users"][0]["id"], customer_id.as_str());
+    let too_many = rtm.request("list_chats", json!({"limit": 26})).await;
+    assert_eq!(too_many["payload"]["error"]["type"], "validation");
+
+    let threads = rtm.request("list_threads", json!({"chat_id": chat_id, "min_events_count": 25})).await;
+    assert_eq!(threads["payload"]["found_threads"], 1);
+    assert!(threads["payload"].get("next_page_id").is_none());
+    assert_eq!(threads["payload"]["threads"][0]["events"].as_array().unwrap().len(), 4);
+
+    let bad_page = rtm.request("list_threads", json!({"chat_id": chat_id, "page_id": "garbage"})).await;
+    assert_eq!(bad_page["payload"]["error"]["type"], "validation");
+    let both = rtm.request("list_threads", json!({"chat_id": chat_id, "limit": 3, "min_events_count": 3})).await;
+    assert_eq!(both["payload"]["error"]["type"], "validation");
+}
+
+#[tokio::test]
+async fn a_socket_that_never_logs_in_is_told_why_and_closed() {
+    let server = TestServer::start_with(&["--login-timeout-ms", "300"]).await;
+    let mut rtm = Rtm::open(&server.ws_url()).await;
+    let (frames, close) = rtm.closed().await;
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["action"], "customer_disconnected");
+    assert_eq!(frames[0]["payload"]["reason"], "connection_timeout");
+    assert_eq!(close, Some((1008, "login timeout".into())));
+}
+
+#[tokio::test]
+async fn a_logged_in_socket_outlives_the_login_timeout() {
+    let server = TestServer::start_with(&["--login-timeout-ms", "200"]).await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    rtm.silent(Duration::from_millis(500)).await;
+    assert_eq!(rtm.request("ping", json!({})).await["success"], true);
+}
+
+#[tokio::test]
+async fn foreign_origins_and_unknown_organizations_cannot_open_a_socket() {
+    let server = TestServer::start().await;
+    assert_eq!(Rtm::open_with_origin(&server.ws_url(), "https://evil.example").await.err(), Some(403));
+    assert!(Rtm::open_with_origin(&server.ws_url(), &server.url).await.is_ok(), "own origin");
+    let wrong_org = server.ws_url().replace(ORG, "00000000-0000-4000-8000-000000000000");
+    assert_eq!(Rtm::open_with_origin(&wrong_org, &server.url).await.err(), Some(400));
+}
+
+#[tokio::test]
+async fn shutdown_says_goodbye_on_every_socket() {
+    let mut server = TestServer::start().await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let stop = async { server.stop().await };
+    let (closed, ()) = tokio::join!(rtm.closed(), stop);
+    let (frames, close) = closed;
+    assert_eq!(frames.last().unwrap()["payload"]["reason"], "service_temporarily_unavailable");
+    assert_eq!(close, Some((1001, "server shutting down".into())));
+}
+
+pub async fn start_chat(rtm: &mut Rtm) -> String {
+    rtm.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hello"}]}}})).await;
+    let response = rtm.recv().await;
+    let _push = rtm.recv().await;
+    response["payload"]["chat_id"].as_str().unwrap().to_owned()
+}
+
+async fn send_message(rtm: &mut Rtm, chat_id: &str, text: &str) -> Value {
+    rtm.send("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text": text}})).await;
+    let response = rtm.recv().await;
+    let _push = rtm.recv().await;
+    response
+}
