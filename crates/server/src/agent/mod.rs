@@ -91,8 +91,8 @@ pub async fn action(
             let attach = req.attach_to_last_thread.unwrap_or(false);
             let (thread_id, event) = store.add_event(me, &req.chat_id, req.event, attach).await?;
             let event_id = event.id.clone().unwrap_or_default();
+            let users = store.recipients(&req.chat_id, &event).await?;
             let push = Push::IncomingEvent(IncomingEvent { chat_id: req.chat_id.clone(), thread_id, event });
-            let users = store.chat_user_ids(&req.chat_id).await?;
             state.hub.push(&users, &ServerFrame::Push(PushFrame { request_id: None, push }).encode(), None);
             Ok(axum::Json(SendEventResponse { event_id }).into_response())
         }

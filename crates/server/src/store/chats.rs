@@ -122,6 +122,18 @@ impl Store {
         Ok(rows.iter().map(|r| r.get(0)).collect())
     }
 
+    /// Who receives a push about `event`: everyone in the chat, or only its agents when the
+    /// event is an internal note (`visibility: agents`).
+    pub async fn recipients(&self, chat_id: &str, event: &Event) -> Result<Vec<String>> {
+        let agents_only = !visible_to_customers(event);
+        let rows = sqlx::query("SELECT user_id FROM chat_users WHERE chat_id = ? AND (? = 0 OR user_type = 'agent')")
+            .bind(chat_id)
+            .bind(agents_only)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(|r| r.get(0)).collect())
+    }
+
     /// The customer's chats as the `login` response lists them.
     pub async fn login_chats(&self, customer_id: &str) -> Result<Vec<LoginChat>> {
         let rows = sqlx::query(

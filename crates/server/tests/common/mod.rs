@@ -18,12 +18,12 @@ pub const ORG: &str = DEMO_ORGANIZATION_ID;
 /// How long a test waits for any single frame.
 pub const WAIT: Duration = Duration::from_secs(5);
 
-/// Starts a server with its database in `data_dir`, on ephemeral ports.
-pub async fn start_in(data_dir: &Path, extra: &[&str]) -> Server {
+/// Starts a server with its database in `data_dir`, the API on `listen`.
+pub async fn start_in(data_dir: &Path, listen: &str, extra: &[&str]) -> Server {
     let mut args = vec![
         "confab-server",
         "--listen",
-        "127.0.0.1:0",
+        listen,
         "--site-listen",
         "127.0.0.1:0",
         "--agent-token",
@@ -48,7 +48,7 @@ impl TestServer {
 
     pub async fn start_with(extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let server = start_in(dir.path(), extra).await;
+        let server = start_in(dir.path(), "127.0.0.1:0", extra).await;
         let url = format!("http://{}", server.api_addr);
         Self { server: Some(server), dir, url }
     }

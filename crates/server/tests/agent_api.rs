@@ -1,0 +1,102 @@
+//! The Agent Chat Web API v3.6 over real HTTP, and its pushes reaching customer sockets.
+
+mod common;
+
+use common::*;
+use serde_json::json;
+
+async fn customer_with_chat(server: &TestServer) -> (Rtm, String, String) {
+    let (mut rtm, _, customer_id) = Rtm::logged_in(server).await;
+    rtm.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hello"}]}}})).await;
+    let response = rtm.recv().await;
+    let _incoming_chat = rtm.recv().await;
+    (rtm, response["payload"]["chat_id"].as_str().unwrap().to_owned(), customer_id)
+}
+
+#[tokio::test]
+async fn missing_or_wrong_tokens_get_401_in_the_error_shape() {
+    let server = TestServer::start().await;
+    for token in [None, Some("wrong")] {
+        let (status, body) = server.agent_with_token("list_chats", json!({}), token).await;
+        assert_eq!(status, 401);
+        assert_eq!(body["error"]["type"], "authentication", "{body}");
+        assert!(body["error"]["message"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn bad_bodies_unknown_actions_and_unknown_chats_are_reported() {
+    let server = TestServer::start().await;
+    let (status, body) = server.agent("send_event", json!({"chat_id": "X"})).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (400, Some("validation")));
+    let (status, body) = server.agent("get_chat", json!({"chat_id": "NOSUCHCHAT"})).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (404, Some("not_found")));
+    let (status, body) = server.agent("transfer_universe", json!({})).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (404, Some("not_found")));
+    let (status, body) = server.agent("list_chats", json!({"limit": 1000})).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (400, Some("validation")));
+    let response = reqwest::Client::new().post(format!("{}/v3.6/agent/action/list_chats", server.url))
+        .header("authorization", format!("Bearer {AGENT_TOKEN}"))
+        .body("{\"limit\":")
+        .send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["error"]["type"], "validation");
+}
+
+#[tokio::test]
+async fn an_agent_reply_reaches_the_visitors_socket_immediately() {
+    let server = TestServer::start().await;
+    let (mut rtm, chat_id, customer_id) = customer_with_chat(&server).await;
+
+    let (status, list) = server.agent("list_chats", json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(list["found_chats"], 1);
+    assert_eq!(list["chats_summary"][0]["id"], chat_id.as_str());
+    assert_eq!(list["chats_summary"][0]["last_thread_summary"]["active"], true);
+
+    let (status, sent) = server.agent("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"Hi! How can I help?","visibility":"all"}})).await;
+    assert_eq!(status, 200, "{sent}");
+    let push = rtm.recv().await;
+    assert_eq!(push["action"], "incoming_event");
+    assert_eq!(push["payload"]["event"]["text"], "Hi! How can I help?");
+    assert_eq!(push["payload"]["event"]["author_id"], "alex@confab.example");
+    assert_eq!(push["payload"]["event"]["id"], sent["event_id"]);
+
+    let (_, chat) = server.agent("get_chat", json!({"chat_id": chat_id})).await;
+    let users: Vec<&str> = chat["users"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
+    assert_eq!(users, [customer_id.as_str(), "alex@confab.example"]);
+    assert_eq!(chat["users"][1]["type"], "agent");
+    assert_eq!(chat["users"][1]["name"], "Alex Morgan");
+    assert_eq!(chat["thread"]["events"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn internal_notes_stay_with_agents() {
+    let server = TestServer::start().await;
+    let (mut rtm, chat_id, _) = customer_with_chat(&server).await;
+    let (status, _) = server.agent("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"VIP customer","visibility":"agents"}})).await;
+    assert_eq!(status, 200);
+    let seen = rtm.request("get_chat", json!({"chat_id": chat_id})).await;
+    let texts: Vec<&str> = seen["payload"]["thread"]["events"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
+    assert_eq!(texts, ["hello"]);
+    let (_, chat) = server.agent("get_chat", json!({"chat_id": chat_id})).await;
+    assert_eq!(chat["thread"]["events"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn agents_page_through_chats() {
+    let server = TestServer::start().await;
+    for _ in 0..3 {
+        customer_with_chat(&server).await;
+    }
+    let (_, first) = server.agent("list_chats", json!({"limit": 2})).await;
+    assert_eq!(first["chats_summary"].as_array().unwrap().len(), 2);
+    assert_eq!(first["found_chats"], 3);
+    let page_id = first["next_page_id"].as_str().unwrap();
+    let (_, second) = server.agent("list_chats", json!({"page_id": page_id})).await;
+    assert_eq!(second["chats_summary"].as_array().unwrap().len(), 1);
+    assert!(second.get("next_page_id").is_none());
+    assert!(second["previous_page_id"].is_string());
+    let (status, _) = server.agent("list_chats", json!({"page_id": page_id, "limit": 2})).await;
+    assert_eq!(status, 400, "page_id cannot be combined with limit");
+}
