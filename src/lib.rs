@@ -1,1 +1,29 @@
-//! placeholder
+//! The Confab widget: a Leptos (CSR) app that runs in the iframe the loader inserts on a
+//! host page (design.md §4), built on `confab-sdk`'s browser adapter.
+//!
+//! # Layout
+//!
+//! - [`state`]: the chat as the visitor sees it ([`state::ChatState`]), plain data and the
+//!   rules that update it; no Leptos, so it is tested in plain Rust.
+//! - [`hooks`]: one hook per file; `use_chat` connects the SDK to a reactive store,
+//!   `use_host` talks to the host page.
+//! - [`components`]: one component per file.
+//! - [`config`]: what the widget reads from its URL.
+//!
+//! Invariant: user content is rendered as text nodes only. This crate never sets `innerHTML`
+//! (no `inner_html`, no `prop:innerHTML`); URLs from message data would pass
+//! `state::safe_url` first.
+
+pub mod components;
+pub mod config;
+pub mod hooks;
+pub mod state;
+
+use leptos::prelude::*;
+
+/// Mounts the widget on `<body>`.
+pub fn mount() {
+    console_error_panic_hook::set_once();
+    let config = config::WidgetConfig::from_location();
+    leptos::mount::mount_to_body(move || view! { <components::app::App config=config.clone() /> });
+}

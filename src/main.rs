@@ -1,1 +1,5 @@
-fn main() {}
+//! The widget document's entry point (see `index.html`).
+
+fn main() {
+    confab_widget::mount();
+}

@@ -100,7 +100,12 @@ impl Client {
             thread: first_message.map(initial_thread),
             ..InitialChat::default()
         };
-        self.call_chat(Request::ResumeChat(ResumeChatRequest { chat, active: Some(true), continuous: None })).await
+        self.resume_chat_with(ResumeChatRequest { chat, active: Some(true), continuous: None }).await
+    }
+
+    /// `resume_chat` with every parameter.
+    pub async fn resume_chat_with(&self, request: ResumeChatRequest) -> Result<Chat, Error> {
+        self.call_chat(Request::ResumeChat(request)).await
     }
 
     /// Alias of [`Client::resume_chat`], the v3.2 name.

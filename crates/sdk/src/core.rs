@@ -561,9 +561,10 @@ impl Core {
     fn socket_backoff(&mut self) -> Duration {
         let n = self.socket_failures.min(16);
         self.socket_failures += 1;
-        let base = 1000u64.saturating_mul(1 << n).min(5000);
-        let delay = self.jitter(base, 50);
-        Duration::from_millis(delay.min(5000))
+        // Jitter first, then cap (as `login_backoff` does): capping the base first would keep
+        // long outages at 2.5–5 s instead of settling on 5 s.
+        let base = 1000u64.saturating_mul(1 << n);
+        Duration::from_millis(self.jitter(base, 50).min(5000))
     }
 
     /// Login retry delay: `min(300 ms · 2ⁿ ± up to 30 %, 60 s)` (protocol.md §6.2).

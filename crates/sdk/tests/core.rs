@@ -1,0 +1,812 @@
+//! The sans-IO `Core` driven like an adapter would drive it, on a simulated clock: no sockets,
+//! no sleeping, no runtime. Proves the behaviour protocol.md asks of a client: connecting and
+//! logging in (§4), matching answers to requests, including the ones settled by a push (§3.4),
+//! the login timeout, login retries and socket reconnects with their backoff, the
+//! `customer_disconnected` reasons, identity checks (§2.3, §6) and the client's own errors
+//! (§11.2). Backoff jitter comes from the seed, so every delay here is reproducible.
+
+use confab_protocol::action::{
+    CustomerGroups, DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginRequest,
+    LoginResponse, MonitoringGroup, SendEventRequest, SendEventResponse, StartChatRequest, StartChatResponse,
+};
+use confab_protocol::entity::{Customer, Statistics, TaggedCustomer};
+use confab_protocol::frame::{PushFrame, ResponseFrame};
+use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push};
+use confab_protocol::token::TokenResponse;
+use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
+use confab_sdk::Error;
+use confab_sdk::core::{Config, Core, Event, Io, Reply, RequestId};
+use std::time::Duration;
+
+// ---------------------------------------------------------------------------------------------
+// Helpers
+// ---------------------------------------------------------------------------------------------
+
+const CUSTOMER: &str = "cust-1";
+const SEED: u64 = 0x5eed_0f_c0f4b;
+/// Comfortably longer than any test runs, in seconds (8 h, the server's default).
+const TOKEN_LIFETIME: u64 = 28_800;
+
+fn ms(n: u64) -> Duration {
+    Duration::from_millis(n)
+}
+
+fn config() -> Config {
+    Config::new("https://chat.example.com", "org-1")
+}
+
+fn token(access_token: &str, entity_id: &str) -> TokenResponse {
+    TokenResponse {
+        access_token: access_token.into(),
+        entity_id: entity_id.into(),
+        expires_in: TOKEN_LIFETIME,
+        token_type: "Bearer".into(),
+        client_id: None,
+        organization_id: None,
+    }
+}
+
+/// A login answer; `online_groups` is `online_groups_ids`, the customer's group is 3.
+fn login_response(online_groups: Vec<u32>) -> Response {
+    Response::Login(LoginResponse {
+        customer: TaggedCustomer(Customer {
+            id: CUSTOMER.into(),
+            statistics: Some(Statistics::default()),
+            ..Customer::default()
+        }),
+        has_active_thread: None,
+        chats: vec![],
+        greeting: None,
+        __priv_dynamic_config: DynamicConfig {
+            online_groups_ids: Some(online_groups),
+            customer_groups: Some(CustomerGroups {
+                monitoring: MonitoringGroup { id: 3, config: Default::default() },
+            }),
+        },
+    })
+}
+
+fn chat(id: &str) -> Chat {
+    Chat { id: id.into(), users: vec![], properties: None, access: None, thread: None }
+}
+
+fn incoming_chat(id: &str) -> Push {
+    Push::IncomingChat(IncomingChat { chat: chat(id), requester_id: None, transferred_from: None })
+}
+
+fn stored_message(id: &str, text: &str) -> confab_protocol::Event {
+    let mut event = confab_protocol::Event::message(text);
+    event.id = Some(id.into());
+    event.author_id = Some(CUSTOMER.into());
+    event.created_at = Some("2025-01-01T00:00:00.000000Z".into());
+    event
+}
+
+fn start_chat() -> Request {
+    Request::StartChat(StartChatRequest::default())
+}
+
+fn send_message(text: &str) -> Request {
+    Request::SendEvent(SendEventRequest {
+        chat_id: "chat-1".into(),
+        event: confab_protocol::Event::message(text),
+        attach_to_last_thread: None,
+    })
+}
+
+fn list_chats() -> Request {
+    Request::ListChats(ListChatsRequest::default())
+}
+
+fn list_chats_response(total: u64) -> Response {
+    Response::ListChats(ListChatsResponse {
+        chats_summary: vec![],
+        total_chats: total,
+        next_page_id: None,
+        previous_page_id: None,
+    })
+}
+
+fn get_chat(id: &str) -> Request {
+    Request::GetChat(GetChatRequest { chat_id: id.into(), thread_id: None })
+}
+
+fn disconnected(reason: &str, will_reconnect: bool) -> Event {
+    Event::Disconnected { reason: reason.into(), will_reconnect }
+}
+
+fn settled(id: RequestId, result: Result<Reply, Error>) -> Event {
+    Event::Settled { id, result }
+}
+
+/// The inclusive range of `min(base ± percent %, cap)`, in ms.
+fn backoff_range(base: u64, percent: u64, cap: u64) -> (u64, u64) {
+    let span = base * percent / 100;
+    ((base - span).min(cap), (base + span).min(cap))
+}
+
+/// The login retry delay after `n` earlier consecutive failures (protocol.md §6.2).
+fn login_backoff_range(n: u32) -> (u64, u64) {
+    backoff_range(300 << n, 30, 60_000)
+}
+
+/// The socket reconnect delay after `n` earlier failed opens (protocol.md §6.1).
+fn socket_backoff_range(n: u32) -> (u64, u64) {
+    backoff_range(1000 << n, 50, 5_000)
+}
+
+fn assert_within(delay: Duration, (lo, hi): (u64, u64), what: &str) {
+    assert!(ms(lo) <= delay && delay <= ms(hi), "{what}: {delay:?} not within {lo}..={hi} ms");
+}
+
+/// A core, the simulated clock, and the adapter's side of the conversation.
+struct Harness {
+    core: Core,
+    now: Duration,
+}
+
+impl Harness {
+    fn new() -> Self {
+        Self::with_seed(SEED)
+    }
+
+    fn with_seed(seed: u64) -> Self {
+        Self { core: Core::new(config(), seed), now: Duration::ZERO }
+    }
+
+    /// Logged in as `CUSTOMER` with token `tok-1`; IO and events drained.
+    fn connected() -> Self {
+        let mut h = Self::new();
+        h.connect_until_login();
+        let login = h.expect_login().0;
+        h.login_ok(&login);
+        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        h
+    }
+
+    /// Moves the clock forward by `n` ms. Every deadline that falls due on the way is handled
+    /// at its own instant, as a timer would fire it.
+    fn advance(&mut self, n: u64) {
+        let target = self.now + ms(n);
+        for _ in 0..1000 {
+            match self.core.poll_timeout() {
+                Some(at) if at <= target => {
+                    self.now = self.now.max(at);
+                    self.core.handle_timeout(self.now);
+                }
+                _ => {
+                    self.now = target;
+                    return;
+                }
+            }
+        }
+        panic!("handle_timeout keeps its deadline due");
+    }
+
+    fn advance_to(&mut self, at: Duration) {
+        assert!(at >= self.now, "time runs forward: {at:?} < {:?}", self.now);
+        self.advance((at - self.now).as_millis() as u64);
+    }
+
+    /// Jumps to the next deadline and handles it; returns that deadline.
+    fn fire_timeout(&mut self) -> Duration {
+        let at = self.core.poll_timeout().expect("a deadline is set");
+        self.advance_to(at);
+        at
+    }
+
+    fn drain_io(&mut self) -> Vec<Io> {
+        std::iter::from_fn(|| self.core.poll_io()).collect()
+    }
+
+    fn drain_events(&mut self) -> Vec<Event> {
+        std::iter::from_fn(|| self.core.poll_event()).collect()
+    }
+
+    /// Nothing to do and nothing to tell.
+    fn assert_quiet(&mut self) {
+        assert_eq!(self.drain_io(), vec![]);
+        assert_eq!(self.drain_events(), vec![]);
+    }
+
+    fn token(&mut self, response: TokenResponse) {
+        self.core.handle_token(Ok(response), self.now);
+    }
+
+    fn open(&mut self) {
+        self.core.handle_open(self.now);
+    }
+
+    fn close(&mut self) {
+        self.core.handle_close(self.now);
+    }
+
+    /// `connect`, then the token `tok-1` and the socket arrive: the login frame is queued.
+    fn connect_until_login(&mut self) {
+        self.core.connect(self.now);
+        assert_eq!(self.drain_io(), vec![Io::FetchToken, Io::OpenSocket { url: config().socket_url() }]);
+        self.token(token("tok-1", CUSTOMER));
+        self.open();
+    }
+
+    /// The one queued IO is the login frame: its request_id, payload and top-level version.
+    fn expect_login(&mut self) -> (String, LoginRequest, Option<String>) {
+        let io = self.drain_io();
+        let [Io::Send(text)] = &io[..] else { panic!("expected one login frame, got {io:?}") };
+        let frame = RequestFrame::decode(text).expect("the core sends frames the protocol reads");
+        let Request::Login(login) = frame.request else { panic!("expected login, got {text}") };
+        (frame.request_id.expect("login has a request_id"), login, frame.version)
+    }
+
+    /// Makes a request that must be accepted; returns its id and its wire request_id.
+    fn request(&mut self, request: Request) -> (RequestId, String) {
+        let id = self.core.request(request, self.now).expect("the core is connected");
+        let io = self.drain_io();
+        let [Io::Send(text)] = &io[..] else { panic!("expected one frame, got {io:?}") };
+        let frame = RequestFrame::decode(text).expect("the core sends frames the protocol reads");
+        (id, frame.request_id.expect("requests have a request_id"))
+    }
+
+    fn feed(&mut self, frame: impl Into<ServerFrame>) {
+        let text = frame.into().encode();
+        self.core.handle_text(&text, self.now);
+    }
+
+    fn respond(&mut self, request_id: &str, response: Response) {
+        self.feed(ResponseFrame::ok(Some(request_id.into()), response));
+    }
+
+    fn respond_error(&mut self, request_id: &str, action: &str, kind: ErrorType) -> ApiError {
+        let error = ApiError::new(kind, "refused by the test server");
+        self.feed(ResponseFrame::error(Some(request_id.into()), action, error.clone()));
+        error
+    }
+
+    fn push(&mut self, request_id: Option<&str>, push: Push) {
+        self.feed(PushFrame { request_id: request_id.map(str::to_owned), push });
+    }
+
+    fn customer_disconnected(&mut self, reason: &str) {
+        self.push(None, Push::CustomerDisconnected(CustomerDisconnected { reason: reason.into(), data: None }));
+    }
+
+    fn login_ok(&mut self, request_id: &str) {
+        self.respond(request_id, login_response(vec![1, 3]));
+    }
+
+    /// The one event is `ConnectFailed`: its error and the retry delay from now.
+    fn expect_connect_failed(&mut self) -> (Error, Duration) {
+        let events = self.drain_events();
+        let [Event::ConnectFailed { error, retry_at }] = &events[..] else {
+            panic!("expected one ConnectFailed, got {events:?}")
+        };
+        assert_eq!(self.core.poll_timeout(), Some(*retry_at), "the retry is the next deadline");
+        (error.clone(), *retry_at - self.now)
+    }
+}
+
+/// Logins refused `count` times in a row (a retryable server error); the retry delays in ms.
+fn login_failure_delays(seed: u64, count: u32) -> Vec<u64> {
+    let mut h = Harness::with_seed(seed);
+    h.connect_until_login();
+    let mut delays = vec![];
+    for n in 0..count {
+        if n > 0 {
+            h.fire_timeout();
+            assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+            h.open();
+        }
+        let login = h.expect_login().0;
+        h.respond_error(&login, "login", ErrorType::Internal);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        delays.push(h.expect_connect_failed().1.as_millis() as u64);
+    }
+    delays
+}
+
+/// A connected socket drops, then `count - 1` opens fail in a row; the reconnect delays in ms.
+fn socket_failure_delays(seed: u64, count: u32) -> Vec<u64> {
+    let mut h = Harness::with_seed(seed);
+    h.connect_until_login();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    h.drain_events();
+    h.close();
+    h.drain_events();
+    let mut delays = vec![(h.core.poll_timeout().unwrap() - h.now).as_millis() as u64];
+    for _ in 1..count {
+        h.fire_timeout();
+        assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+        h.close();
+        delays.push(h.expect_connect_failed().1.as_millis() as u64);
+    }
+    delays
+}
+
+/// Frames no client can use; those that carry a request_id carry `request_id`.
+fn unreadable_frames(request_id: &str) -> Vec<String> {
+    let with_id = |action: &str, kind: &str, payload: &str| {
+        format!(r#"{{"request_id":"{request_id}","action":"{action}","type":"{kind}","success":true,"payload":{payload}}}"#)
+    };
+    vec![
+        String::new(),
+        "garbage".into(),
+        "{}".into(),
+        "[1, 2, 3]".into(),
+        r#"{"action":"brand_new_push","type":"push","payload":{"x":1}}"#.into(),
+        with_id("brand_new_push", "push", "{}"),
+        with_id("brand_new_action", "response", "{}"),
+        with_id("login", "response", r#"{"customer":7}"#),
+        with_id("incoming_chat", "push", r#"{"no_chat":true}"#),
+        with_id("start_chat", "weird", "{}"),
+    ]
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connecting and logging in (§4)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn connect_fetches_token_and_opens_socket_in_parallel_and_logs_in_once_both_are_ready() {
+    // Either may come first; the login waits for the other.
+    for token_first in [true, false] {
+        let mut h = Harness::new();
+        h.core.connect(h.now);
+        assert_eq!(h.drain_io(), vec![Io::FetchToken, Io::OpenSocket { url: config().socket_url() }]);
+        assert_eq!(h.core.poll_timeout(), None, "nothing is due before the login is sent");
+
+        h.advance(40);
+        if token_first {
+            h.token(token("tok-1", CUSTOMER));
+        } else {
+            h.open();
+        }
+        h.assert_quiet();
+        assert!(!h.core.is_connected());
+
+        h.advance(40);
+        if token_first {
+            h.open();
+        } else {
+            h.token(token("tok-1", CUSTOMER));
+        }
+        let io = h.drain_io();
+        let [Io::Send(text)] = &io[..] else { panic!("expected the login frame, got {io:?}") };
+        let raw: serde_json::Value = serde_json::from_str(text).unwrap();
+        assert_eq!(raw["action"], "login");
+        assert_eq!(raw["version"], "3.5", "`version` is top-level: {text}");
+        assert!(raw["payload"].get("version").is_none(), "`version` is not in the payload: {text}");
+        let frame = RequestFrame::decode(text).unwrap();
+        let Request::Login(login) = frame.request else { unreachable!() };
+        assert_eq!(login.token, "Bearer tok-1");
+        assert_eq!(h.core.customer_id(), Some(CUSTOMER));
+        assert_eq!(h.drain_events(), vec![], "not connected before the login answer");
+
+        h.login_ok(&frame.request_id.unwrap());
+        let events = h.drain_events();
+        let [Event::Connected { customer, chats, online }] = &events[..] else { panic!("{events:?}") };
+        assert_eq!(customer.id, CUSTOMER);
+        assert_eq!(chats, &vec![]);
+        assert!(online, "online_groups_ids [1, 3] contains the monitoring group 3");
+        assert!(h.core.is_connected());
+        assert_eq!(h.core.poll_timeout(), None, "nothing is due once connected");
+        assert_eq!(h.drain_io(), vec![]);
+    }
+}
+
+#[test]
+fn connected_is_offline_when_the_customer_group_is_not_among_the_online_groups() {
+    let mut h = Harness::new();
+    h.connect_until_login();
+    let login = h.expect_login().0;
+    h.respond(&login, login_response(vec![1, 2]));
+    assert!(matches!(h.drain_events()[..], [Event::Connected { online: false, .. }]));
+}
+
+#[test]
+fn requests_before_login_fail_at_once_with_no_connection() {
+    let mut h = Harness::new();
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::NoConnection), "before connect");
+
+    h.core.connect(h.now);
+    h.drain_io();
+    assert_eq!(h.core.request(start_chat(), h.now), Err(Error::NoConnection), "while connecting");
+
+    h.token(token("tok-1", CUSTOMER));
+    h.open();
+    let login = h.expect_login().0;
+    assert_eq!(h.core.request(send_message("hi"), h.now), Err(Error::NoConnection), "while logging in");
+    assert_eq!(h.drain_io(), vec![], "refused requests send nothing");
+    assert_eq!(h.drain_events(), vec![], "refused requests settle nothing later");
+
+    h.login_ok(&login);
+    h.drain_events();
+    h.request(list_chats());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Requests and answers (§3)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn responses_settle_requests_by_request_id_in_any_order_and_unknown_ids_are_ignored() {
+    let mut h = Harness::connected();
+    let (first, first_wire) = h.request(list_chats());
+    let (second, second_wire) = h.request(get_chat("chat-7"));
+    assert_ne!(first_wire, second_wire);
+
+    // Answers nobody asked for change nothing.
+    h.respond("no-such-request", list_chats_response(9));
+    h.respond("r999", list_chats_response(9));
+    h.feed(ResponseFrame::ok(None, list_chats_response(9)));
+    h.assert_quiet();
+
+    h.respond(&second_wire, Response::GetChat(chat("chat-7")));
+    assert_eq!(h.drain_events(), vec![settled(second, Ok(Reply::Response(Response::GetChat(chat("chat-7")))))]);
+
+    h.respond(&first_wire, list_chats_response(2));
+    assert_eq!(h.drain_events(), vec![settled(first, Ok(Reply::Response(list_chats_response(2))))]);
+
+    // A second answer to a settled request is ignored too.
+    h.respond(&first_wire, list_chats_response(3));
+    h.assert_quiet();
+}
+
+#[test]
+fn start_chat_and_send_event_settle_from_the_push_carrying_their_request_id() {
+    let mut h = Harness::connected();
+
+    // start_chat: the successful response is not the answer; incoming_chat is.
+    let (start, start_wire) = h.request(start_chat());
+    h.respond(&start_wire, Response::StartChat(StartChatResponse {
+        chat_id: "chat-1".into(),
+        thread_id: "thread-1".into(),
+        event_ids: None,
+    }));
+    assert_eq!(h.drain_events(), vec![], "the response frame does not settle start_chat");
+
+    h.push(None, incoming_chat("chat-other"));
+    h.push(Some("r999"), incoming_chat("chat-other"));
+    assert_eq!(
+        h.drain_events(),
+        vec![Event::Push(incoming_chat("chat-other")), Event::Push(incoming_chat("chat-other"))],
+        "pushes without our request_id are ordinary pushes"
+    );
+
+    h.push(Some(&start_wire), incoming_chat("chat-1"));
+    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(chat("chat-1"))))], "and not also a Push");
+
+    // send_event: settled by incoming_event with its request_id, as stored by the server.
+    let (send, send_wire) = h.request(send_message("hello"));
+    h.respond(&send_wire, Response::SendEvent(SendEventResponse { event_id: "ev-1".into() }));
+    assert_eq!(h.drain_events(), vec![], "the response frame does not settle send_event");
+
+    let event = |id: &str| {
+        Push::IncomingEvent(IncomingEvent {
+            chat_id: "chat-1".into(),
+            thread_id: "thread-1".into(),
+            event: stored_message(id, "hello"),
+        })
+    };
+    h.push(None, event("ev-0"));
+    assert_eq!(h.drain_events(), vec![Event::Push(event("ev-0"))]);
+    h.push(Some(&send_wire), event("ev-1"));
+    assert_eq!(
+        h.drain_events(),
+        vec![settled(send, Ok(Reply::Event {
+            chat_id: "chat-1".into(),
+            thread_id: "thread-1".into(),
+            event: stored_message("ev-1", "hello"),
+        }))]
+    );
+
+    // An error response settles them at once.
+    let (start, start_wire) = h.request(start_chat());
+    let error = h.respond_error(&start_wire, "start_chat", ErrorType::ChatLimitReached);
+    assert_eq!(h.drain_events(), vec![settled(start, Err(Error::Api(error)))]);
+    h.push(Some(&start_wire), incoming_chat("chat-2"));
+    assert_eq!(h.drain_events(), vec![Event::Push(incoming_chat("chat-2"))], "a push after the error is a push");
+
+    let (send, send_wire) = h.request(send_message("again"));
+    let error = h.respond_error(&send_wire, "send_event", ErrorType::ChatInactive);
+    assert_eq!(h.drain_events(), vec![settled(send, Err(Error::Api(error)))]);
+    assert_eq!(h.drain_io(), vec![]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Login failures and retries (§4.1, §6.2)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn login_times_out_after_exactly_15_s_then_retries_on_a_new_socket_with_the_same_token() {
+    let mut h = Harness::new();
+    h.core.connect(h.now);
+    h.drain_io();
+    h.advance(120);
+    h.token(token("tok-1", CUSTOMER));
+    h.advance(130);
+    h.open();
+    let sent_at = h.now;
+    let (login, _, _) = h.expect_login();
+    assert_eq!(h.core.poll_timeout(), Some(sent_at + Duration::from_secs(15)));
+
+    // Not a millisecond early.
+    h.advance(14_999);
+    h.assert_quiet();
+    assert!(!h.core.is_connected());
+
+    h.advance(1);
+    assert_eq!(h.now, sent_at + Duration::from_secs(15));
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    let (error, delay) = h.expect_connect_failed();
+    assert_eq!(error, Error::RequestTimeout);
+    assert_within(delay, login_backoff_range(0), "first login retry");
+
+    // A late answer to the abandoned login does not connect.
+    h.login_ok(&login);
+    h.assert_quiet();
+    assert!(!h.core.is_connected());
+
+    // The retry opens a new socket; the token is still valid, so it is not fetched again.
+    h.advance(delay.as_millis() as u64 - 1);
+    h.assert_quiet();
+    h.advance(1);
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    let (login, request, _) = h.expect_login();
+    assert_eq!(request.token, "Bearer tok-1");
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+}
+
+#[test]
+fn login_refused_for_authentication_drops_the_token_and_fetches_a_new_one_on_retry() {
+    let mut h = Harness::new();
+    h.connect_until_login();
+    let login = h.expect_login().0;
+    let error = h.respond_error(&login, "login", ErrorType::Authentication);
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    let (failed, delay) = h.expect_connect_failed();
+    assert_eq!(failed, Error::Api(error));
+    assert_within(delay, login_backoff_range(0), "retry after a refused token");
+
+    h.fire_timeout();
+    assert_eq!(h.drain_io(), vec![Io::FetchToken, Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    assert_eq!(h.drain_io(), vec![], "no login without the new token");
+    h.token(token("tok-2", CUSTOMER));
+    let (login, request, _) = h.expect_login();
+    assert_eq!(request.token, "Bearer tok-2");
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+}
+
+#[test]
+fn login_refused_for_a_banned_customer_ends_the_client() {
+    let mut h = Harness::new();
+    h.connect_until_login();
+    let login = h.expect_login().0;
+    h.respond_error(&login, "login", ErrorType::CustomerBanned);
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(h.drain_events(), vec![disconnected("customer_banned", false)]);
+    assert_eq!(h.core.poll_timeout(), None);
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::Destroyed));
+}
+
+#[test]
+fn login_retry_delays_grow_to_60_s_and_reset_after_a_successful_login() {
+    let mut h = Harness::new();
+    h.connect_until_login();
+    for n in 0..12 {
+        if n > 0 {
+            h.fire_timeout();
+            assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }], "retry {n}");
+            h.open();
+        }
+        let login = h.expect_login().0;
+        h.respond_error(&login, "login", ErrorType::Internal);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        let (error, delay) = h.expect_connect_failed();
+        assert!(matches!(error, Error::Api(ApiError { kind: ErrorType::Internal, .. })));
+        assert_within(delay, login_backoff_range(n), &format!("login retry after {} failures", n + 1));
+        if n >= 9 {
+            assert_eq!(delay, Duration::from_secs(60), "capped at 60 s");
+        }
+    }
+
+    // Success resets the backoff: the next failure waits as little as the first one did.
+    h.fire_timeout();
+    h.drain_io();
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+
+    h.close();
+    assert_eq!(h.drain_events(), vec![disconnected("connection_lost", true)]);
+    h.fire_timeout();
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    let login = h.expect_login().0;
+    h.respond_error(&login, "login", ErrorType::Internal);
+    h.drain_io();
+    let (_, delay) = h.expect_connect_failed();
+    assert_within(delay, login_backoff_range(0), "first failure after a successful login");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Disconnections (§6.1, §6.3)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn socket_drop_fails_pending_requests_and_reconnects_with_a_backoff_capped_at_5_s() {
+    let mut h = Harness::connected();
+    let (listing, _) = h.request(list_chats());
+    let (starting, _) = h.request(start_chat());
+    h.advance(1_000);
+
+    h.close();
+    assert_eq!(
+        h.drain_events(),
+        vec![
+            settled(listing, Err(Error::ConnectionLost)),
+            settled(starting, Err(Error::ConnectionLost)),
+            disconnected("connection_lost", true),
+        ]
+    );
+    assert_eq!(h.drain_io(), vec![], "the socket is already gone");
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::NoConnection), "while reconnecting");
+    let delay = h.core.poll_timeout().expect("a reconnect is scheduled") - h.now;
+    assert_within(delay, socket_backoff_range(0), "first reconnect");
+
+    // The server stays unreachable: every failed open waits longer, never over 5 s.
+    for n in 1..10 {
+        h.fire_timeout();
+        assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }], "attempt {n}, same token");
+        h.close();
+        let (error, delay) = h.expect_connect_failed();
+        assert_eq!(error, Error::NoConnection);
+        assert_within(delay, socket_backoff_range(n), &format!("reconnect after {n} failed opens"));
+        assert!(delay <= ms(5_000));
+    }
+
+    // It comes back: log in again and be connected, with no token fetch.
+    h.fire_timeout();
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    let (login, request, _) = h.expect_login();
+    assert_eq!(request.token, "Bearer tok-1");
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    h.request(list_chats());
+}
+
+#[test]
+fn access_token_expired_refetches_the_token_and_reconnects_after_exactly_100_ms() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+    h.advance(5_000);
+    let pushed_at = h.now;
+
+    h.customer_disconnected("access_token_expired");
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(
+        h.drain_events(),
+        vec![settled(pending, Err(Error::ConnectionLost)), disconnected("access_token_expired", true)]
+    );
+    assert_eq!(h.core.poll_timeout(), Some(pushed_at + ms(100)));
+
+    h.advance(99);
+    h.assert_quiet();
+    h.advance(1);
+    assert_eq!(h.drain_io(), vec![Io::FetchToken, Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    h.token(token("tok-2", CUSTOMER));
+    let (login, request, _) = h.expect_login();
+    assert_eq!(request.token, "Bearer tok-2");
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+}
+
+#[test]
+fn customer_banned_ends_the_client_for_good() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+
+    h.customer_disconnected("customer_banned");
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    let events = h.drain_events();
+    assert_eq!(events.last(), Some(&disconnected("customer_banned", false)));
+    assert!(
+        matches!(&events[..], [Event::Settled { id, result: Err(_) }, _] if *id == pending),
+        "the pending request fails: {events:?}"
+    );
+    assert!(!h.core.is_connected());
+    assert_eq!(h.core.poll_timeout(), None, "no reconnect");
+
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::Destroyed));
+    assert_eq!(h.core.request(start_chat(), h.now), Err(Error::Destroyed));
+    h.core.connect(h.now);
+    h.core.handle_close(h.now);
+    h.core.handle_token(Ok(token("tok-9", CUSTOMER)), h.now);
+    h.core.handle_open(h.now);
+    h.advance(10 * 60 * 1000);
+    h.core.handle_timeout(h.now);
+    assert_eq!(h.drain_io(), vec![], "no more IO");
+    assert_eq!(h.drain_events(), vec![]);
+    assert_eq!(h.core.poll_timeout(), None);
+}
+
+#[test]
+fn a_token_for_another_customer_after_reconnecting_ends_the_client_with_identity_mismatch() {
+    let mut h = Harness::connected();
+    assert_eq!(h.core.customer_id(), Some(CUSTOMER));
+
+    h.customer_disconnected("access_token_expired");
+    h.drain_events();
+    h.advance(100);
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket, Io::FetchToken, Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    h.token(token("tok-2", "cust-2"));
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket], "no login with the stranger's token");
+    assert_eq!(h.drain_events(), vec![disconnected("identity_mismatch", false)]);
+    assert_eq!(h.core.customer_id(), Some(CUSTOMER));
+    assert_eq!(h.core.poll_timeout(), None);
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::Destroyed));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Determinism and robustness
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn the_same_seed_gives_the_same_delays() {
+    assert_eq!(login_failure_delays(SEED, 8), login_failure_delays(SEED, 8));
+    assert_eq!(socket_failure_delays(SEED, 6), socket_failure_delays(SEED, 6));
+
+    let seeds = [1, 42, 0xdead_beef, u64::MAX / 3];
+    let logins: Vec<_> = seeds.iter().map(|&seed| login_failure_delays(seed, 4)).collect();
+    assert!(logins.windows(2).any(|w| w[0] != w[1]), "seeds make no difference: {logins:?}");
+    let sockets: Vec<_> = seeds.iter().map(|&seed| socket_failure_delays(seed, 3)).collect();
+    assert!(sockets.windows(2).any(|w| w[0] != w[1]), "seeds make no difference: {sockets:?}");
+}
+
+#[test]
+fn backoff_delays_stay_within_bounds_whatever_the_seed() {
+    for seed in (0..200).map(|i: u64| i.wrapping_mul(0x9e37_79b9_7f4a_7c15)) {
+        for (n, delay) in login_failure_delays(seed, 12).into_iter().enumerate() {
+            assert_within(ms(delay), login_backoff_range(n as u32), &format!("seed {seed}, login retry {n}"));
+        }
+        for (n, delay) in socket_failure_delays(seed, 8).into_iter().enumerate() {
+            assert_within(ms(delay), socket_backoff_range(n as u32), &format!("seed {seed}, reconnect {n}"));
+        }
+    }
+}
+
+#[test]
+fn unreadable_frames_change_nothing() {
+    // While logging in: the login deadline stays, and the login still succeeds.
+    let mut h = Harness::new();
+    h.connect_until_login();
+    let login = h.expect_login().0;
+    let deadline = h.core.poll_timeout();
+    for text in unreadable_frames(&login) {
+        h.core.handle_text(&text, h.now);
+        h.assert_quiet();
+        assert_eq!(h.core.poll_timeout(), deadline, "{text}");
+        assert!(!h.core.is_connected(), "{text}");
+    }
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+
+    // While connected, with a request waiting: it still settles from its push afterwards.
+    let (start, start_wire) = h.request(start_chat());
+    for text in unreadable_frames(&start_wire) {
+        h.core.handle_text(&text, h.now);
+        h.assert_quiet();
+        assert_eq!(h.core.poll_timeout(), None, "{text}");
+        assert!(h.core.is_connected(), "{text}");
+    }
+    h.push(Some(&start_wire), incoming_chat("chat-1"));
+    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(chat("chat-1"))))]);
+}

@@ -1,0 +1,6 @@
+//! One component per file.
+
+pub mod app;
+pub mod composer;
+pub mod header;
+pub mod message_list;

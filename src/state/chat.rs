@@ -1,0 +1,283 @@
+//! The messages of the visitor's chat, the connection's state, and how pushes, sends and
+//! loads change them.
+//!
+//! A message the visitor sends appears at once as `Sending`, keyed by its `custom_id`; the
+//! server's copy (same `custom_id`) confirms it. Events are deduplicated by id, so a push and a
+//! reload of the same event never show twice.
+
+use confab_protocol::entity::{Chat, Event, EventBody, User};
+use confab_protocol::push::Push;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Author {
+    Visitor,
+    Agent { name: String },
+    System,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    Sending,
+    Sent,
+    Failed(String),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// Stable for the message's life: the `custom_id` of our own messages, else the event id.
+    pub key: String,
+    pub id: Option<String>,
+    pub author: Author,
+    pub text: String,
+    pub created_at: Option<String>,
+    pub delivery: Delivery,
+}
+
+/// The connection as the visitor is told about it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Connection {
+    Connecting,
+    Connected,
+    /// Lost; reconnecting on its own.
+    Reconnecting,
+    /// An attempt failed; the next one is in `retry_in_secs`.
+    Retrying { retry_in_secs: u64 },
+    /// Over for good (for example the visitor was banned).
+    Ended { reason: String },
+}
+
+impl Connection {
+    /// What the header says, if anything needs saying.
+    pub fn notice(&self) -> Option<String> {
+        match self {
+            Connection::Connected => None,
+            Connection::Connecting => Some("Connecting…".into()),
+            Connection::Reconnecting => Some("Connection lost. Reconnecting…".into()),
+            Connection::Retrying { retry_in_secs: 0 } => Some("Can't reach the chat. Retrying…".into()),
+            Connection::Retrying { retry_in_secs } => {
+                Some(format!("Can't reach the chat. Retrying in {retry_in_secs} s…"))
+            }
+            Connection::Ended { reason } => Some(match reason.as_str() {
+                "customer_banned" => "This chat is not available to you.".into(),
+                _ => "The chat has ended. Reload the page to start again.".into(),
+            }),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ChatState {
+    pub customer_id: Option<String>,
+    pub chat_id: Option<String>,
+    /// Whether the chat has an active thread (sending needs `resume_chat` otherwise).
+    pub active: bool,
+    pub messages: Vec<Message>,
+    agent_names: HashMap<String, String>,
+}
+
+impl ChatState {
+    /// Shows a message the visitor just wrote, before the server has it.
+    pub fn add_pending(&mut self, key: &str, text: &str) {
+        self.messages.push(Message {
+            key: key.to_owned(),
+            id: None,
+            author: Author::Visitor,
+            text: text.to_owned(),
+            created_at: None,
+            delivery: Delivery::Sending,
+        });
+    }
+
+    /// Marks our message `key` as not sent, keeping its text for a retry.
+    pub fn fail(&mut self, key: &str, reason: &str) {
+        if let Some(m) = self.messages.iter_mut().find(|m| m.key == key) {
+            m.delivery = Delivery::Failed(reason.to_owned());
+        }
+    }
+
+    /// Puts a failed message back to `Sending`; returns its text.
+    pub fn retry(&mut self, key: &str) -> Option<String> {
+        let m = self.messages.iter_mut().find(|m| m.key == key && matches!(m.delivery, Delivery::Failed(_)))?;
+        m.delivery = Delivery::Sending;
+        Some(m.text.clone())
+    }
+
+    /// Takes in a chat from `start_chat`, `resume_chat` or `get_chat`: its users and its
+    /// thread's events, merged with what is already shown.
+    pub fn load_chat(&mut self, chat: &Chat) {
+        self.chat_id = Some(chat.id.clone());
+        self.learn_users(&chat.users);
+        if let Some(thread) = &chat.thread {
+            self.active = thread.active;
+            for event in &thread.events {
+                self.upsert(event);
+            }
+        }
+    }
+
+    /// Applies a push. Returns true when it brought a new message from someone else (for the
+    /// unread badge).
+    pub fn apply_push(&mut self, push: &Push) -> bool {
+        match push {
+            Push::IncomingEvent(incoming) if Some(&incoming.chat_id) == self.chat_id.as_ref() || self.chat_id.is_none() => {
+                self.chat_id.get_or_insert_with(|| incoming.chat_id.clone());
+                let new = self.upsert(&incoming.event);
+                new && self.author_of(&incoming.event) != Author::Visitor
+            }
+            Push::IncomingChat(incoming) => {
+                self.load_chat(&incoming.chat);
+                false
+            }
+            Push::ChatDeactivated(deactivated) if Some(&deactivated.chat_id) == self.chat_id.as_ref() => {
+                self.active = false;
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Adds or confirms the message for `event`. Returns true if it was not shown before.
+    pub fn upsert(&mut self, event: &Event) -> bool {
+        let Some(message) = self.message_from(event) else { return false };
+        let same = |m: &Message| {
+            (message.id.is_some() && m.id == message.id) || event.custom_id.as_deref().is_some_and(|c| m.key == c)
+        };
+        match self.messages.iter_mut().find(|m| same(m)) {
+            Some(existing) => {
+                existing.id = message.id;
+                existing.created_at = message.created_at;
+                existing.delivery = Delivery::Sent;
+                false
+            }
+            None => {
+                self.messages.push(message);
+                true
+            }
+        }
+    }
+
+    fn learn_users(&mut self, users: &[User]) {
+        for user in users {
+            if let User::Agent(agent) = user {
+                let name = agent.name.clone().unwrap_or_else(|| "Agent".into());
+                self.agent_names.insert(agent.id.clone(), name);
+            }
+        }
+    }
+
+    fn author_of(&self, event: &Event) -> Author {
+        match (&event.body, event.author_id.as_deref()) {
+            (EventBody::SystemMessage(_), _) => Author::System,
+            (_, Some(id)) if Some(id) == self.customer_id.as_deref() => Author::Visitor,
+            (_, Some(id)) => Author::Agent { name: self.agent_names.get(id).cloned().unwrap_or_else(|| "Agent".into()) },
+            (_, None) => Author::System,
+        }
+    }
+
+    fn message_from(&self, event: &Event) -> Option<Message> {
+        let text = match &event.body {
+            EventBody::Message(m) => m.text.clone(),
+            EventBody::SystemMessage(m) => m.text.clone(),
+            EventBody::File(f) => f.name.clone().unwrap_or_else(|| "File".into()),
+        };
+        Some(Message {
+            key: event.custom_id.clone().or_else(|| event.id.clone())?,
+            id: event.id.clone(),
+            author: self.author_of(event),
+            text,
+            created_at: event.created_at.clone(),
+            delivery: Delivery::Sent,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use confab_protocol::entity::{Agent, Thread};
+    use confab_protocol::push::IncomingEvent;
+
+    fn event(id: &str, author: &str, text: &str, custom_id: Option<&str>) -> Event {
+        let mut e = Event::message(text);
+        e.id = Some(id.into());
+        e.author_id = Some(author.into());
+        e.created_at = Some("2026-11-22T02:00:00.000000Z".into());
+        e.custom_id = custom_id.map(Into::into);
+        e
+    }
+
+    fn state() -> ChatState {
+        ChatState { customer_id: Some("me".into()), chat_id: Some("C".into()), active: true, ..Default::default() }
+    }
+
+    fn incoming(e: Event) -> Push {
+        Push::IncomingEvent(IncomingEvent { chat_id: "C".into(), thread_id: "T".into(), event: e })
+    }
+
+    #[test]
+    fn a_pending_message_is_confirmed_by_the_servers_copy_not_duplicated() {
+        let mut s = state();
+        s.add_pending("k1", "hello");
+        assert_eq!(s.messages[0].delivery, Delivery::Sending);
+        assert!(!s.apply_push(&incoming(event("T_1", "me", "hello", Some("k1")))));
+        assert_eq!(s.messages.len(), 1);
+        assert_eq!(s.messages[0].delivery, Delivery::Sent);
+        assert_eq!(s.messages[0].id.as_deref(), Some("T_1"));
+    }
+
+    #[test]
+    fn an_agent_message_is_new_once_and_named() {
+        let mut s = state();
+        let chat = Chat {
+            id: "C".into(),
+            users: vec![User::Agent(Agent { id: "a@x".into(), name: Some("Alex".into()), ..Default::default() })],
+            properties: None,
+            access: None,
+            thread: Some(Thread {
+                id: "T".into(),
+                created_at: "t".into(),
+                active: true,
+                user_ids: vec![],
+                events: vec![],
+                properties: None,
+                access: None,
+                previous_thread_id: None,
+                next_thread_id: None,
+                queue: None,
+            }),
+        };
+        s.load_chat(&chat);
+        assert!(s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))));
+        assert!(!s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))), "same event twice");
+        assert_eq!(s.messages.len(), 1);
+        assert_eq!(s.messages[0].author, Author::Agent { name: "Alex".into() });
+    }
+
+    #[test]
+    fn pushes_for_another_chat_are_ignored() {
+        let mut s = state();
+        let other = Push::IncomingEvent(IncomingEvent { chat_id: "OTHER".into(), thread_id: "T".into(), event: event("X_1", "a", "x", None) });
+        assert!(!s.apply_push(&other));
+        assert!(s.messages.is_empty());
+    }
+
+    #[test]
+    fn a_failed_message_keeps_its_text_and_can_be_retried() {
+        let mut s = state();
+        s.add_pending("k", "my long question");
+        s.fail("k", "Connection lost.");
+        assert_eq!(s.messages[0].delivery, Delivery::Failed("Connection lost.".into()));
+        assert_eq!(s.retry("k").as_deref(), Some("my long question"));
+        assert_eq!(s.messages[0].delivery, Delivery::Sending);
+        assert_eq!(s.retry("k"), None, "only failed messages are retried");
+    }
+
+    #[test]
+    fn every_connection_problem_has_a_notice() {
+        assert_eq!(Connection::Connected.notice(), None);
+        for c in [Connection::Connecting, Connection::Reconnecting, Connection::Retrying { retry_in_secs: 3 }, Connection::Ended { reason: "x".into() }] {
+            assert!(c.notice().is_some(), "{c:?}");
+        }
+    }
+}
