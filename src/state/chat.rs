@@ -129,6 +129,10 @@ impl ChatState {
                 self.load_chat(&incoming.chat);
                 false
             }
+            Push::UserAddedToChat(added) => {
+                self.learn_users(std::slice::from_ref(&added.user));
+                false
+            }
             Push::ChatDeactivated(deactivated) if Some(&deactivated.chat_id) == self.chat_id.as_ref() => {
                 self.active = false;
                 false
@@ -251,6 +255,22 @@ mod tests {
         assert!(s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))));
         assert!(!s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))), "same event twice");
         assert_eq!(s.messages.len(), 1);
+        assert_eq!(s.messages[0].author, Author::Agent { name: "Alex".into() });
+    }
+
+    #[test]
+    fn an_agent_who_joins_is_named_on_their_first_message() {
+        let mut s = state();
+        let agent = User::Agent(Agent { id: "a@x".into(), name: Some("Alex".into()), ..Default::default() });
+        let joined = Push::UserAddedToChat(confab_protocol::push::UserAddedToChat {
+            chat_id: "C".into(),
+            thread_id: None,
+            user: agent,
+            reason: "manual".into(),
+            requester_id: None,
+        });
+        s.apply_push(&joined);
+        s.apply_push(&incoming(event("T_1", "a@x", "Hi", None)));
         assert_eq!(s.messages[0].author, Author::Agent { name: "Alex".into() });
     }
 

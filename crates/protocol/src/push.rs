@@ -1,6 +1,6 @@
 //! Server pushes, by name (protocol.md §12). A client ignores pushes it does not know.
 
-use crate::entity::{Chat, Event, Properties};
+use crate::entity::{Chat, Event, Properties, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -9,6 +9,7 @@ named_payloads! {
     pub enum Push {
         "incoming_chat" => IncomingChat(IncomingChat),
         "incoming_event" => IncomingEvent(IncomingEvent),
+        "user_added_to_chat" => UserAddedToChat(UserAddedToChat),
         "chat_deactivated" => ChatDeactivated(ChatDeactivated),
         "thread_properties_updated" => ThreadPropertiesUpdated(ThreadPropertiesUpdated),
         "events_marked_as_seen" => EventsMarkedAsSeen(EventsMarkedAsSeen),
@@ -30,6 +31,19 @@ pub struct IncomingEvent {
     pub chat_id: String,
     pub thread_id: String,
     pub event: Event,
+}
+
+/// Someone joined the chat: clients learn their name before their first message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserAddedToChat {
+    pub chat_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thread_id: Option<String>,
+    pub user: User,
+    /// `manual`, `other`, …
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -56,6 +56,9 @@ async fn an_agent_reply_reaches_the_visitors_socket_immediately() {
 
     let (status, sent) = server.agent("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"Hi! How can I help?","visibility":"all"}})).await;
     assert_eq!(status, 200, "{sent}");
+    let joined = rtm.recv().await;
+    assert_eq!(joined["action"], "user_added_to_chat", "the visitor learns who joined first");
+    assert_eq!(joined["payload"]["user"]["name"], "Alex Morgan");
     let push = rtm.recv().await;
     assert_eq!(push["action"], "incoming_event");
     assert_eq!(push["payload"]["event"]["text"], "Hi! How can I help?");
@@ -76,6 +79,7 @@ async fn internal_notes_stay_with_agents() {
     let (mut rtm, chat_id, _) = customer_with_chat(&server).await;
     let (status, _) = server.agent("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"VIP customer","visibility":"agents"}})).await;
     assert_eq!(status, 200);
+    assert_eq!(rtm.recv().await["action"], "user_added_to_chat");
     let seen = rtm.request("get_chat", json!({"chat_id": chat_id})).await;
     let texts: Vec<&str> = seen["payload"]["thread"]["events"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["hello"]);

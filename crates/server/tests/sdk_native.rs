@@ -42,6 +42,10 @@ async fn a_visitor_chats_with_an_agent_through_the_sdk() {
     let (status, _) = server.agent("send_event", json!({"chat_id": chat.id, "event": {"type":"message","text":"Hi! How can I help?"}})).await;
     assert_eq!(status, 200);
     match next_event(&mut events).await {
+        ClientEvent::Push(Push::UserAddedToChat(added)) => assert_eq!(added.user.id(), "alex@confab.example"),
+        other => panic!("expected the agent to join, got {other:?}"),
+    }
+    match next_event(&mut events).await {
         ClientEvent::Push(Push::IncomingEvent(incoming)) => {
             assert_eq!(incoming.chat_id, chat.id);
             assert_eq!(incoming.event.text(), Some("Hi! How can I help?"));

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use confab_protocol::agent::{GetChatRequest, ListChatsRequest, ListChatsResponse, SendEventRequest, SendEventResponse};
 use confab_protocol::entity::Agent;
 use confab_protocol::frame::PushFrame;
-use confab_protocol::push::{IncomingEvent, Push};
+use confab_protocol::push::{IncomingEvent, Push, UserAddedToChat};
 use confab_protocol::ServerFrame;
 use serde::de::DeserializeOwned;
 
@@ -89,10 +89,22 @@ pub async fn action(
         "send_event" => {
             let req: SendEventRequest = parse(&body)?;
             let attach = req.attach_to_last_thread.unwrap_or(false);
-            let (thread_id, event) = store.add_event(me, &req.chat_id, req.event, attach).await?;
-            let event_id = event.id.clone().unwrap_or_default();
-            let users = store.recipients(&req.chat_id, &event).await?;
-            let push = Push::IncomingEvent(IncomingEvent { chat_id: req.chat_id.clone(), thread_id, event });
+            let added = store.add_event(me, &req.chat_id, req.event, attach).await?;
+            let event_id = added.event.id.clone().unwrap_or_default();
+            if let Some(user) = added.joined {
+                // Customers learn who joined before reading their first message.
+                let users = store.chat_user_ids(&req.chat_id).await?;
+                let push = Push::UserAddedToChat(UserAddedToChat {
+                    chat_id: req.chat_id.clone(),
+                    thread_id: Some(added.thread_id.clone()),
+                    user,
+                    reason: "manual".into(),
+                    requester_id: Some(agent.id.clone()),
+                });
+                state.hub.push(&users, &ServerFrame::Push(PushFrame { request_id: None, push }).encode(), None);
+            }
+            let users = store.recipients(&req.chat_id, &added.event).await?;
+            let push = Push::IncomingEvent(IncomingEvent { chat_id: req.chat_id.clone(), thread_id: added.thread_id, event: added.event });
             state.hub.push(&users, &ServerFrame::Push(PushFrame { request_id: None, push }).encode(), None);
             Ok(axum::Json(SendEventResponse { event_id }).into_response())
         }

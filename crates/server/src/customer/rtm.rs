@@ -191,9 +191,13 @@ impl Session {
             }
             Request::SendEvent(req) => {
                 let attach = req.attach_to_last_thread.unwrap_or(false);
-                let (thread_id, event) = store.add_event(me, &req.chat_id, req.event, attach).await?;
-                let event_id = event.id.clone().unwrap_or_default();
-                let push = Push::IncomingEvent(IncomingEvent { chat_id: req.chat_id.clone(), thread_id, event });
+                let added = store.add_event(me, &req.chat_id, req.event, attach).await?;
+                let event_id = added.event.id.clone().unwrap_or_default();
+                let push = Push::IncomingEvent(IncomingEvent {
+                    chat_id: req.chat_id.clone(),
+                    thread_id: added.thread_id,
+                    event: added.event,
+                });
                 let mut frames = ok(Response::SendEvent(SendEventResponse { event_id }));
                 frames.push(self.fan_out(&req.chat_id, request_id, push).await?);
                 Ok(frames)

@@ -30,6 +30,14 @@ pub struct Started {
     pub event_ids: Vec<String>,
 }
 
+/// An event just stored, and the agent it brought into the chat, if any.
+#[derive(Debug, Clone)]
+pub struct Added {
+    pub thread_id: String,
+    pub event: Event,
+    pub joined: Option<User>,
+}
+
 /// Whose chats `list_chats` shows.
 #[derive(Debug, Clone, Copy)]
 pub enum ChatScope<'a> {
@@ -257,7 +265,7 @@ impl Store {
         chat_id: &str,
         event: Event,
         attach_to_last_thread: bool,
-    ) -> Result<(String, Event)> {
+    ) -> Result<Added> {
         validate_event(requester, &event)?;
         self.check_access(requester, chat_id).await?;
         let _write = self.write.lock().await;
@@ -276,15 +284,25 @@ impl Store {
             .await?
             .get(0);
         let stored = insert_event(&mut tx, chat_id, &thread_id, seq, requester.id(), event).await?;
+        let mut joined = None;
         if let Requester::Agent(agent_id) = requester {
-            sqlx::query("INSERT OR IGNORE INTO chat_users (chat_id, user_id, user_type) VALUES (?, ?, 'agent')")
+            let added = sqlx::query("INSERT OR IGNORE INTO chat_users (chat_id, user_id, user_type) VALUES (?, ?, 'agent')")
                 .bind(chat_id)
                 .bind(agent_id)
                 .execute(&mut *tx)
                 .await?;
+            if added.rows_affected() > 0 {
+                let row = sqlx::query("SELECT id, name, job_title FROM agents WHERE id = ?")
+                    .bind(agent_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let mut agent = agent_from_row(&row);
+                agent.present = Some(true);
+                joined = Some(User::Agent(agent));
+            }
         }
         tx.commit().await?;
-        Ok((thread_id, stored))
+        Ok(Added { thread_id, event: stored, joined })
     }
 
     /// The chat with one thread: `thread_id`, or the latest.

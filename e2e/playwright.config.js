@@ -1,0 +1,38 @@
+// End-to-end tests in Debian's Chromium (never a downloaded browser) against the real server:
+// the demo website on one origin, the widget and API on another.
+const { defineConfig } = require('@playwright/test');
+
+const API_PORT = 18480;
+const SITE_PORT = 18481;
+const AGENT_TOKEN = 'e2e-agent-token';
+
+process.env.CONFAB_E2E_API = `http://127.0.0.1:${API_PORT}`;
+process.env.CONFAB_E2E_SITE = `http://127.0.0.1:${SITE_PORT}`;
+process.env.CONFAB_E2E_AGENT_TOKEN = AGENT_TOKEN;
+
+module.exports = defineConfig({
+  testDir: 'tests',
+  outputDir: 'output/test-results',
+  workers: 1,
+  timeout: 30_000,
+  expect: { timeout: 10_000 },
+  reporter: [['list']],
+  use: {
+    headless: true,
+    launchOptions: {
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-quic', '--no-first-run',
+        '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    },
+  },
+  webServer: {
+    // A fresh database every run; the debug build that `make test` has just built.
+    command: `rm -rf output/data && ../target/debug/confab-server --listen 127.0.0.1:${API_PORT} ` +
+      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data --agent-token ${AGENT_TOKEN} ` +
+      `--widget-dir ../dist/widget`,
+    url: `http://127.0.0.1:${API_PORT}/healthz`,
+    reuseExistingServer: false,
+    timeout: 20_000,
+    stdout: 'pipe',
+  },
+});

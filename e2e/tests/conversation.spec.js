@@ -1,0 +1,92 @@
+// A visitor on a customer's website (origin A) chats with an agent who answers through the
+// Agent Chat Web API; the widget and API live on the Confab origin (B).
+const { test, expect } = require('@playwright/test');
+
+const API = process.env.CONFAB_E2E_API;
+const SITE = process.env.CONFAB_E2E_SITE;
+const AUTH = { Authorization: `Bearer ${process.env.CONFAB_E2E_AGENT_TOKEN}` };
+
+async function agent(request, action, data) {
+  const response = await request.post(`${API}/v3.6/agent/action/${action}`, { headers: AUTH, data });
+  expect(response.status(), await response.text()).toBe(200);
+  return response.json();
+}
+
+/** The chat whose latest message is `text`. */
+async function chatWhoseLastMessageIs(request, text) {
+  const { chats_summary } = await agent(request, 'list_chats', {});
+  const chat = chats_summary.find((c) => c.last_event_per_type?.message?.event.text === text);
+  expect(chat, `a chat ending with ${JSON.stringify(text)}`).toBeTruthy();
+  return chat.id;
+}
+
+async function openWidget(page) {
+  await page.goto(`${SITE}/`);
+  await page.locator('#confab-root .launcher').click();
+  const widget = page.frameLocator('#confab-root iframe');
+  // Connected: the send button is enabled only then.
+  await expect(widget.getByRole('button', { name: 'Send' })).toBeEnabled();
+  return widget;
+}
+
+test('a visitor says hello and sees the agent reply', async ({ page, request }) => {
+  const wasmRequests = [];
+  page.on('request', (r) => { if (r.url().endsWith('.wasm')) wasmRequests.push(r.url()); });
+  await page.goto(`${SITE}/`);
+  await expect(page.locator('#confab-root .launcher')).toBeVisible();
+  expect(wasmRequests, 'no wasm before the visitor shows intent').toEqual([]);
+  expect(await page.locator('#confab-root iframe').count()).toBe(0);
+
+  await page.locator('#confab-root .launcher').click();
+  const iframe = page.locator('#confab-root iframe');
+  expect(new URL(await iframe.getAttribute('src')).origin).toBe(API);
+  expect(new URL(API).origin).not.toBe(new URL(page.url()).origin);
+
+  const widget = page.frameLocator('#confab-root iframe');
+  const input = widget.getByLabel('Message');
+  await expect(widget.getByRole('button', { name: 'Send' })).toBeEnabled();
+  await expect(input).toBeFocused();
+  await input.fill('hello');
+  await input.press('Enter');
+  await expect(input).toHaveValue('');
+  const mine = widget.locator('.message.mine');
+  await expect(mine.locator('.text')).toHaveText('hello');
+  await expect(mine.locator('.status')).toHaveCount(0); // confirmed by the server
+
+  const chatId = await chatWhoseLastMessageIs(request, 'hello');
+  await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: 'Hi! How can I help?' } });
+
+  const theirs = widget.locator('.message.theirs');
+  await expect(theirs.locator('.text')).toHaveText('Hi! How can I help?');
+  await expect(theirs.locator('.author')).toHaveText('Alex Morgan');
+  await page.screenshot({ path: 'output/conversation.png' });
+});
+
+test('markup in messages is shown as text, never run', async ({ page, request }) => {
+  const widget = await openWidget(page);
+  const payload = '<img src=x onerror="parent.postMessage(\'pwned\',\'*\');window.pwned=1"><b>bold</b>';
+  await widget.getByLabel('Message').fill(payload);
+  await widget.getByLabel('Message').press('Enter');
+  await expect(widget.locator('.message.mine .text')).toHaveText(payload);
+  await expect(widget.locator('.message.mine .status')).toHaveCount(0);
+
+  const chatId = await chatWhoseLastMessageIs(request, payload);
+  const reply = '<script>window.pwned=1</script><a href="javascript:alert(1)">click</a>';
+  await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: reply } });
+  await expect(widget.locator('.message.theirs .text')).toHaveText(reply);
+
+  await expect(widget.locator('.messages img, .messages b, .messages script, .messages a')).toHaveCount(0);
+  const frame = page.frames().find((f) => f.url().startsWith(API));
+  expect(await frame.evaluate(() => window.pwned)).toBeUndefined();
+});
+
+test('the visitor keeps their conversation across page loads', async ({ page }) => {
+  let widget = await openWidget(page);
+  await widget.getByLabel('Message').fill('are you open on Sundays?');
+  await widget.getByLabel('Message').press('Enter');
+  await expect(widget.locator('.message.mine .status')).toHaveCount(0);
+
+  await page.reload();
+  widget = await openWidget(page);
+  await expect(widget.locator('.message.mine .text')).toHaveText('are you open on Sundays?');
+});
