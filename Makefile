@@ -1,0 +1,52 @@
+# Confab: `make demo` runs it, `make test` proves it, `make bench` measures it.
+# Every target installs what it needs first (scripts/install-tools.sh; idempotent).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+export PATH := $(CURDIR)/e2e/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export TRUNK_SKIP_VERSION_CHECK := true
+export CHROMEDRIVER := /usr/bin/chromedriver
+export WASM_BINDGEN_TEST_TIMEOUT := 60
+
+.PHONY: demo test test-native test-wasm test-e2e bench tools widget dev clean
+
+## demo: build everything and run the server with the demo website (see the printed URLs)
+demo: tools widget
+	cargo build --release -p confab-server
+	scripts/demo.sh
+
+## test: every test layer; non-zero exit on any failure
+test: tools test-native test-wasm test-e2e
+
+## test-native: protocol, SDK core, server over real sockets, widget state
+test-native:
+	cargo test -p confab-protocol -p confab-sdk -p confab-server -p confab-widget
+
+## test-wasm: widget components and hooks in headless Chromium (wasm-bindgen-test)
+test-wasm:
+	cargo test -p confab-widget --target wasm32-unknown-unknown --test browser
+
+## test-e2e: the demo website + widget + server in real Chromium (screenshot in e2e/output/)
+test-e2e: widget
+	cargo build -p confab-server
+	cd e2e && playwright test
+
+## bench: size budgets, printed as figures
+bench: tools widget
+	bench/sizes.sh
+
+tools:
+	scripts/install-tools.sh
+
+## widget: the release widget in dist/widget (no trunk needed)
+widget:
+	scripts/build-widget.sh
+
+## dev: `trunk serve` on http://127.0.0.1:8090 (run `make demo` or a server on :8080 first)
+dev:
+	scripts/install-tools.sh --trunk
+	trunk serve
+
+clean:
+	cargo clean
+	rm -rf dist e2e/output

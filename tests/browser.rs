@@ -1,0 +1,191 @@
+//! Widget components in headless Chromium (wasm-bindgen-test): what the visitor sees and does.
+
+#![cfg(target_arch = "wasm32")]
+
+use confab_protocol::entity::Event;
+use confab_widget::components::composer::Composer;
+use confab_widget::components::header::Header;
+use confab_widget::components::message_list::MessageList;
+use confab_widget::config::WidgetConfig;
+use confab_widget::state::{ChatState, Connection};
+use leptos::prelude::*;
+use std::sync::{Arc, Mutex};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+use web_sys::{HtmlButtonElement, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Mounts a view in a fresh container; keep the handle alive for the test.
+fn mount<V: IntoView + 'static>(view: impl FnOnce() -> V + 'static) -> (HtmlElement, impl Drop) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let handle = leptos::mount::mount_to(root.clone(), view);
+    (root, handle)
+}
+
+fn query<T: JsCast>(root: &HtmlElement, selector: &str) -> T {
+    root.query_selector(selector).unwrap().unwrap_or_else(|| panic!("no {selector}")).unchecked_into()
+}
+
+fn count(root: &HtmlElement, selector: &str) -> u32 {
+    root.query_selector_all(selector).unwrap().length()
+}
+
+fn press(target: &HtmlElement, key: &str, shift: bool) {
+    let init = KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_shift_key(shift);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let event = KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    target.dispatch_event(&event).unwrap();
+}
+
+fn type_text(textarea: &HtmlTextAreaElement, text: &str) {
+    textarea.set_value(text);
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    textarea.dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+}
+
+fn agent_message(id: &str, text: &str) -> Event {
+    let mut event = Event::message(text);
+    event.id = Some(id.into());
+    event.author_id = Some("agent@example.com".into());
+    event
+}
+
+#[wasm_bindgen_test]
+async fn message_markup_is_rendered_as_text() {
+    let mut chat = ChatState::default();
+    chat.customer_id = Some("me".into());
+    let state = RwSignal::new(chat);
+    let payload = r#"<img src=x onerror="window.pwned=1"><b>bold</b><script>window.pwned=1</script>"#;
+    state.update(|s| {
+        s.upsert(&agent_message("T_1", payload));
+    });
+    let (root, _keep) = mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
+    leptos::task::tick().await;
+
+    let text: HtmlElement = query(&root, ".message.theirs .text");
+    assert_eq!(text.text_content().unwrap(), payload);
+    assert_eq!(count(&root, "img, b, script"), 0, "no element from message data");
+    let pwned = js_sys::Reflect::get(&web_sys::window().unwrap(), &"pwned".into()).unwrap();
+    assert!(pwned.is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn new_messages_appear_and_the_empty_greeting_goes() {
+    let state = RwSignal::new(ChatState::default());
+    let (root, _keep) = mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
+    leptos::task::tick().await;
+    assert_eq!(count(&root, ".empty"), 1);
+
+    state.update(|s| s.add_pending("k1", "hello"));
+    leptos::task::tick().await;
+    assert_eq!(count(&root, ".empty"), 0);
+    assert_eq!(count(&root, ".message.mine"), 1);
+    let status: HtmlElement = query(&root, ".message.mine .status");
+    assert_eq!(status.text_content().unwrap(), "Sending…");
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_message_offers_retry_with_its_key() {
+    let state = RwSignal::new(ChatState::default());
+    state.update(|s| {
+        s.add_pending("k1", "hello");
+        s.fail("k1", "Not sent: no connection.");
+    });
+    let retried = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = retried.clone();
+    let on_retry = Callback::new(move |key: String| sink.lock().unwrap().push(key));
+    let (root, _keep) = mount(move || view! { <MessageList state on_retry /> });
+    leptos::task::tick().await;
+
+    let failed: HtmlElement = query(&root, ".status.failed");
+    assert!(failed.text_content().unwrap().contains("no connection"));
+    query::<HtmlButtonElement>(&root, ".retry").click();
+    assert_eq!(*retried.lock().unwrap(), ["k1"]);
+}
+
+#[wasm_bindgen_test]
+async fn enter_sends_and_clears_shift_enter_does_not() {
+    let sent = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = sent.clone();
+    let on_send = Callback::new(move |text: String| sink.lock().unwrap().push(text));
+    let connection = RwSignal::new(Connection::Connected);
+    let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
+    leptos::task::tick().await;
+
+    let textarea: HtmlTextAreaElement = query(&root, "textarea");
+    type_text(&textarea, "line one");
+    press(&textarea, "Enter", true);
+    assert!(sent.lock().unwrap().is_empty(), "Shift+Enter is a new line");
+    press(&textarea, "Enter", false);
+    leptos::task::tick().await;
+    assert_eq!(*sent.lock().unwrap(), ["line one"]);
+    assert_eq!(textarea.value(), "");
+
+    press(&textarea, "Enter", false);
+    assert_eq!(sent.lock().unwrap().len(), 1, "an empty message is not sent");
+}
+
+#[wasm_bindgen_test]
+async fn while_disconnected_nothing_is_sent_and_nothing_typed_is_lost() {
+    let sent = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = sent.clone();
+    let on_send = Callback::new(move |text: String| sink.lock().unwrap().push(text));
+    let connection = RwSignal::new(Connection::Reconnecting);
+    let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
+    leptos::task::tick().await;
+
+    let textarea: HtmlTextAreaElement = query(&root, "textarea");
+    let button: HtmlButtonElement = query(&root, "button.send");
+    assert!(button.disabled());
+    type_text(&textarea, "are you there?");
+    press(&textarea, "Enter", false);
+    assert!(sent.lock().unwrap().is_empty());
+    assert_eq!(textarea.value(), "are you there?");
+
+    connection.set(Connection::Connected);
+    leptos::task::tick().await;
+    assert!(!button.disabled());
+    press(&textarea, "Enter", false);
+    assert_eq!(*sent.lock().unwrap(), ["are you there?"]);
+}
+
+#[wasm_bindgen_test]
+async fn the_header_explains_every_connection_problem() {
+    let connection = RwSignal::new(Connection::Connected);
+    let (root, _keep) = mount(move || {
+        view! { <Header connection on_close=Callback::new(|_: ()| {}) can_close=false /> }
+    });
+    leptos::task::tick().await;
+    assert_eq!(count(&root, ".notice"), 0);
+    assert_eq!(count(&root, ".minimize"), 0, "no minimize without a host page");
+
+    for (state, expected) in [
+        (Connection::Reconnecting, "Reconnecting"),
+        (Connection::Retrying { retry_in_secs: 4 }, "Retrying in 4 s"),
+        (Connection::Ended { reason: "customer_banned".into() }, "not available"),
+    ] {
+        connection.set(state);
+        leptos::task::tick().await;
+        let notice: HtmlElement = query(&root, ".notice");
+        assert!(notice.text_content().unwrap().contains(expected), "{expected}");
+    }
+}
+
+#[wasm_bindgen_test]
+fn the_widget_reads_its_config_and_refuses_odd_host_origins() {
+    let config = WidgetConfig::from_parts(
+        "https://chat.example".into(),
+        "?organization_id=11111111-2222-4333-8444-555555555555&host_origin=https%3A%2F%2Fshop.example",
+    );
+    assert_eq!(config.organization_id, "11111111-2222-4333-8444-555555555555");
+    assert_eq!(config.host_origin.as_deref(), Some("https://shop.example"));
+    let odd = WidgetConfig::from_parts("https://chat.example".into(), "?host_origin=javascript%3Aalert(1)");
+    assert_eq!(odd.host_origin, None);
+}
