@@ -70,14 +70,14 @@ impl Client {
     async fn call_response(&self, request: Request) -> Result<Response, Error> {
         match self.call(request).await? {
             Reply::Response(response) => Ok(response),
-            other => Err(Error::Protocol(format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(&other)),
         }
     }
 
     async fn call_chat(&self, request: Request) -> Result<Chat, Error> {
         match self.call(request).await? {
             Reply::Chat(chat) => Ok(chat),
-            other => Err(Error::Protocol(format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -118,7 +118,7 @@ impl Client {
         let request = SendEventRequest { chat_id: chat_id.to_owned(), event, attach_to_last_thread: None };
         match self.call(Request::SendEvent(request)).await? {
             Reply::Event { event, .. } => Ok(event),
-            other => Err(Error::Protocol(format!("unexpected reply {other:?}"))),
+            other => Err(unexpected(&other)),
         }
     }
 
@@ -154,6 +154,17 @@ impl Client {
     pub fn disconnect(&self) {
         let _ = self.commands.unbounded_send(Command::Disconnect);
     }
+}
+
+/// A reply of the wrong kind for its request (a server bug). Names the kind only: formatting
+/// whole replies would pull `Debug` of every wire type into the widget's wasm.
+fn unexpected(reply: &Reply) -> Error {
+    let kind = match reply {
+        Reply::Chat(_) => "a chat",
+        Reply::Event { .. } => "an event",
+        Reply::Response(response) => response.name(),
+    };
+    Error::Protocol(format!("unexpected reply: {kind}"))
 }
 
 fn initial_thread(text: &str) -> InitialThread {

@@ -65,7 +65,7 @@ impl Platform for Web {
 
     fn open_socket(&self, url: String) -> BoxFuture<Result<Socket, SocketError>> {
         Box::pin(async move {
-            let ws = WebSocket::new(&url).map_err(|e| SocketError(format!("{e:?}")))?;
+            let ws = WebSocket::new(&url).map_err(|_| SocketError(format!("invalid socket URL {url}")))?;
             let (tx, mut rx) = mpsc::unbounded();
             let on_open = callback(&tx, |_| Some(Signal::Open));
             let on_message = callback(&tx, |event| {
@@ -90,7 +90,7 @@ impl Platform for Web {
                 }
             });
             let outgoing = futures::sink::unfold(ws, |ws, text: String| async move {
-                ws.send_with_str(&text).map_err(|e| SocketError(format!("{e:?}")))?;
+                ws.send_with_str(&text).map_err(|_| SocketError("send failed".into()))?;
                 Ok::<_, SocketError>(ws)
             });
             Ok(Socket { incoming: Box::pin(incoming), outgoing: Box::pin(outgoing) })
