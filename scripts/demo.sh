@@ -28,4 +28,6 @@ cat <<TEXT
   Stop with Ctrl-C. Data stays in .data/ across restarts.
 
 TEXT
-exec "$bin" --listen "$api" --site-listen "$site" --data-dir .data --agent-token "$token" --widget-dir dist/widget
+# http://127.0.0.1:8090 is `trunk serve` (make dev), which proxies the widget's API calls here.
+exec "$bin" --listen "$api" --site-listen "$site" --data-dir .data --agent-token "$token" --widget-dir dist/widget \
+  --allowed-origin http://127.0.0.1:8090

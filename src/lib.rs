@@ -10,6 +10,9 @@
 //! - [`components`]: one component per file.
 //! - [`config`]: what the widget reads from its URL.
 //!
+//! The app shell (`mount`, `components::app`, `hooks::use_chat`) needs the browser and exists
+//! on wasm32 only; the rest also builds natively, so `state` is tested with plain `cargo test`.
+//!
 //! Invariant: user content is rendered as text nodes only. This crate never sets `innerHTML`
 //! (no `inner_html`, no `prop:innerHTML`); URLs from message data would pass
 //! `state::safe_url` first.
@@ -19,10 +22,10 @@ pub mod config;
 pub mod hooks;
 pub mod state;
 
-use leptos::prelude::*;
-
 /// Mounts the widget on `<body>`.
+#[cfg(target_arch = "wasm32")]
 pub fn mount() {
+    use leptos::prelude::*;
     console_error_panic_hook::set_once();
     let config = config::WidgetConfig::from_location();
     leptos::mount::mount_to_body(move || view! { <components::app::App config=config.clone() /> });

@@ -1,5 +1,7 @@
 //! One component per file.
 
+// Needs `use_chat`: wasm32 only.
+#[cfg(target_arch = "wasm32")]
 pub mod app;
 pub mod composer;
 pub mod header;

@@ -1,4 +1,6 @@
 //! One hook per file.
 
+// Needs the SDK's browser adapter: wasm32 only.
+#[cfg(target_arch = "wasm32")]
 pub mod use_chat;
 pub mod use_host;

@@ -26,7 +26,9 @@ mod error;
 #[cfg(feature = "native")]
 pub mod native;
 mod platform;
-#[cfg(feature = "web")]
+// The browser adapter exists only in the browser. (Cargo unifies features: a native build of a
+// workspace that contains the widget enables `web` too.)
+#[cfg(all(feature = "web", target_arch = "wasm32"))]
 pub mod web;
 
 pub use client::{ChatHistory, Client, ClientEvent, Events};

@@ -10,7 +10,8 @@
 //! - [`agent`]: the Agent Chat Web API v3.6.
 //! - [`store`]: SQLite through sqlx; [`hub`]: who is connected, and push delivery.
 //! - [`error`]: the one error type, rendering the APIs' error shape.
-//! - [`limits`]: every enforced limit; [`shutdown`]: graceful shutdown as an object.
+//! - [`limits`]: every enforced limit ([`rate`]: the token bucket behind the rate limits);
+//!   [`shutdown`]: graceful shutdown as an object.
 //!
 //! A message's way through: a customer socket's `send_event` → `store.add_event` (committed)
 //! → response and requester's push on that socket → `hub.push` to every other socket of the
@@ -23,6 +24,7 @@ pub mod customer;
 pub mod error;
 pub mod hub;
 pub mod limits;
+pub mod rate;
 pub mod shutdown;
 pub mod store;
 

@@ -13,6 +13,13 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Longest message text accepted in a `message` event.
 pub const MAX_MESSAGE_TEXT_BYTES: usize = 16 * 1024;
 
+/// Frames a customer socket may send: per second on average, and in a burst. Beyond that,
+/// requests are answered `too_many_requests` unprocessed (RTM reference "Possible errors":
+/// `too_many_requests`; LiveChat publishes no figure, so this one is ours: well above a person
+/// typing, well below a script flooding).
+pub const RTM_FRAMES_PER_SECOND: u32 = 10;
+pub const RTM_FRAME_BURST: u32 = 30;
+
 /// Largest JSON body of an Agent Chat Web API call or a token request.
 pub const MAX_HTTP_BODY_BYTES: usize = 256 * 1024;
 

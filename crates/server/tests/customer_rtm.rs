@@ -200,6 +200,24 @@ async fn get_chat_list_chats_and_list_threads_page_through_history() {
 }
 
 #[tokio::test]
+async fn a_flooding_socket_is_told_to_slow_down_and_nothing_is_lost_after() {
+    use confab_server::limits::RTM_FRAME_BURST;
+    let server = TestServer::start().await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let mut refused = 0;
+    for _ in 0..RTM_FRAME_BURST + 5 {
+        let reply = rtm.request("ping", json!({})).await;
+        if reply["success"] == false {
+            assert_eq!(reply["payload"]["error"]["type"], "too_many_requests");
+            refused += 1;
+        }
+    }
+    assert!(refused >= 4, "the login took one token; {refused} refused");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert_eq!(rtm.request("ping", json!({})).await["success"], true, "the bucket refills");
+}
+
+#[tokio::test]
 async fn a_socket_that_never_logs_in_is_told_why_and_closed() {
     let server = TestServer::start_with(&["--login-timeout-ms", "300"]).await;
     let mut rtm = Rtm::open(&server.ws_url()).await;

@@ -13,8 +13,9 @@ use crate::error::{Error, Result};
 use crate::hub::{SocketHandle, SocketQueue};
 use crate::limits::{
     CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, LIST_THREADS_DEFAULT, LIST_THREADS_MAX,
-    MAX_FRAME_BYTES, MIN_EVENTS_COUNT_MAX, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
+    MAX_FRAME_BYTES, RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, MIN_EVENTS_COUNT_MAX, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
 };
+use crate::rate::TokenBucket;
 use crate::store::{ChatScope, Page, Requester, Started};
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
@@ -32,6 +33,7 @@ use confab_protocol::push::{self, CustomerDisconnected, IncomingChat, IncomingEv
 use confab_protocol::{ErrorType, Request, RequestFrame, Response, ServerFrame};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
+use std::time::Instant;
 
 /// The only group until groups exist; it is "online" whenever the server runs.
 const DEFAULT_GROUP: u32 = 0;
@@ -75,7 +77,12 @@ struct Goodbye {
 async fn run(socket: WebSocket, state: AppState) {
     let (mut sink, mut stream) = socket.split();
     let (handle, SocketQueue { mut frames, overflowed }) = state.hub.open_socket();
-    let mut session = Session { state: state.clone(), socket: handle, customer_id: None };
+    let mut session = Session {
+        state: state.clone(),
+        socket: handle,
+        customer_id: None,
+        bucket: TokenBucket::new(RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, Instant::now()),
+    };
     let login_deadline = tokio::time::sleep(state.settings.login_timeout);
     tokio::pin!(login_deadline);
 
@@ -134,11 +141,12 @@ async fn run(socket: WebSocket, state: AppState) {
     }
 }
 
-/// One socket's state: who logged in on it.
+/// One socket's state: who logged in on it, and how fast it may send.
 struct Session {
     state: AppState,
     socket: SocketHandle,
     customer_id: Option<String>,
+    bucket: TokenBucket,
 }
 
 impl Session {
@@ -159,6 +167,10 @@ impl Session {
         };
         let request_id = frame.request_id.clone();
         let action = frame.request.name();
+        if !self.bucket.take(Instant::now()) {
+            let error = Error::new(ErrorType::TooManyRequests, "Too many requests; slow down");
+            return vec![ResponseFrame::error(request_id, action, error.to_api()).into()];
+        }
         match self.dispatch(frame.request, request_id.clone()).await {
             Ok(frames) => frames,
             Err(e) => vec![ResponseFrame::error(request_id, action, e.to_api()).into()],
