@@ -21,20 +21,12 @@ cat > "$out.tmp/boot.js" <<'JS'
 import init from './confab_widget.js';
 init({ module_or_path: new URL('confab_widget_bg.wasm', import.meta.url) });
 JS
-cat > "$out.tmp/index.html" <<'HTML'
-<!doctype html>
-<html lang="en">
-  <head>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-    <title>Chat</title>
-    <link rel="stylesheet" href="widget.css" />
-    <link rel="modulepreload" href="confab_widget.js" />
-    <link rel="preload" href="confab_widget_bg.wasm" as="fetch" type="application/wasm" crossorigin />
-    <script type="module" src="boot.js"></script>
-  </head>
-  <body></body>
-</html>
-HTML
+# The production document is index.html with trunk's directives replaced by what they build.
+sed -e '/data-trunk/d' -e '/<!-- trunk/d' \
+    -e 's#</head>#  <link rel="stylesheet" href="widget.css" />\
+    <link rel="modulepreload" href="confab_widget.js" />\
+    <link rel="preload" href="confab_widget_bg.wasm" as="fetch" type="application/wasm" crossorigin />\
+    <script type="module" src="boot.js"></script>\
+  </head>#' index.html > "$out.tmp/index.html"
 rm -rf "$out" && mv "$out.tmp" "$out"
 ls -l "$out"
