@@ -33,7 +33,7 @@ pub struct Config {
     #[arg(long, env = "CONFAB_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 
-    /// Database URL. Default: a SQLite file `confab.db` in --data-dir.
+    /// Database URL (`sqlite://PATH`). Default: a SQLite file `confab.db` in --data-dir.
     #[arg(long, env = "CONFAB_DATABASE_URL", value_name = "URL")]
     pub database: Option<String>,
 
@@ -56,7 +56,7 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
 
     /// How long a socket may stay without logging in (milliseconds). For tests.
-    #[arg(long, hide = true, default_value_t = crate::limits::LOGIN_TIMEOUT.as_millis() as u64)]
+    #[arg(long, hide = true, env = "CONFAB_LOGIN_TIMEOUT_MS", default_value_t = crate::limits::LOGIN_TIMEOUT.as_millis() as u64)]
     pub login_timeout_ms: u64,
 
     /// Directory of the built widget, served at /widget/.

@@ -42,6 +42,7 @@ pub const IDENTITY_COOKIE_MAX_AGE: Duration = Duration::from_secs(2 * 365 * 24 *
 /// agent maximum (Agent Chat Web API v3.6 `list_chats`: default 10, maximum 100).
 pub const CUSTOMER_LIST_CHATS_DEFAULT: u32 = 10;
 pub const CUSTOMER_LIST_CHATS_MAX: u32 = 25;
+pub const AGENT_LIST_CHATS_DEFAULT: u32 = 10;
 pub const AGENT_LIST_CHATS_MAX: u32 = 100;
 
 /// `list_threads` (RTM reference `list_threads`: `limit` default 3, max 100;

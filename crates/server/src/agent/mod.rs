@@ -5,7 +5,7 @@
 //! `{"error": {"type", "message"}}` with a matching status.
 
 use crate::error::{Error, Result};
-use crate::limits::AGENT_LIST_CHATS_MAX;
+use crate::limits::{AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX};
 use crate::store::{ChatScope, Page, Requester};
 use crate::{AppState, Body};
 use axum::extract::{FromRequestParts, Path, State};
@@ -58,29 +58,17 @@ pub async fn action(
     match action.as_str() {
         "list_chats" => {
             let req: ListChatsRequest = parse(&body)?;
+            if req.page_id.is_some() && (req.filters.is_some() || req.limit.is_some() || req.sort_order.is_some()) {
+                return Err(Error::validation("filters, limit and sort_order can't be used with page_id"));
+            }
             let page = match req.page_id {
-                Some(page_id) if req.filters.is_some() || req.limit.is_some() || req.sort_order.is_some() => {
-                    let _ = page_id;
-                    return Err(Error::validation("filters, limit and sort_order can't be used with page_id"));
-                }
                 Some(page_id) => Page::decode(&page_id)?,
-                None => {
-                    let size = req.limit.unwrap_or(10);
-                    if !(1..=AGENT_LIST_CHATS_MAX).contains(&size) {
-                        return Err(Error::validation(format!("limit must be 1–{AGENT_LIST_CHATS_MAX}")));
-                    }
-                    Page { offset: 0, order: req.sort_order.unwrap_or_default(), size, by_events: false }
-                }
+                None => Page::first(req.limit, AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX, req.sort_order)?,
             };
             let (chats_summary, total) = store.list_chats(ChatScope::All, page).await?;
-            let taken = chats_summary.len() as u32;
-            Ok(axum::Json(ListChatsResponse {
-                next_page_id: page.next(taken, total),
-                previous_page_id: page.previous(page.offset.saturating_sub(page.size)),
-                chats_summary,
-                found_chats: total,
-            })
-            .into_response())
+            let (next_page_id, previous_page_id) = page.links(chats_summary.len() as u32, total);
+            Ok(axum::Json(ListChatsResponse { chats_summary, found_chats: total, next_page_id, previous_page_id })
+                .into_response())
         }
         "get_chat" => {
             let req: GetChatRequest = parse(&body)?;

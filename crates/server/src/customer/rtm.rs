@@ -289,35 +289,19 @@ impl Session {
     async fn list_chats(&self, customer_id: &str, req: ListChatsRequest) -> Result<ListChatsResponse> {
         let page = match req.page_id {
             Some(page_id) => Page::decode(&page_id)?,
-            None => {
-                let size = req.limit.unwrap_or(CUSTOMER_LIST_CHATS_DEFAULT);
-                if !(1..=CUSTOMER_LIST_CHATS_MAX).contains(&size) {
-                    return Err(Error::validation(format!("limit must be 1–{CUSTOMER_LIST_CHATS_MAX}")));
-                }
-                Page { offset: 0, order: req.sort_order.unwrap_or_default(), size, by_events: false }
-            }
+            None => Page::first(req.limit, CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, req.sort_order)?,
         };
         let (chats_summary, total) = self.state.store.list_chats(ChatScope::Customer(customer_id), page).await?;
-        let taken = chats_summary.len() as u32;
-        Ok(ListChatsResponse {
-            next_page_id: page.next(taken, total),
-            previous_page_id: page.previous(page.offset.saturating_sub(page.size)),
-            chats_summary,
-            total_chats: total,
-        })
+        let (next_page_id, previous_page_id) = page.links(chats_summary.len() as u32, total);
+        Ok(ListChatsResponse { chats_summary, total_chats: total, next_page_id, previous_page_id })
     }
 
     async fn list_threads(&self, customer_id: &str, req: ListThreadsRequest) -> Result<ListThreadsResponse> {
         let page = list_threads_page(&req)?;
         let me = Requester::Customer(customer_id);
         let (threads, total) = self.state.store.list_threads(me, &req.chat_id, page).await?;
-        let taken = threads.len() as u32;
-        Ok(ListThreadsResponse {
-            next_page_id: page.next(taken, total),
-            previous_page_id: page.previous(page.offset.saturating_sub(taken.max(1))),
-            threads,
-            found_threads: total,
-        })
+        let (next_page_id, previous_page_id) = page.links(threads.len() as u32, total);
+        Ok(ListThreadsResponse { threads, found_threads: total, next_page_id, previous_page_id })
     }
 }
 
@@ -333,9 +317,6 @@ pub fn list_threads_page(req: &ListThreadsRequest) -> Result<Page> {
             Err(Error::validation(format!("min_events_count must be 1–{MIN_EVENTS_COUNT_MAX}")))
         }
         (_, Some(min)) => Ok(Page { offset: 0, order, size: min, by_events: true }),
-        (Some(limit), None) if !(1..=LIST_THREADS_MAX).contains(&limit) => {
-            Err(Error::validation(format!("limit must be 1–{LIST_THREADS_MAX}")))
-        }
-        (limit, None) => Ok(Page { offset: 0, order, size: limit.unwrap_or(LIST_THREADS_DEFAULT), by_events: false }),
+        (limit, None) => Page::first(limit, LIST_THREADS_DEFAULT, LIST_THREADS_MAX, Some(order)),
     }
 }

@@ -39,6 +39,17 @@ impl Requester<'_> {
     }
 }
 
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database `{0}:`; this version supports SQLite URLs (sqlite://PATH)")]
+    Unsupported(String),
+    #[error("cannot open the database: {0}")]
+    Open(#[from] sqlx::Error),
+    #[error("cannot migrate the database: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
 pub struct Store {
     pool: SqlitePool,
     write: Mutex<()>,
@@ -47,7 +58,10 @@ pub struct Store {
 impl Store {
     /// Opens (creating if missing) and migrates the database at `url`, e.g.
     /// `sqlite:///var/lib/confab/confab.db` or `sqlite::memory:`.
-    pub async fn open(url: &str) -> Result<Self> {
+    pub async fn open(url: &str) -> Result<Self, StoreError> {
+        if !url.starts_with("sqlite:") {
+            return Err(StoreError::Unsupported(url.split(':').next().unwrap_or(url).to_owned()));
+        }
         let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -57,7 +71,7 @@ impl Store {
         // An in-memory database exists once per connection: keep exactly one.
         let max = if url.contains(":memory:") { 1 } else { 8 };
         let pool = SqlitePoolOptions::new().max_connections(max).connect_with(options).await?;
-        sqlx::migrate!("./migrations").run(&pool).await.map_err(sqlx::Error::from)?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Self { pool, write: Mutex::new(()) })
     }
 

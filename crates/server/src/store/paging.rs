@@ -36,15 +36,25 @@ impl Page {
             .ok_or_else(|| Error::validation("Invalid page_id"))
     }
 
-    /// The page after this one, if `taken` items were on it and `total` exist.
-    pub fn next(&self, taken: u32, total: u64) -> Option<String> {
-        let offset = self.offset + taken;
-        (u64::from(offset) < total && taken > 0).then(|| Page { offset, ..*self }.encode())
+    /// The first page: `size` items (default `default`), refused unless 1–`max`.
+    pub fn first(size: Option<u32>, default: u32, max: u32, order: Option<SortOrder>) -> Result<Self> {
+        let size = size.unwrap_or(default);
+        if !(1..=max).contains(&size) {
+            return Err(Error::validation(format!("limit must be 1–{max}")));
+        }
+        Ok(Page { offset: 0, order: order.unwrap_or_default(), size, by_events: false })
     }
 
-    /// The page before this one.
-    pub fn previous(&self, previous_offset: u32) -> Option<String> {
-        (self.offset > 0).then(|| Page { offset: previous_offset, ..*self }.encode())
+    /// `(next_page_id, previous_page_id)` of this page, which holds `taken` of `total` items.
+    /// Each exists only when there is such a page.
+    pub fn links(&self, taken: u32, total: u64) -> (Option<String>, Option<String>) {
+        let next_offset = self.offset + taken;
+        let next = (taken > 0 && u64::from(next_offset) < total).then(|| Page { offset: next_offset, ..*self }.encode());
+        // Pages counted in events hold a varying number of threads: step back by this one's.
+        let step = if self.by_events { taken.max(1) } else { self.size };
+        let previous =
+            (self.offset > 0).then(|| Page { offset: self.offset.saturating_sub(step), ..*self }.encode());
+        (next, previous)
     }
 }
 
@@ -61,10 +71,20 @@ mod tests {
     }
 
     #[test]
-    fn next_exists_only_while_items_remain() {
-        let page = Page { offset: 0, order: SortOrder::Desc, size: 2, by_events: false };
-        assert!(page.next(2, 3).is_some());
-        assert!(page.next(2, 2).is_none());
-        assert!(page.previous(0).is_none());
+    fn links_exist_only_where_there_is_a_page() {
+        let first = Page::first(Some(2), 10, 25, None).unwrap();
+        let (next, previous) = first.links(2, 3);
+        assert!(previous.is_none());
+        let second = Page::decode(&next.unwrap()).unwrap();
+        assert_eq!(second.offset, 2);
+        assert_eq!(second.links(1, 3), (None, Some(first.encode())));
+        assert_eq!(first.links(2, 2).0, None, "all taken");
+    }
+
+    #[test]
+    fn first_pages_check_their_size() {
+        assert_eq!(Page::first(None, 10, 25, None).unwrap().size, 10);
+        assert!(Page::first(Some(0), 10, 25, None).is_err());
+        assert!(Page::first(Some(26), 10, 25, None).is_err());
     }
 }
