@@ -90,3 +90,22 @@ test('the visitor keeps their conversation across page loads', async ({ page }) 
   widget = await openWidget(page);
   await expect(widget.locator('.message.mine .text')).toHaveText('are you open on Sundays?');
 });
+
+test('after the agent closes the chat, the visitor starts a new conversation in it', async ({ page, request }) => {
+  const widget = await openWidget(page);
+  await widget.getByLabel('Message').fill('first question');
+  await widget.getByLabel('Message').press('Enter');
+  await expect(widget.locator('.message.mine .status')).toHaveCount(0);
+  const chatId = await chatWhoseLastMessageIs(request, 'first question');
+
+  await agent(request, 'deactivate_chat', { id: chatId });
+  await expect(widget.locator('.message.system')).toContainText('This chat has ended');
+
+  await widget.getByLabel('Message').fill('one more thing');
+  await widget.getByLabel('Message').press('Enter');
+  await expect(widget.locator('.message.mine').last().locator('.status')).toHaveCount(0);
+  const chat = await agent(request, 'get_chat', { chat_id: chatId });
+  expect(chat.thread.active).toBe(true);
+  expect(chat.thread.events.map((e) => e.text)).toEqual(['one more thing']);
+  expect(chat.thread.previous_thread_id).toBeTruthy();
+});

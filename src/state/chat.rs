@@ -135,6 +135,17 @@ impl ChatState {
             }
             Push::ChatDeactivated(deactivated) if Some(&deactivated.chat_id) == self.chat_id.as_ref() => {
                 self.active = false;
+                let key = format!("closed-{}", deactivated.thread_id);
+                if !self.messages.iter().any(|m| m.key == key) {
+                    self.messages.push(Message {
+                        key,
+                        id: None,
+                        author: Author::System,
+                        text: "This chat has ended. Write again any time to start a new one.".into(),
+                        created_at: None,
+                        delivery: Delivery::Sent,
+                    });
+                }
                 false
             }
             _ => false,
@@ -272,6 +283,21 @@ mod tests {
         s.apply_push(&joined);
         s.apply_push(&incoming(event("T_1", "a@x", "Hi", None)));
         assert_eq!(s.messages[0].author, Author::Agent { name: "Alex".into() });
+    }
+
+    #[test]
+    fn a_closed_chat_says_so_once_and_the_next_message_resumes_it() {
+        let mut s = state();
+        let closed = Push::ChatDeactivated(confab_protocol::push::ChatDeactivated {
+            chat_id: "C".into(),
+            thread_id: "T".into(),
+            user_id: Some("a@x".into()),
+        });
+        s.apply_push(&closed);
+        s.apply_push(&closed);
+        assert!(!s.active, "the next message must resume the chat");
+        assert_eq!(s.messages.len(), 1);
+        assert_eq!(s.messages[0].author, Author::System);
     }
 
     #[test]

@@ -55,6 +55,13 @@ pub struct SendEventRequest {
     pub attach_to_last_thread: Option<bool>,
 }
 
+/// Closes the chat's active thread (v3.6 names the chat `id`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeactivateChatRequest {
+    pub id: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SendEventResponse {
     pub event_id: String,

@@ -74,6 +74,19 @@ async fn an_agent_reply_reaches_the_visitors_socket_immediately() {
 }
 
 #[tokio::test]
+async fn an_agent_closes_the_chat_and_the_visitor_is_told() {
+    let server = TestServer::start().await;
+    let (mut rtm, chat_id, _) = customer_with_chat(&server).await;
+    let (status, _) = server.agent("deactivate_chat", json!({"id": chat_id})).await;
+    assert_eq!(status, 200);
+    let push = rtm.recv().await;
+    assert_eq!(push["action"], "chat_deactivated");
+    assert_eq!(push["payload"]["user_id"], "alex@confab.example");
+    let (status, body) = server.agent("deactivate_chat", json!({"id": chat_id})).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (422, Some("chat_inactive")));
+}
+
+#[tokio::test]
 async fn internal_notes_stay_with_agents() {
     let server = TestServer::start().await;
     let (mut rtm, chat_id, _) = customer_with_chat(&server).await;

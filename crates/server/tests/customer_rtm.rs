@@ -141,6 +141,40 @@ async fn send_event_reaches_the_customers_other_sockets_without_the_request_id()
 }
 
 #[tokio::test]
+async fn a_closed_chat_is_resumed_as_a_new_thread() {
+    let server = TestServer::start().await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let chat_id = start_chat(&mut rtm).await;
+
+    let request_id = rtm.send("deactivate_chat", json!({"id": chat_id})).await;
+    assert_eq!(rtm.recv().await["success"], true);
+    let push = rtm.recv().await;
+    assert_eq!((push["action"].as_str(), push["request_id"].as_str()), (Some("chat_deactivated"), Some(request_id.as_str())));
+    let inactive = rtm.request("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"x"}})).await;
+    assert_eq!(inactive["payload"]["error"]["type"], "chat_inactive");
+    let again = rtm.request("deactivate_chat", json!({"chat_id": chat_id})).await;
+    assert_eq!(again["payload"]["error"]["type"], "chat_inactive", "v3.2 field name accepted");
+
+    rtm.send("resume_chat", json!({"chat": {"id": chat_id, "thread": {"events": [{"type":"message","text":"back again"}]}}})).await;
+    let resumed = rtm.recv().await;
+    assert_eq!(resumed["success"], true, "{resumed}");
+    let incoming = rtm.recv().await;
+    let thread = &incoming["payload"]["chat"]["thread"];
+    assert_eq!(thread["active"], true);
+    assert_eq!(thread["events"][0]["text"], "back again");
+    assert!(thread["previous_thread_id"].is_string());
+    let active = rtm.request("resume_chat", json!({"chat": {"id": chat_id}})).await;
+    assert_eq!(active["payload"]["error"]["type"], "chat_already_active");
+
+    let threads = rtm.request("list_threads", json!({"chat_id": chat_id, "limit": 1})).await;
+    assert_eq!(threads["payload"]["found_threads"], 2);
+    assert_eq!(threads["payload"]["threads"][0]["events"][0]["text"], "back again", "newest first");
+    let older = rtm.request("list_threads", json!({"chat_id": chat_id, "page_id": threads["payload"]["next_page_id"]})).await;
+    assert_eq!(older["payload"]["threads"][0]["events"][0]["text"], "hello");
+    assert!(older["payload"].get("next_page_id").is_none());
+}
+
+#[tokio::test]
 async fn customers_cannot_see_or_write_other_customers_chats() {
     let server = TestServer::start().await;
     let (mut alice, _, _) = Rtm::logged_in(&server).await;

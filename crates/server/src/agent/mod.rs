@@ -1,7 +1,7 @@
 //! The Agent Chat Web API v3.6: `POST /v3.6/agent/action/<action>` with
 //! `Authorization: Bearer <token>` (reference: livechat-agent-chat-web-api-v3.6.txt).
 //!
-//! Served: `list_chats`, `get_chat`, `send_event`. Every failure is
+//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`. Every failure is
 //! `{"error": {"type", "message"}}` with a matching status.
 
 use crate::error::{Error, Result};
@@ -12,10 +12,12 @@ use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
-use confab_protocol::agent::{GetChatRequest, ListChatsRequest, ListChatsResponse, SendEventRequest, SendEventResponse};
+use confab_protocol::agent::{
+    DeactivateChatRequest, GetChatRequest, ListChatsRequest, ListChatsResponse, SendEventRequest, SendEventResponse,
+};
 use confab_protocol::entity::Agent;
 use confab_protocol::frame::PushFrame;
-use confab_protocol::push::{IncomingEvent, Push, UserAddedToChat};
+use confab_protocol::push::{ChatDeactivated, IncomingEvent, Push, UserAddedToChat};
 use confab_protocol::ServerFrame;
 use serde::de::DeserializeOwned;
 
@@ -95,6 +97,14 @@ pub async fn action(
             let push = Push::IncomingEvent(IncomingEvent { chat_id: req.chat_id.clone(), thread_id: added.thread_id, event: added.event });
             state.hub.push(&users, &ServerFrame::Push(PushFrame { request_id: None, push }).encode(), None);
             Ok(axum::Json(SendEventResponse { event_id }).into_response())
+        }
+        "deactivate_chat" => {
+            let req: DeactivateChatRequest = parse(&body)?;
+            let thread_id = store.deactivate_chat(me, &req.id).await?;
+            let push = Push::ChatDeactivated(ChatDeactivated { chat_id: req.id.clone(), thread_id, user_id: Some(agent.id.clone()) });
+            let users = store.chat_user_ids(&req.id).await?;
+            state.hub.push(&users, &ServerFrame::Push(PushFrame { request_id: None, push }).encode(), None);
+            Ok(axum::Json(serde_json::json!({})).into_response())
         }
         other => Err(Error::not_found(format!("Unknown action `{other}`"))),
     }

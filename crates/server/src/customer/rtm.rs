@@ -6,7 +6,8 @@
 //! is closed. Every bad frame is answered with the protocol's error shape; the socket stays up.
 //!
 //! Requests that clients resolve from a push (protocol.md §3.4: `start_chat`, `resume_chat`,
-//! `send_event`) get their response and then the push carrying their `request_id`; the
+//! `send_event`, and v3.2's `deactivate_chat`) get their response and then the push carrying
+//! their `request_id`; the
 //! customer's other sockets and the chat's other users get the same push without it.
 
 use crate::error::{Error, Result};
@@ -29,7 +30,7 @@ use confab_protocol::action::{
 };
 use confab_protocol::entity::TaggedCustomer;
 use confab_protocol::frame::{PushFrame, ResponseFrame};
-use confab_protocol::push::{self, CustomerDisconnected, IncomingChat, IncomingEvent, Push};
+use confab_protocol::push::{self, ChatDeactivated, CustomerDisconnected, IncomingChat, IncomingEvent, Push};
 use confab_protocol::{ErrorType, Request, RequestFrame, Response, ServerFrame};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
@@ -221,7 +222,20 @@ impl Session {
             Request::ListChats(req) => Ok(ok(Response::ListChats(self.list_chats(&customer_id, req).await?))),
             Request::ListThreads(req) => Ok(ok(Response::ListThreads(self.list_threads(&customer_id, req).await?))),
             Request::Login(_) | Request::Ping(_) => unreachable!("handled above"),
-            other @ (Request::DeactivateChat(_) | Request::UpdateThreadProperties(_) | Request::MarkEventsAsSeen(_)) => {
+            Request::DeactivateChat(req) => {
+                // v3.5 names the chat `id`, v3.2 `chat_id`.
+                let chat_id = req.id.or(req.chat_id).ok_or_else(|| Error::validation("`id` is required"))?;
+                let thread_id = store.deactivate_chat(me, &chat_id).await?;
+                let push = Push::ChatDeactivated(ChatDeactivated {
+                    chat_id: chat_id.clone(),
+                    thread_id,
+                    user_id: Some(customer_id.clone()),
+                });
+                let mut frames = ok(Response::DeactivateChat(Default::default()));
+                frames.push(self.fan_out(&chat_id, request_id, push).await?);
+                Ok(frames)
+            }
+            other @ (Request::UpdateThreadProperties(_) | Request::MarkEventsAsSeen(_)) => {
                 Err(Error::new(ErrorType::NotAllowed, format!("`{}` is not supported by this server yet", other.name())))
             }
         }

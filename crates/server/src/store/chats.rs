@@ -202,6 +202,20 @@ impl Store {
         self.open_thread(requester, &chat_id, initial, events).await
     }
 
+    /// Closes the chat's active thread; returns its id. `chat_inactive` if none is active.
+    pub async fn deactivate_chat(&self, requester: Requester<'_>, chat_id: &str) -> Result<String> {
+        self.check_access(requester, chat_id).await?;
+        let _write = self.write.lock().await;
+        let thread = sqlx::query("SELECT id FROM threads WHERE chat_id = ? AND active = 1")
+            .bind(chat_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| Error::new(ErrorType::ChatInactive, format!("Chat {chat_id} is inactive")))?;
+        let thread_id: String = thread.get(0);
+        sqlx::query("UPDATE threads SET active = 0 WHERE id = ?").bind(&thread_id).execute(&self.pool).await?;
+        Ok(thread_id)
+    }
+
     /// Opens a new thread in the customer's inactive chat (v3.5 `resume_chat`, v3.2
     /// `activate_chat`).
     pub async fn resume_chat(&self, customer_id: &str, initial: &InitialChat) -> Result<Started> {
