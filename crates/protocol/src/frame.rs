@@ -180,26 +180,53 @@ struct WireServerFrame {
     payload: Value,
 }
 
-impl ServerFrame {
+/// A server frame with its payload still undecoded JSON: for a client that decodes only the
+/// payloads it uses (the widget's wasm then carries no decoder for the rest).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawServerFrame {
+    pub request_id: Option<String>,
+    pub action: String,
+    pub body: RawBody,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawBody {
+    /// A response: its payload, or its error.
+    Response(Result<Value, ApiError>),
+    Push(Value),
+}
+
+impl RawServerFrame {
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
         let wire: WireServerFrame =
             serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-        let request_id = wire.request_id;
-        let action = wire.action;
-        match (wire.kind, wire.success) {
-            (FrameType::Push, _) => match Push::from_parts(&action, wire.payload) {
+        let body = match (wire.kind, wire.success) {
+            (FrameType::Push, _) => RawBody::Push(wire.payload),
+            (FrameType::Response, Some(false)) => match decode_payload::<ErrorBody>(wire.payload) {
+                Ok(body) => RawBody::Response(Err(body.error)),
+                Err(e) => return Err(DecodeError::from_payload(e, wire.request_id, wire.action)),
+            },
+            (FrameType::Response, _) => RawBody::Response(Ok(wire.payload)),
+        };
+        Ok(Self { request_id: wire.request_id, action: wire.action, body })
+    }
+}
+
+/// Decodes a payload of a known type; `null` reads as `{}` where the type needs an object.
+pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<T, PayloadError> {
+    decode_payload(payload)
+}
+
+impl ServerFrame {
+    pub fn decode(text: &str) -> Result<Self, DecodeError> {
+        let RawServerFrame { request_id, action, body } = RawServerFrame::decode(text)?;
+        match body {
+            RawBody::Push(payload) => match Push::from_parts(&action, payload) {
                 Ok(push) => Ok(ServerFrame::Push(PushFrame { request_id, push })),
                 Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
             },
-            (FrameType::Response, Some(false)) => {
-                match decode_payload::<ErrorBody>(wire.payload) {
-                    Ok(body) => Ok(ServerFrame::Response(ResponseFrame::error(
-                        request_id, action, body.error,
-                    ))),
-                    Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
-                }
-            }
-            (FrameType::Response, _) => match Response::from_parts(&action, wire.payload) {
+            RawBody::Response(Err(error)) => Ok(ServerFrame::Response(ResponseFrame::error(request_id, action, error))),
+            RawBody::Response(Ok(payload)) => match Response::from_parts(&action, payload) {
                 Ok(response) => Ok(ServerFrame::Response(ResponseFrame::ok(request_id, response))),
                 Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
             },

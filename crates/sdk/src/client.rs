@@ -15,7 +15,7 @@ use confab_protocol::entity::{Chat, Customer, Event as ChatEvent, Thread};
 use confab_protocol::action::LoginChat;
 use confab_protocol::push::Push;
 use confab_protocol::token::TokenReply;
-use confab_protocol::{Request, Response};
+use confab_protocol::Request;
 use futures::channel::{mpsc, oneshot};
 use futures::future::{Either, FutureExt};
 use futures::{SinkExt, StreamExt};
@@ -67,9 +67,10 @@ impl Client {
         rx.await.map_err(|_| Error::Destroyed)?
     }
 
-    async fn call_response(&self, request: Request) -> Result<Response, Error> {
+    /// Sends a request answered by a plain response, and decodes its payload as `T`.
+    async fn call_response<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
         match self.call(request).await? {
-            Reply::Response(response) => Ok(response),
+            Reply::Response(response) => response.decode(),
             other => Err(unexpected(&other)),
         }
     }
@@ -125,24 +126,15 @@ impl Client {
     /// The chat with its latest thread (or `thread_id`).
     pub async fn get_chat(&self, chat_id: &str, thread_id: Option<&str>) -> Result<Chat, Error> {
         let request = GetChatRequest { chat_id: chat_id.to_owned(), thread_id: thread_id.map(str::to_owned) };
-        match self.call_response(Request::GetChat(request)).await? {
-            Response::GetChat(chat) => Ok(chat),
-            other => Err(Error::Protocol(format!("get_chat answered with `{}`", other.name()))),
-        }
+        self.call_response(Request::GetChat(request)).await
     }
 
     pub async fn list_chats(&self, request: ListChatsRequest) -> Result<ListChatsResponse, Error> {
-        match self.call_response(Request::ListChats(request)).await? {
-            Response::ListChats(list) => Ok(list),
-            other => Err(Error::Protocol(format!("list_chats answered with `{}`", other.name()))),
-        }
+        self.call_response(Request::ListChats(request)).await
     }
 
     pub async fn list_threads(&self, request: ListThreadsRequest) -> Result<ListThreadsResponse, Error> {
-        match self.call_response(Request::ListThreads(request)).await? {
-            Response::ListThreads(list) => Ok(list),
-            other => Err(Error::Protocol(format!("list_threads answered with `{}`", other.name()))),
-        }
+        self.call_response(Request::ListThreads(request)).await
     }
 
     /// The chat's history, newest page first (the official SDK's `getChatHistory`).
@@ -162,7 +154,7 @@ fn unexpected(reply: &Reply) -> Error {
     let kind = match reply {
         Reply::Chat(_) => "a chat",
         Reply::Event { .. } => "an event",
-        Reply::Response(response) => response.name(),
+        Reply::Response(response) => response.action.as_str(),
     };
     Error::Protocol(format!("unexpected reply: {kind}"))
 }

@@ -21,12 +21,12 @@
 //! `customer_disconnected` reasons reconnect, refresh the token or end the client (§6.3).
 
 use crate::error::Error;
-use confab_protocol::action::{CustomerPage, CustomerUpdate, LoginChat, LoginRequest, Application};
+use confab_protocol::action::{Application, CustomerPage, CustomerUpdate, LoginChat, LoginRequest, LoginResponse};
 use confab_protocol::entity::{Chat, Customer, Event as ChatEvent};
-use confab_protocol::frame::{PushFrame, ResponseFrame};
+use confab_protocol::frame::{self, PushFrame, RawBody, RawServerFrame};
 use confab_protocol::push::{CustomerDisconnected, Push};
 use confab_protocol::token::TokenResponse;
-use confab_protocol::{ErrorType, Request, RequestFrame, Response, ServerFrame};
+use confab_protocol::{ApiError, ErrorType, Request, RequestFrame};
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
@@ -122,8 +122,22 @@ pub enum Reply {
     Chat(Chat),
     /// `send_event`: the event as stored, from `incoming_event`.
     Event { chat_id: String, thread_id: String, event: ChatEvent },
-    /// Every other request: the response payload.
-    Response(Response),
+    /// Every other request: the response payload, decoded by the caller who knows its type.
+    Response(RawResponse),
+}
+
+/// A response payload as received. Decoding it where its type is known keeps decoders of
+/// responses a client never asks for out of its build (the widget's wasm, notably).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawResponse {
+    pub action: String,
+    pub payload: serde_json::Value,
+}
+
+impl RawResponse {
+    pub fn decode<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
+        frame::decode(self.payload).map_err(|e| Error::Protocol(format!("unreadable `{}` response: {e}", self.action)))
+    }
 }
 
 /// What the client user sees.
@@ -348,13 +362,16 @@ impl Core {
     }
 
     pub fn handle_text(&mut self, text: &str, now: Duration) {
-        let Ok(frame) = ServerFrame::decode(text) else {
-            // Unknown pushes and frames we cannot read are ignored, as official clients do.
-            return;
-        };
-        match frame {
-            ServerFrame::Response(response) => self.on_response(response, now),
-            ServerFrame::Push(push) => self.on_push(push, now),
+        // Frames we cannot read are ignored, as official clients do.
+        let Ok(RawServerFrame { request_id, action, body }) = RawServerFrame::decode(text) else { return };
+        match body {
+            RawBody::Response(result) => self.on_response(request_id, action, result, now),
+            RawBody::Push(payload) => {
+                // So are pushes we do not know.
+                if let Ok(push) = Push::from_parts(&action, payload) {
+                    self.on_push(PushFrame { request_id, push }, now);
+                }
+            }
         }
     }
 
@@ -416,24 +433,39 @@ impl Core {
         self.login = Some((id, now + LOGIN_TIMEOUT));
     }
 
-    fn on_response(&mut self, frame: ResponseFrame, now: Duration) {
-        let Some(id) = frame.request_id.as_deref().and_then(RequestId::parse) else { return };
+    fn on_response(
+        &mut self,
+        request_id: Option<String>,
+        action: String,
+        result: Result<serde_json::Value, ApiError>,
+        now: Duration,
+    ) {
+        let Some(id) = request_id.as_deref().and_then(RequestId::parse) else { return };
         if self.login.is_some_and(|(login, _)| login == id) {
+            let login = match result {
+                Ok(payload) => match frame::decode::<LoginResponse>(payload) {
+                    Ok(login) => Ok(login),
+                    // Unreadable: ignored like any unreadable frame; the login timeout retries
+                    // (what official clients do, protocol.md §4.3).
+                    Err(_) => return,
+                },
+                Err(error) => Err(error),
+            };
             self.login = None;
-            return self.on_login(frame.result, now);
+            return self.on_login(login, now);
         }
         let Some(settle_by) = self.pending.get(&id).copied() else { return };
-        match (frame.result, settle_by) {
+        match (result, settle_by) {
             (Err(error), _) => self.settle(id, Err(Error::Api(error))),
-            (Ok(response), SettleBy::Response) => self.settle(id, Ok(Reply::Response(response))),
+            (Ok(payload), SettleBy::Response) => self.settle(id, Ok(Reply::Response(RawResponse { action, payload }))),
             // Settled by the push that follows (protocol.md §3.4).
             (Ok(_), SettleBy::Push) => {}
         }
     }
 
-    fn on_login(&mut self, result: Result<Response, confab_protocol::ApiError>, now: Duration) {
+    fn on_login(&mut self, result: Result<LoginResponse, ApiError>, now: Duration) {
         match result {
-            Ok(Response::Login(login)) => {
+            Ok(login) => {
                 self.phase = Phase::Connected;
                 self.login_failures = 0;
                 self.events.push_back(Event::Connected {
@@ -441,12 +473,6 @@ impl Core {
                     chats: login.chats,
                     online: login.__priv_dynamic_config.is_online(),
                 });
-            }
-            Ok(other) => {
-                let error = Error::Protocol(format!("login answered with `{}`", other.name()));
-                self.close_socket();
-                let delay = self.login_backoff();
-                self.retry_later(error, now, delay);
             }
             Err(error) => match error.kind {
                 ErrorType::CustomerBanned => self.destroy("customer_banned"),

@@ -20,17 +20,21 @@
 //! Concept names of the official SDK map to v3.5 actions: `activate_chat` is `resume_chat`,
 //! `get_chat_history` pages with `list_threads`.
 
+// The async client exists where an adapter can run it.
+#[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
 pub mod client;
 pub mod core;
 mod error;
 #[cfg(feature = "native")]
 pub mod native;
+#[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
 mod platform;
 // The browser adapter exists only in the browser. (Cargo unifies features: a native build of a
 // workspace that contains the widget enables `web` too.)
 #[cfg(all(feature = "web", target_arch = "wasm32"))]
 pub mod web;
 
+#[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
 pub use client::{ChatHistory, Client, ClientEvent, Events};
 pub use core::Config;
 pub use error::Error;

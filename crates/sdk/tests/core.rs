@@ -15,7 +15,7 @@ use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, P
 use confab_protocol::token::TokenResponse;
 use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use confab_sdk::Error;
-use confab_sdk::core::{Config, Core, Event, Io, Reply, RequestId};
+use confab_sdk::core::{Config, Core, Event, Io, RawResponse, Reply, RequestId};
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
@@ -113,6 +113,11 @@ fn get_chat(id: &str) -> Request {
 
 fn disconnected(reason: &str, will_reconnect: bool) -> Event {
     Event::Disconnected { reason: reason.into(), will_reconnect }
+}
+
+/// A response payload as the core hands it on: undecoded.
+fn raw(action: &str, response: Response) -> RawResponse {
+    RawResponse { action: action.into(), payload: response.payload() }
 }
 
 fn settled(id: RequestId, result: Result<Reply, Error>) -> Event {
@@ -442,10 +447,10 @@ fn responses_settle_requests_by_request_id_in_any_order_and_unknown_ids_are_igno
     h.assert_quiet();
 
     h.respond(&second_wire, Response::GetChat(chat("chat-7")));
-    assert_eq!(h.drain_events(), vec![settled(second, Ok(Reply::Response(Response::GetChat(chat("chat-7")))))]);
+    assert_eq!(h.drain_events(), vec![settled(second, Ok(Reply::Response(raw("get_chat", Response::GetChat(chat("chat-7"))))))]);
 
     h.respond(&first_wire, list_chats_response(2));
-    assert_eq!(h.drain_events(), vec![settled(first, Ok(Reply::Response(list_chats_response(2))))]);
+    assert_eq!(h.drain_events(), vec![settled(first, Ok(Reply::Response(raw("list_chats", list_chats_response(2)))))]);
 
     // A second answer to a settled request is ignored too.
     h.respond(&first_wire, list_chats_response(3));
