@@ -59,6 +59,10 @@ pub struct Config {
     #[arg(long, hide = true, env = "CONFAB_LOGIN_TIMEOUT_MS", default_value_t = crate::limits::LOGIN_TIMEOUT.as_millis() as u64)]
     pub login_timeout_ms: u64,
 
+    /// Customer access token lifetime (seconds). For tests.
+    #[arg(long, hide = true, env = "CONFAB_CUSTOMER_TOKEN_TTL_SECS", default_value_t = crate::limits::CUSTOMER_TOKEN_TTL.as_secs())]
+    pub customer_token_ttl_secs: u64,
+
     /// Directory of the built widget, served at /widget/.
     #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]
     pub widget_dir: PathBuf,

@@ -58,6 +58,8 @@ pub struct Settings {
     pub widget_dir: PathBuf,
     /// `LOGIN_TIMEOUT`, shortened by tests.
     pub login_timeout: std::time::Duration,
+    /// `CUSTOMER_TOKEN_TTL`, shortened by tests.
+    pub customer_token_ttl: std::time::Duration,
 }
 
 impl Settings {
@@ -223,6 +225,7 @@ impl Server {
             allowed_origins,
             widget_dir: config.widget_dir.clone(),
             login_timeout: std::time::Duration::from_millis(config.login_timeout_ms),
+            customer_token_ttl: std::time::Duration::from_secs(config.customer_token_ttl_secs),
         };
         let shutdown = Shutdown::new();
         let state = AppState::new(store, settings, shutdown.clone());

@@ -263,6 +263,17 @@ async fn a_socket_that_never_logs_in_is_told_why_and_closed() {
 }
 
 #[tokio::test]
+async fn a_socket_ends_when_its_token_expires() {
+    let server = TestServer::start_with(&["--customer-token-ttl-secs", "1"]).await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let (frames, close) = rtm.closed().await;
+    assert_eq!(frames.len(), 1);
+    assert_eq!(frames[0]["action"], "customer_disconnected");
+    assert_eq!(frames[0]["payload"]["reason"], "access_token_expired");
+    assert_eq!(close, Some((1008, "access token expired".into())));
+}
+
+#[tokio::test]
 async fn a_logged_in_socket_outlives_the_login_timeout() {
     let server = TestServer::start_with(&["--login-timeout-ms", "200"]).await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;

@@ -114,3 +114,19 @@ async fn the_sdk_reconnects_after_a_server_restart() {
     assert_eq!(fetched.thread.unwrap().events[0].text(), Some("before restart"));
     again.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_sdk_renews_an_expired_token_and_carries_on() {
+    // Expiry has whole-second precision: 2 s leaves at least 1 s to work in after each login.
+    let server = TestServer::start_with(&["--customer-token-ttl-secs", "2"]).await;
+    let (client, mut events) = connected(&server).await;
+    match next_event(&mut events).await {
+        ClientEvent::Disconnected { reason, will_reconnect } => {
+            assert_eq!(reason, "access_token_expired");
+            assert!(will_reconnect);
+        }
+        other => panic!("expected Disconnected, got {other:?}"),
+    }
+    assert!(matches!(next_event(&mut events).await, ClientEvent::Connected { .. }), "with a fresh token");
+    client.start_chat(Some("still here")).await.expect("requests work again");
+}

@@ -3,7 +3,8 @@
 //! One task per socket. It reads frames, answers each request in order, and writes pushes that
 //! the hub queues for it. Before `login` only `login` and `ping` are served; a socket that has
 //! not logged in within `LOGIN_TIMEOUT` gets `customer_disconnected` (`connection_timeout`) and
-//! is closed. Every bad frame is answered with the protocol's error shape; the socket stays up.
+//! is closed, and so is a socket whose token expires (`access_token_expired`: clients fetch a
+//! new token and reconnect, protocol.md §6.3). Every bad frame is answered with the protocol's error shape; the socket stays up.
 //!
 //! Requests that clients resolve from a push (protocol.md §3.4: `start_chat`, `resume_chat`,
 //! `send_event`, and v3.2's `deactivate_chat`) get their response and then the push carrying
@@ -17,7 +18,7 @@ use crate::limits::{
     MAX_FRAME_BYTES, RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, MIN_EVENTS_COUNT_MAX, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
 };
 use crate::rate::TokenBucket;
-use crate::store::{ChatScope, Page, Requester, Started};
+use crate::store::{self, ChatScope, Page, Requester, Started};
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
@@ -34,7 +35,7 @@ use confab_protocol::push::{self, ChatDeactivated, CustomerDisconnected, Incomin
 use confab_protocol::{ErrorType, Request, RequestFrame, Response, ServerFrame};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The only group until groups exist; it is "online" whenever the server runs.
 const DEFAULT_GROUP: u32 = 0;
@@ -82,10 +83,12 @@ async fn run(socket: WebSocket, state: AppState) {
         state: state.clone(),
         socket: handle,
         customer_id: None,
+        token_expires_at: None,
         bucket: TokenBucket::new(RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, Instant::now()),
     };
-    let login_deadline = tokio::time::sleep(state.settings.login_timeout);
-    tokio::pin!(login_deadline);
+    // Before login: the login timeout. After: the expiry of the token it logged in with.
+    let deadline = tokio::time::sleep(state.settings.login_timeout);
+    tokio::pin!(deadline);
 
     let goodbye = loop {
         tokio::select! {
@@ -100,10 +103,10 @@ async fn run(socket: WebSocket, state: AppState) {
                 code: close_code::AGAIN,
                 text: "client too slow",
             }),
-            _ = &mut login_deadline, if session.customer_id.is_none() => break Some(Goodbye {
-                reason: Some(push::reason::CONNECTION_TIMEOUT),
-                code: close_code::POLICY,
-                text: "login timeout",
+            _ = &mut deadline => break Some(if session.customer_id.is_none() {
+                Goodbye { reason: Some(push::reason::CONNECTION_TIMEOUT), code: close_code::POLICY, text: "login timeout" }
+            } else {
+                Goodbye { reason: Some(push::reason::ACCESS_TOKEN_EXPIRED), code: close_code::POLICY, text: "access token expired" }
             }),
             Some(frame) = frames.recv() => {
                 if sink.send(Message::Text(frame)).await.is_err() {
@@ -112,7 +115,15 @@ async fn run(socket: WebSocket, state: AppState) {
             }
             message = stream.next() => {
                 let replies = match message {
-                    Some(Ok(Message::Text(text))) => session.handle(&text).await,
+                    Some(Ok(Message::Text(text))) => {
+                        let logged_in = session.customer_id.is_some();
+                        let replies = session.handle(&text).await;
+                        if let (false, Some(expires_at)) = (logged_in, session.token_expires_at) {
+                            let left = (expires_at - store::unix_now()).max(0) as u64;
+                            deadline.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(left));
+                        }
+                        replies
+                    }
                     Some(Ok(Message::Binary(_))) => vec![ResponseFrame::error(
                         None, "unknown", confab_protocol::ApiError::validation("Frames must be JSON text"),
                     ).into()],
@@ -142,11 +153,13 @@ async fn run(socket: WebSocket, state: AppState) {
     }
 }
 
-/// One socket's state: who logged in on it, and how fast it may send.
+/// One socket's state: who logged in on it, until when, and how fast it may send.
 struct Session {
     state: AppState,
     socket: SocketHandle,
     customer_id: Option<String>,
+    /// Unix seconds; the socket is closed then (`access_token_expired`).
+    token_expires_at: Option<i64>,
     bucket: TokenBucket,
 }
 
@@ -247,7 +260,7 @@ impl Session {
             .strip_prefix("Bearer ")
             .ok_or_else(|| Error::authentication("The token must be `Bearer <access_token>`"))?;
         let store = &self.state.store;
-        let customer_id = store
+        let (customer_id, expires_at) = store
             .customer_for_token(token)
             .await?
             .ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
@@ -255,6 +268,7 @@ impl Session {
         let chats = store.login_chats(&customer_id).await?;
         self.state.hub.subscribe(&customer_id, &self.socket);
         self.customer_id = Some(customer_id);
+        self.token_expires_at = Some(expires_at);
         Ok(Response::Login(LoginResponse {
             customer: TaggedCustomer(customer),
             has_active_thread: Some(chats.iter().any(|c| c.has_active_thread == Some(true))),

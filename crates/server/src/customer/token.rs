@@ -10,7 +10,7 @@
 //! `{"identity_exception": …}` bodies (with a 4xx status for everyone else's sake).
 
 use crate::error::{Error, Result};
-use crate::limits::{CUSTOMER_TOKEN_TTL, IDENTITY_COOKIE_MAX_AGE};
+use crate::limits::IDENTITY_COOKIE_MAX_AGE;
 use crate::{AppState, Body};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
@@ -67,12 +67,13 @@ pub async fn grant(State(state): State<AppState>, uri: Uri, headers: HeaderMap, 
         Some(known) => known,
         None => store.create_customer().await?,
     };
-    let access_token = store.issue_customer_token(&customer_id, CUSTOMER_TOKEN_TTL).await?;
+    let ttl = state.settings.customer_token_ttl;
+    let access_token = store.issue_customer_token(&customer_id, ttl).await?;
 
     let reply = TokenResponse {
         access_token,
         entity_id: customer_id.clone(),
-        expires_in: CUSTOMER_TOKEN_TTL.as_secs(),
+        expires_in: ttl.as_secs(),
         token_type: "Bearer".into(),
         client_id: request.client_id,
         organization_id: request.organization_id,

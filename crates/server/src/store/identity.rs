@@ -56,14 +56,15 @@ impl Store {
         Ok(token)
     }
 
-    /// The customer an unexpired access token belongs to.
-    pub async fn customer_for_token(&self, token: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT customer_id FROM customer_tokens WHERE token_hash = ? AND expires_at > ?")
+    /// The customer an unexpired access token belongs to, and when the token expires (unix
+    /// seconds).
+    pub async fn customer_for_token(&self, token: &str) -> Result<Option<(String, i64)>> {
+        let row = sqlx::query("SELECT customer_id, expires_at FROM customer_tokens WHERE token_hash = ? AND expires_at > ?")
             .bind(hash_secret(token))
             .bind(unix_now())
             .fetch_optional(&self.pool)
             .await?;
-        Ok(row.map(|r| r.get(0)))
+        Ok(row.map(|r| (r.get(0), r.get(1))))
     }
 
     /// Creates the agent if missing and sets its access token.
