@@ -13,9 +13,9 @@
 //! The app shell (`mount`, `components::app`, `hooks::use_chat`) needs the browser and exists
 //! on wasm32 only; the rest also builds natively, so `state` is tested with plain `cargo test`.
 //!
-//! Invariant: user content is rendered as text nodes only. This crate never sets `innerHTML`
-//! (no `inner_html`, no `prop:innerHTML`); URLs from message data would pass
-//! `state::safe_url` first.
+//! Invariant: user content is rendered as text nodes only. This crate never assigns HTML
+//! markup to an element (Leptos's inner-HTML attribute and property are banned, and
+//! `tests/banned_apis.rs` checks it); URLs from message data pass `state::safe_url` first.
 
 pub mod components;
 pub mod config;
