@@ -8,6 +8,10 @@ export TRUNK_SKIP_VERSION_CHECK := true
 export CHROMEDRIVER := /usr/bin/chromedriver
 export WASM_BINDGEN_TEST_TIMEOUT := 60
 
+# Built together so that cargo resolves features once: `test-e2e`'s server build then reuses
+# what `test-native` compiled instead of rebuilding the dependency tree.
+NATIVE := -p confab-protocol -p confab-sdk -p confab-server -p confab-widget
+
 .PHONY: demo test test-native test-wasm test-e2e bench tools widget dev clean
 
 ## demo: build everything and run the server with the demo website (see the printed URLs)
@@ -20,7 +24,7 @@ test: tools test-native test-wasm test-e2e
 
 ## test-native: protocol, SDK core, server over real sockets, widget state
 test-native:
-	cargo test -p confab-protocol -p confab-sdk -p confab-server -p confab-widget
+	cargo test $(NATIVE)
 
 ## test-wasm: widget components and hooks in headless Chromium (wasm-bindgen-test)
 test-wasm:
@@ -28,7 +32,7 @@ test-wasm:
 
 ## test-e2e: the demo website + widget + server in real Chromium (screenshot in e2e/output/)
 test-e2e: widget
-	cargo build -p confab-server
+	cargo build --tests $(NATIVE)
 	cd e2e && playwright test
 
 ## bench: size budgets, printed as figures

@@ -109,3 +109,29 @@ test('after the agent closes the chat, the visitor starts a new conversation in 
   expect(chat.thread.events.map((e) => e.text)).toEqual(['one more thing']);
   expect(chat.thread.previous_thread_id).toBeTruthy();
 });
+
+test('messages that arrive while the chat is closed show a badge on the bubble', async ({ page, request }) => {
+  const widget = await openWidget(page);
+  await widget.getByLabel('Message').fill('ping me when you are back');
+  await widget.getByLabel('Message').press('Enter');
+  await expect(widget.locator('.message.mine .status')).toHaveCount(0);
+  const chatId = await chatWhoseLastMessageIs(request, 'ping me when you are back');
+
+  // The widget's own minimize button closes the panel through postMessage.
+  await widget.getByRole('button', { name: 'Minimize chat' }).click();
+  const launcher = page.locator('#confab-root .launcher');
+  await expect(launcher).toHaveAttribute('aria-expanded', 'false');
+  await expect(page.locator('#confab-root iframe')).toBeHidden();
+
+  await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: 'Back now!' } });
+  await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: 'Still there?' } });
+  const badge = page.locator('#confab-root .badge');
+  await expect(badge).toHaveText('2');
+  await expect(badge).toBeVisible();
+
+  // The page's API opens it; the badge clears.
+  await page.evaluate(() => window.Confab.open());
+  await expect(launcher).toHaveAttribute('aria-expanded', 'true');
+  await expect(widget.locator('.message.theirs .text').last()).toHaveText('Still there?');
+  await expect(badge).toBeHidden();
+});
