@@ -6,7 +6,7 @@
 
 use crate::error::{Error, Result};
 use crate::limits::{AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX};
-use crate::store::{ChatScope, Page, Requester};
+use crate::store::{Page, Requester};
 use crate::{AppState, Body};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
@@ -67,7 +67,7 @@ pub async fn action(
                 Some(page_id) => Page::decode(&page_id)?,
                 None => Page::first(req.limit, AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX, req.sort_order)?,
             };
-            let (chats_summary, total) = store.list_chats(ChatScope::All, page).await?;
+            let (chats_summary, total) = store.list_chats(me, page).await?;
             let (next_page_id, previous_page_id) = page.links(chats_summary.len() as u32, total);
             Ok(axum::Json(ListChatsResponse { chats_summary, found_chats: total, next_page_id, previous_page_id })
                 .into_response())

@@ -18,7 +18,7 @@ use crate::limits::{
     MAX_FRAME_BYTES, RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, MIN_EVENTS_COUNT_MAX, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
 };
 use crate::rate::TokenBucket;
-use crate::store::{self, ChatScope, Page, Requester, Started};
+use crate::store::{self, Page, Requester, Started};
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
@@ -32,7 +32,7 @@ use confab_protocol::action::{
 use confab_protocol::entity::TaggedCustomer;
 use confab_protocol::frame::{PushFrame, ResponseFrame};
 use confab_protocol::push::{self, ChatDeactivated, CustomerDisconnected, IncomingChat, IncomingEvent, Push};
-use confab_protocol::{ErrorType, Request, RequestFrame, Response, ServerFrame};
+use confab_protocol::{ApiError, DecodeError, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use std::time::{Duration, Instant};
@@ -125,7 +125,7 @@ async fn run(socket: WebSocket, state: AppState) {
                         replies
                     }
                     Some(Ok(Message::Binary(_))) => vec![ResponseFrame::error(
-                        None, "unknown", confab_protocol::ApiError::validation("Frames must be JSON text"),
+                        None, "unknown", ApiError::validation("Frames must be JSON text"),
                     ).into()],
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
@@ -171,10 +171,8 @@ impl Session {
             Err(e) => {
                 let action = e.action().unwrap_or("unknown").to_owned();
                 let error = match &e {
-                    confab_protocol::DecodeError::UnknownAction { action, .. } => {
-                        confab_protocol::ApiError::validation(format!("Unknown action `{action}`"))
-                    }
-                    _ => confab_protocol::ApiError::validation(e.to_string()),
+                    DecodeError::UnknownAction { action, .. } => ApiError::validation(format!("Unknown action `{action}`")),
+                    _ => ApiError::validation(e.to_string()),
                 };
                 return vec![ResponseFrame::error(e.request_id().map(str::to_owned), action, error).into()];
             }
@@ -205,15 +203,15 @@ impl Session {
         match request {
             Request::StartChat(req) => {
                 let started = store.start_chat(&customer_id, &req.chat.unwrap_or_default()).await?;
-                Ok(self.chat_started(request_id, started, Response::StartChat).await?)
+                self.chat_started(request_id, started, Response::StartChat).await
             }
             Request::ResumeChat(req) => {
                 let started = store.resume_chat(&customer_id, &req.chat).await?;
-                Ok(self.chat_started(request_id, started, Response::ResumeChat).await?)
+                self.chat_started(request_id, started, Response::ResumeChat).await
             }
             Request::ActivateChat(req) => {
                 let started = store.resume_chat(&customer_id, &req.chat).await?;
-                Ok(self.chat_started(request_id, started, Response::ActivateChat).await?)
+                self.chat_started(request_id, started, Response::ActivateChat).await
             }
             Request::SendEvent(req) => {
                 let attach = req.attach_to_last_thread.unwrap_or(false);
@@ -319,7 +317,7 @@ impl Session {
             Some(page_id) => Page::decode(&page_id)?,
             None => Page::first(req.limit, CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, req.sort_order)?,
         };
-        let (chats_summary, total) = self.state.store.list_chats(ChatScope::Customer(customer_id), page).await?;
+        let (chats_summary, total) = self.state.store.list_chats(Requester::Customer(customer_id), page).await?;
         let (next_page_id, previous_page_id) = page.links(chats_summary.len() as u32, total);
         Ok(ListChatsResponse { chats_summary, total_chats: total, next_page_id, previous_page_id })
     }

@@ -38,13 +38,6 @@ pub struct Added {
     pub joined: Option<User>,
 }
 
-/// Whose chats `list_chats` shows.
-#[derive(Debug, Clone, Copy)]
-pub enum ChatScope<'a> {
-    Customer(&'a str),
-    All,
-}
-
 struct ThreadRow {
     id: String,
     seq: i64,
@@ -407,11 +400,11 @@ impl Store {
         })
     }
 
-    /// One page of chat summaries, newest chats first by default.
-    pub async fn list_chats(&self, scope: ChatScope<'_>, page: Page) -> Result<(Vec<ChatSummary>, u64)> {
-        let (filter, owner) = match scope {
-            ChatScope::Customer(id) => ("WHERE customer_id = ?", Some(id)),
-            ChatScope::All => ("", None),
+    /// One page of the chats the requester sees: a customer their own, an agent all.
+    pub async fn list_chats(&self, requester: Requester<'_>, page: Page) -> Result<(Vec<ChatSummary>, u64)> {
+        let (filter, owner) = match requester {
+            Requester::Customer(id) => ("WHERE customer_id = ?", Some(id)),
+            Requester::Agent(_) => ("", None),
         };
         let count_sql = format!("SELECT COUNT(*) FROM chats {filter}");
         let mut count = sqlx::query_scalar(&count_sql);
@@ -431,10 +424,6 @@ impl Store {
             select = select.bind(owner);
         }
         let rows = select.bind(page.size).bind(page.offset).fetch_all(&self.pool).await?;
-        let requester = match scope {
-            ChatScope::Customer(id) => Requester::Customer(id),
-            ChatScope::All => Requester::Agent(""),
-        };
         let mut summaries = Vec::with_capacity(rows.len());
         for row in rows {
             summaries.push(self.chat_summary(requester, row.get(0), row.get(2)).await?);

@@ -12,7 +12,7 @@ mod chats;
 mod identity;
 mod paging;
 
-pub use chats::{Added, ChatScope, Started};
+pub use chats::{Added, Started};
 pub use identity::AgentSeed;
 pub use paging::Page;
 
