@@ -36,7 +36,7 @@ pub enum ClientEvent {
 }
 
 enum Command {
-    Request(Request, oneshot::Sender<Result<Reply, Error>>),
+    Request(Box<Request>, oneshot::Sender<Result<Reply, Error>>),
     Disconnect,
 }
 
@@ -63,7 +63,7 @@ pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Even
 impl Client {
     async fn call(&self, request: Request) -> Result<Reply, Error> {
         let (tx, rx) = oneshot::channel();
-        self.commands.unbounded_send(Command::Request(request, tx)).map_err(|_| Error::Destroyed)?;
+        self.commands.unbounded_send(Command::Request(Box::new(request), tx)).map_err(|_| Error::Destroyed)?;
         rx.await.map_err(|_| Error::Destroyed)?
     }
 
@@ -285,7 +285,7 @@ impl<P: Platform> Driver<P> {
 
             let now = self.platform.now();
             match input {
-                Input::Command(Some(Command::Request(request, reply))) => match self.core.request(request, now) {
+                Input::Command(Some(Command::Request(request, reply))) => match self.core.request(*request, now) {
                     Ok(id) => {
                         self.pending.insert(id, reply);
                     }

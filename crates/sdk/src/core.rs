@@ -309,11 +309,10 @@ impl Core {
         }
         match result {
             Ok(response) => {
-                if let Some(known) = &self.customer_id {
-                    if *known != response.entity_id {
+                if let Some(known) = &self.customer_id
+                    && *known != response.entity_id {
                         return self.destroy("identity_mismatch");
                     }
-                }
                 self.customer_id = Some(response.entity_id.clone());
                 let expires_at = now + Duration::from_secs(response.expires_in);
                 self.token = Some(Token { response, expires_at });
@@ -376,23 +375,21 @@ impl Core {
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
-        if let Some((id, at)) = self.login {
-            if now >= at {
+        if let Some((id, at)) = self.login
+            && now >= at {
                 self.login = None;
                 self.pending.remove(&id);
                 self.close_socket();
                 let delay = self.login_backoff();
                 self.retry_later(Error::RequestTimeout, now, delay);
             }
-        }
-        if let Some(at) = self.reconnect_at {
-            if now >= at {
+        if let Some(at) = self.reconnect_at
+            && now >= at {
                 self.reconnect_at = None;
                 if self.phase == Phase::Connecting {
                     self.attempt(now);
                 }
             }
-        }
     }
 
     /// One connection attempt: a token if we lack a fresh one, and a socket.

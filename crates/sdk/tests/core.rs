@@ -23,7 +23,7 @@ use std::time::Duration;
 // ---------------------------------------------------------------------------------------------
 
 const CUSTOMER: &str = "cust-1";
-const SEED: u64 = 0x5eed_0f_c0f4b;
+const SEED: u64 = 0x05ee_d0fc_0f4b;
 /// Comfortably longer than any test runs, in seconds (8 h, the server's default).
 const TOKEN_LIFETIME: u64 = 28_800;
 
