@@ -15,7 +15,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::push::Push;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::value::RawValue;
 
 /// Why a payload could not be decoded for a given name.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -65,22 +65,24 @@ impl DecodeError {
     }
 }
 
-pub(crate) fn decode_payload<T: DeserializeOwned>(payload: Value) -> Result<T, PayloadError> {
-    let payload = if payload.is_null() {
+/// A payload as it came: JSON text not decoded yet; `None` when the frame had none.
+pub type RawPayload = Option<Box<RawValue>>;
+
+pub(crate) fn decode_payload<T: DeserializeOwned>(payload: Option<&RawValue>) -> Result<T, PayloadError> {
+    let text = payload.map(RawValue::get).unwrap_or("null");
+    if text == "null" {
         // Absent payload: fine for payloads that may be absent, `{}` for the rest.
-        if let Ok(value) = serde_json::from_value(Value::Null) {
-            return Ok(value);
-        }
-        Value::Object(Map::new())
-    } else {
-        payload
-    };
-    serde_json::from_value(payload).map_err(|e| PayloadError::Invalid(e.to_string()))
+        return serde_json::from_str(text)
+            .or_else(|_| serde_json::from_str("{}"))
+            .map_err(|e: serde_json::Error| PayloadError::Invalid(e.to_string()));
+    }
+    serde_json::from_str(text).map_err(|e| PayloadError::Invalid(e.to_string()))
 }
 
-pub(crate) fn encode_payload<T: Serialize>(payload: &T) -> Value {
+pub(crate) fn encode_payload<T: Serialize>(payload: &T) -> RawPayload {
     // Our payload types have string keys only, so encoding cannot fail.
-    serde_json::to_value(payload).expect("wire payloads always encode")
+    let raw = serde_json::value::to_raw_value(payload).expect("wire payloads always encode");
+    (raw.get() != "null").then_some(raw)
 }
 
 /// A client → server frame.
@@ -98,8 +100,8 @@ struct WireRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
     action: String,
-    #[serde(default, skip_serializing_if = "Value::is_null")]
-    payload: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payload: RawPayload,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     version: Option<String>,
 }
@@ -112,7 +114,7 @@ impl RequestFrame {
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
         let wire: WireRequest =
             serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
-        let request = Request::from_parts(&wire.action, wire.payload)
+        let request = Request::from_parts(&wire.action, wire.payload.as_deref())
             .map_err(|e| DecodeError::from_payload(e, wire.request_id.clone(), wire.action))?;
         Ok(Self { request_id: wire.request_id, request, version: wire.version })
     }
@@ -177,23 +179,24 @@ struct WireServerFrame {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     success: Option<bool>,
     #[serde(default)]
-    payload: Value,
+    payload: RawPayload,
 }
 
 /// A server frame with its payload still undecoded JSON: for a client that decodes only the
-/// payloads it uses (the widget's wasm then carries no decoder for the rest).
-#[derive(Debug, Clone, PartialEq)]
+/// payloads it uses (the widget's wasm then carries no decoder for the rest). Payloads are
+/// never parsed into a `Value` tree on the way: each is read once, into its own type.
+#[derive(Debug, Clone)]
 pub struct RawServerFrame {
     pub request_id: Option<String>,
     pub action: String,
     pub body: RawBody,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum RawBody {
     /// A response: its payload, or its error.
-    Response(Result<Value, ApiError>),
-    Push(Value),
+    Response(Result<RawPayload, ApiError>),
+    Push(RawPayload),
 }
 
 impl RawServerFrame {
@@ -202,7 +205,7 @@ impl RawServerFrame {
             serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
         let body = match (wire.kind, wire.success) {
             (FrameType::Push, _) => RawBody::Push(wire.payload),
-            (FrameType::Response, Some(false)) => match decode_payload::<ErrorBody>(wire.payload) {
+            (FrameType::Response, Some(false)) => match decode_payload::<ErrorBody>(wire.payload.as_deref()) {
                 Ok(body) => RawBody::Response(Err(body.error)),
                 Err(e) => return Err(DecodeError::from_payload(e, wire.request_id, wire.action)),
             },
@@ -212,8 +215,9 @@ impl RawServerFrame {
     }
 }
 
-/// Decodes a payload of a known type; `null` reads as `{}` where the type needs an object.
-pub fn decode<T: DeserializeOwned>(payload: Value) -> Result<T, PayloadError> {
+/// Decodes a payload of a known type; an absent payload reads as `{}` where the type needs an
+/// object.
+pub fn decode<T: DeserializeOwned>(payload: Option<&RawValue>) -> Result<T, PayloadError> {
     decode_payload(payload)
 }
 
@@ -221,12 +225,12 @@ impl ServerFrame {
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
         let RawServerFrame { request_id, action, body } = RawServerFrame::decode(text)?;
         match body {
-            RawBody::Push(payload) => match Push::from_parts(&action, payload) {
+            RawBody::Push(payload) => match Push::from_parts(&action, payload.as_deref()) {
                 Ok(push) => Ok(ServerFrame::Push(PushFrame { request_id, push })),
                 Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
             },
             RawBody::Response(Err(error)) => Ok(ServerFrame::Response(ResponseFrame::error(request_id, action, error))),
-            RawBody::Response(Ok(payload)) => match Response::from_parts(&action, payload) {
+            RawBody::Response(Ok(payload)) => match Response::from_parts(&action, payload.as_deref()) {
                 Ok(response) => Ok(ServerFrame::Response(ResponseFrame::ok(request_id, response))),
                 Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
             },
@@ -245,7 +249,8 @@ impl ServerFrame {
                     action: r.action.clone(),
                     kind: FrameType::Response,
                     success: Some(success),
-                    payload: if payload.is_null() { Value::Object(Map::new()) } else { payload },
+                    // Responses always carry an object.
+                    payload: payload.or_else(|| RawValue::from_string("{}".into()).ok()),
                 }
             }
             ServerFrame::Push(p) => WireServerFrame {

@@ -26,11 +26,11 @@ macro_rules! named_payloads {
                 }
             }
 
-            /// Decodes a payload given its wire name. An absent payload (`null`) is read as
-            /// `{}` for payloads that are objects.
+            /// Decodes a payload given its wire name. An absent payload is read as `{}` for
+            /// payloads that are objects.
             pub fn from_parts(
                 name: &str,
-                payload: serde_json::Value,
+                payload: Option<&serde_json::value::RawValue>,
             ) -> Result<Self, $crate::frame::PayloadError> {
                 match name {
                     $( $wire => $crate::frame::decode_payload(payload).map(Self::$variant), )*
@@ -38,8 +38,8 @@ macro_rules! named_payloads {
                 }
             }
 
-            /// Encodes the payload; `Value::Null` means "no payload key on the wire".
-            pub fn payload(&self) -> serde_json::Value {
+            /// Encodes the payload; `None` means "no payload key on the wire".
+            pub fn payload(&self) -> $crate::frame::RawPayload {
                 match self {
                     $( Self::$variant(p) => $crate::frame::encode_payload(p), )*
                 }

@@ -23,7 +23,7 @@
 use crate::error::Error;
 use confab_protocol::action::{Application, CustomerPage, CustomerUpdate, LoginChat, LoginRequest, LoginResponse};
 use confab_protocol::entity::{Chat, Customer, Event as ChatEvent};
-use confab_protocol::frame::{self, PushFrame, RawBody, RawServerFrame};
+use confab_protocol::frame::{self, PushFrame, RawBody, RawPayload, RawServerFrame};
 use confab_protocol::push::{CustomerDisconnected, Push};
 use confab_protocol::token::TokenResponse;
 use confab_protocol::{ApiError, ErrorType, Request, RequestFrame};
@@ -126,17 +126,26 @@ pub enum Reply {
     Response(RawResponse),
 }
 
-/// A response payload as received. Decoding it where its type is known keeps decoders of
-/// responses a client never asks for out of its build (the widget's wasm, notably).
-#[derive(Debug, Clone, PartialEq)]
+/// A response payload as received (JSON text). Decoding it where its type is known keeps
+/// decoders of responses a client never asks for out of its build (the widget's wasm, notably).
+#[derive(Debug, Clone)]
 pub struct RawResponse {
     pub action: String,
-    pub payload: serde_json::Value,
+    pub payload: RawPayload,
 }
 
 impl RawResponse {
     pub fn decode<T: serde::de::DeserializeOwned>(self) -> Result<T, Error> {
-        frame::decode(self.payload).map_err(|e| Error::Protocol(format!("unreadable `{}` response: {e}", self.action)))
+        frame::decode(self.payload.as_deref())
+            .map_err(|e| Error::Protocol(format!("unreadable `{}` response: {e}", self.action)))
+    }
+}
+
+/// Same action and the same JSON text.
+impl PartialEq for RawResponse {
+    fn eq(&self, other: &Self) -> bool {
+        let text = |p: &RawPayload| p.as_deref().map(|raw| raw.get().to_owned());
+        self.action == other.action && text(&self.payload) == text(&other.payload)
     }
 }
 
@@ -367,7 +376,7 @@ impl Core {
             RawBody::Response(result) => self.on_response(request_id, action, result, now),
             RawBody::Push(payload) => {
                 // So are pushes we do not know.
-                if let Ok(push) = Push::from_parts(&action, payload) {
+                if let Ok(push) = Push::from_parts(&action, payload.as_deref()) {
                     self.on_push(PushFrame { request_id, push }, now);
                 }
             }
@@ -434,13 +443,13 @@ impl Core {
         &mut self,
         request_id: Option<String>,
         action: String,
-        result: Result<serde_json::Value, ApiError>,
+        result: Result<RawPayload, ApiError>,
         now: Duration,
     ) {
         let Some(id) = request_id.as_deref().and_then(RequestId::parse) else { return };
         if self.login.is_some_and(|(login, _)| login == id) {
             let login = match result {
-                Ok(payload) => match frame::decode::<LoginResponse>(payload) {
+                Ok(payload) => match frame::decode::<LoginResponse>(payload.as_deref()) {
                     Ok(login) => Ok(login),
                     // Unreadable: ignored like any unreadable frame; the login timeout retries
                     // (what official clients do, protocol.md §4.3).
