@@ -255,22 +255,14 @@ async fn a_flooding_socket_is_told_to_slow_down_and_nothing_is_lost_after() {
 async fn a_socket_that_never_logs_in_is_told_why_and_closed() {
     let server = TestServer::start_with(&["--login-timeout-ms", "300"]).await;
     let mut rtm = Rtm::open(&server.ws_url()).await;
-    let (frames, close) = rtm.closed().await;
-    assert_eq!(frames.len(), 1);
-    assert_eq!(frames[0]["action"], "customer_disconnected");
-    assert_eq!(frames[0]["payload"]["reason"], "connection_timeout");
-    assert_eq!(close, Some((1008, "login timeout".into())));
+    rtm.expect_goodbye("connection_timeout", 1008, "login timeout").await;
 }
 
 #[tokio::test]
 async fn a_socket_ends_when_its_token_expires() {
     let server = TestServer::start_with(&["--customer-token-ttl-secs", "1"]).await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;
-    let (frames, close) = rtm.closed().await;
-    assert_eq!(frames.len(), 1);
-    assert_eq!(frames[0]["action"], "customer_disconnected");
-    assert_eq!(frames[0]["payload"]["reason"], "access_token_expired");
-    assert_eq!(close, Some((1008, "access token expired".into())));
+    rtm.expect_goodbye("access_token_expired", 1008, "access token expired").await;
 }
 
 #[tokio::test]
@@ -295,10 +287,7 @@ async fn shutdown_says_goodbye_on_every_socket() {
     let mut server = TestServer::start().await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;
     let stop = async { server.stop().await };
-    let (closed, ()) = tokio::join!(rtm.closed(), stop);
-    let (frames, close) = closed;
-    assert_eq!(frames.last().unwrap()["payload"]["reason"], "service_temporarily_unavailable");
-    assert_eq!(close, Some((1001, "server shutting down".into())));
+    tokio::join!(rtm.expect_goodbye("service_temporarily_unavailable", 1001, "server shutting down"), stop);
 }
 
 pub async fn start_chat(rtm: &mut Rtm) -> String {

@@ -196,6 +196,16 @@ impl Rtm {
         }
     }
 
+    /// Asserts the server's goodbye: exactly one `customer_disconnected` with `reason`, then a
+    /// close frame with `code` and `text`.
+    pub async fn expect_goodbye(&mut self, reason: &str, code: u16, text: &str) {
+        let (frames, close) = self.closed().await;
+        assert_eq!(frames.len(), 1, "{frames:?}");
+        assert_eq!(frames[0]["action"], "customer_disconnected");
+        assert_eq!(frames[0]["payload"]["reason"], reason);
+        assert_eq!(close, Some((code, text.to_owned())));
+    }
+
     /// Asserts nothing arrives within `within`.
     pub async fn silent(&mut self, within: Duration) {
         if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(within, self.ws.next()).await {
