@@ -50,6 +50,13 @@ fn type_text(textarea: &HtmlTextAreaElement, text: &str) {
     textarea.dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
 }
 
+/// A callback that records what it is called with.
+fn recorder<T: Send + Sync + 'static>() -> (Arc<Mutex<Vec<T>>>, Callback<T>) {
+    let calls = Arc::new(Mutex::new(Vec::new()));
+    let sink = calls.clone();
+    (calls, Callback::new(move |value: T| sink.lock().unwrap().push(value)))
+}
+
 fn agent_message(id: &str, text: &str) -> Event {
     let mut event = Event::message(text);
     event.id = Some(id.into());
@@ -98,9 +105,7 @@ async fn a_failed_message_offers_retry_with_its_key() {
         s.add_pending("k1", "hello");
         s.fail("k1", "Not sent: no connection.");
     });
-    let retried = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = retried.clone();
-    let on_retry = Callback::new(move |key: String| sink.lock().unwrap().push(key));
+    let (retried, on_retry) = recorder::<String>();
     let (root, _keep) = mount(move || view! { <MessageList state on_retry /> });
     leptos::task::tick().await;
 
@@ -112,9 +117,7 @@ async fn a_failed_message_offers_retry_with_its_key() {
 
 #[wasm_bindgen_test]
 async fn enter_sends_and_clears_shift_enter_does_not() {
-    let sent = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = sent.clone();
-    let on_send = Callback::new(move |text: String| sink.lock().unwrap().push(text));
+    let (sent, on_send) = recorder::<String>();
     let connection = RwSignal::new(Connection::Connected);
     let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
     leptos::task::tick().await;
@@ -134,9 +137,7 @@ async fn enter_sends_and_clears_shift_enter_does_not() {
 
 #[wasm_bindgen_test]
 async fn while_disconnected_nothing_is_sent_and_nothing_typed_is_lost() {
-    let sent = Arc::new(Mutex::new(Vec::<String>::new()));
-    let sink = sent.clone();
-    let on_send = Callback::new(move |text: String| sink.lock().unwrap().push(text));
+    let (sent, on_send) = recorder::<String>();
     let connection = RwSignal::new(Connection::Reconnecting);
     let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
     leptos::task::tick().await;

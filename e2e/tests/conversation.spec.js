@@ -29,6 +29,15 @@ async function openWidget(page) {
   return widget;
 }
 
+/** The visitor sends `text` and waits until the server has confirmed it. */
+async function say(widget, text) {
+  await widget.getByLabel('Message').fill(text);
+  await widget.getByLabel('Message').press('Enter');
+  const mine = widget.locator('.message.mine').last();
+  await expect(mine.locator('.text')).toHaveText(text);
+  await expect(mine.locator('.status')).toHaveCount(0);
+}
+
 test('a visitor says hello and sees the agent reply', async ({ page, request }) => {
   const wasmRequests = [];
   page.on('request', (r) => { if (r.url().endsWith('.wasm')) wasmRequests.push(r.url()); });
@@ -65,10 +74,7 @@ test('a visitor says hello and sees the agent reply', async ({ page, request }) 
 test('markup in messages is shown as text, never run', async ({ page, request }) => {
   const widget = await openWidget(page);
   const payload = '<img src=x onerror="parent.postMessage(\'pwned\',\'*\');window.pwned=1"><b>bold</b>';
-  await widget.getByLabel('Message').fill(payload);
-  await widget.getByLabel('Message').press('Enter');
-  await expect(widget.locator('.message.mine .text')).toHaveText(payload);
-  await expect(widget.locator('.message.mine .status')).toHaveCount(0);
+  await say(widget, payload);
 
   const chatId = await chatWhoseLastMessageIs(request, payload);
   const reply = '<script>window.pwned=1</script><a href="javascript:alert(1)">click</a>';
@@ -82,9 +88,7 @@ test('markup in messages is shown as text, never run', async ({ page, request })
 
 test('the visitor keeps their conversation across page loads', async ({ page }) => {
   let widget = await openWidget(page);
-  await widget.getByLabel('Message').fill('are you open on Sundays?');
-  await widget.getByLabel('Message').press('Enter');
-  await expect(widget.locator('.message.mine .status')).toHaveCount(0);
+  await say(widget, 'are you open on Sundays?');
 
   await page.reload();
   widget = await openWidget(page);
@@ -93,17 +97,13 @@ test('the visitor keeps their conversation across page loads', async ({ page }) 
 
 test('after the agent closes the chat, the visitor starts a new conversation in it', async ({ page, request }) => {
   const widget = await openWidget(page);
-  await widget.getByLabel('Message').fill('first question');
-  await widget.getByLabel('Message').press('Enter');
-  await expect(widget.locator('.message.mine .status')).toHaveCount(0);
+  await say(widget, 'first question');
   const chatId = await chatWhoseLastMessageIs(request, 'first question');
 
   await agent(request, 'deactivate_chat', { id: chatId });
   await expect(widget.locator('.message.system')).toContainText('This chat has ended');
 
-  await widget.getByLabel('Message').fill('one more thing');
-  await widget.getByLabel('Message').press('Enter');
-  await expect(widget.locator('.message.mine').last().locator('.status')).toHaveCount(0);
+  await say(widget, 'one more thing');
   const chat = await agent(request, 'get_chat', { chat_id: chatId });
   expect(chat.thread.active).toBe(true);
   expect(chat.thread.events.map((e) => e.text)).toEqual(['one more thing']);
@@ -112,9 +112,7 @@ test('after the agent closes the chat, the visitor starts a new conversation in 
 
 test('messages that arrive while the chat is closed show a badge on the bubble', async ({ page, request }) => {
   const widget = await openWidget(page);
-  await widget.getByLabel('Message').fill('ping me when you are back');
-  await widget.getByLabel('Message').press('Enter');
-  await expect(widget.locator('.message.mine .status')).toHaveCount(0);
+  await say(widget, 'ping me when you are back');
   const chatId = await chatWhoseLastMessageIs(request, 'ping me when you are back');
 
   // The widget's own minimize button closes the panel through postMessage.

@@ -16,6 +16,9 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::limits::OUTBOUND_QUEUE_FRAMES;
+use confab_protocol::ServerFrame;
+use confab_protocol::frame::PushFrame;
+use confab_protocol::push::Push;
 
 /// Identifies one subscribed socket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,10 +78,12 @@ impl Hub {
         }
     }
 
-    /// Sends `frame` to every socket of every user in `user_ids`, except `skip` (the
-    /// requester's socket, which gets its own copy carrying its `request_id`).
-    pub fn push(&self, user_ids: &[String], frame: &str, skip: Option<SocketId>) {
-        let frame = Utf8Bytes::from(frame);
+    /// Sends `push` to every socket of every user in `user_ids`, except `skip` (the
+    /// requester's socket, which gets its own copy carrying its `request_id`). The frame is
+    /// encoded once for all of them.
+    pub fn push(&self, user_ids: &[String], push: &Push, skip: Option<SocketId>) {
+        let frame = ServerFrame::Push(PushFrame { request_id: None, push: push.clone() });
+        let frame = Utf8Bytes::from(frame.encode());
         let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
         for user_id in user_ids {
             for handle in sockets.get(user_id).into_iter().flatten() {
@@ -87,11 +92,5 @@ impl Hub {
                 }
             }
         }
-    }
-
-    /// How many sockets are subscribed (for logs and tests).
-    pub fn socket_count(&self) -> usize {
-        let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        sockets.values().map(Vec::len).sum()
     }
 }

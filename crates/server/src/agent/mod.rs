@@ -16,9 +16,7 @@ use confab_protocol::agent::{
     DeactivateChatRequest, GetChatRequest, ListChatsRequest, ListChatsResponse, SendEventRequest, SendEventResponse,
 };
 use confab_protocol::entity::Agent;
-use confab_protocol::frame::PushFrame;
 use confab_protocol::push::{ChatDeactivated, IncomingEvent, Push, UserAddedToChat};
-use confab_protocol::ServerFrame;
 use serde::de::DeserializeOwned;
 
 /// The agent a request's bearer token belongs to.
@@ -91,11 +89,11 @@ pub async fn action(
                     reason: "manual".into(),
                     requester_id: Some(agent.id.clone()),
                 });
-                state.hub.push(&users, &ServerFrame::Push(PushFrame { request_id: None, push }).encode(), None);
+                state.hub.push(&users, &push, None);
             }
             let users = store.recipients(&req.chat_id, &added.event).await?;
             let push = Push::IncomingEvent(IncomingEvent { chat_id: req.chat_id.clone(), thread_id: added.thread_id, event: added.event });
-            state.hub.push(&users, &ServerFrame::Push(PushFrame { request_id: None, push }).encode(), None);
+            state.hub.push(&users, &push, None);
             Ok(axum::Json(SendEventResponse { event_id }).into_response())
         }
         "deactivate_chat" => {
@@ -103,7 +101,7 @@ pub async fn action(
             let thread_id = store.deactivate_chat(me, &req.id).await?;
             let push = Push::ChatDeactivated(ChatDeactivated { chat_id: req.id.clone(), thread_id, user_id: Some(agent.id.clone()) });
             let users = store.chat_user_ids(&req.id).await?;
-            state.hub.push(&users, &ServerFrame::Push(PushFrame { request_id: None, push }).encode(), None);
+            state.hub.push(&users, &push, None);
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
         other => Err(Error::not_found(format!("Unknown action `{other}`"))),

@@ -305,11 +305,8 @@ impl Session {
     /// copy, which carries its `request_id`.
     async fn fan_out(&self, chat_id: &str, request_id: Option<String>, push: Push) -> Result<ServerFrame> {
         let users = self.state.store.chat_user_ids(chat_id).await?;
-        let others = ServerFrame::Push(PushFrame { request_id: None, push });
-        self.state.hub.push(&users, &others.encode(), Some(self.socket.id));
-        let ServerFrame::Push(mut mine) = others else { unreachable!() };
-        mine.request_id = request_id;
-        Ok(ServerFrame::Push(mine))
+        self.state.hub.push(&users, &push, Some(self.socket.id));
+        Ok(ServerFrame::Push(PushFrame { request_id, push }))
     }
 
     async fn list_chats(&self, customer_id: &str, req: ListChatsRequest) -> Result<ListChatsResponse> {
