@@ -195,6 +195,8 @@ impl ChatState {
             EventBody::Message(m) => m.text.clone(),
             EventBody::SystemMessage(m) => m.text.clone(),
             EventBody::File(f) => f.name.clone().unwrap_or_else(|| "File".into()),
+            // A kind of event this widget cannot show yet.
+            EventBody::Unknown(_) => return None,
         };
         Some(Message {
             key: event.custom_id.clone().or_else(|| event.id.clone())?,

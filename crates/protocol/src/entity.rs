@@ -3,6 +3,7 @@
 //! Optional fields are `Option` and absent from the JSON when `None`, so a frame decoded and
 //! encoded again is the same JSON (the recorded-frames test holds us to that).
 
+use serde::de;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -80,21 +81,60 @@ pub struct Agent {
     pub events_seen_up_to: Option<String>,
 }
 
-/// A chat participant, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// A chat participant, tagged by `type`. A type this crate does not know (a newer server's)
+/// decodes as `Unknown`, keeping its JSON, instead of failing the whole frame.
+#[derive(Debug, Clone, PartialEq)]
 pub enum User {
     Customer(Customer),
     Agent(Agent),
+    Unknown(Map<String, Value>),
+}
+
+/// The known user types, as serde derives them.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KnownUser<C, A> {
+    Customer(C),
+    Agent(A),
 }
 
 impl User {
+    /// The user's id (`""` for an unknown user type without one).
     pub fn id(&self) -> &str {
         match self {
             User::Customer(c) => &c.id,
             User::Agent(a) => &a.id,
+            User::Unknown(fields) => fields.get("id").and_then(Value::as_str).unwrap_or(""),
         }
     }
+}
+
+impl Serialize for User {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            User::Customer(c) => KnownUser::<&Customer, &Agent>::Customer(c).serialize(serializer),
+            User::Agent(a) => KnownUser::<&Customer, &Agent>::Agent(a).serialize(serializer),
+            User::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for User {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = Map::<String, Value>::deserialize(deserializer)?;
+        match type_of(&fields)? {
+            "customer" | "agent" => match serde_json::from_value(Value::Object(fields)).map_err(de::Error::custom)? {
+                KnownUser::Customer(c) => Ok(User::Customer(c)),
+                KnownUser::Agent(a) => Ok(User::Agent(a)),
+            },
+            _ => Ok(User::Unknown(fields)),
+        }
+    }
+}
+
+/// The `type` of a tagged object.
+fn type_of<E: de::Error>(fields: &Map<String, Value>) -> Result<&str, E> {
+    fields.get("type").and_then(Value::as_str).ok_or_else(|| E::missing_field("type"))
 }
 
 /// A customer that carries `"type": "customer"` on the wire outside a user list, as in the
@@ -108,7 +148,7 @@ impl TryFrom<User> for TaggedCustomer {
     fn try_from(user: User) -> Result<Self, String> {
         match user {
             User::Customer(customer) => Ok(Self(customer)),
-            User::Agent(agent) => Err(format!("expected a customer, got agent {}", agent.id)),
+            other => Err(format!("expected a customer, got user {}", other.id())),
         }
     }
 }
@@ -185,6 +225,11 @@ pub struct Event {
     pub visibility: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub properties: Option<Properties>,
+    /// Confab's extension: the event's place in its chat (1, 2, 3, … across threads),
+    /// assigned by the server in the transaction that stores the event. Clients order by it
+    /// and drop duplicates; clients that do not know it ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
     #[serde(flatten)]
     pub body: EventBody,
 }
@@ -204,6 +249,7 @@ impl Event {
             custom_id: None,
             visibility: None,
             properties: None,
+            seq: None,
             body,
         }
     }
@@ -219,18 +265,70 @@ impl Event {
         match &self.body {
             EventBody::Message(m) => Some(&m.text),
             EventBody::SystemMessage(m) => Some(&m.text),
-            EventBody::File(_) => None,
+            EventBody::File(_) | EventBody::Unknown(_) => None,
         }
     }
 }
 
-/// The type-specific part of an event, tagged by `type`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
+/// The type-specific part of an event, tagged by `type`. A type this crate does not know
+/// decodes as `Unknown`, keeping its JSON (with `type`), so one new event type never makes a
+/// whole push or history page unreadable.
+#[derive(Debug, Clone, PartialEq)]
 pub enum EventBody {
     Message(MessageBody),
     File(FileBody),
     SystemMessage(SystemMessageBody),
+    Unknown(Map<String, Value>),
+}
+
+/// The known event types, as serde derives them.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum KnownEventBody<M, F, S> {
+    Message(M),
+    File(F),
+    SystemMessage(S),
+}
+
+type KnownRef<'a> = KnownEventBody<&'a MessageBody, &'a FileBody, &'a SystemMessageBody>;
+
+impl EventBody {
+    /// The wire `type`: `message`, `file`, `system_message`, or the unknown type's name.
+    pub fn kind(&self) -> &str {
+        match self {
+            EventBody::Message(_) => "message",
+            EventBody::File(_) => "file",
+            EventBody::SystemMessage(_) => "system_message",
+            EventBody::Unknown(fields) => fields.get("type").and_then(Value::as_str).unwrap_or(""),
+        }
+    }
+}
+
+impl Serialize for EventBody {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            EventBody::Message(m) => KnownRef::Message(m).serialize(serializer),
+            EventBody::File(f) => KnownRef::File(f).serialize(serializer),
+            EventBody::SystemMessage(s) => KnownRef::SystemMessage(s).serialize(serializer),
+            EventBody::Unknown(fields) => fields.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for EventBody {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let fields = Map::<String, Value>::deserialize(deserializer)?;
+        match type_of(&fields)? {
+            "message" | "file" | "system_message" => {
+                match serde_json::from_value(Value::Object(fields)).map_err(de::Error::custom)? {
+                    KnownEventBody::Message(m) => Ok(EventBody::Message(m)),
+                    KnownEventBody::File(f) => Ok(EventBody::File(f)),
+                    KnownEventBody::SystemMessage(s) => Ok(EventBody::SystemMessage(s)),
+                }
+            }
+            _ => Ok(EventBody::Unknown(fields)),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

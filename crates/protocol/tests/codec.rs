@@ -4,7 +4,7 @@
 use confab_protocol::action::{Request, SendEventRequest};
 use confab_protocol::frame::{DecodeError, PushFrame, ResponseFrame};
 use confab_protocol::push::{IncomingEvent, Push};
-use confab_protocol::{ApiError, ErrorType, Event, RequestFrame, Response, ServerFrame};
+use confab_protocol::{ApiError, ErrorType, Event, EventBody, RequestFrame, Response, ServerFrame, User};
 use proptest::prelude::*;
 
 #[test]
@@ -53,8 +53,35 @@ fn not_json_and_not_an_object_are_malformed() {
 }
 
 #[test]
-fn unknown_event_type_is_a_validation_error_not_a_panic() {
-    let text = r#"{"request_id":"r3","action":"send_event","payload":{"chat_id":"C","event":{"type":"hologram"}}}"#;
+fn unknown_event_type_decodes_as_unknown_and_keeps_its_json() {
+    // Regression: a push whose event had a type this crate did not know failed to decode, so
+    // the SDK dropped it, and the request it settled hung forever.
+    let text = r#"{"action":"incoming_event","type":"push","request_id":"r3","payload":{"chat_id":"C","thread_id":"T","event":{"id":"T_1","type":"hologram","seq":7,"beam":{"lumens":3}}}}"#;
+    let ServerFrame::Push(PushFrame { push: Push::IncomingEvent(incoming), .. }) = ServerFrame::decode(text).unwrap() else {
+        panic!("expected incoming_event")
+    };
+    assert_eq!(incoming.event.seq, Some(7));
+    assert_eq!(incoming.event.body.kind(), "hologram");
+    let EventBody::Unknown(fields) = &incoming.event.body else { panic!("expected Unknown") };
+    assert_eq!(fields["beam"]["lumens"], 3);
+    assert_eq!(ServerFrame::decode(text).unwrap().encode().len(), text.len(), "re-encodes every field");
+}
+
+#[test]
+fn unknown_user_type_decodes_as_unknown() {
+    let user: User = serde_json::from_str(r#"{"type":"bot_v9","id":"b1","gears":2}"#).unwrap();
+    assert_eq!(user.id(), "b1");
+    assert!(matches!(&user, User::Unknown(fields) if fields["gears"] == 2));
+    assert_eq!(serde_json::to_value(&user).unwrap()["type"], "bot_v9");
+    let agent: User = serde_json::from_str(r#"{"type":"agent","id":"a@x","name":"Alex"}"#).unwrap();
+    assert!(matches!(agent, User::Agent(a) if a.name.as_deref() == Some("Alex")));
+}
+
+#[test]
+fn a_known_event_type_with_a_bad_field_is_still_an_error() {
+    let text = r#"{"request_id":"r4","action":"send_event","payload":{"chat_id":"C","event":{"type":"message","text":42}}}"#;
+    assert!(matches!(RequestFrame::decode(text), Err(DecodeError::InvalidPayload { .. })));
+    let text = r#"{"request_id":"r5","action":"send_event","payload":{"chat_id":"C","event":{"text":"no type"}}}"#;
     assert!(matches!(RequestFrame::decode(text), Err(DecodeError::InvalidPayload { .. })));
 }
 

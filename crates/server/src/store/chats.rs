@@ -86,6 +86,9 @@ fn validate_event(requester: Requester<'_>, event: &Event) -> Result<()> {
                 return Err(Error::validation("Customers cannot send system messages"));
             }
         }
+        EventBody::Unknown(_) => {
+            return Err(Error::validation(format!("Event type `{}` is not supported", event.body.kind())));
+        }
     }
     match event.visibility.as_deref() {
         None | Some("all") => Ok(()),
