@@ -33,7 +33,8 @@ pub struct Config {
     #[arg(long, env = "CONFAB_PUBLIC_URL", value_name = "URL")]
     pub public_url: Option<String>,
 
-    /// Database URL (`sqlite://PATH`). Default: a SQLite file `confab.db` in --data-dir.
+    /// Database URL: `sqlite://PATH`, or `postgres://USER@HOST/DB` for several nodes sharing
+    /// one database. Default: a SQLite file `confab.db` in --data-dir.
     #[arg(long, env = "CONFAB_DATABASE_URL", value_name = "URL")]
     pub database: Option<String>,
 
@@ -62,6 +63,23 @@ pub struct Config {
     /// Customer access token lifetime (seconds). For tests.
     #[arg(long, hide = true, env = "CONFAB_CUSTOMER_TOKEN_TTL_SECS", default_value_t = crate::limits::CUSTOMER_TOKEN_TTL.as_secs())]
     pub customer_token_ttl_secs: u64,
+
+    /// A proxy or load balancer in front of this server whose `X-Forwarded-For` header names
+    /// the real client (repeatable; comma-separated in the environment variable).
+    #[arg(long = "trusted-proxy", env = "CONFAB_TRUSTED_PROXIES", value_delimiter = ',', value_name = "IP")]
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+
+    /// Customer token grants per client address and second, and their burst. For load tests.
+    #[arg(long, hide = true, env = "CONFAB_TOKEN_GRANTS_PER_SECOND", default_value_t = crate::limits::TOKEN_GRANTS_PER_ADDRESS_PER_SECOND)]
+    pub token_grants_per_second: u32,
+    #[arg(long, hide = true, env = "CONFAB_TOKEN_GRANT_BURST", default_value_t = crate::limits::TOKEN_GRANT_BURST_PER_ADDRESS)]
+    pub token_grant_burst: u32,
+
+    /// New customers per client address and second, and their burst. For load tests.
+    #[arg(long, hide = true, env = "CONFAB_NEW_CUSTOMERS_PER_SECOND", default_value_t = crate::limits::NEW_CUSTOMERS_PER_ADDRESS_PER_SECOND)]
+    pub new_customers_per_second: u32,
+    #[arg(long, hide = true, env = "CONFAB_NEW_CUSTOMER_BURST", default_value_t = crate::limits::NEW_CUSTOMER_BURST_PER_ADDRESS)]
+    pub new_customer_burst: u32,
 
     /// Directory of the built widget, served at /widget/.
     #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]

@@ -8,37 +8,49 @@
 //! - [`customer::token`]: customer tokens by cookie grant; [`customer::rtm`]: the customer
 //!   WebSocket (Customer Chat API v3.5).
 //! - [`agent`]: the Agent Chat Web API v3.6.
-//! - [`store`]: SQLite through sqlx; [`hub`]: who is connected, and push delivery.
+//! - [`domain`]: every state change (validate, commit in one transaction, return domain
+//!   events) and the reads, with who-may-see-what.
+//! - [`fanout`]: domain events → pushes (recipients in one place) → this node's sockets
+//!   ([`fanout::hub`]) and, on PostgreSQL, other nodes' ([`fanout::bus`]).
+//! - [`store`]: SQLite or PostgreSQL through sqlx, one seam; [`clock`]: the one clock.
 //! - [`error`]: the one error type, rendering the APIs' error shape.
-//! - [`limits`]: every enforced limit ([`rate`]: the token bucket behind the rate limits);
+//! - [`limits`]: every enforced limit ([`rate`]: the token buckets behind the rate limits);
 //!   [`shutdown`]: graceful shutdown as an object.
 //!
-//! A message's way through: a customer socket's `send_event` → `store.add_event` (committed)
-//! → response and requester's push on that socket → `hub.push` to every other socket of the
-//! chat's users. An agent's `send_event` over HTTP takes the same store and hub path.
+//! A message's way through: a customer socket's `send_event` → `domain.send_event` (commits,
+//! returns `EventAdded`) → response on that socket → `fanout.deliver`: the requester's copy
+//! with its `request_id`, everyone else's on their sockets here, and (PostgreSQL) the other
+//! nodes' through the bus. An agent's `send_event` over HTTP takes the same domain and fan-out
+//! path.
 
 pub mod agent;
 pub mod assets;
+pub mod clock;
 pub mod config;
 pub mod customer;
+pub mod domain;
 pub mod error;
-pub mod hub;
+pub mod fanout;
 pub mod limits;
 pub mod rate;
 pub mod shutdown;
 pub mod store;
 
+use crate::clock::Clock;
 use crate::config::{Config, url_of};
+use crate::domain::Domain;
 use crate::error::Error;
-use crate::hub::Hub;
+use crate::fanout::Fanout;
+use crate::fanout::bus::BusStats;
 use crate::limits::{MAX_HTTP_BODY_BYTES, SHUTDOWN_GRACE};
+use crate::rate::AddressLimiter;
 use crate::shutdown::Shutdown;
 use crate::store::{AgentSeed, Store};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::routing::{get, post};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::ops::Deref;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -58,8 +70,8 @@ pub struct Settings {
     pub widget_dir: PathBuf,
     /// `LOGIN_TIMEOUT`, shortened by tests.
     pub login_timeout: std::time::Duration,
-    /// `CUSTOMER_TOKEN_TTL`, shortened by tests.
-    pub customer_token_ttl: std::time::Duration,
+    /// Proxies (nginx, a load balancer) whose `X-Forwarded-For` names the real client.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl Settings {
@@ -78,6 +90,24 @@ impl Settings {
                 format!("Origin {origin} is not allowed"),
             )),
         }
+    }
+
+    /// The client's address: the peer's, or, when the peer is a trusted proxy, the last
+    /// address in `X-Forwarded-For` that is not one (nginx appends the address it saw).
+    pub fn client_address(&self, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+        let mut client = peer.ip();
+        if !self.trusted_proxies.contains(&client) {
+            return client;
+        }
+        let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let hops: Vec<IpAddr> = forwarded.flat_map(|v| v.split(',')).filter_map(|a| a.trim().parse().ok()).collect();
+        for hop in hops.into_iter().rev() {
+            client = hop;
+            if !self.trusted_proxies.contains(&hop) {
+                break;
+            }
+        }
+        client
     }
 
     /// Identity cookie attributes. Over HTTPS they work in third-party iframes
@@ -100,22 +130,24 @@ impl Settings {
     }
 }
 
+/// The token endpoint's per-address limits.
+pub struct TokenLimits {
+    pub grants: AddressLimiter,
+    pub new_customers: AddressLimiter,
+}
+
 pub struct AppStateInner {
-    pub store: Store,
-    pub hub: Hub,
+    pub domain: Arc<Domain>,
+    pub fanout: Arc<Fanout>,
     pub settings: Settings,
     pub shutdown: Shutdown,
+    pub token_limits: TokenLimits,
+    pub bus: Arc<BusStats>,
 }
 
 /// Shared by every handler.
 #[derive(Clone)]
 pub struct AppState(Arc<AppStateInner>);
-
-impl AppState {
-    pub fn new(store: Store, settings: Settings, shutdown: Shutdown) -> Self {
-        Self(Arc::new(AppStateInner { store, hub: Hub::default(), settings, shutdown }))
-    }
-}
 
 impl Deref for AppState {
     type Target = AppStateInner;
@@ -192,6 +224,11 @@ pub struct Server {
 impl Server {
     /// Binds, opens and migrates the store, seeds the first agent, and starts serving.
     pub async fn start(config: Config) -> Result<Server, StartError> {
+        Self::start_with_clock(config, Clock::system()).await
+    }
+
+    /// [`Server::start`] on a given clock (tests pass a manual one).
+    pub async fn start_with_clock(config: Config, clock: Clock) -> Result<Server, StartError> {
         let api_listener = tokio::net::TcpListener::bind(config.listen).await?;
         let api_addr = api_listener.local_addr()?;
         let site_listener = match config.site_listen {
@@ -212,8 +249,10 @@ impl Server {
             std::fs::create_dir_all(&config.data_dir)?;
         }
         let store = Store::open(&config.database_url()).await?;
+        let token_ttl = std::time::Duration::from_secs(config.customer_token_ttl_secs);
+        let domain = Arc::new(Domain::new(store, clock, token_ttl).await?);
         let agent_token = config.agent_token.clone().unwrap_or_else(store::random_secret);
-        store.upsert_agent(&first_agent(), &agent_token).await?;
+        domain.upsert_agent(&first_agent(), &agent_token).await?;
         if !config.widget_dir.join("index.html").exists() {
             tracing::warn!(dir = %config.widget_dir.display(), "the widget is not built here; /widget/ will 404 (run `make widget`)");
         }
@@ -225,15 +264,23 @@ impl Server {
             allowed_origins,
             widget_dir: config.widget_dir.clone(),
             login_timeout: std::time::Duration::from_millis(config.login_timeout_ms),
-            customer_token_ttl: std::time::Duration::from_secs(config.customer_token_ttl_secs),
+            trusted_proxies: config.trusted_proxies.clone(),
         };
         let shutdown = Shutdown::new();
-        let state = AppState::new(store, settings, shutdown.clone());
+        let fanout = Arc::new(Fanout::default());
+        let bus = Arc::new(BusStats::default());
+        fanout::bus::start(domain.clone(), fanout.clone(), bus.clone(), shutdown.clone());
+        let token_limits = TokenLimits {
+            grants: AddressLimiter::new(config.token_grants_per_second, config.token_grant_burst),
+            new_customers: AddressLimiter::new(config.new_customers_per_second, config.new_customer_burst),
+        };
+        let state = AppState(Arc::new(AppStateInner { domain, fanout, settings, shutdown: shutdown.clone(), token_limits, bus }));
 
         let mut tasks = Vec::new();
         let stop = shutdown.clone();
+        let api = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         tasks.push(tokio::spawn(
-            axum::serve(api_listener, app(state.clone())).with_graceful_shutdown(async move { stop.signalled().await }).into_future(),
+            axum::serve(api_listener, api).with_graceful_shutdown(async move { stop.signalled().await }).into_future(),
         ));
         if let Some(listener) = site_listener {
             let stop = shutdown.clone();
@@ -267,6 +314,6 @@ impl Server {
         for task in self.tasks {
             let _ = task.await;
         }
-        self.state.store.close().await;
+        self.state.domain.store.close().await;
     }
 }

@@ -53,3 +53,39 @@ pub const MIN_EVENTS_COUNT_MAX: u32 = 100;
 
 /// How long shutdown waits for sockets to say goodbye before the process exits anyway.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// Events of one thread read at once (its newest): bounds the memory and time of `get_chat`
+/// and `list_threads` however long a conversation grows. Ours; LiveChat documents none.
+pub const MAX_EVENTS_PER_THREAD_READ: i64 = 1000;
+
+/// Events a `start_chat` / `resume_chat` may carry in its initial thread.
+pub const MAX_INITIAL_EVENTS: usize = 50;
+
+/// Requests one socket may have waiting or running. Requests run one at a time, in order,
+/// beside the socket's read loop (so a slow query never stalls reading or pings); beyond this
+/// many, a request is answered `too_many_requests` at once. Ours; the RTM reference documents
+/// `too_many_requests` without a figure.
+pub const MAX_PENDING_REQUESTS: usize = 16;
+
+/// Customer token grants per client address: per second on average, and in a burst. Generous
+/// enough for an office or a mobile carrier's NAT with many visitors behind one address, well
+/// below what minting tokens in a loop would take.
+pub const TOKEN_GRANTS_PER_ADDRESS_PER_SECOND: u32 = 50;
+pub const TOKEN_GRANT_BURST_PER_ADDRESS: u32 = 500;
+
+/// New customers (grants without valid identity cookies) per client address: each one is a
+/// row in the database, so they are bounded more tightly than grants.
+pub const NEW_CUSTOMERS_PER_ADDRESS_PER_SECOND: u32 = 5;
+pub const NEW_CUSTOMER_BURST_PER_ADDRESS: u32 = 300;
+
+/// Client addresses whose rate is tracked at once; past it, addresses whose bucket refilled
+/// are forgotten first.
+pub const MAX_TRACKED_ADDRESSES: usize = 100_000;
+
+/// The cross-node bus (PostgreSQL): how long a listener waits before reconnecting, how far
+/// before the loss of its connection it reads back on resync (commits in flight), how long
+/// log entries are kept, and how many delivered ids it remembers to skip on resync.
+pub const BUS_RECONNECT_DELAY: Duration = Duration::from_millis(250);
+pub const BUS_RESYNC_MARGIN: Duration = Duration::from_secs(5);
+pub const BUS_LOG_RETENTION: Duration = Duration::from_secs(10 * 60);
+pub const BUS_SEEN_IDS: usize = 10_000;

@@ -6,7 +6,8 @@
 
 use crate::error::{Error, Result};
 use crate::limits::{AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX};
-use crate::store::{Page, Requester};
+use crate::domain::Requester;
+use crate::store::Page;
 use crate::{AppState, Body};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
@@ -16,7 +17,6 @@ use confab_protocol::agent::{
     DeactivateChatRequest, GetChatRequest, ListChatsRequest, ListChatsResponse, SendEventRequest, SendEventResponse,
 };
 use confab_protocol::entity::Agent;
-use confab_protocol::push::{ChatDeactivated, IncomingEvent, Push, UserAddedToChat};
 use serde::de::DeserializeOwned;
 
 /// The agent a request's bearer token belongs to.
@@ -33,7 +33,7 @@ impl FromRequestParts<AppState> for AuthenticatedAgent {
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or_else(|| Error::authentication("Missing `Authorization: Bearer <token>` header"))?;
         let agent = state
-            .store
+            .domain
             .agent_for_token(token.trim())
             .await?
             .ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
@@ -54,7 +54,7 @@ pub async fn action(
     Body(body): Body,
 ) -> Result<Response> {
     let me = Requester::Agent(&agent.id);
-    let store = &state.store;
+    let domain = &state.domain;
     match action.as_str() {
         "list_chats" => {
             let req: ListChatsRequest = parse(&body)?;
@@ -65,43 +65,26 @@ pub async fn action(
                 Some(page_id) => Page::decode(&page_id)?,
                 None => Page::first(req.limit, AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX, req.sort_order)?,
             };
-            let (chats_summary, total) = store.list_chats(me, page).await?;
+            let (chats_summary, total) = domain.list_chats(me, page).await?;
             let (next_page_id, previous_page_id) = page.links(chats_summary.len() as u32, total);
             Ok(axum::Json(ListChatsResponse { chats_summary, found_chats: total, next_page_id, previous_page_id })
                 .into_response())
         }
         "get_chat" => {
             let req: GetChatRequest = parse(&body)?;
-            Ok(axum::Json(store.get_chat(me, &req.chat_id, req.thread_id.as_deref()).await?).into_response())
+            Ok(axum::Json(domain.get_chat(me, &req.chat_id, req.thread_id.as_deref()).await?).into_response())
         }
         "send_event" => {
             let req: SendEventRequest = parse(&body)?;
             let attach = req.attach_to_last_thread.unwrap_or(false);
-            let added = store.add_event(me, &req.chat_id, req.event, attach).await?;
-            let event_id = added.event.id.clone().unwrap_or_default();
-            if let Some(user) = added.joined {
-                // Customers learn who joined before reading their first message.
-                let users = store.chat_user_ids(&req.chat_id).await?;
-                let push = Push::UserAddedToChat(UserAddedToChat {
-                    chat_id: req.chat_id.clone(),
-                    thread_id: Some(added.thread_id.clone()),
-                    user,
-                    reason: "manual".into(),
-                    requester_id: Some(agent.id.clone()),
-                });
-                state.hub.push(&users, &push, None);
-            }
-            let users = store.recipients(&req.chat_id, &added.event).await?;
-            let push = Push::IncomingEvent(IncomingEvent { chat_id: req.chat_id.clone(), thread_id: added.thread_id, event: added.event });
-            state.hub.push(&users, &push, None);
-            Ok(axum::Json(SendEventResponse { event_id }).into_response())
+            let (stored, events) = domain.send_event(me, &req.chat_id, req.event, attach).await?;
+            state.fanout.deliver(&events, None);
+            Ok(axum::Json(SendEventResponse { event_id: stored.id.unwrap_or_default() }).into_response())
         }
         "deactivate_chat" => {
             let req: DeactivateChatRequest = parse(&body)?;
-            let thread_id = store.deactivate_chat(me, &req.id).await?;
-            let push = Push::ChatDeactivated(ChatDeactivated { chat_id: req.id.clone(), thread_id, user_id: Some(agent.id.clone()) });
-            let users = store.chat_user_ids(&req.id).await?;
-            state.hub.push(&users, &push, None);
+            let events = domain.deactivate_chat(me, &req.id).await?;
+            state.fanout.deliver(&events, None);
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
         other => Err(Error::not_found(format!("Unknown action `{other}`"))),

@@ -1,41 +1,50 @@
 //! The customer RTM socket: `GET /v3.5/customer/rtm/ws?organization_id=<uuid>`.
 //!
-//! One task per socket. It reads frames, answers each request in order, and writes pushes that
-//! the hub queues for it. Before `login` only `login` and `ping` are served; a socket that has
-//! not logged in within `LOGIN_TIMEOUT` gets `customer_disconnected` (`connection_timeout`) and
-//! is closed, and so is a socket whose token expires (`access_token_expired`: clients fetch a
-//! new token and reconnect, protocol.md §6.3). Every bad frame is answered with the protocol's error shape; the socket stays up.
+//! One task per socket. Its loop reads frames, writes what its queue holds (responses and
+//! pushes alike, so they leave in the order they were queued), and runs the socket's requests
+//! one at a time, in order, beside the reading: a slow query delays that socket's answers, but
+//! never its reading, its pings, or other sockets. At most `MAX_PENDING_REQUESTS` wait; more are
+//! answered `too_many_requests`, as are frames beyond the socket's rate.
 //!
-//! Requests that clients resolve from a push (protocol.md §3.4: `start_chat`, `resume_chat`,
-//! `send_event`, and v3.2's `deactivate_chat`) get their response and then the push carrying
-//! their `request_id`; the
-//! customer's other sockets and the chat's other users get the same push without it.
+//! Before `login` only `login` and `ping` are served; a socket that has not logged in within
+//! `LOGIN_TIMEOUT` gets `customer_disconnected` (`connection_timeout`) and is closed, and so is
+//! a socket whose token expires (`access_token_expired`: clients fetch a new token and
+//! reconnect, protocol.md §6.3). Every bad frame is answered in the protocol's error shape; the
+//! socket stays up.
+//!
+//! State changes go through `domain`; their domain events go to `fanout`, which gives the
+//! requester's socket the push that settles its request (protocol.md §3.4: `start_chat`,
+//! `resume_chat`, `send_event`, and v3.2's `deactivate_chat`) with its `request_id`.
 
+use crate::clock::Micros;
+use crate::domain::{DomainEvent, Requester, Started};
 use crate::error::{Error, Result};
-use crate::hub::{SocketHandle, SocketQueue};
+use crate::fanout::Origin;
+use crate::fanout::hub::{SocketHandle, SocketQueue};
 use crate::limits::{
-    CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, LIST_THREADS_DEFAULT, LIST_THREADS_MAX,
-    MAX_FRAME_BYTES, RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, MIN_EVENTS_COUNT_MAX, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
+    CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, LIST_THREADS_DEFAULT, LIST_THREADS_MAX, MAX_FRAME_BYTES,
+    MAX_PENDING_REQUESTS, MIN_EVENTS_COUNT_MAX, RTM_FRAME_BURST, RTM_FRAMES_PER_SECOND, WS_READ_BUFFER_BYTES,
+    WS_WRITE_BUFFER_BYTES,
 };
 use crate::rate::TokenBucket;
-use crate::store::{self, Page, Requester, Started};
+use crate::store::Page;
 use crate::AppState;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response as HttpResponse;
 use confab_protocol::action::{
-    CustomerGroups, DynamicConfig, ListChatsRequest, ListChatsResponse, ListThreadsRequest,
-    ListThreadsResponse, LoginRequest, LoginResponse, MonitoringGroup, SendEventResponse,
-    StartChatResponse,
+    CustomerGroups, DynamicConfig, ListChatsRequest, ListChatsResponse, ListThreadsRequest, ListThreadsResponse,
+    LoginRequest, LoginResponse, MonitoringGroup, SendEventResponse, StartChatResponse,
 };
 use confab_protocol::entity::TaggedCustomer;
 use confab_protocol::frame::{PushFrame, ResponseFrame};
-use confab_protocol::push::{self, ChatDeactivated, CustomerDisconnected, IncomingChat, IncomingEvent, Push};
+use confab_protocol::push::{self, CustomerDisconnected, Push};
 use confab_protocol::{ApiError, DecodeError, ErrorType, Request, RequestFrame, Response, ServerFrame};
-use futures::{SinkExt, StreamExt};
+use futures::future::BoxFuture;
+use futures::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
-use std::time::{Duration, Instant};
+use std::collections::VecDeque;
 
 /// The only group until groups exist; it is "online" whenever the server runs.
 const DEFAULT_GROUP: u32 = 0;
@@ -76,19 +85,42 @@ struct Goodbye {
     text: &'static str,
 }
 
+/// What a finished request leaves for the socket's loop to do.
+enum Outcome {
+    Done,
+    /// The socket logged in: subscribe it, then send `response`.
+    LoggedIn { customer_id: String, expires_at: Micros, response: Box<ServerFrame> },
+}
+
+/// One socket: who logged in on it, and its requests.
+struct Session {
+    state: AppState,
+    socket: SocketHandle,
+    customer_id: Option<String>,
+    bucket: TokenBucket,
+    waiting: VecDeque<(Option<String>, Request)>,
+    running: Option<BoxFuture<'static, Outcome>>,
+}
+
+fn deadline(state: &AppState, at: Micros) -> BoxFuture<'static, ()> {
+    let clock = state.domain.clock.clone();
+    async move { clock.sleep_until(at).await }.boxed()
+}
+
 async fn run(socket: WebSocket, state: AppState) {
     let (mut sink, mut stream) = socket.split();
-    let (handle, SocketQueue { mut frames, overflowed }) = state.hub.open_socket();
+    let (handle, SocketQueue { mut frames, overflowed }) = state.fanout.hub.open_socket();
+    let now = state.domain.clock.now();
     let mut session = Session {
         state: state.clone(),
         socket: handle,
         customer_id: None,
-        token_expires_at: None,
-        bucket: TokenBucket::new(RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, Instant::now()),
+        bucket: TokenBucket::new(RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, now),
+        waiting: VecDeque::new(),
+        running: None,
     };
     // Before login: the login timeout. After: the expiry of the token it logged in with.
-    let deadline = tokio::time::sleep(state.settings.login_timeout);
-    tokio::pin!(deadline);
+    let mut deadline_at = deadline(&state, now.plus(state.settings.login_timeout));
 
     let goodbye = loop {
         tokio::select! {
@@ -103,7 +135,7 @@ async fn run(socket: WebSocket, state: AppState) {
                 code: close_code::AGAIN,
                 text: "client too slow",
             }),
-            _ = &mut deadline => break Some(if session.customer_id.is_none() {
+            _ = &mut deadline_at => break Some(if session.customer_id.is_none() {
                 Goodbye { reason: Some(push::reason::CONNECTION_TIMEOUT), code: close_code::POLICY, text: "login timeout" }
             } else {
                 Goodbye { reason: Some(push::reason::ACCESS_TOKEN_EXPIRED), code: close_code::POLICY, text: "access token expired" }
@@ -113,36 +145,37 @@ async fn run(socket: WebSocket, state: AppState) {
                     break None;
                 }
             }
-            message = stream.next() => {
-                let replies = match message {
-                    Some(Ok(Message::Text(text))) => {
-                        let logged_in = session.customer_id.is_some();
-                        let replies = session.handle(&text).await;
-                        if let (false, Some(expires_at)) = (logged_in, session.token_expires_at) {
-                            let left = (expires_at - store::unix_now()).max(0) as u64;
-                            deadline.as_mut().reset(tokio::time::Instant::now() + Duration::from_secs(left));
-                        }
-                        replies
-                    }
-                    Some(Ok(Message::Binary(_))) => vec![ResponseFrame::error(
-                        None, "unknown", ApiError::validation("Frames must be JSON text"),
-                    ).into()],
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
-                };
-                for reply in replies {
-                    if sink.send(Message::Text(reply.encode().into())).await.is_err() {
-                        break;
-                    }
+            outcome = async { session.running.as_mut().expect("guarded").await }, if session.running.is_some() => {
+                session.running = None;
+                if let Outcome::LoggedIn { customer_id, expires_at, response } = outcome {
+                    state.fanout.hub.subscribe(&customer_id, &session.socket);
+                    session.customer_id = Some(customer_id);
+                    session.socket.send_frame(*response);
+                    deadline_at = deadline(&state, expires_at);
                 }
+                session.start_next();
             }
+            message = stream.next() => match message {
+                Some(Ok(Message::Text(text))) => session.receive(&text),
+                Some(Ok(Message::Binary(_))) => session.socket.send_frame(ResponseFrame::error(
+                    None, "unknown", ApiError::validation("Frames must be JSON text"),
+                )),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+            },
         }
     };
 
     if let Some(customer_id) = &session.customer_id {
-        state.hub.unsubscribe(customer_id, session.socket.id);
+        state.fanout.hub.unsubscribe(customer_id, session.socket.id);
     }
     if let Some(goodbye) = goodbye {
+        // What was queued before the goodbye still goes out first.
+        while let Ok(frame) = frames.try_recv() {
+            if sink.send(Message::Text(frame)).await.is_err() {
+                return;
+            }
+        }
         if let Some(reason) = goodbye.reason {
             let push = Push::CustomerDisconnected(CustomerDisconnected { reason: reason.into(), data: None });
             let frame = ServerFrame::Push(PushFrame { request_id: None, push });
@@ -153,19 +186,9 @@ async fn run(socket: WebSocket, state: AppState) {
     }
 }
 
-/// One socket's state: who logged in on it, until when, and how fast it may send.
-struct Session {
-    state: AppState,
-    socket: SocketHandle,
-    customer_id: Option<String>,
-    /// Unix seconds; the socket is closed then (`access_token_expired`).
-    token_expires_at: Option<i64>,
-    bucket: TokenBucket,
-}
-
 impl Session {
-    /// Answers one text frame: the frames to send back on this socket, in order.
-    async fn handle(&mut self, text: &str) -> Vec<ServerFrame> {
+    /// Takes one text frame: answers pings and bad frames at once, queues the rest.
+    fn receive(&mut self, text: &str) {
         let frame = match RequestFrame::decode(text) {
             Ok(frame) => frame,
             Err(e) => {
@@ -174,100 +197,137 @@ impl Session {
                     DecodeError::UnknownAction { action, .. } => ApiError::validation(format!("Unknown action `{action}`")),
                     _ => ApiError::validation(e.to_string()),
                 };
-                return vec![ResponseFrame::error(e.request_id().map(str::to_owned), action, error).into()];
+                return self.socket.send_frame(ResponseFrame::error(e.request_id().map(str::to_owned), action, error));
             }
         };
-        let request_id = frame.request_id.clone();
-        let action = frame.request.name();
-        if !self.bucket.take(Instant::now()) {
-            let error = Error::new(ErrorType::TooManyRequests, "Too many requests; slow down");
-            return vec![ResponseFrame::error(request_id, action, error.to_api()).into()];
+        let (request_id, action) = (frame.request_id, frame.request.name());
+        if !self.bucket.take(self.state.domain.clock.now()) {
+            let error = ApiError::new(ErrorType::TooManyRequests, "Too many requests; slow down");
+            return self.socket.send_frame(ResponseFrame::error(request_id, action, error));
         }
-        match self.dispatch(frame.request, request_id.clone()).await {
-            Ok(frames) => frames,
-            Err(e) => vec![ResponseFrame::error(request_id, action, e.to_api()).into()],
+        if let Request::Ping(_) = frame.request {
+            return self.socket.send_frame(ResponseFrame::ok(request_id, Response::Ping(Default::default())));
+        }
+        if self.waiting.len() >= MAX_PENDING_REQUESTS {
+            let error = ApiError::new(
+                ErrorType::TooManyRequests,
+                format!("More than {MAX_PENDING_REQUESTS} requests waiting; wait for answers"),
+            );
+            return self.socket.send_frame(ResponseFrame::error(request_id, action, error));
+        }
+        self.waiting.push_back((request_id, frame.request));
+        self.start_next();
+    }
+
+    /// Starts the next waiting request unless one is running.
+    fn start_next(&mut self) {
+        if self.running.is_some() {
+            return;
+        }
+        if let Some((request_id, request)) = self.waiting.pop_front() {
+            let runner = RunningRequest {
+                state: self.state.clone(),
+                socket: self.socket.clone(),
+                customer_id: self.customer_id.clone(),
+                request_id,
+            };
+            self.running = Some(runner.serve(request).boxed());
+        }
+    }
+}
+
+/// One request being served, with everything it needs (it runs beside the socket's loop).
+struct RunningRequest {
+    state: AppState,
+    socket: SocketHandle,
+    customer_id: Option<String>,
+    request_id: Option<String>,
+}
+
+impl RunningRequest {
+    async fn serve(self, request: Request) -> Outcome {
+        let action = request.name();
+        match self.dispatch(request).await {
+            Ok(outcome) => outcome,
+            Err(e) => {
+                self.socket.send_frame(ResponseFrame::error(self.request_id.clone(), action, e.to_api()));
+                Outcome::Done
+            }
         }
     }
 
-    async fn dispatch(&mut self, request: Request, request_id: Option<String>) -> Result<Vec<ServerFrame>> {
-        let ok = |response: Response| vec![ResponseFrame::ok(request_id.clone(), response).into()];
-        let (customer_id, request) = match (&self.customer_id, request) {
-            (_, Request::Ping(_)) => return Ok(ok(Response::Ping(Default::default()))),
-            (None, Request::Login(login)) => return Ok(ok(self.login(login).await?)),
+    fn respond(&self, response: Response) {
+        self.socket.send_frame(ResponseFrame::ok(self.request_id.clone(), response));
+    }
+
+    /// Pushes the domain events; this socket's copies carry the request's id.
+    fn fan_out(&self, events: &[DomainEvent]) {
+        let origin = Origin { socket: self.socket.clone(), request_id: self.request_id.clone() };
+        self.state.fanout.deliver(events, Some(&origin));
+    }
+
+    async fn dispatch(&self, request: Request) -> Result<Outcome> {
+        let customer_id = match (&self.customer_id, request) {
+            (None, Request::Login(login)) => return self.login(login).await,
             (None, _) => return Err(Error::authentication("Log in first: send `login` with a customer access token")),
             (Some(_), Request::Login(_)) => return Err(Error::validation("This socket is already logged in")),
-            (Some(id), request) => (id.clone(), request),
+            (Some(id), request) => (id.as_str(), request),
         };
-        let store = &self.state.store;
-        let me = Requester::Customer(&customer_id);
+        let (customer_id, request) = customer_id;
+        let domain = &self.state.domain;
+        let me = Requester::Customer(customer_id);
         match request {
             Request::StartChat(req) => {
-                let started = store.start_chat(&customer_id, &req.chat.unwrap_or_default()).await?;
-                self.chat_started(request_id, started, Response::StartChat).await
+                let (started, events) = domain.start_chat(customer_id, &req.chat.unwrap_or_default()).await?;
+                self.chat_started(started, &events, Response::StartChat);
             }
             Request::ResumeChat(req) => {
-                let started = store.resume_chat(&customer_id, &req.chat).await?;
-                self.chat_started(request_id, started, Response::ResumeChat).await
+                let (started, events) = domain.resume_chat(customer_id, &req.chat).await?;
+                self.chat_started(started, &events, Response::ResumeChat);
             }
             Request::ActivateChat(req) => {
-                let started = store.resume_chat(&customer_id, &req.chat).await?;
-                self.chat_started(request_id, started, Response::ActivateChat).await
+                let (started, events) = domain.resume_chat(customer_id, &req.chat).await?;
+                self.chat_started(started, &events, Response::ActivateChat);
             }
             Request::SendEvent(req) => {
                 let attach = req.attach_to_last_thread.unwrap_or(false);
-                let added = store.add_event(me, &req.chat_id, req.event, attach).await?;
-                let event_id = added.event.id.clone().unwrap_or_default();
-                let push = Push::IncomingEvent(IncomingEvent {
-                    chat_id: req.chat_id.clone(),
-                    thread_id: added.thread_id,
-                    event: added.event,
-                });
-                let mut frames = ok(Response::SendEvent(SendEventResponse { event_id }));
-                frames.push(self.fan_out(&req.chat_id, request_id, push).await?);
-                Ok(frames)
+                let (stored, events) = domain.send_event(me, &req.chat_id, req.event, attach).await?;
+                self.respond(Response::SendEvent(SendEventResponse { event_id: stored.id.unwrap_or_default() }));
+                self.fan_out(&events);
             }
             Request::GetChat(req) => {
-                let chat = store.get_chat(me, &req.chat_id, req.thread_id.as_deref()).await?;
-                Ok(ok(Response::GetChat(chat)))
+                let chat = domain.get_chat(me, &req.chat_id, req.thread_id.as_deref()).await?;
+                self.respond(Response::GetChat(chat));
             }
-            Request::ListChats(req) => Ok(ok(Response::ListChats(self.list_chats(&customer_id, req).await?))),
-            Request::ListThreads(req) => Ok(ok(Response::ListThreads(self.list_threads(&customer_id, req).await?))),
-            Request::Login(_) | Request::Ping(_) => unreachable!("handled above"),
+            Request::ListChats(req) => self.respond(Response::ListChats(self.list_chats(customer_id, req).await?)),
+            Request::ListThreads(req) => self.respond(Response::ListThreads(self.list_threads(customer_id, req).await?)),
             Request::DeactivateChat(req) => {
                 // v3.5 names the chat `id`, v3.2 `chat_id`.
                 let chat_id = req.id.or(req.chat_id).ok_or_else(|| Error::validation("`id` is required"))?;
-                let thread_id = store.deactivate_chat(me, &chat_id).await?;
-                let push = Push::ChatDeactivated(ChatDeactivated {
-                    chat_id: chat_id.clone(),
-                    thread_id,
-                    user_id: Some(customer_id.clone()),
-                });
-                let mut frames = ok(Response::DeactivateChat(Default::default()));
-                frames.push(self.fan_out(&chat_id, request_id, push).await?);
-                Ok(frames)
+                let events = domain.deactivate_chat(me, &chat_id).await?;
+                self.respond(Response::DeactivateChat(Default::default()));
+                self.fan_out(&events);
             }
+            Request::Login(_) | Request::Ping(_) => unreachable!("handled before dispatch"),
             other @ (Request::UpdateThreadProperties(_) | Request::MarkEventsAsSeen(_)) => {
-                Err(Error::new(ErrorType::NotAllowed, format!("`{}` is not supported by this server yet", other.name())))
+                return Err(Error::new(
+                    ErrorType::NotAllowed,
+                    format!("`{}` is not supported by this server yet", other.name()),
+                ));
             }
         }
+        Ok(Outcome::Done)
     }
 
-    async fn login(&mut self, login: LoginRequest) -> Result<Response> {
+    async fn login(&self, login: LoginRequest) -> Result<Outcome> {
         let token = login
             .token
             .strip_prefix("Bearer ")
             .ok_or_else(|| Error::authentication("The token must be `Bearer <access_token>`"))?;
-        let store = &self.state.store;
-        let (customer_id, expires_at) = store
-            .customer_for_token(token)
-            .await?
-            .ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
-        let customer = store.login_customer(&customer_id, login.customer.as_ref()).await?;
-        let chats = store.login_chats(&customer_id).await?;
-        self.state.hub.subscribe(&customer_id, &self.socket);
-        self.customer_id = Some(customer_id);
-        self.token_expires_at = Some(expires_at);
-        Ok(Response::Login(LoginResponse {
+        let domain = &self.state.domain;
+        let claims = domain.customer_for_token(token).ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
+        let (customer, chats) = domain.login(&claims.customer_id, login.customer.as_ref()).await?;
+        let response = Response::Login(LoginResponse {
             customer: TaggedCustomer(customer),
             has_active_thread: Some(chats.iter().any(|c| c.has_active_thread == Some(true))),
             chats,
@@ -278,35 +338,22 @@ impl Session {
                     monitoring: MonitoringGroup { id: DEFAULT_GROUP, config: Default::default() },
                 }),
             },
-        }))
+        });
+        Ok(Outcome::LoggedIn {
+            customer_id: claims.customer_id,
+            expires_at: Micros::from_unix_seconds(claims.expires_at),
+            response: Box::new(ResponseFrame::ok(self.request_id.clone(), response).into()),
+        })
     }
 
     /// The response to `start_chat`/`resume_chat`, then `incoming_chat` for everyone.
-    async fn chat_started(
-        &self,
-        request_id: Option<String>,
-        started: Started,
-        respond: fn(StartChatResponse) -> Response,
-    ) -> Result<Vec<ServerFrame>> {
-        let response = respond(StartChatResponse {
+    fn chat_started(&self, started: Started, events: &[DomainEvent], respond: fn(StartChatResponse) -> Response) {
+        self.respond(respond(StartChatResponse {
             chat_id: started.chat.id.clone(),
             thread_id: started.thread_id,
             event_ids: Some(started.event_ids),
-        });
-        let chat_id = started.chat.id.clone();
-        let push = Push::IncomingChat(IncomingChat { chat: started.chat, requester_id: self.customer_id.clone(), transferred_from: None });
-        Ok(vec![
-            ResponseFrame::ok(request_id.clone(), response).into(),
-            self.fan_out(&chat_id, request_id, push).await?,
-        ])
-    }
-
-    /// Queues `push` for the chat's users on every other socket, and returns the requester's
-    /// copy, which carries its `request_id`.
-    async fn fan_out(&self, chat_id: &str, request_id: Option<String>, push: Push) -> Result<ServerFrame> {
-        let users = self.state.store.chat_user_ids(chat_id).await?;
-        self.state.hub.push(&users, &push, Some(self.socket.id));
-        Ok(ServerFrame::Push(PushFrame { request_id, push }))
+        }));
+        self.fan_out(events);
     }
 
     async fn list_chats(&self, customer_id: &str, req: ListChatsRequest) -> Result<ListChatsResponse> {
@@ -314,7 +361,7 @@ impl Session {
             Some(page_id) => Page::decode(&page_id)?,
             None => Page::first(req.limit, CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, req.sort_order)?,
         };
-        let (chats_summary, total) = self.state.store.list_chats(Requester::Customer(customer_id), page).await?;
+        let (chats_summary, total) = self.state.domain.list_chats(Requester::Customer(customer_id), page).await?;
         let (next_page_id, previous_page_id) = page.links(chats_summary.len() as u32, total);
         Ok(ListChatsResponse { chats_summary, total_chats: total, next_page_id, previous_page_id })
     }
@@ -322,7 +369,7 @@ impl Session {
     async fn list_threads(&self, customer_id: &str, req: ListThreadsRequest) -> Result<ListThreadsResponse> {
         let page = list_threads_page(&req)?;
         let me = Requester::Customer(customer_id);
-        let (threads, total) = self.state.store.list_threads(me, &req.chat_id, page).await?;
+        let (threads, total) = self.state.domain.list_threads(me, &req.chat_id, page).await?;
         let (next_page_id, previous_page_id) = page.links(threads.len() as u32, total);
         Ok(ListThreadsResponse { threads, found_threads: total, next_page_id, previous_page_id })
     }

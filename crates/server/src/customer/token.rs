@@ -8,12 +8,19 @@
 //!
 //! Clients read the body, not the status: failures are `{"oauth_exception": …}` or
 //! `{"identity_exception": …}` bodies (with a 4xx status for everyone else's sake).
+//!
+//! Like the socket, the endpoint refuses a browser page on a foreign origin: no token, no
+//! cookie (else any website could mint tokens for, and renew the identity of, a visitor who
+//! browses it). Grants are rate limited per client address, and new customers more tightly
+//! (each is a database row): generous for many visitors behind one address, not for a loop.
 
+use crate::domain::Grant;
 use crate::error::{Error, Result};
 use crate::limits::IDENTITY_COOKIE_MAX_AGE;
 use crate::{AppState, Body};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use std::net::SocketAddr;
 use axum::response::{IntoResponse, Response};
 use confab_protocol::token::{TokenError, TokenRequest, TokenResponse};
 
@@ -32,6 +39,13 @@ fn identity_exception(message: &str) -> Response {
     refuse(StatusCode::UNAUTHORIZED, TokenError { identity_exception: Some(message.into()), oauth_exception: None })
 }
 
+fn too_many_requests() -> Response {
+    let mut response =
+        refuse(StatusCode::TOO_MANY_REQUESTS, TokenError { oauth_exception: Some("too_many_requests".into()), identity_exception: None });
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response
+}
+
 /// The value of cookie `name` in the request, if any.
 fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
@@ -44,7 +58,19 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-pub async fn grant(State(state): State<AppState>, uri: Uri, headers: HeaderMap, Body(body): Body) -> Result<Response> {
+pub async fn grant(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    uri: Uri,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response> {
+    if let Err(error) = state.settings.check_origin(&headers) {
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            TokenError { identity_exception: Some(error.to_api().message), oauth_exception: None },
+        ));
+    }
     // Browsers send this JSON as text/plain (no preflight), so the content type is not checked.
     let Ok(request) = serde_json::from_slice::<TokenRequest>(&body) else {
         return Ok(oauth_exception("invalid_request"));
@@ -58,22 +84,25 @@ pub async fn grant(State(state): State<AppState>, uri: Uri, headers: HeaderMap, 
         _ => return Ok(identity_exception("invalid organization_id")),
     }
 
-    let store = &state.store;
+    let domain = &state.domain;
+    let now = domain.clock.now();
+    let client = state.settings.client_address(peer, &headers);
+    if !state.token_limits.grants.take(client, now) {
+        return Ok(too_many_requests());
+    }
     let known = match (cookie(&headers, CUSTOMER_ID_COOKIE), cookie(&headers, CUSTOMER_SECRET_COOKIE)) {
-        (Some(id), Some(secret)) => store.customer_by_cookie(id, secret).await?.map(|id| (id, secret.to_owned())),
+        (Some(id), Some(secret)) => domain.known_customer(id, secret).await?.map(|id| (id, secret.to_owned())),
         _ => None,
     };
-    let (customer_id, secret) = match known {
-        Some(known) => known,
-        None => store.create_customer().await?,
-    };
-    let ttl = state.settings.customer_token_ttl;
-    let access_token = store.issue_customer_token(&customer_id, ttl).await?;
+    if known.is_none() && !state.token_limits.new_customers.take(client, now) {
+        return Ok(too_many_requests());
+    }
+    let Grant { customer_id, cookie_secret: secret, access_token, expires_in, .. } = domain.grant(known).await?;
 
     let reply = TokenResponse {
         access_token,
         entity_id: customer_id.clone(),
-        expires_in: ttl.as_secs(),
+        expires_in,
         token_type: "Bearer".into(),
         client_id: request.client_id,
         organization_id: request.organization_id,

@@ -1,11 +1,10 @@
-//! Customers, their identity cookies and access tokens; agents and their tokens.
+//! Statements about who is who: customers and their identity cookies, agents and their tokens,
+//! and the server's shared secrets.
 
-use super::{Store, hash_secret, random_secret, timestamp, unix_now};
+use super::{Conn, hash_secret};
+use crate::clock::Micros;
 use crate::error::Result;
-use confab_protocol::action::CustomerUpdate;
 use confab_protocol::entity::{Agent, Customer, Statistics};
-use sqlx::Row;
-use std::time::Duration;
 
 /// An agent that exists from first start.
 #[derive(Debug, Clone)]
@@ -15,139 +14,126 @@ pub struct AgentSeed {
     pub job_title: String,
 }
 
-impl Store {
+#[derive(sqlx::FromRow)]
+struct AgentRow {
+    id: String,
+    name: String,
+    job_title: Option<String>,
+}
+
+impl From<AgentRow> for Agent {
+    fn from(row: AgentRow) -> Self {
+        Agent { id: row.id, name: Some(row.name), job_title: row.job_title, ..Agent::default() }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct CustomerRow {
+    id: String,
+    name: Option<String>,
+    email: Option<String>,
+    visits_count: i64,
+    created_at: i64,
+    chats_count: i64,
+    threads_count: i64,
+}
+
+impl Conn {
+    /// The server secret `name`, created with `value` by whichever node asks first.
+    pub async fn server_secret(&mut self, name: &str, value: &str) -> Result<String> {
+        exec!(self, "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", name, value);
+        let (value,): (String,) = fetch!(self, fetch_one (String,), "SELECT value FROM server_secrets WHERE name = $1", name);
+        Ok(value)
+    }
+
     /// The customer whose identity cookies these are, if they match.
-    pub async fn customer_by_cookie(&self, id: &str, secret: &str) -> Result<Option<String>> {
-        let row = sqlx::query("SELECT id FROM customers WHERE id = ? AND cookie_secret = ?")
-            .bind(id)
-            .bind(hash_secret(secret))
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.get(0)))
+    pub async fn customer_by_cookie(&mut self, id: &str, secret: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> = fetch!(
+            self,
+            fetch_optional (String,),
+            "SELECT id FROM customers WHERE id = $1 AND cookie_secret = $2",
+            id,
+            hash_secret(secret)
+        );
+        Ok(row.map(|(id,)| id))
     }
 
-    /// A new customer: returns its id and the secret for its identity cookie.
-    pub async fn create_customer(&self) -> Result<(String, String)> {
-        let id = uuid::Uuid::new_v4().to_string();
-        let secret = random_secret();
-        let _write = self.write.lock().await;
-        sqlx::query("INSERT INTO customers (id, cookie_secret, created_at) VALUES (?, ?, ?)")
-            .bind(&id)
-            .bind(hash_secret(&secret))
-            .bind(timestamp())
-            .execute(&self.pool)
-            .await?;
-        Ok((id, secret))
-    }
-
-    /// Issues a fresh access token for the customer, valid for `ttl`.
-    pub async fn issue_customer_token(&self, customer_id: &str, ttl: Duration) -> Result<String> {
-        let token = random_secret();
-        let now = unix_now();
-        let _write = self.write.lock().await;
-        // Expired tokens are useless; drop them while we are here.
-        sqlx::query("DELETE FROM customer_tokens WHERE expires_at <= ?").bind(now).execute(&self.pool).await?;
-        sqlx::query("INSERT INTO customer_tokens (token_hash, customer_id, expires_at) VALUES (?, ?, ?)")
-            .bind(hash_secret(&token))
-            .bind(customer_id)
-            .bind(now + ttl.as_secs() as i64)
-            .execute(&self.pool)
-            .await?;
-        Ok(token)
-    }
-
-    /// The customer an unexpired access token belongs to, and when the token expires (unix
-    /// seconds).
-    pub async fn customer_for_token(&self, token: &str) -> Result<Option<(String, i64)>> {
-        let row = sqlx::query("SELECT customer_id, expires_at FROM customer_tokens WHERE token_hash = ? AND expires_at > ?")
-            .bind(hash_secret(token))
-            .bind(unix_now())
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| (r.get(0), r.get(1))))
-    }
-
-    /// Creates the agent if missing and sets its access token.
-    pub async fn upsert_agent(&self, seed: &AgentSeed, token: &str) -> Result<()> {
-        let _write = self.write.lock().await;
-        sqlx::query(
-            "INSERT INTO agents (id, name, job_title, token_hash) VALUES (?, ?, ?, ?)
-             ON CONFLICT(id) DO UPDATE SET token_hash = excluded.token_hash",
-        )
-        .bind(&seed.id)
-        .bind(&seed.name)
-        .bind(&seed.job_title)
-        .bind(hash_secret(token))
-        .execute(&self.pool)
-        .await?;
+    pub async fn insert_customer(&mut self, id: &str, secret: &str, now: Micros) -> Result<()> {
+        exec!(
+            self,
+            "INSERT INTO customers (id, cookie_secret, created_at) VALUES ($1, $2, $3)",
+            id,
+            hash_secret(secret),
+            now.0
+        );
         Ok(())
     }
 
-    /// The agent an access token belongs to.
-    pub async fn agent_for_token(&self, token: &str) -> Result<Option<Agent>> {
-        let row = sqlx::query("SELECT id, name, job_title FROM agents WHERE token_hash = ?")
-            .bind(hash_secret(token))
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| agent_from_row(&r)))
-    }
-
-    /// Records a visit (a login), applies the customer fields the client sent, and returns the
-    /// customer with statistics, as `login` answers it.
-    pub async fn login_customer(&self, id: &str, update: Option<&CustomerUpdate>) -> Result<Customer> {
-        {
-            let _write = self.write.lock().await;
-            let (name, email) = update.map(|u| (u.name.clone(), u.email.clone())).unwrap_or_default();
-            sqlx::query(
-                "UPDATE customers SET visits_count = visits_count + 1,
-                 name = COALESCE(?, name), email = COALESCE(?, email) WHERE id = ?",
-            )
-            .bind(name)
-            .bind(email)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        }
-        let mut customer = self.customer(id).await?;
-        customer.session_fields = update.and_then(|u| u.session_fields.clone());
-        Ok(customer)
+    /// Counts a visit and applies the fields the client sent; false if there is no such
+    /// customer.
+    pub async fn record_visit(&mut self, id: &str, name: Option<&str>, email: Option<&str>) -> Result<bool> {
+        let changed = exec!(
+            self,
+            "UPDATE customers SET visits_count = visits_count + 1,
+             name = COALESCE($1, name), email = COALESCE($2, email) WHERE id = $3",
+            name,
+            email,
+            id
+        );
+        Ok(changed > 0)
     }
 
     /// A customer with statistics.
-    pub async fn customer(&self, id: &str) -> Result<Customer> {
-        let row = sqlx::query(
+    pub async fn customer(&mut self, id: &str) -> Result<Option<Customer>> {
+        let row: Option<CustomerRow> = fetch!(
+            self,
+            fetch_optional CustomerRow,
             "SELECT c.id, c.name, c.email, c.visits_count, c.created_at,
-                    (SELECT COUNT(*) FROM chats WHERE customer_id = c.id),
-                    (SELECT COUNT(*) FROM threads t JOIN chats ch ON ch.id = t.chat_id WHERE ch.customer_id = c.id)
-             FROM customers c WHERE c.id = ?",
-        )
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await?;
-        let visits: i64 = row.get(3);
-        Ok(Customer {
-            id: row.get(0),
-            name: row.get(1),
-            email: row.get(2),
-            created_at: Some(row.get(4)),
+                    (SELECT COUNT(*) FROM chats WHERE customer_id = c.id) AS chats_count,
+                    (SELECT COALESCE(MAX(threads_count), 0) FROM chats WHERE customer_id = c.id) AS threads_count
+             FROM customers c WHERE c.id = $1",
+            id
+        );
+        Ok(row.map(|row| Customer {
+            id: row.id,
+            name: row.name,
+            email: row.email,
+            created_at: Some(Micros(row.created_at).rfc3339()),
             statistics: Some(Statistics {
-                chats_count: row.get::<i64, _>(5) as u64,
-                threads_count: row.get::<i64, _>(6) as u64,
-                visits_count: visits as u64,
-                page_views_count: visits as u64,
+                chats_count: row.chats_count as u64,
+                threads_count: row.threads_count as u64,
+                visits_count: row.visits_count as u64,
+                page_views_count: row.visits_count as u64,
                 greetings_shown_count: 0,
                 greetings_accepted_count: 0,
             }),
             ..Customer::default()
-        })
+        }))
     }
-}
 
-pub(super) fn agent_from_row(row: &sqlx::sqlite::SqliteRow) -> Agent {
-    Agent {
-        id: row.get("id"),
-        name: Some(row.get("name")),
-        job_title: row.get("job_title"),
-        ..Agent::default()
+    /// Creates the agent if missing and sets its access token.
+    pub async fn upsert_agent(&mut self, seed: &AgentSeed, token: &str) -> Result<()> {
+        exec!(
+            self,
+            "INSERT INTO agents (id, name, job_title, token_hash) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash",
+            &seed.id,
+            &seed.name,
+            &seed.job_title,
+            hash_secret(token)
+        );
+        Ok(())
+    }
+
+    /// The agent an access token belongs to.
+    pub async fn agent_for_token(&mut self, token: &str) -> Result<Option<Agent>> {
+        let row: Option<AgentRow> =
+            fetch!(self, fetch_optional AgentRow, "SELECT id, name, job_title FROM agents WHERE token_hash = $1", hash_secret(token));
+        Ok(row.map(Agent::from))
+    }
+
+    pub async fn agent(&mut self, id: &str) -> Result<Option<Agent>> {
+        let row: Option<AgentRow> = fetch!(self, fetch_optional AgentRow, "SELECT id, name, job_title FROM agents WHERE id = $1", id);
+        Ok(row.map(Agent::from))
     }
 }

@@ -5,8 +5,8 @@
 //! whose queue is full (a reader too slow for `OUTBOUND_QUEUE_FRAMES`) is told to close
 //! instead of slowing everyone else down.
 //!
-//! This hub is in-process. Several nodes will share pushes through PostgreSQL LISTEN/NOTIFY
-//! behind this same interface (design.md §5).
+//! The hub knows only this node's sockets; pushes for sockets on other nodes travel there as
+//! domain events on the bus (`fanout::bus`), and that node's hub delivers them.
 
 use axum::extract::ws::Utf8Bytes;
 use std::collections::HashMap;
@@ -51,6 +51,11 @@ impl SocketHandle {
             self.overflowed.cancel();
         }
     }
+
+    /// Queues a frame of ours (a response, or a push for this socket alone).
+    pub fn send_frame(&self, frame: impl Into<ServerFrame>) {
+        self.send(Utf8Bytes::from(frame.into().encode()));
+    }
 }
 
 impl Hub {
@@ -81,12 +86,12 @@ impl Hub {
     /// Sends `push` to every socket of every user in `user_ids`, except `skip` (the
     /// requester's socket, which gets its own copy carrying its `request_id`). The frame is
     /// encoded once for all of them.
-    pub fn push(&self, user_ids: &[String], push: &Push, skip: Option<SocketId>) {
-        let frame = ServerFrame::Push(PushFrame { request_id: None, push: push.clone() });
+    pub fn push(&self, user_ids: &[&str], push: Push, skip: Option<SocketId>) {
+        let frame = ServerFrame::Push(PushFrame { request_id: None, push });
         let frame = Utf8Bytes::from(frame.encode());
         let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
         for user_id in user_ids {
-            for handle in sockets.get(user_id).into_iter().flatten() {
+            for handle in sockets.get(*user_id).into_iter().flatten() {
                 if Some(handle.id) != skip {
                     handle.send(frame.clone());
                 }

@@ -1,0 +1,398 @@
+//! Chats, threads and events: the operations that change them, and the reads.
+//!
+//! A customer has at most one chat (protocol.md §11.1, `chat_limit_reached`); each
+//! conversation in it is a thread, and at most one thread is active. `start_chat` creates the
+//! chat with its first thread, `resume_chat` opens the next thread, events land in the active
+//! thread (or, with `attach_to_last_thread`, the latest), `deactivate_chat` closes it.
+//!
+//! Every change starts by locking the chat's row (`lock_chat`), so changes to one chat are
+//! serialized across nodes while different chats proceed in parallel; the unique constraints
+//! behind each rule catch what a lock would not.
+
+use super::views::{self, access, parse_properties};
+use super::{Domain, DomainEvent, Members, Requester};
+use crate::clock::Micros;
+use crate::error::{Error, Result};
+use crate::limits::{MAX_EVENTS_PER_THREAD_READ, MAX_INITIAL_EVENTS, MAX_MESSAGE_TEXT_BYTES};
+use crate::store::{ChatRow, Conn, EventRow, Page, random_id};
+use confab_protocol::ErrorType;
+use confab_protocol::action::InitialChat;
+use confab_protocol::entity::{Chat, ChatSummary, Event, EventBody, Thread, User};
+
+/// A chat just started or resumed: the direct response, and what `incoming_chat` carries.
+#[derive(Debug, Clone)]
+pub struct Started {
+    pub chat: Chat,
+    pub thread_id: String,
+    pub event_ids: Vec<String>,
+}
+
+/// Checks an event a user wants to send: what customers may send, sizes, URL schemes.
+fn validate_event(requester: Requester<'_>, event: &Event) -> Result<()> {
+    match &event.body {
+        EventBody::Message(m) => {
+            if m.text.trim().is_empty() {
+                return Err(Error::validation("Message text must not be empty"));
+            }
+            if m.text.len() > MAX_MESSAGE_TEXT_BYTES {
+                return Err(Error::validation(format!("Message text is longer than {MAX_MESSAGE_TEXT_BYTES} bytes")));
+            }
+        }
+        EventBody::File(f) => {
+            let lower = f.url.to_ascii_lowercase();
+            if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+                return Err(Error::validation("File URL must be http or https"));
+            }
+        }
+        EventBody::SystemMessage(_) => {
+            if !requester.is_agent() {
+                return Err(Error::validation("Customers cannot send system messages"));
+            }
+        }
+        EventBody::Unknown(_) => {
+            return Err(Error::validation(format!("Event type `{}` is not supported", event.body.kind())));
+        }
+    }
+    match event.visibility.as_deref() {
+        None | Some("all") => Ok(()),
+        Some("agents") if requester.is_agent() => Ok(()),
+        Some(other) => Err(Error::validation(format!("Visibility `{other}` is not allowed"))),
+    }
+}
+
+fn initial_events(requester: Requester<'_>, initial: &InitialChat) -> Result<Vec<Event>> {
+    let events = initial.thread.as_ref().and_then(|t| t.events.clone()).unwrap_or_default();
+    if events.len() > MAX_INITIAL_EVENTS {
+        return Err(Error::validation(format!("A thread can start with at most {MAX_INITIAL_EVENTS} events")));
+    }
+    for event in &events {
+        validate_event(requester, event)?;
+    }
+    Ok(events)
+}
+
+fn not_found(chat_id: &str) -> Error {
+    Error::not_found(format!("Chat {chat_id} not found"))
+}
+
+fn inactive(chat_id: &str) -> Error {
+    Error::new(ErrorType::ChatInactive, format!("Chat {chat_id} is inactive"))
+}
+
+/// The chat, if the requester may see it: a customer only their own (another is `not_found`,
+/// so ids leak nothing), an agent any.
+fn visible(requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Result<ChatRow> {
+    match (chat, requester) {
+        (Some(chat), Requester::Agent(_)) => Ok(chat),
+        (Some(chat), Requester::Customer(id)) if chat.customer_id == id => Ok(chat),
+        _ => Err(not_found(chat_id)),
+    }
+}
+
+impl Conn {
+    /// Locks the chat's row until commit (PostgreSQL: `FOR UPDATE`; SQLite's write
+    /// transaction holds the database already).
+    async fn lock_chat(&mut self, chat_id: &str) -> Result<Option<ChatRow>> {
+        let sql = self.pick(
+            "SELECT id, customer_id, properties FROM chats WHERE id = $1",
+            "SELECT id, customer_id, properties FROM chats WHERE id = $1 FOR UPDATE",
+        );
+        Ok(crate::store::fetch!(self, fetch_optional ChatRow, sql, chat_id))
+    }
+
+    async fn members(&mut self, chat_id: &str) -> Result<Members> {
+        let mut members = Members::default();
+        for (user_id, user_type) in self.chat_members(chat_id).await? {
+            match user_type.as_str() {
+                "customer" => members.customers.push(user_id),
+                _ => members.agents.push(user_id),
+            }
+        }
+        Ok(members)
+    }
+
+    async fn users(&mut self, chat_id: &str) -> Result<Vec<User>> {
+        Ok(self.users_of_chats(&[chat_id.to_owned()]).await?.into_iter().map(|(_, u)| u).collect())
+    }
+
+    /// Stores `event` as the chat's next event, in `thread_id`, with the server's fields.
+    async fn append_event(&mut self, chat_id: &str, thread_id: &str, author_id: &str, mut event: Event, now: Micros) -> Result<Event> {
+        let seq = self.next_event_seq(chat_id).await?;
+        let id = format!("{thread_id}_{seq}");
+        event.id = Some(id.clone());
+        event.created_at = Some(now.rfc3339());
+        event.author_id = Some(author_id.to_owned());
+        event.visibility.get_or_insert_with(|| "all".to_owned());
+        event.seq = Some(seq as u64);
+        let row = EventRow {
+            chat_id: chat_id.to_owned(),
+            thread_id: thread_id.to_owned(),
+            seq,
+            event: serde_json::to_string(&event).expect("events always encode"),
+        };
+        self.insert_event(&row, &id, &event, author_id, now).await?;
+        Ok(event)
+    }
+
+    /// Opens the chat's next thread with its first events; the chat must be locked and have no
+    /// active thread.
+    async fn open_thread(
+        &mut self,
+        requester: Requester<'_>,
+        chat_id: &str,
+        initial: &InitialChat,
+        events: Vec<Event>,
+        now: Micros,
+    ) -> Result<(Thread, Vec<String>)> {
+        let number = self.bump_threads_count(chat_id).await?.ok_or_else(|| not_found(chat_id))?;
+        let thread_id = random_id(10);
+        let properties = initial.thread.as_ref().and_then(|t| t.properties.clone()).unwrap_or_default();
+        let properties = serde_json::Value::Object(properties).to_string();
+        match self.insert_thread(&thread_id, chat_id, number, &properties, now).await {
+            Err(Error::Database(e)) if crate::store::is_unique_violation(&e) => {
+                // Another node opened a thread between our check and our insert.
+                return Err(Error::new(ErrorType::ChatAlreadyActive, format!("Chat {chat_id} is already active")));
+            }
+            other => other?,
+        }
+        let mut stored = Vec::with_capacity(events.len());
+        for event in events {
+            stored.push(self.append_event(chat_id, &thread_id, requester.id(), event, now).await?);
+        }
+        let event_ids = stored.iter().filter_map(|e| e.id.clone()).collect();
+        let users = self.users(chat_id).await?;
+        let (previous_thread_id, _) = self.thread_neighbours(chat_id, number).await?;
+        let thread = Thread {
+            id: thread_id,
+            created_at: now.rfc3339(),
+            active: true,
+            user_ids: views::user_ids(&users),
+            events: stored,
+            properties: parse_properties(&properties),
+            access: access(),
+            previous_thread_id,
+            next_thread_id: None,
+            queue: None,
+        };
+        Ok((thread, event_ids))
+    }
+}
+
+impl Domain {
+    /// Starts the customer's chat with its first thread and initial events, in one
+    /// transaction. `chat_limit_reached` if they have one.
+    pub async fn start_chat(&self, customer_id: &str, initial: &InitialChat) -> Result<(Started, Vec<DomainEvent>)> {
+        let requester = Requester::Customer(customer_id);
+        let events = initial_events(requester, initial)?;
+        let now = self.clock.now();
+        let chat_id = random_id(10);
+        let properties = serde_json::Value::Object(initial.properties.clone().unwrap_or_default()).to_string();
+        let mut tx = self.store.write().await?;
+        if !tx.insert_chat(&chat_id, customer_id, &properties, now).await? {
+            let existing = tx.chat_of_customer(customer_id).await?.unwrap_or_default();
+            return Err(Error::new(
+                ErrorType::ChatLimitReached,
+                format!("Customer already has chat {existing}; use resume_chat to continue it"),
+            ));
+        }
+        tx.add_chat_user(&chat_id, customer_id, "customer").await?;
+        self.opened(tx, requester, &chat_id, initial, events, now).await
+    }
+
+    /// Opens a new thread in the customer's inactive chat (v3.5 `resume_chat`, v3.2
+    /// `activate_chat`). `chat_already_active` if a thread is open.
+    pub async fn resume_chat(&self, customer_id: &str, initial: &InitialChat) -> Result<(Started, Vec<DomainEvent>)> {
+        let requester = Requester::Customer(customer_id);
+        let chat_id = initial.id.as_deref().ok_or_else(|| Error::validation("chat.id is required"))?;
+        let events = initial_events(requester, initial)?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let chat = tx.lock_chat(chat_id).await?;
+        visible(requester, chat_id, chat)?;
+        if tx.last_thread(chat_id).await?.is_some_and(|t| t.active) {
+            return Err(Error::new(ErrorType::ChatAlreadyActive, format!("Chat {chat_id} is already active")));
+        }
+        self.opened(tx, requester, chat_id, initial, events, now).await
+    }
+
+    /// The rest of `start_chat` and `resume_chat`: the thread, its events, the chat as
+    /// `incoming_chat` shows it, and the commit.
+    async fn opened(
+        &self,
+        mut tx: Conn,
+        requester: Requester<'_>,
+        chat_id: &str,
+        initial: &InitialChat,
+        events: Vec<Event>,
+        now: Micros,
+    ) -> Result<(Started, Vec<DomainEvent>)> {
+        let (thread, event_ids) = tx.open_thread(requester, chat_id, initial, events, now).await?;
+        let chat_row = tx.chat(chat_id).await?.ok_or_else(|| not_found(chat_id))?;
+        let chat = Chat {
+            id: chat_id.to_owned(),
+            users: tx.users(chat_id).await?,
+            properties: parse_properties(&chat_row.properties),
+            access: access(),
+            thread: Some(thread.clone()),
+        };
+        let members = tx.members(chat_id).await?;
+        let events = vec![DomainEvent::ChatStarted { chat: chat.clone(), requester_id: requester.id().to_owned(), members }];
+        self.commit(tx, &events).await?;
+        Ok((Started { chat, thread_id: thread.id, event_ids }, events))
+    }
+
+    /// Adds an event to the chat's active thread (or its latest, with `attach_to_last_thread`).
+    /// An agent who writes joins the chat first (`user_added_to_chat`).
+    pub async fn send_event(
+        &self,
+        requester: Requester<'_>,
+        chat_id: &str,
+        event: Event,
+        attach_to_last_thread: bool,
+    ) -> Result<(Event, Vec<DomainEvent>)> {
+        validate_event(requester, &event)?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        let chat = tx.lock_chat(chat_id).await?;
+        visible(requester, chat_id, chat)?;
+        let thread = match tx.last_thread(chat_id).await? {
+            Some(thread) if thread.active || attach_to_last_thread => thread,
+            _ => return Err(inactive(chat_id)),
+        };
+        let mut events = Vec::new();
+        if let Requester::Agent(agent_id) = requester
+            && tx.add_chat_user(chat_id, agent_id, "agent").await?
+        {
+            let mut agent = tx.agent(agent_id).await?.ok_or_else(|| Error::authentication("Unknown agent"))?;
+            agent.present = Some(true);
+            events.push((User::Agent(agent), agent_id));
+        }
+        let stored = tx.append_event(chat_id, &thread.id, requester.id(), event, now).await?;
+        let members = tx.members(chat_id).await?;
+        let mut domain_events: Vec<DomainEvent> = events
+            .into_iter()
+            .map(|(user, agent_id)| DomainEvent::UserAdded {
+                chat_id: chat_id.to_owned(),
+                thread_id: thread.id.clone(),
+                user,
+                requester_id: agent_id.to_owned(),
+                members: members.clone(),
+            })
+            .collect();
+        domain_events.push(DomainEvent::EventAdded {
+            chat_id: chat_id.to_owned(),
+            thread_id: thread.id,
+            event: stored.clone(),
+            members,
+        });
+        self.commit(tx, &domain_events).await?;
+        Ok((stored, domain_events))
+    }
+
+    /// Closes the chat's active thread. `chat_inactive` if none is open.
+    pub async fn deactivate_chat(&self, requester: Requester<'_>, chat_id: &str) -> Result<Vec<DomainEvent>> {
+        let mut tx = self.store.write().await?;
+        let chat = tx.lock_chat(chat_id).await?;
+        visible(requester, chat_id, chat)?;
+        let thread = tx.last_thread(chat_id).await?.filter(|t| t.active).ok_or_else(|| inactive(chat_id))?;
+        if !tx.deactivate_thread(&thread.id).await? {
+            return Err(inactive(chat_id));
+        }
+        let members = tx.members(chat_id).await?;
+        let events = vec![DomainEvent::ChatDeactivated {
+            chat_id: chat_id.to_owned(),
+            thread_id: thread.id,
+            user_id: requester.id().to_owned(),
+            members,
+        }];
+        self.commit(tx, &events).await?;
+        Ok(events)
+    }
+
+    /// Commits a change together with its domain events for the other nodes.
+    async fn commit(&self, mut tx: Conn, events: &[DomainEvent]) -> Result<()> {
+        if tx.needs_bus() {
+            let payload = serde_json::to_string(events).expect("domain events always encode");
+            tx.publish(&self.node_id, self.clock.now(), &payload).await?;
+        }
+        tx.commit().await
+    }
+
+    /// The chat with one thread: `thread_id`, or the latest.
+    pub async fn get_chat(&self, requester: Requester<'_>, chat_id: &str, thread_id: Option<&str>) -> Result<Chat> {
+        let mut db = self.store.read().await?;
+        let chat = db.chat(chat_id).await?;
+        let chat = visible(requester, chat_id, chat)?;
+        let thread = match thread_id {
+            Some(id) => Some(db.thread(chat_id, id).await?.ok_or_else(|| Error::not_found(format!("Thread {id} not found")))?),
+            None => db.last_thread(chat_id).await?,
+        };
+        let users = db.users(chat_id).await?;
+        let thread = match thread {
+            Some(row) => {
+                let events = db.thread_events(std::slice::from_ref(&row.id), requester.is_agent(), MAX_EVENTS_PER_THREAD_READ).await?;
+                let neighbours = db.thread_neighbours(chat_id, row.seq).await?;
+                Some(views::thread(row, events, &users, neighbours))
+            }
+            None => None,
+        };
+        Ok(Chat { id: chat.id, users, properties: parse_properties(&chat.properties), access: access(), thread })
+    }
+
+    /// One page of the chats the requester sees: a customer their own, an agent all. Returns
+    /// the page and the total.
+    pub async fn list_chats(&self, requester: Requester<'_>, page: Page) -> Result<(Vec<ChatSummary>, u64)> {
+        let owner = match requester {
+            Requester::Customer(id) => Some(id),
+            Requester::Agent(_) => None,
+        };
+        let mut db = self.store.read().await?;
+        let total = db.count_chats(owner).await?;
+        let chats = db.chat_page(owner, page.order, page.size, page.offset).await?;
+        let ids: Vec<String> = chats.iter().map(|c| c.id.clone()).collect();
+        let last_events = db.last_event_per_type(&ids, requester.is_agent()).await?;
+        let mut thread_ids: Vec<String> = last_events.iter().map(|e| e.thread_id.clone()).collect();
+        thread_ids.sort();
+        thread_ids.dedup();
+        let rows = views::SummaryRows {
+            users: db.users_of_chats(&ids).await?,
+            last_threads: db.last_threads(&ids).await?,
+            thread_times: db.thread_times(&thread_ids).await?,
+            last_events,
+        };
+        Ok((views::summaries(chats, rows), total))
+    }
+
+    /// One page of a chat's threads. With `page.by_events`, as many threads as it takes to
+    /// reach `page.size` events (at most `LIST_THREADS_MAX` threads). Returns the threads and
+    /// the total.
+    pub async fn list_threads(&self, requester: Requester<'_>, chat_id: &str, page: Page) -> Result<(Vec<Thread>, u64)> {
+        let mut db = self.store.read().await?;
+        let chat = db.chat(chat_id).await?;
+        visible(requester, chat_id, chat)?;
+        let total = db.count_threads(chat_id).await?;
+        let limit = if page.by_events { crate::limits::LIST_THREADS_MAX } else { page.size };
+        let candidates = db.thread_page(chat_id, page.order, limit, page.offset, requester.is_agent()).await?;
+        let mut rows = Vec::new();
+        let mut events = 0i64;
+        for candidate in candidates {
+            let done = if page.by_events { events >= i64::from(page.size) } else { rows.len() >= page.size as usize };
+            if done {
+                break;
+            }
+            events += candidate.events_count;
+            rows.push(candidate.thread);
+        }
+        let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
+        let mut events = db.thread_events(&ids, requester.is_agent(), MAX_EVENTS_PER_THREAD_READ).await?;
+        let users = db.users(chat_id).await?;
+        let mut threads = Vec::with_capacity(rows.len());
+        for row in rows {
+            let (mine, rest): (Vec<EventRow>, Vec<EventRow>) = events.into_iter().partition(|e| e.thread_id == row.id);
+            events = rest;
+            let neighbours = db.thread_neighbours(chat_id, row.seq).await?;
+            threads.push(views::thread(row, mine, &users, neighbours));
+        }
+        Ok((threads, total))
+    }
+}
