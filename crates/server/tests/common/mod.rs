@@ -3,6 +3,8 @@
 
 #![allow(dead_code)]
 
+pub mod postgres;
+
 use clap::Parser;
 use confab_server::Server;
 use confab_server::config::{Config, DEMO_ORGANIZATION_ID};
