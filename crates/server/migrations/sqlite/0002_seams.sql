@@ -2,6 +2,9 @@
 -- PostgreSQL), events get one sequence per chat, the database itself allows one active thread
 -- per chat, and customer access tokens are signed rather than stored.
 --
+-- Old times look like 2026-11-22T02:00:00.123456Z: whole seconds from strftime, then the six
+-- digits after the dot (julianday's floating point would lose microseconds).
+--
 -- Parent tables are altered in place (dropping them would trip their foreign keys); `events`,
 -- which nothing references, is rebuilt.
 
@@ -14,12 +17,12 @@ CREATE TABLE server_secrets (
 );
 
 ALTER TABLE customers ADD COLUMN created_us INTEGER NOT NULL DEFAULT 0;
-UPDATE customers SET created_us = CAST(ROUND((julianday(created_at) - 2440587.5) * 86400000000.0) AS INTEGER);
+UPDATE customers SET created_us = CAST(strftime('%s', substr(created_at, 1, 19)) AS INTEGER) * 1000000 + CAST(substr(created_at, 21, 6) AS INTEGER);
 ALTER TABLE customers DROP COLUMN created_at;
 ALTER TABLE customers RENAME COLUMN created_us TO created_at;
 
 ALTER TABLE chats ADD COLUMN created_us INTEGER NOT NULL DEFAULT 0;
-UPDATE chats SET created_us = CAST(ROUND((julianday(created_at) - 2440587.5) * 86400000000.0) AS INTEGER);
+UPDATE chats SET created_us = CAST(strftime('%s', substr(created_at, 1, 19)) AS INTEGER) * 1000000 + CAST(substr(created_at, 21, 6) AS INTEGER);
 ALTER TABLE chats DROP COLUMN created_at;
 ALTER TABLE chats RENAME COLUMN created_us TO created_at;
 -- The chat's counters: the last event sequence number given out, and threads opened.
@@ -27,7 +30,7 @@ ALTER TABLE chats ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE chats ADD COLUMN threads_count INTEGER NOT NULL DEFAULT 0;
 
 ALTER TABLE threads ADD COLUMN created_us INTEGER NOT NULL DEFAULT 0;
-UPDATE threads SET created_us = CAST(ROUND((julianday(created_at) - 2440587.5) * 86400000000.0) AS INTEGER);
+UPDATE threads SET created_us = CAST(strftime('%s', substr(created_at, 1, 19)) AS INTEGER) * 1000000 + CAST(substr(created_at, 21, 6) AS INTEGER);
 ALTER TABLE threads DROP COLUMN created_at;
 ALTER TABLE threads RENAME COLUMN created_us TO created_at;
 CREATE UNIQUE INDEX threads_one_active_per_chat ON threads(chat_id) WHERE active = 1;
@@ -50,7 +53,7 @@ SELECT e.id, e.chat_id, e.thread_id,
        ROW_NUMBER() OVER (PARTITION BY e.chat_id ORDER BY t.seq, e.seq),
        COALESCE(json_extract(e.event, '$.type'), 'message'),
        e.author_id,
-       CAST(ROUND((julianday(e.created_at) - 2440587.5) * 86400000000.0) AS INTEGER),
+       CAST(strftime('%s', substr(e.created_at, 1, 19)) AS INTEGER) * 1000000 + CAST(substr(e.created_at, 21, 6) AS INTEGER),
        e.custom_id,
        COALESCE(json_extract(e.event, '$.visibility'), 'all'),
        e.event
