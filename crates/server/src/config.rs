@@ -56,10 +56,6 @@ pub struct Config {
     #[arg(long = "allowed-origin", env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
 
-    /// How long a socket may stay without logging in (milliseconds). For tests.
-    #[arg(long, hide = true, env = "CONFAB_LOGIN_TIMEOUT_MS", default_value_t = crate::limits::LOGIN_TIMEOUT.as_millis() as u64)]
-    pub login_timeout_ms: u64,
-
     /// Customer access token lifetime (seconds). For tests.
     #[arg(long, hide = true, env = "CONFAB_CUSTOMER_TOKEN_TTL_SECS", default_value_t = crate::limits::CUSTOMER_TOKEN_TTL.as_secs())]
     pub customer_token_ttl_secs: u64,

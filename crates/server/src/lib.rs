@@ -68,7 +68,7 @@ pub struct Settings {
     /// frame the widget.
     pub allowed_origins: Vec<String>,
     pub widget_dir: PathBuf,
-    /// `LOGIN_TIMEOUT`, shortened by tests.
+    /// `LOGIN_TIMEOUT`.
     pub login_timeout: std::time::Duration,
     /// Proxies (nginx, a load balancer) whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<IpAddr>,
@@ -263,7 +263,7 @@ impl Server {
             site_url,
             allowed_origins,
             widget_dir: config.widget_dir.clone(),
-            login_timeout: std::time::Duration::from_millis(config.login_timeout_ms),
+            login_timeout: crate::limits::LOGIN_TIMEOUT,
             trusted_proxies: config.trusted_proxies.clone(),
         };
         let shutdown = Shutdown::new();

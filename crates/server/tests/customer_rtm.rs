@@ -3,6 +3,8 @@
 mod common;
 
 use common::*;
+use confab_server::clock::{Clock, Micros};
+use confab_server::limits::{CUSTOMER_TOKEN_TTL, LOGIN_TIMEOUT};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -251,25 +253,38 @@ async fn a_flooding_socket_is_told_to_slow_down_and_nothing_is_lost_after() {
     assert_eq!(rtm.request("ping", json!({})).await["success"], true, "the bucket refills");
 }
 
+/// A server on a manual clock, and that clock. Timeouts are tested by moving it, not sleeping.
+async fn server_on_manual_clock() -> (TestServer, Clock) {
+    let clock = Clock::manual(Micros(1_795_000_000_000_000));
+    (TestServer::start_on_clock(&[], clock.clone()).await, clock)
+}
+
 #[tokio::test]
 async fn a_socket_that_never_logs_in_is_told_why_and_closed() {
-    let server = TestServer::start_with(&["--login-timeout-ms", "300"]).await;
+    let (server, clock) = server_on_manual_clock().await;
     let mut rtm = Rtm::open(&server.ws_url()).await;
+    clock.advance(LOGIN_TIMEOUT - Duration::from_secs(1));
+    rtm.silent(Duration::from_millis(100)).await;
+    clock.advance(Duration::from_secs(1));
     rtm.expect_goodbye("connection_timeout", 1008, "login timeout").await;
 }
 
 #[tokio::test]
 async fn a_socket_ends_when_its_token_expires() {
-    let server = TestServer::start_with(&["--customer-token-ttl-secs", "1"]).await;
+    let (server, clock) = server_on_manual_clock().await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    clock.advance(CUSTOMER_TOKEN_TTL - Duration::from_secs(1));
+    assert_eq!(rtm.request("ping", json!({})).await["success"], true, "still valid a second before");
+    clock.advance(Duration::from_secs(1));
     rtm.expect_goodbye("access_token_expired", 1008, "access token expired").await;
 }
 
 #[tokio::test]
 async fn a_logged_in_socket_outlives_the_login_timeout() {
-    let server = TestServer::start_with(&["--login-timeout-ms", "200"]).await;
+    let (server, clock) = server_on_manual_clock().await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;
-    rtm.silent(Duration::from_millis(500)).await;
+    clock.advance(LOGIN_TIMEOUT * 2);
+    rtm.silent(Duration::from_millis(100)).await;
     assert_eq!(rtm.request("ping", json!({})).await["success"], true);
 }
 
@@ -302,4 +317,44 @@ async fn send_message(rtm: &mut Rtm, chat_id: &str, text: &str) -> Value {
     let response = rtm.recv().await;
     let _push = rtm.recv().await;
     response
+}
+
+#[tokio::test]
+async fn a_slow_database_delays_answers_but_never_the_socket_and_bounds_what_waits() {
+    // Regression: requests ran inside the socket's read loop, so one slow query stopped the
+    // socket from reading (pings went unanswered), and nothing bounded what queued up.
+    use confab_server::limits::MAX_PENDING_REQUESTS;
+    use sqlx::Connection;
+    let server = TestServer::start().await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    rtm.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hi"}]}}})).await;
+    let chat_id = rtm.recv().await["payload"]["chat_id"].as_str().unwrap().to_owned();
+    let _incoming_chat = rtm.recv().await;
+
+    // Another process holds the database's write lock.
+    let db_url = format!("sqlite://{}", server.dir.path().join("confab.db").display());
+    let mut other = sqlx::SqliteConnection::connect(&db_url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
+
+    let send = |n: usize| json!({"chat_id": chat_id, "event": {"type":"message","text": format!("m{n}")}});
+    let first = rtm.send("send_event", send(0)).await;
+    let ping = rtm.request("ping", json!({})).await;
+    assert_eq!(ping["success"], true, "the socket still reads and answers while a request waits");
+    let mut queued = vec![first];
+    for n in 1..=MAX_PENDING_REQUESTS {
+        queued.push(rtm.send("send_event", send(n)).await);
+    }
+    let refused = rtm.request("send_event", send(99)).await;
+    assert_eq!(refused["payload"]["error"]["type"], "too_many_requests", "{refused}");
+
+    sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
+    let mut answered = Vec::new();
+    while answered.len() < queued.len() {
+        let frame = rtm.recv().await;
+        if frame["type"] == "response" {
+            assert_eq!(frame["success"], true, "{frame}");
+            answered.push(frame["request_id"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(answered, queued, "every waiting request answered, in order");
 }

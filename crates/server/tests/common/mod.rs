@@ -7,6 +7,7 @@ pub mod postgres;
 
 use clap::Parser;
 use confab_server::Server;
+use confab_server::clock::Clock;
 use confab_server::config::{Config, DEMO_ORGANIZATION_ID};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -22,6 +23,11 @@ pub const WAIT: Duration = Duration::from_secs(5);
 
 /// Starts a server with its database in `data_dir`, the API on `listen`.
 pub async fn start_in(data_dir: &Path, listen: &str, extra: &[&str]) -> Server {
+    start_on_clock(data_dir, listen, extra, Clock::system()).await
+}
+
+/// [`start_in`] on a given clock.
+pub async fn start_on_clock(data_dir: &Path, listen: &str, extra: &[&str], clock: Clock) -> Server {
     let mut args = vec![
         "confab-server",
         "--listen",
@@ -34,7 +40,7 @@ pub async fn start_in(data_dir: &Path, listen: &str, extra: &[&str]) -> Server {
         data_dir.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    Server::start(Config::parse_from(args)).await.expect("server starts")
+    Server::start_with_clock(Config::parse_from(args), clock).await.expect("server starts")
 }
 
 pub struct TestServer {
@@ -49,8 +55,13 @@ impl TestServer {
     }
 
     pub async fn start_with(extra: &[&str]) -> Self {
+        Self::start_on_clock(extra, Clock::system()).await
+    }
+
+    /// A server whose clock moves only when the test moves it (`Clock::manual`).
+    pub async fn start_on_clock(extra: &[&str], clock: Clock) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let server = start_in(dir.path(), "127.0.0.1:0", extra).await;
+        let server = start_on_clock(dir.path(), "127.0.0.1:0", extra, clock).await;
         let url = format!("http://{}", server.api_addr);
         Self { server: Some(server), dir, url }
     }
