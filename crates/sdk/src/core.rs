@@ -16,7 +16,9 @@
 //! simulated clock, deterministically (tests/core.rs).
 //!
 //! Behaviour follows protocol.md: login races a 15 s timeout (§4.1); requests answered by a push
-//! carrying their `request_id` resolve from that push (§3.4); socket drops reconnect with
+//! carrying their `request_id` resolve from that push (§3.4); every other request has a deadline
+//! too (`REQUEST_TIMEOUT`, our addition: §6.6 has none, so a lost answer would hang its caller
+//! forever); socket drops reconnect with
 //! `min(1 s·2ⁿ ± 50 %, 5 s)` (§6.1), failed logins with `min(300 ms·2ⁿ ± 30 %, 60 s)` (§6.2);
 //! `customer_disconnected` reasons reconnect, refresh the token or end the client (§6.3).
 
@@ -32,6 +34,12 @@ use std::time::Duration;
 
 /// Login must succeed within this (protocol.md §4.1).
 pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
+/// Every other request must settle within this, or fails with `Error::RequestTimeout`.
+/// protocol.md §6.6: the official SDK times only the login (15 s, its `REQUEST_TIMEOUT`) and
+/// lets other requests wait forever; we give them the same 15 s. A Confab request is one
+/// SQLite transaction, so an answer this late means it was lost (the settling push never
+/// sent, a half-dead socket), and the caller deserves an error it can show or retry.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// After `customer_disconnected` with a reconnecting reason (protocol.md §6.3).
 pub const QUICK_RECONNECT: Duration = Duration::from_millis(100);
 /// A token this close to expiry is refreshed before use.
@@ -191,6 +199,14 @@ enum SettleBy {
     Push,
 }
 
+/// A request sent and not yet settled.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    settle_by: SettleBy,
+    /// Past this it settles with `Error::RequestTimeout`.
+    deadline: Duration,
+}
+
 #[derive(Debug, Clone)]
 struct Token {
     response: TokenResponse,
@@ -206,7 +222,7 @@ pub struct Core {
     fetching_token: bool,
     customer_id: Option<String>,
     next_id: u64,
-    pending: BTreeMap<RequestId, SettleBy>,
+    pending: BTreeMap<RequestId, Pending>,
     login: Option<(RequestId, Duration)>,
     reconnect_at: Option<Duration>,
     socket_failures: u32,
@@ -261,7 +277,8 @@ impl Core {
 
     /// When `handle_timeout` must be called next.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        [self.login.map(|(_, at)| at), self.reconnect_at].into_iter().flatten().min()
+        let requests = self.pending.values().map(|pending| pending.deadline);
+        [self.login.map(|(_, at)| at), self.reconnect_at].into_iter().flatten().chain(requests).min()
     }
 
     /// Starts connecting: a token and a socket in parallel, then `login`.
@@ -285,7 +302,8 @@ impl Core {
     }
 
     /// Queues a request. Fails at once when not connected (`NO_CONNECTION`, protocol.md §4.1).
-    pub fn request(&mut self, request: Request, _now: Duration) -> Result<RequestId, Error> {
+    /// It settles within `REQUEST_TIMEOUT` of `now`, one way or another.
+    pub fn request(&mut self, request: Request, now: Duration) -> Result<RequestId, Error> {
         match self.phase {
             Phase::Connected => {}
             Phase::Destroyed => return Err(Error::Destroyed),
@@ -298,7 +316,7 @@ impl Core {
             _ => SettleBy::Response,
         };
         let id = self.send(request, None);
-        self.pending.insert(id, settle_by);
+        self.pending.insert(id, Pending { settle_by, deadline: now + REQUEST_TIMEOUT });
         Ok(id)
     }
 
@@ -384,10 +402,16 @@ impl Core {
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
-        if let Some((id, at)) = self.login
+        let overdue: Vec<RequestId> =
+            self.pending.iter().filter(|(_, pending)| now >= pending.deadline).map(|(id, _)| *id).collect();
+        for id in overdue {
+            // Its answer, should it come after all, finds nothing pending and is ignored; a
+            // settling push then reaches the app as an ordinary push (the event did happen).
+            self.settle(id, Err(Error::RequestTimeout));
+        }
+        if let Some((_, at)) = self.login
             && now >= at {
                 self.login = None;
-                self.pending.remove(&id);
                 self.close_socket();
                 let delay = self.login_backoff();
                 self.retry_later(Error::RequestTimeout, now, delay);
@@ -460,7 +484,7 @@ impl Core {
             self.login = None;
             return self.on_login(login, now);
         }
-        let Some(settle_by) = self.pending.get(&id).copied() else { return };
+        let Some(settle_by) = self.pending.get(&id).map(|pending| pending.settle_by) else { return };
         match (result, settle_by) {
             (Err(error), _) => self.settle(id, Err(Error::Api(error))),
             (Ok(payload), SettleBy::Response) => self.settle(id, Ok(Reply::Response(RawResponse { action, payload }))),
@@ -498,7 +522,7 @@ impl Core {
 
     fn on_push(&mut self, frame: PushFrame, now: Duration) {
         let id = frame.request_id.as_deref().and_then(RequestId::parse);
-        if let Some(id) = id.filter(|id| self.pending.get(id) == Some(&SettleBy::Push)) {
+        if let Some(id) = id.filter(|id| self.pending.get(id).is_some_and(|pending| pending.settle_by == SettleBy::Push)) {
             match frame.push {
                 Push::IncomingChat(incoming) => return self.settle(id, Ok(Reply::Chat(incoming.chat))),
                 Push::IncomingEvent(incoming) => {

@@ -17,7 +17,8 @@ pub enum Error {
     /// The client has ended (banned, identity changed, or dropped).
     #[error("SDK destroyed.")]
     Destroyed,
-    /// Login did not complete in time.
+    /// No answer in time: the login after `LOGIN_TIMEOUT`, any other request after
+    /// `REQUEST_TIMEOUT`.
     #[error("Request timed out.")]
     RequestTimeout,
     /// The token endpoint refused or could not be reached.

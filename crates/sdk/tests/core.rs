@@ -1,9 +1,9 @@
 //! The sans-IO `Core` driven like an adapter would drive it, on a simulated clock: no sockets,
 //! no sleeping, no runtime. Proves the behaviour protocol.md asks of a client: connecting and
 //! logging in (§4), matching answers to requests, including the ones settled by a push (§3.4),
-//! the login timeout, login retries and socket reconnects with their backoff, the
-//! `customer_disconnected` reasons, identity checks (§2.3, §6) and the client's own errors
-//! (§11.2). Backoff jitter comes from the seed, so every delay here is reproducible.
+//! the login timeout and every request's deadline, login retries and socket reconnects with
+//! their backoff, the `customer_disconnected` reasons, identity checks (§2.3, §6) and the
+//! client's own errors (§11.2). Backoff jitter comes from the seed, so every delay here is reproducible.
 
 use confab_protocol::action::{
     CustomerGroups, DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginRequest,
@@ -15,7 +15,7 @@ use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, P
 use confab_protocol::token::TokenResponse;
 use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use confab_sdk::Error;
-use confab_sdk::core::{Config, Core, Event, Io, RawResponse, Reply, RequestId};
+use confab_sdk::core::{Config, Core, Event, Io, RawResponse, Reply, RequestId, REQUEST_TIMEOUT};
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
@@ -519,6 +519,78 @@ fn start_chat_and_send_event_settle_from_the_push_carrying_their_request_id() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Request deadlines (our addition to §6.6)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_request_never_answered_fails_with_request_timeout_after_exactly_15_s_and_a_late_answer_is_ignored() {
+    let mut h = Harness::connected();
+    h.advance(2_000);
+    let sent_at = h.now;
+    let (listing, listing_wire) = h.request(list_chats());
+    assert_eq!(h.core.poll_timeout(), Some(sent_at + REQUEST_TIMEOUT), "the deadline is the next timeout");
+    assert_eq!(REQUEST_TIMEOUT, Duration::from_secs(15));
+
+    h.advance(14_999);
+    h.assert_quiet();
+    h.advance(1);
+    assert_eq!(h.drain_events(), vec![settled(listing, Err(Error::RequestTimeout))]);
+    assert_eq!(Error::RequestTimeout.code(), "REQUEST_TIMEOUT");
+    assert_eq!(h.core.poll_timeout(), None, "nothing left to wait for");
+
+    // The answer turns up after all: nobody waits for it any more.
+    h.respond(&listing_wire, list_chats_response(1));
+    h.assert_quiet();
+    // One slow answer is no reason to drop a connection that works.
+    assert!(h.core.is_connected());
+    h.request(list_chats());
+}
+
+#[test]
+fn requests_settled_by_a_push_time_out_when_the_push_never_comes_and_a_late_push_is_an_ordinary_push() {
+    let mut h = Harness::connected();
+    let (send, send_wire) = h.request(send_message("hello"));
+    h.respond(&send_wire, Response::SendEvent(SendEventResponse { event_id: "ev-1".into() }));
+    h.advance(15_000);
+    assert_eq!(h.drain_events(), vec![settled(send, Err(Error::RequestTimeout))]);
+
+    // The event was stored after all: the app learns of it as it would from any push, and the
+    // request does not settle a second time.
+    let late = Push::IncomingEvent(IncomingEvent {
+        chat_id: "chat-1".into(),
+        thread_id: "thread-1".into(),
+        event: stored_message("ev-1", "hello"),
+    });
+    h.push(Some(&send_wire), late.clone());
+    assert_eq!(h.drain_events(), vec![Event::Push(late)]);
+}
+
+#[test]
+fn each_request_times_out_at_its_own_deadline() {
+    let mut h = Harness::connected();
+    let (first, _) = h.request(list_chats());
+    h.advance(5_000);
+    let (second, second_wire) = h.request(start_chat());
+    h.advance(5_000);
+    let (third, _) = h.request(get_chat("chat-7"));
+    assert_eq!(h.core.poll_timeout(), Some(ms(15_000)), "the earliest deadline first");
+
+    h.advance(5_000);
+    assert_eq!(h.drain_events(), vec![settled(first, Err(Error::RequestTimeout))]);
+    assert_eq!(h.core.poll_timeout(), Some(ms(20_000)));
+
+    // Answered in time, the second one no longer has a deadline.
+    h.push(Some(&second_wire), incoming_chat("chat-1"));
+    assert_eq!(h.drain_events(), vec![settled(second, Ok(Reply::Chat(chat("chat-1"))))]);
+    assert_eq!(h.core.poll_timeout(), Some(ms(25_000)));
+
+    h.advance(9_999);
+    h.assert_quiet();
+    h.advance(1);
+    assert_eq!(h.drain_events(), vec![settled(third, Err(Error::RequestTimeout))]);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Login failures and retries (§4.1, §6.2)
 // ---------------------------------------------------------------------------------------------
 
@@ -806,10 +878,11 @@ fn unreadable_frames_change_nothing() {
 
     // While connected, with a request waiting: it still settles from its push afterwards.
     let (start, start_wire) = h.request(start_chat());
+    let deadline = h.core.poll_timeout();
     for text in unreadable_frames(&start_wire) {
         h.core.handle_text(&text, h.now);
         h.assert_quiet();
-        assert_eq!(h.core.poll_timeout(), None, "{text}");
+        assert_eq!(h.core.poll_timeout(), deadline, "{text}");
         assert!(h.core.is_connected(), "{text}");
     }
     h.push(Some(&start_wire), incoming_chat("chat-1"));
