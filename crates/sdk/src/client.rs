@@ -1,8 +1,15 @@
 //! The async client: [`Client`] sends requests, [`Events`] yields what happens, and a driver
 //! task (spawned by the adapter) runs the sans-IO [`Core`] against a [`Platform`].
 //!
-//! The driver owns everything mutable; `Client` only holds a command channel, so it is cheap
+//! The driver owns everything mutable; `Client` only holds the way to reach it, so it is cheap
 //! to clone and to share across tasks or UI components.
+//!
+//! Between them, every queue is bounded except `Events`:
+//! - requests travel through a channel of `REQUEST_QUEUE` slots behind one shared sender; a
+//!   caller beyond that waits its turn, and the core refuses requests beyond
+//!   `MAX_PENDING_REQUESTS` at once;
+//! - `disconnect()` is a flag, not a message: asking twice is asking once;
+//! - `Events` stays unbounded, see `connect`.
 
 use crate::core::{Config, Core, Event, Io, Reply, RequestId};
 use crate::error::Error;
@@ -18,8 +25,13 @@ use confab_protocol::token::TokenReply;
 use confab_protocol::Request;
 use futures::channel::{mpsc, oneshot};
 use futures::future::{Either, FutureExt};
+use futures::lock::Mutex;
+use futures::task::AtomicWaker;
 use futures::{SinkExt, StreamExt};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 /// What the client user sees, in order.
@@ -35,15 +47,27 @@ pub enum ClientEvent {
     Push(Push),
 }
 
-enum Command {
-    Request(Box<Request>, oneshot::Sender<Result<Reply, Error>>),
-    Disconnect,
-}
+/// A request on its way to the driver, with where its result goes.
+type Call = (Box<Request>, oneshot::Sender<Result<Reply, Error>>);
+
+/// Requests the driver has not picked up yet. The driver picks them up as soon as it is not
+/// writing to the socket, so this only fills when a caller fires many at once.
+const REQUEST_QUEUE: usize = 16;
 
 /// Sends requests. Clone it freely; all clones drive the same connection.
 #[derive(Clone)]
 pub struct Client {
-    commands: mpsc::UnboundedSender<Command>,
+    /// One sender shared by every clone: each `mpsc::Sender` has a slot of its own beyond the
+    /// channel's capacity, so a sender per clone (or per call) would leave it unbounded.
+    calls: Arc<Mutex<mpsc::Sender<Call>>>,
+    disconnect: Arc<DisconnectFlag>,
+}
+
+/// `Client::disconnect` → the driver.
+#[derive(Default)]
+struct DisconnectFlag {
+    requested: AtomicBool,
+    driver: AtomicWaker,
 }
 
 /// The stream of [`ClientEvent`]s. Ends when the client is dropped or destroyed.
@@ -51,19 +75,33 @@ pub type Events = mpsc::UnboundedReceiver<ClientEvent>;
 
 /// Connects on `platform`: spawns the driver and returns the handle and its events.
 pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Events) {
-    let (commands_tx, commands) = mpsc::unbounded();
+    let (calls_tx, calls) = mpsc::channel(REQUEST_QUEUE);
+    // Unbounded on purpose: the driver must never wait for the app. An app may await a reply
+    // while not reading events (the widget did, on `Connected`); a driver blocked on a full
+    // `Events` would never read that reply: a deadlock. Dropping events instead would lose
+    // messages. What fills it is the server's pushes, which a connected app reads as they come.
     let (events_tx, events) = mpsc::unbounded();
+    let disconnect = Arc::new(DisconnectFlag::default());
     let mut core = Core::new(config, platform.random_seed());
     core.connect(platform.now());
-    let driver = Driver { platform, core, commands, events: events_tx, pending: HashMap::new(), socket: None };
+    let driver = Driver {
+        platform,
+        core,
+        calls,
+        disconnect: disconnect.clone(),
+        events: events_tx,
+        pending: HashMap::new(),
+        socket: None,
+    };
     P::spawn(Box::pin(driver.run()));
-    (Client { commands: commands_tx }, events)
+    (Client { calls: Arc::new(Mutex::new(calls_tx)), disconnect }, events)
 }
 
 impl Client {
     async fn call(&self, request: Request) -> Result<Reply, Error> {
         let (tx, rx) = oneshot::channel();
-        self.commands.unbounded_send(Command::Request(Box::new(request), tx)).map_err(|_| Error::Destroyed)?;
+        // Waits while the queue is full; the lock is released before waiting for the answer.
+        self.calls.lock().await.send((Box::new(request), tx)).await.map_err(|_| Error::Destroyed)?;
         rx.await.map_err(|_| Error::Destroyed)?
     }
 
@@ -142,9 +180,11 @@ impl Client {
         ChatHistory { client: self.clone(), chat_id: chat_id.to_owned(), next_page: None, done: false }
     }
 
-    /// Closes the connection; pending requests fail with `ConnectionLost`.
+    /// Closes the connection; pending requests fail with `ConnectionLost`. Requests already
+    /// handed to the driver are sent first (and fail with it).
     pub fn disconnect(&self) {
-        let _ = self.commands.unbounded_send(Command::Disconnect);
+        self.disconnect.requested.store(true, Ordering::SeqCst);
+        self.disconnect.driver.wake();
     }
 }
 
@@ -210,7 +250,8 @@ impl ChatHistory {
 struct Driver<P: Platform> {
     platform: P,
     core: Core,
-    commands: mpsc::UnboundedReceiver<Command>,
+    calls: mpsc::Receiver<Call>,
+    disconnect: Arc<DisconnectFlag>,
     events: mpsc::UnboundedSender<ClientEvent>,
     pending: HashMap<RequestId, oneshot::Sender<Result<Reply, Error>>>,
     socket: Option<Socket>,
@@ -218,7 +259,9 @@ struct Driver<P: Platform> {
 
 /// One thing that happened, found by waiting on everything at once.
 enum Input {
-    Command(Option<Command>),
+    /// `None`: every `Client` is gone.
+    Call(Option<Call>),
+    Disconnect,
     Token(Result<String, String>),
     Opened(Result<Socket, crate::platform::SocketError>),
     Frame(Option<String>),
@@ -261,7 +304,15 @@ impl<P: Platform> Driver<P> {
 
             let now = self.platform.now();
             let input = {
-                let command = self.commands.next().map(Input::Command);
+                let call = self.calls.next().map(Input::Call);
+                let disconnect = futures::future::poll_fn(|cx| {
+                    self.disconnect.driver.register(cx.waker());
+                    if self.disconnect.requested.swap(false, Ordering::SeqCst) {
+                        Poll::Ready(Input::Disconnect)
+                    } else {
+                        Poll::Pending
+                    }
+                });
                 let token = optional(token_request.as_mut()).map(Input::Token);
                 let opened = optional(opening.as_mut()).map(Input::Opened);
                 let frame = match &mut self.socket {
@@ -274,8 +325,11 @@ impl<P: Platform> Driver<P> {
                     None => Either::Right(futures::future::pending()),
                 }
                 .map(|_| Input::Timeout);
+                // Calls before the disconnect flag: a call queued before `disconnect()` is
+                // handled before it.
                 futures::select_biased! {
-                    input = command.fuse() => input,
+                    input = call.fuse() => input,
+                    input = disconnect.fuse() => input,
                     input = frame.fuse() => input,
                     input = token.fuse() => input,
                     input = opened.fuse() => input,
@@ -285,7 +339,7 @@ impl<P: Platform> Driver<P> {
 
             let now = self.platform.now();
             match input {
-                Input::Command(Some(Command::Request(request, reply))) => match self.core.request(*request, now) {
+                Input::Call(Some((request, reply))) => match self.core.request(*request, now) {
                     Ok(id) => {
                         self.pending.insert(id, reply);
                     }
@@ -293,8 +347,8 @@ impl<P: Platform> Driver<P> {
                         let _ = reply.send(Err(error));
                     }
                 },
-                Input::Command(Some(Command::Disconnect)) => self.core.disconnect(),
-                Input::Command(None) => {
+                Input::Disconnect => self.core.disconnect(),
+                Input::Call(None) => {
                     // Every Client is gone: nobody can ask anything any more.
                     self.core.disconnect();
                     if let Some(mut socket) = self.socket.take() {

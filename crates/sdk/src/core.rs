@@ -40,6 +40,12 @@ pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
 /// SQLite transaction, so an answer this late means it was lost (the settling push never
 /// sent, a half-dead socket), and the caller deserves an error it can show or retry.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Requests in flight at once; one more fails at once with `Error::TooManyPendingRequests`
+/// rather than queueing without bound. protocol.md §6.6: the official SDK has no such limit
+/// (only the server's `pending_requests_limit_reached`). 64 is far above what a chat client
+/// has in flight (the widget: one send and one load), and caps what a stalled server can make
+/// a client hold to 64 callers per `REQUEST_TIMEOUT`.
+pub const MAX_PENDING_REQUESTS: usize = 64;
 /// After `customer_disconnected` with a reconnecting reason (protocol.md §6.3).
 pub const QUICK_RECONNECT: Duration = Duration::from_millis(100);
 /// A token this close to expiry is refreshed before use.
@@ -301,13 +307,17 @@ impl Core {
         self.fail_pending(Error::ConnectionLost);
     }
 
-    /// Queues a request. Fails at once when not connected (`NO_CONNECTION`, protocol.md §4.1).
-    /// It settles within `REQUEST_TIMEOUT` of `now`, one way or another.
+    /// Queues a request. Fails at once when not connected (`NO_CONNECTION`, protocol.md §4.1)
+    /// or when `MAX_PENDING_REQUESTS` are already in flight. It settles within
+    /// `REQUEST_TIMEOUT` of `now`, one way or another.
     pub fn request(&mut self, request: Request, now: Duration) -> Result<RequestId, Error> {
         match self.phase {
             Phase::Connected => {}
             Phase::Destroyed => return Err(Error::Destroyed),
             _ => return Err(Error::NoConnection),
+        }
+        if self.pending.len() >= MAX_PENDING_REQUESTS {
+            return Err(Error::TooManyPendingRequests);
         }
         let settle_by = match request {
             Request::StartChat(_) | Request::ResumeChat(_) | Request::ActivateChat(_) | Request::SendEvent(_) => {

@@ -21,6 +21,9 @@ pub enum Error {
     /// `REQUEST_TIMEOUT`.
     #[error("Request timed out.")]
     RequestTimeout,
+    /// `MAX_PENDING_REQUESTS` requests were already waiting for their answers.
+    #[error("Too many pending requests.")]
+    TooManyPendingRequests,
     /// The token endpoint refused or could not be reached.
     #[error("Could not get an access token: {0}")]
     Token(String),
@@ -38,6 +41,8 @@ impl Error {
             Error::ConnectionLost => "CONNECTION_LOST".into(),
             Error::Destroyed => "SDK_DESTROYED".into(),
             Error::RequestTimeout => "REQUEST_TIMEOUT".into(),
+            // The server's error type for the same condition (§11.1), so callers treat both alike.
+            Error::TooManyPendingRequests => "PENDING_REQUESTS_LIMIT_REACHED".into(),
             Error::Token(_) => "SSO_OAUTH_EXCEPTION".into(),
             Error::Protocol(_) => "PROTOCOL".into(),
         }

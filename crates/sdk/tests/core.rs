@@ -15,7 +15,7 @@ use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, P
 use confab_protocol::token::TokenResponse;
 use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use confab_sdk::Error;
-use confab_sdk::core::{Config, Core, Event, Io, RawResponse, Reply, RequestId, REQUEST_TIMEOUT};
+use confab_sdk::core::{Config, Core, Event, Io, MAX_PENDING_REQUESTS, RawResponse, Reply, RequestId, REQUEST_TIMEOUT};
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
@@ -588,6 +588,29 @@ fn each_request_times_out_at_its_own_deadline() {
     h.assert_quiet();
     h.advance(1);
     assert_eq!(h.drain_events(), vec![settled(third, Err(Error::RequestTimeout))]);
+}
+
+#[test]
+fn a_request_beyond_max_pending_requests_fails_at_once_and_a_settled_one_frees_its_slot() {
+    let mut h = Harness::connected();
+    let waiting: Vec<(RequestId, String)> = (0..MAX_PENDING_REQUESTS).map(|_| h.request(list_chats())).collect();
+
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::TooManyPendingRequests));
+    assert_eq!(h.core.request(send_message("one too many"), h.now), Err(Error::TooManyPendingRequests));
+    assert_eq!(Error::TooManyPendingRequests.code(), "PENDING_REQUESTS_LIMIT_REACHED");
+    assert_eq!(h.drain_io(), vec![], "a refused request is not sent");
+    assert_eq!(h.drain_events(), vec![], "nor settled later");
+
+    let (first, first_wire) = &waiting[0];
+    h.respond(first_wire, list_chats_response(0));
+    assert_eq!(h.drain_events(), vec![settled(*first, Ok(Reply::Response(raw("list_chats", list_chats_response(0)))))]);
+    h.request(list_chats());
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::TooManyPendingRequests));
+
+    // Timing out frees every slot too.
+    h.advance(REQUEST_TIMEOUT.as_millis() as u64);
+    assert_eq!(h.drain_events().len(), MAX_PENDING_REQUESTS);
+    h.request(list_chats());
 }
 
 // ---------------------------------------------------------------------------------------------
