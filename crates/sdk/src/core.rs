@@ -18,9 +18,22 @@
 //! Behaviour follows protocol.md: login races a 15 s timeout (§4.1); requests answered by a push
 //! carrying their `request_id` resolve from that push (§3.4); every other request has a deadline
 //! too (`REQUEST_TIMEOUT`, our addition: §6.6 has none, so a lost answer would hang its caller
-//! forever); socket drops reconnect with
-//! `min(1 s·2ⁿ ± 50 %, 5 s)` (§6.1), failed logins with `min(300 ms·2ⁿ ± 30 %, 60 s)` (§6.2);
-//! `customer_disconnected` reasons reconnect, refresh the token or end the client (§6.3).
+//! forever); `customer_disconnected` reasons reconnect, refresh the token or end the client
+//! (§6.3).
+//!
+//! Every reconnect waits a jittered, growing delay (`Backoff`): socket drops and failed opens
+//! `min(1 s·2ⁿ ± 50 %, 5 s)` (§6.1), failed logins `min(300 ms·2ⁿ ± 30 %, 60 s)` (§6.2), a busy
+//! server `min(1 s·2ⁿ ± 30 %, 60 s)` (§6.2's slower strategy), and the server sending us away
+//! (`customer_disconnected` with `access_token_expired`, `internal_error`, any reason that
+//! reconnects) `min(100 ms·2ⁿ ± 50 %, 60 s)`. That last one departs from §6.3's flat 100 ms,
+//! which turns a server that logs clients in and at once sends them away into a reconnect storm;
+//! the first retry stays as quick, now jittered so that clients sent away together do not all
+//! return on the same millisecond.
+//!
+//! `n` counts the attempts that failed since the connection was last *stable*: logged in and
+//! up for `STABLE_CONNECTION`. Neither an open socket (§6.1 resets on it) nor a successful login
+//! (§6.2 resets on it) is enough: a server that accepts and then drops or sends us away at once
+//! would otherwise be retried at the first, shortest delay forever.
 
 use crate::error::Error;
 use confab_protocol::action::{Application, CustomerPage, CustomerUpdate, LoginChat, LoginRequest, LoginResponse};
@@ -46,8 +59,11 @@ pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
 /// has in flight (the widget: one send and one load), and caps what a stalled server can make
 /// a client hold to 64 callers per `REQUEST_TIMEOUT`.
 pub const MAX_PENDING_REQUESTS: usize = 64;
-/// After `customer_disconnected` with a reconnecting reason (protocol.md §6.3).
-pub const QUICK_RECONNECT: Duration = Duration::from_millis(100);
+/// A connection that stays logged in this long has proved the server healthy: the failures
+/// before it stop counting towards the next delay. Longer than the kick-and-retry cycles it must
+/// catch (milliseconds) and than the socket backoff's cap, short enough that a visitor whose
+/// network drops every few minutes always reconnects at the first, quickest delay.
+pub const STABLE_CONNECTION: Duration = Duration::from_secs(30);
 /// A token this close to expiry is refreshed before use.
 pub const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
@@ -231,8 +247,10 @@ pub struct Core {
     pending: BTreeMap<RequestId, Pending>,
     login: Option<(RequestId, Duration)>,
     reconnect_at: Option<Duration>,
-    socket_failures: u32,
-    login_failures: u32,
+    /// Since when the current connection is logged in.
+    connected_at: Option<Duration>,
+    /// Connection attempts that failed since the connection was last stable.
+    failures: u32,
     rng: u64,
     io: VecDeque<Io>,
     events: VecDeque<Event>,
@@ -252,9 +270,9 @@ impl Core {
             pending: BTreeMap::new(),
             login: None,
             reconnect_at: None,
-            socket_failures: 0,
-            login_failures: 0,
-            rng: seed | 1,
+            connected_at: None,
+            failures: 0,
+            rng: splitmix64(seed).max(1),
             io: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -295,14 +313,16 @@ impl Core {
         }
     }
 
-    /// Stops, without a `Disconnected` event; `connect` starts again. Pending requests fail
-    /// with `ConnectionLost`.
+    /// Stops, without a `Disconnected` event; `connect` starts again, afresh (no backoff from
+    /// earlier failures). Pending requests fail with `ConnectionLost`.
     pub fn disconnect(&mut self) {
         if self.phase == Phase::Destroyed {
             return;
         }
         self.phase = Phase::Idle;
         self.reconnect_at = None;
+        self.connected_at = None;
+        self.failures = 0;
         self.close_socket();
         self.fail_pending(Error::ConnectionLost);
     }
@@ -357,7 +377,7 @@ impl Core {
             }
             Err(error) => {
                 self.close_socket();
-                let delay = self.login_backoff();
+                let delay = self.backoff(LOGIN_BACKOFF);
                 self.retry_later(error, now, delay);
             }
         }
@@ -367,8 +387,8 @@ impl Core {
         if self.socket != Socket::Opening {
             return;
         }
+        // An open socket does not reset the backoff: see `STABLE_CONNECTION`.
         self.socket = Socket::Open;
-        self.socket_failures = 0;
         self.maybe_login(now);
     }
 
@@ -383,13 +403,14 @@ impl Core {
         self.fail_pending(Error::ConnectionLost);
         match self.phase {
             Phase::Connected => {
+                self.connection_ended(now);
                 self.phase = Phase::Connecting;
                 self.events.push_back(Event::Disconnected { reason: "connection_lost".into(), will_reconnect: true });
-                let delay = self.socket_backoff();
+                let delay = self.backoff(SOCKET_BACKOFF);
                 self.schedule(now + delay);
             }
             Phase::Connecting if self.reconnect_at.is_none() => {
-                let delay = self.socket_backoff();
+                let delay = self.backoff(SOCKET_BACKOFF);
                 let error = if was_open { Error::ConnectionLost } else { Error::NoConnection };
                 self.retry_later(error, now, delay);
             }
@@ -423,7 +444,7 @@ impl Core {
             && now >= at {
                 self.login = None;
                 self.close_socket();
-                let delay = self.login_backoff();
+                let delay = self.backoff(LOGIN_BACKOFF);
                 self.retry_later(Error::RequestTimeout, now, delay);
             }
         if let Some(at) = self.reconnect_at
@@ -507,7 +528,7 @@ impl Core {
         match result {
             Ok(login) => {
                 self.phase = Phase::Connected;
-                self.login_failures = 0;
+                self.connected_at = Some(now);
                 self.events.push_back(Event::Connected {
                     customer: login.customer.0,
                     chats: login.chats,
@@ -523,7 +544,7 @@ impl Core {
                         self.token = None;
                     }
                     self.close_socket();
-                    let delay = self.login_backoff();
+                    let delay = self.backoff(LOGIN_BACKOFF);
                     self.retry_later(Error::Api(error), now, delay);
                 }
             },
@@ -565,18 +586,19 @@ impl Core {
         if DESTROYING.contains(&reason.as_str()) {
             return self.destroy(&reason);
         }
+        let was_connected = self.phase == Phase::Connected;
+        if was_connected {
+            self.connection_ended(now);
+        }
         let delay = match reason.as_str() {
+            // The server is busy or restarting.
+            "service_temporarily_unavailable" | "too_many_unauthorized_connections" => self.backoff(BUSY_SERVER_BACKOFF),
             "access_token_expired" => {
                 self.token = None;
-                QUICK_RECONNECT
+                self.backoff(SENT_AWAY_BACKOFF)
             }
-            // The server is busy or restarting: back off like a failed login, but slower.
-            "service_temporarily_unavailable" | "too_many_unauthorized_connections" => {
-                Duration::from_millis(1000).max(self.login_backoff())
-            }
-            _ => QUICK_RECONNECT,
+            _ => self.backoff(SENT_AWAY_BACKOFF),
         };
-        let was_connected = self.phase == Phase::Connected;
         self.close_socket();
         self.fail_pending(Error::ConnectionLost);
         self.phase = Phase::Connecting;
@@ -623,22 +645,24 @@ impl Core {
         self.reconnect_at = Some(at);
     }
 
-    /// Socket reconnect delay: `min(1000 ms · 2ⁿ ± up to 50 %, 5000 ms)` (protocol.md §6.1).
-    fn socket_backoff(&mut self) -> Duration {
-        let n = self.socket_failures.min(16);
-        self.socket_failures += 1;
-        // Jitter first, then cap (as `login_backoff` does): capping the base first would keep
-        // long outages at 2.5–5 s instead of settling on 5 s.
-        let base = 1000u64.saturating_mul(1 << n);
-        Duration::from_millis(self.jitter(base, 50).min(5000))
+    /// The logged-in connection ended: if it lasted, the failures before it are forgiven.
+    fn connection_ended(&mut self, now: Duration) {
+        if let Some(since) = self.connected_at.take()
+            && now.saturating_sub(since) >= STABLE_CONNECTION
+        {
+            self.failures = 0;
+        }
     }
 
-    /// Login retry delay: `min(300 ms · 2ⁿ ± up to 30 %, 60 s)` (protocol.md §6.2).
-    fn login_backoff(&mut self) -> Duration {
-        let n = self.login_failures.min(16);
-        self.login_failures += 1;
-        let base = 300u64.saturating_mul(1 << n);
-        Duration::from_millis(self.jitter(base, 30).min(60_000))
+    /// The delay before the next attempt, which counts as one more failure.
+    fn backoff(&mut self, backoff: Backoff) -> Duration {
+        let n = self.failures.min(16);
+        self.failures = self.failures.saturating_add(1);
+        // Jitter first, then cap: capping first would keep long outages at (cap ± jitter)
+        // instead of settling on the cap.
+        let base = (backoff.base.as_millis() as u64).saturating_mul(1 << n);
+        let jittered = self.jitter(base, backoff.jitter_percent);
+        Duration::from_millis(jittered).min(backoff.cap)
     }
 
     /// `value ± up to percent %`, from the seeded xorshift generator.
@@ -653,4 +677,33 @@ impl Core {
         let offset = self.rng % (2 * span + 1);
         value - span + offset
     }
+}
+
+/// A reconnect delay: `min(base · 2ⁿ ± up to jitter_percent %, cap)`.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    base: Duration,
+    jitter_percent: u64,
+    cap: Duration,
+}
+
+/// protocol.md §6.1: the socket dropped or would not open.
+const SOCKET_BACKOFF: Backoff = Backoff { base: Duration::from_millis(1000), jitter_percent: 50, cap: Duration::from_secs(5) };
+/// protocol.md §6.2: the login failed or timed out, or no token.
+const LOGIN_BACKOFF: Backoff = Backoff { base: Duration::from_millis(300), jitter_percent: 30, cap: Duration::from_secs(60) };
+/// protocol.md §6.2, v4's slower strategy: `service_temporarily_unavailable`,
+/// `too_many_unauthorized_connections`.
+const BUSY_SERVER_BACKOFF: Backoff =
+    Backoff { base: Duration::from_millis(1000), jitter_percent: 30, cap: Duration::from_secs(60) };
+/// `customer_disconnected` with a reason that reconnects (protocol.md §6.3 says a flat 100 ms;
+/// see the module's notes): the first retry as quick, the cap of a failed login, since a server
+/// that sends a logged-in client away has in effect refused it.
+const SENT_AWAY_BACKOFF: Backoff = Backoff { base: Duration::from_millis(100), jitter_percent: 50, cap: Duration::from_secs(60) };
+
+/// Spreads any seed (0, 1, 2, … included) over the generator's whole state (splitmix64).
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce5_e9b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }

@@ -15,7 +15,9 @@ use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, P
 use confab_protocol::token::TokenResponse;
 use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use confab_sdk::Error;
-use confab_sdk::core::{Config, Core, Event, Io, MAX_PENDING_REQUESTS, RawResponse, Reply, RequestId, REQUEST_TIMEOUT};
+use confab_sdk::core::{
+    Config, Core, Event, Io, MAX_PENDING_REQUESTS, RawResponse, Reply, RequestId, REQUEST_TIMEOUT, STABLE_CONNECTION,
+};
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
@@ -138,6 +140,18 @@ fn login_backoff_range(n: u32) -> (u64, u64) {
 /// The socket reconnect delay after `n` earlier failed opens (protocol.md §6.1).
 fn socket_backoff_range(n: u32) -> (u64, u64) {
     backoff_range(1000 << n, 50, 5_000)
+}
+
+/// The reconnect delay after the server sent a logged-in client away `n` times before
+/// (core.rs: §6.3's 100 ms, growing).
+fn sent_away_backoff_range(n: u32) -> (u64, u64) {
+    backoff_range(100 << n, 50, 60_000)
+}
+
+/// The reconnect delay after `service_temporarily_unavailable` with `n` failures before (§6.2's
+/// slower strategy).
+fn busy_server_backoff_range(n: u32) -> (u64, u64) {
+    backoff_range(1000 << n, 30, 60_000)
 }
 
 fn assert_within(delay: Duration, (lo, hi): (u64, u64), what: &str) {
@@ -324,6 +338,33 @@ fn socket_failure_delays(seed: u64, count: u32) -> Vec<u64> {
         assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
         h.close();
         delays.push(h.expect_connect_failed().1.as_millis() as u64);
+    }
+    delays
+}
+
+/// `count` times in a row, the client logs in and the server at once sends it away with
+/// `reason` (then closes the socket); the delays before each next attempt, in ms.
+fn sent_away_delays(seed: u64, reason: &str, count: u32) -> Vec<u64> {
+    let mut h = Harness::with_seed(seed);
+    h.connect_until_login();
+    let mut delays = vec![];
+    for n in 0..count {
+        if n > 0 {
+            h.fire_timeout();
+            let io = h.drain_io();
+            assert!(io.contains(&Io::OpenSocket { url: config().socket_url() }), "attempt {n}: {io:?}");
+            if io.contains(&Io::FetchToken) {
+                h.token(token("tok-1", CUSTOMER));
+            }
+            h.open();
+        }
+        let login = h.expect_login().0;
+        h.login_ok(&login);
+        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        h.customer_disconnected(reason);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        assert_eq!(h.drain_events(), vec![disconnected(reason, true)]);
+        delays.push((h.core.poll_timeout().expect("a reconnect is scheduled") - h.now).as_millis() as u64);
     }
     delays
 }
@@ -694,7 +735,7 @@ fn login_refused_for_a_banned_customer_ends_the_client() {
 }
 
 #[test]
-fn login_retry_delays_grow_to_60_s_and_reset_after_a_successful_login() {
+fn login_retry_delays_grow_to_60_s_and_reset_once_a_connection_stays_up_30_s() {
     let mut h = Harness::new();
     h.connect_until_login();
     for n in 0..12 {
@@ -714,16 +755,20 @@ fn login_retry_delays_grow_to_60_s_and_reset_after_a_successful_login() {
         }
     }
 
-    // Success resets the backoff: the next failure waits as little as the first one did.
+    // A connection that lasts resets the backoff: the drop that ends it is the first failure
+    // again, the login failure after it the second.
     h.fire_timeout();
     h.drain_io();
     h.open();
     let login = h.expect_login().0;
     h.login_ok(&login);
     assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    h.advance(STABLE_CONNECTION.as_millis() as u64);
 
     h.close();
     assert_eq!(h.drain_events(), vec![disconnected("connection_lost", true)]);
+    let delay = h.core.poll_timeout().unwrap() - h.now;
+    assert_within(delay, socket_backoff_range(0), "first failure after a stable connection");
     h.fire_timeout();
     assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
     h.open();
@@ -731,7 +776,7 @@ fn login_retry_delays_grow_to_60_s_and_reset_after_a_successful_login() {
     h.respond_error(&login, "login", ErrorType::Internal);
     h.drain_io();
     let (_, delay) = h.expect_connect_failed();
-    assert_within(delay, login_backoff_range(0), "first failure after a successful login");
+    assert_within(delay, login_backoff_range(1), "second failure after a stable connection");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -782,11 +827,10 @@ fn socket_drop_fails_pending_requests_and_reconnects_with_a_backoff_capped_at_5_
 }
 
 #[test]
-fn access_token_expired_refetches_the_token_and_reconnects_after_exactly_100_ms() {
+fn access_token_expired_refetches_the_token_and_reconnects_after_about_100_ms() {
     let mut h = Harness::connected();
-    let (pending, _) = h.request(list_chats());
     h.advance(5_000);
-    let pushed_at = h.now;
+    let (pending, _) = h.request(list_chats());
 
     h.customer_disconnected("access_token_expired");
     assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
@@ -794,9 +838,10 @@ fn access_token_expired_refetches_the_token_and_reconnects_after_exactly_100_ms(
         h.drain_events(),
         vec![settled(pending, Err(Error::ConnectionLost)), disconnected("access_token_expired", true)]
     );
-    assert_eq!(h.core.poll_timeout(), Some(pushed_at + ms(100)));
+    let delay = h.core.poll_timeout().expect("a reconnect is scheduled") - h.now;
+    assert_within(delay, sent_away_backoff_range(0), "100 ms ± 50 %");
 
-    h.advance(99);
+    h.advance(delay.as_millis() as u64 - 1);
     h.assert_quiet();
     h.advance(1);
     assert_eq!(h.drain_io(), vec![Io::FetchToken, Io::OpenSocket { url: config().socket_url() }]);
@@ -844,7 +889,7 @@ fn a_token_for_another_customer_after_reconnecting_ends_the_client_with_identity
 
     h.customer_disconnected("access_token_expired");
     h.drain_events();
-    h.advance(100);
+    h.fire_timeout();
     assert_eq!(h.drain_io(), vec![Io::CloseSocket, Io::FetchToken, Io::OpenSocket { url: config().socket_url() }]);
     h.open();
     h.token(token("tok-2", "cust-2"));
@@ -856,6 +901,140 @@ fn a_token_for_another_customer_after_reconnecting_ends_the_client_with_identity
 }
 
 // ---------------------------------------------------------------------------------------------
+// Every reconnect backs off (core.rs: the departures from §6.1–§6.3)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_server_that_sends_every_login_away_with_internal_error_gets_growing_delays_up_to_60_s() {
+    let delays = sent_away_delays(SEED, "internal_error", 14);
+    for (n, &delay) in delays.iter().enumerate() {
+        assert_within(ms(delay), sent_away_backoff_range(n as u32), &format!("retry after {} times sent away", n + 1));
+    }
+    assert!(delays[0] <= 150, "the first retry stays quick: {delays:?}");
+    assert!(delays[5] > delays[0] && delays[9] > delays[5], "delays grow: {delays:?}");
+    assert_eq!(delays[13], 60_000, "capped at 60 s: {delays:?}");
+}
+
+#[test]
+fn every_reason_that_reconnects_backs_off_the_same_way() {
+    // §6.3's default branch (any reason we do not know included) and access_token_expired.
+    for reason in ["inactivity_timeout", "connection_timeout", "access_token_expired", "connection_evicted", "brand_new_reason"] {
+        for (n, delay) in sent_away_delays(SEED, reason, 8).into_iter().enumerate() {
+            assert_within(ms(delay), sent_away_backoff_range(n as u32), &format!("{reason}, retry {n}"));
+        }
+    }
+    // A busy server: §6.2's slower strategy.
+    for reason in ["service_temporarily_unavailable", "too_many_unauthorized_connections"] {
+        for (n, delay) in sent_away_delays(SEED, reason, 8).into_iter().enumerate() {
+            assert_within(ms(delay), busy_server_backoff_range(n as u32), &format!("{reason}, retry {n}"));
+        }
+    }
+}
+
+#[test]
+fn a_server_that_drops_each_socket_right_after_opening_it_gets_growing_delays() {
+    // Dropped before the login answer: an open socket is no success.
+    let mut h = Harness::new();
+    h.connect_until_login();
+    for n in 0..8 {
+        if n > 0 {
+            h.fire_timeout();
+            assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+            h.open();
+        }
+        h.expect_login();
+        h.close();
+        let (error, delay) = h.expect_connect_failed();
+        assert_eq!(error, Error::ConnectionLost);
+        assert_within(delay, socket_backoff_range(n), &format!("drop {n} before the login answer"));
+    }
+
+    // Dropped right after the login answer: a login is no success either.
+    let mut h = Harness::connected();
+    for n in 0..8 {
+        if n > 0 {
+            h.fire_timeout();
+            assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+            h.open();
+            let login = h.expect_login().0;
+            h.login_ok(&login);
+            assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        }
+        h.advance(10);
+        h.close();
+        assert_eq!(h.drain_events(), vec![disconnected("connection_lost", true)]);
+        let delay = h.core.poll_timeout().unwrap() - h.now;
+        assert_within(delay, socket_backoff_range(n), &format!("drop {n} after the login answer"));
+    }
+}
+
+#[test]
+fn only_a_connection_that_stays_up_30_s_resets_the_backoff() {
+    let mut h = Harness::connected();
+    let sent_away = |h: &mut Harness, after: u64| {
+        h.advance(after);
+        h.customer_disconnected("internal_error");
+        h.drain_io();
+        h.drain_events();
+        let delay = h.core.poll_timeout().unwrap() - h.now;
+        h.fire_timeout();
+        h.drain_io();
+        h.open();
+        let login = h.expect_login().0;
+        h.login_ok(&login);
+        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        delay
+    };
+    for n in 0..5 {
+        let delay = sent_away(&mut h, 0);
+        assert_within(delay, sent_away_backoff_range(n), &format!("sent away at once, {n}"));
+    }
+    let one_ms_short = STABLE_CONNECTION.as_millis() as u64 - 1;
+    assert_within(sent_away(&mut h, one_ms_short), sent_away_backoff_range(5), "up 29.999 s: not stable");
+    let stable = STABLE_CONNECTION.as_millis() as u64;
+    assert_within(sent_away(&mut h, stable), sent_away_backoff_range(0), "up 30 s: stable, the backoff restarts");
+    assert_within(sent_away(&mut h, 0), sent_away_backoff_range(1), "and grows again");
+}
+
+/// How many clients retry on the busiest millisecond, and on how many distinct milliseconds.
+fn crowding(delays: &[u64]) -> (usize, usize) {
+    let mut per_ms = std::collections::BTreeMap::new();
+    for &delay in delays {
+        *per_ms.entry(delay).or_insert(0) += 1;
+    }
+    (per_ms.values().copied().max().unwrap_or(0), per_ms.len())
+}
+
+/// `clients` picking uniformly among `slots` milliseconds: how many distinct ones they pick and
+/// how many pick each, on average.
+fn uniform_spread(clients: u64, slots: u64) -> (f64, f64) {
+    let (clients, slots) = (clients as f64, slots as f64);
+    (slots * (1.0 - (1.0 - 1.0 / slots).powf(clients)), clients / slots)
+}
+
+#[test]
+fn a_thousand_clients_sent_away_together_spread_their_retries() {
+    let seeds = 0..1000u64;
+    let runs: Vec<Vec<u64>> = seeds.clone().map(|seed| sent_away_delays(seed, "internal_error", 4)).collect();
+    for n in 0..4 {
+        let delays: Vec<u64> = runs.iter().map(|run| run[n]).collect();
+        let (busiest, distinct) = crowding(&delays);
+        let (lo, hi) = sent_away_backoff_range(n as u32);
+        let (expected_distinct, mean) = uniform_spread(1000, hi - lo + 1);
+        assert!(distinct as f64 >= 0.9 * expected_distinct, "retry {n}: {distinct} distinct ms, ~{expected_distinct} expected");
+        assert!((busiest as f64) <= 3.0 * mean + 5.0, "retry {n}: {busiest} clients on the same ms, ~{mean} expected");
+    }
+
+    // A server restart that drops every socket: the same spread.
+    let drops: Vec<u64> = seeds.map(|seed| socket_failure_delays(seed, 1)[0]).collect();
+    let (busiest, distinct) = crowding(&drops);
+    let (lo, hi) = socket_backoff_range(0);
+    let (expected_distinct, mean) = uniform_spread(1000, hi - lo + 1);
+    assert!(distinct as f64 >= 0.9 * expected_distinct, "{distinct} distinct ms, ~{expected_distinct} expected");
+    assert!((busiest as f64) <= 3.0 * mean + 5.0, "{busiest} clients on the same ms, ~{mean} expected");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Determinism and robustness
 // ---------------------------------------------------------------------------------------------
 
@@ -863,6 +1042,7 @@ fn a_token_for_another_customer_after_reconnecting_ends_the_client_with_identity
 fn the_same_seed_gives_the_same_delays() {
     assert_eq!(login_failure_delays(SEED, 8), login_failure_delays(SEED, 8));
     assert_eq!(socket_failure_delays(SEED, 6), socket_failure_delays(SEED, 6));
+    assert_eq!(sent_away_delays(SEED, "internal_error", 6), sent_away_delays(SEED, "internal_error", 6));
 
     let seeds = [1, 42, 0xdead_beef, u64::MAX / 3];
     let logins: Vec<_> = seeds.iter().map(|&seed| login_failure_delays(seed, 4)).collect();
@@ -879,6 +1059,9 @@ fn backoff_delays_stay_within_bounds_whatever_the_seed() {
         }
         for (n, delay) in socket_failure_delays(seed, 8).into_iter().enumerate() {
             assert_within(ms(delay), socket_backoff_range(n as u32), &format!("seed {seed}, reconnect {n}"));
+        }
+        for (n, delay) in sent_away_delays(seed, "internal_error", 12).into_iter().enumerate() {
+            assert_within(ms(delay), sent_away_backoff_range(n as u32), &format!("seed {seed}, sent away {n}"));
         }
     }
 }
