@@ -30,12 +30,18 @@
 //! the first retry stays as quick, now jittered so that clients sent away together do not all
 //! return on the same millisecond.
 //!
+//! Each chat event reaches the app once (`seen.rs`): an `incoming_event` already handed on, by
+//! its chat and `seq` (or `id`), is dropped, whether it came as a push, as the push that settled
+//! a `send_event` or inside an `incoming_chat`, before or after a reconnect. Events fetched
+//! with `get_chat` or `list_threads` are the app's to merge: the core does not decode those.
+//!
 //! `n` counts the attempts that failed since the connection was last *stable*: logged in and
 //! up for `STABLE_CONNECTION`. Neither an open socket (§6.1 resets on it) nor a successful login
 //! (§6.2 resets on it) is enough: a server that accepts and then drops or sends us away at once
 //! would otherwise be retried at the first, shortest delay forever.
 
 use crate::error::Error;
+use crate::seen::SeenEvents;
 use confab_protocol::action::{Application, CustomerPage, CustomerUpdate, LoginChat, LoginRequest, LoginResponse};
 use confab_protocol::entity::{Chat, Customer, Event as ChatEvent};
 use confab_protocol::frame::{self, PushFrame, RawBody, RawPayload, RawServerFrame};
@@ -252,6 +258,8 @@ pub struct Core {
     /// Connection attempts that failed since the connection was last stable.
     failures: u32,
     rng: u64,
+    /// Kept across reconnects: the server may push again what we already handed on.
+    seen: SeenEvents,
     io: VecDeque<Io>,
     events: VecDeque<Event>,
 }
@@ -273,6 +281,7 @@ impl Core {
             connected_at: None,
             failures: 0,
             rng: splitmix64(seed).max(1),
+            seen: SeenEvents::default(),
             io: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -552,6 +561,7 @@ impl Core {
     }
 
     fn on_push(&mut self, frame: PushFrame, now: Duration) {
+        let first_sighting = self.record_events(&frame.push);
         let id = frame.request_id.as_deref().and_then(RequestId::parse);
         if let Some(id) = id.filter(|id| self.pending.get(id).is_some_and(|pending| pending.settle_by == SettleBy::Push)) {
             match frame.push {
@@ -567,7 +577,25 @@ impl Core {
         }
         match frame.push {
             Push::CustomerDisconnected(disconnected) => self.on_customer_disconnected(disconnected, now),
+            // A copy of an event already handed on. (A copy that settles a request still
+            // settles it, above: its caller waits for it.)
+            Push::IncomingEvent(_) if !first_sighting => {}
             push => self.events.push_back(Event::Push(push)),
+        }
+    }
+
+    /// Records the chat events `push` carries; false for an `incoming_event` seen before.
+    fn record_events(&mut self, push: &Push) -> bool {
+        match push {
+            Push::IncomingEvent(incoming) => self.seen.first_sighting(&incoming.chat_id, &incoming.event),
+            Push::IncomingChat(incoming) => {
+                let chat = &incoming.chat;
+                for event in chat.thread.iter().flat_map(|thread| &thread.events) {
+                    self.seen.first_sighting(&chat.id, event);
+                }
+                true
+            }
+            _ => true,
         }
     }
 

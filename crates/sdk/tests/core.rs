@@ -3,7 +3,8 @@
 //! logging in (§4), matching answers to requests, including the ones settled by a push (§3.4),
 //! the login timeout and every request's deadline, login retries and socket reconnects with
 //! their backoff, the `customer_disconnected` reasons, identity checks (§2.3, §6) and the
-//! client's own errors (§11.2). Backoff jitter comes from the seed, so every delay here is reproducible.
+//! client's own errors (§11.2); and what core.rs adds: every reconnect backs off, and each chat
+//! event reaches the app once. Backoff jitter comes from the seed, so every delay here is reproducible.
 
 use confab_protocol::action::{
     CustomerGroups, DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginRequest,
@@ -82,6 +83,13 @@ fn stored_message(id: &str, text: &str) -> confab_protocol::Event {
     event.author_id = Some(CUSTOMER.into());
     event.created_at = Some("2025-01-01T00:00:00.000000Z".into());
     event
+}
+
+/// An `incoming_event` in `chat_id`: a stored message with `id` and, if given, `seq`.
+fn incoming_event(chat_id: &str, id: &str, seq: Option<u64>) -> Push {
+    let mut event = stored_message(id, "hello");
+    event.seq = seq;
+    Push::IncomingEvent(IncomingEvent { chat_id: chat_id.into(), thread_id: "thread-1".into(), event })
 }
 
 fn start_chat() -> Request {
@@ -652,6 +660,135 @@ fn a_request_beyond_max_pending_requests_fails_at_once_and_a_settled_one_frees_i
     h.advance(REQUEST_TIMEOUT.as_millis() as u64);
     assert_eq!(h.drain_events().len(), MAX_PENDING_REQUESTS);
     h.request(list_chats());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Each event reaches the app once (seen.rs)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_event_pushed_twice_reaches_the_app_once() {
+    let mut h = Harness::connected();
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.push(None, incoming_event("chat-1", "ev-2", Some(2)));
+    h.push(None, incoming_event("chat-1", "ev-2", Some(2)));
+    assert_eq!(
+        h.drain_events(),
+        vec![Event::Push(incoming_event("chat-1", "ev-1", Some(1))), Event::Push(incoming_event("chat-1", "ev-2", Some(2)))]
+    );
+
+    // The same seq in another chat is another event.
+    h.push(None, incoming_event("chat-2", "ev-9", Some(1)));
+    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-2", "ev-9", Some(1)))]);
+
+    // Without a seq, the event id tells.
+    h.push(None, incoming_event("chat-3", "ev-7", None));
+    h.push(None, incoming_event("chat-3", "ev-7", None));
+    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-3", "ev-7", None))]);
+
+    // Without either, nothing tells: handed on every time.
+    let anonymous = Push::IncomingEvent(IncomingEvent {
+        chat_id: "chat-3".into(),
+        thread_id: "thread-1".into(),
+        event: confab_protocol::Event::message("who am I"),
+    });
+    h.push(None, anonymous.clone());
+    h.push(None, anonymous.clone());
+    assert_eq!(h.drain_events(), vec![Event::Push(anonymous.clone()), Event::Push(anonymous)]);
+}
+
+#[test]
+fn an_event_arriving_late_with_a_lower_seq_is_handed_on_and_its_copies_are_not() {
+    let mut h = Harness::connected();
+    for seq in [3, 1, 2, 1, 2, 3] {
+        h.push(None, incoming_event("chat-1", &format!("ev-{seq}"), Some(seq)));
+    }
+    let seqs: Vec<u64> = h
+        .drain_events()
+        .into_iter()
+        .map(|event| match event {
+            Event::Push(Push::IncomingEvent(incoming)) => incoming.event.seq.unwrap(),
+            other => panic!("expected an incoming_event, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(seqs, [3, 1, 2], "in arrival order, each once (the app orders by seq)");
+}
+
+#[test]
+fn the_copy_of_an_event_that_settled_send_event_is_dropped() {
+    let mut h = Harness::connected();
+    let (send, send_wire) = h.request(send_message("hello"));
+    h.push(Some(&send_wire), incoming_event("chat-1", "ev-5", Some(5)));
+    let Push::IncomingEvent(stored) = incoming_event("chat-1", "ev-5", Some(5)) else { unreachable!() };
+    let reply = Reply::Event { chat_id: "chat-1".into(), thread_id: "thread-1".into(), event: stored.event };
+    assert_eq!(h.drain_events(), vec![settled(send, Ok(reply.clone()))]);
+
+    // The same event again, as a plain push or with the same request_id: already handed on.
+    h.push(None, incoming_event("chat-1", "ev-5", Some(5)));
+    h.push(Some(&send_wire), incoming_event("chat-1", "ev-5", Some(5)));
+    h.assert_quiet();
+
+    // A plain copy that overtakes the settling one is handed on, and the request still settles.
+    let (send, send_wire) = h.request(send_message("hello"));
+    let Push::IncomingEvent(stored) = incoming_event("chat-1", "ev-6", Some(6)) else { unreachable!() };
+    h.push(None, incoming_event("chat-1", "ev-6", Some(6)));
+    h.push(Some(&send_wire), incoming_event("chat-1", "ev-6", Some(6)));
+    let reply = Reply::Event { chat_id: "chat-1".into(), thread_id: "thread-1".into(), event: stored.event };
+    assert_eq!(
+        h.drain_events(),
+        vec![Event::Push(incoming_event("chat-1", "ev-6", Some(6))), settled(send, Ok(reply))]
+    );
+}
+
+#[test]
+fn events_handed_on_before_a_reconnect_are_not_handed_on_again_after_it() {
+    let mut h = Harness::connected();
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.push(None, incoming_event("chat-1", "ev-2", None));
+    assert_eq!(h.drain_events().len(), 2);
+
+    h.close();
+    assert_eq!(h.drain_events(), vec![disconnected("connection_lost", true)]);
+    h.fire_timeout();
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.push(None, incoming_event("chat-1", "ev-2", None));
+    h.assert_quiet();
+    h.push(None, incoming_event("chat-1", "ev-3", Some(3)));
+    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-1", "ev-3", Some(3)))]);
+}
+
+#[test]
+fn events_that_came_inside_an_incoming_chat_count_as_handed_on() {
+    let mut h = Harness::connected();
+    let (start, start_wire) = h.request(start_chat());
+    let mut first = stored_message("ev-1", "hello");
+    first.seq = Some(1);
+    let mut started = chat("chat-1");
+    started.thread = Some(confab_protocol::entity::Thread {
+        id: "thread-1".into(),
+        created_at: "2025-01-01T00:00:00.000000Z".into(),
+        active: true,
+        user_ids: vec![CUSTOMER.into()],
+        events: vec![first],
+        properties: None,
+        access: None,
+        previous_thread_id: None,
+        next_thread_id: None,
+        queue: None,
+    });
+    let push = Push::IncomingChat(IncomingChat { chat: started.clone(), requester_id: None, transferred_from: None });
+    h.push(Some(&start_wire), push);
+    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(started)))]);
+
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.assert_quiet();
 }
 
 // ---------------------------------------------------------------------------------------------
