@@ -10,7 +10,7 @@ use confab_protocol::action::{
     CustomerGroups, DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginRequest,
     LoginResponse, MonitoringGroup, SendEventRequest, SendEventResponse, StartChatRequest, StartChatResponse,
 };
-use confab_protocol::entity::{Customer, Statistics, TaggedCustomer};
+use confab_protocol::entity::{Customer, EventBody, Statistics, TaggedCustomer};
 use confab_protocol::frame::{PushFrame, ResponseFrame};
 use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push};
 use confab_protocol::token::TokenResponse;
@@ -789,6 +789,43 @@ fn events_that_came_inside_an_incoming_chat_count_as_handed_on() {
 
     h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
     h.assert_quiet();
+}
+
+#[test]
+fn an_event_of_a_type_this_sdk_does_not_know_settles_send_event_and_keeps_its_json() {
+    let mut h = Harness::connected();
+    let fields = serde_json::json!({"type": "rich_message", "template_id": "cards", "elements": [{"title": "A"}]});
+    let serde_json::Value::Object(fields) = fields else { unreachable!() };
+    let card = confab_protocol::Event::outgoing(EventBody::Unknown(fields));
+    let (send, send_wire) = h.request(Request::SendEvent(SendEventRequest {
+        chat_id: "chat-1".into(),
+        event: card,
+        attach_to_last_thread: None,
+    }));
+
+    let stored = r#"{"id":"ev-4","seq":4,"author_id":"cust-1","created_at":"2025-01-01T00:00:00.000000Z","type":"rich_message","template_id":"cards","elements":[{"title":"A"}]}"#;
+    let push = |request_id: &str| {
+        format!(r#"{{{request_id}"action":"incoming_event","type":"push","payload":{{"chat_id":"chat-1","thread_id":"thread-1","event":{stored}}}}}"#)
+    };
+    h.core.handle_text(&push(&format!(r#""request_id":"{send_wire}","#)), h.now);
+    let events = h.drain_events();
+    let [Event::Settled { id, result: Ok(Reply::Event { event, .. }) }] = &events[..] else {
+        panic!("expected send_event settled with the stored event, got {events:?}")
+    };
+    assert_eq!(*id, send);
+    assert_eq!((event.id.as_deref(), event.seq, event.body.kind()), (Some("ev-4"), Some(4), "rich_message"));
+    let EventBody::Unknown(kept) = &event.body else { panic!("{event:?}") };
+    assert_eq!(kept["elements"], serde_json::json!([{"title": "A"}]), "its JSON is kept");
+
+    // Its copy is dropped like any other; another unknown event reaches the app.
+    h.core.handle_text(&push(""), h.now);
+    h.assert_quiet();
+    h.core.handle_text(&push("").replace("ev-4", "ev-5").replace(r#""seq":4"#, r#""seq":5"#), h.now);
+    let events = h.drain_events();
+    assert!(
+        matches!(&events[..], [Event::Push(Push::IncomingEvent(incoming))] if incoming.event.body.kind() == "rich_message"),
+        "{events:?}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
