@@ -2,8 +2,14 @@
 //! loads change them.
 //!
 //! A message the visitor sends appears at once as `Sending`, keyed by its `custom_id`; the
-//! server's copy (same `custom_id`) confirms it. Events are deduplicated by id, so a push and a
-//! reload of the same event never show twice.
+//! server's copy (same `custom_id`) confirms it. Events are deduplicated by id and by `seq`, so a
+//! push and a reload of the same event never show twice.
+//!
+//! Messages are in `seq` order (the server's order of the chat), whatever order they arrive in:
+//! a late event is inserted in its place, not appended. The visitor's own messages that the
+//! server has not confirmed (no `seq` yet: sending, or failed) stay last; once confirmed, they
+//! move to their place. Messages without a `seq` (notices, servers that assign none) go where
+//! they arrive, before those unconfirmed ones.
 
 use confab_protocol::entity::{Chat, Event, EventBody, User};
 use confab_protocol::push::Push;
@@ -28,6 +34,8 @@ pub struct Message {
     /// Stable for the message's life: the `custom_id` of our own messages, else the event id.
     pub key: String,
     pub id: Option<String>,
+    /// The event's place in the chat; `None` until the server has it.
+    pub seq: Option<u64>,
     pub author: Author,
     pub text: String,
     pub created_at: Option<String>,
@@ -82,6 +90,7 @@ impl ChatState {
         self.messages.push(Message {
             key: key.to_owned(),
             id: None,
+            seq: None,
             author: Author::Visitor,
             text: text.to_owned(),
             created_at: None,
@@ -137,9 +146,10 @@ impl ChatState {
                 self.active = false;
                 let key = format!("closed-{}", deactivated.thread_id);
                 if !self.messages.iter().any(|m| m.key == key) {
-                    self.messages.push(Message {
+                    self.insert_in_order(Message {
                         key,
                         id: None,
+                        seq: None,
                         author: Author::System,
                         text: "This chat has ended. Write again any time to start a new one.".into(),
                         created_at: None,
@@ -152,24 +162,42 @@ impl ChatState {
         }
     }
 
-    /// Adds or confirms the message for `event`. Returns true if it was not shown before.
+    /// Adds or confirms the message for `event`, in its place. Returns true if it was not
+    /// shown before.
     pub fn upsert(&mut self, event: &Event) -> bool {
         let Some(message) = self.message_from(event) else { return false };
         let same = |m: &Message| {
-            (message.id.is_some() && m.id == message.id) || event.custom_id.as_deref().is_some_and(|c| m.key == c)
+            (message.id.is_some() && m.id == message.id)
+                || (message.seq.is_some() && m.seq == message.seq)
+                || event.custom_id.as_deref().is_some_and(|c| m.key == c)
         };
-        match self.messages.iter_mut().find(|m| same(m)) {
-            Some(existing) => {
-                existing.id = message.id;
-                existing.created_at = message.created_at;
+        match self.messages.iter().position(same) {
+            Some(index) => {
+                let mut existing = self.messages.remove(index);
+                existing.id = message.id.or(existing.id);
+                existing.seq = message.seq.or(existing.seq);
+                existing.created_at = message.created_at.or(existing.created_at);
                 existing.delivery = Delivery::Sent;
+                // A confirmed message of ours now has a seq: it leaves the end for its place.
+                self.insert_in_order(existing);
                 false
             }
             None => {
-                self.messages.push(message);
+                self.insert_in_order(message);
                 true
             }
         }
+    }
+
+    /// Inserts before the first message with a greater `seq`, and before the visitor's own
+    /// unconfirmed messages (which stay last).
+    fn insert_in_order(&mut self, message: Message) {
+        let confirmed = self.messages.iter().rposition(|m| m.delivery == Delivery::Sent).map_or(0, |last| last + 1);
+        let index = message
+            .seq
+            .and_then(|seq| self.messages[..confirmed].iter().position(|m| m.seq.is_some_and(|other| other > seq)))
+            .unwrap_or(confirmed);
+        self.messages.insert(index, message);
     }
 
     fn learn_users(&mut self, users: &[User]) {
@@ -201,6 +229,7 @@ impl ChatState {
         Some(Message {
             key: event.custom_id.clone().or_else(|| event.id.clone())?,
             id: event.id.clone(),
+            seq: event.seq,
             author: self.author_of(event),
             text,
             created_at: event.created_at.clone(),
@@ -319,6 +348,75 @@ mod tests {
         assert_eq!(s.retry("k").as_deref(), Some("my long question"));
         assert_eq!(s.messages[0].delivery, Delivery::Sending);
         assert_eq!(s.retry("k"), None, "only failed messages are retried");
+    }
+
+    fn with_seq(mut e: Event, seq: u64) -> Event {
+        e.seq = Some(seq);
+        e
+    }
+
+    fn texts(s: &ChatState) -> Vec<&str> {
+        s.messages.iter().map(|m| m.text.as_str()).collect()
+    }
+
+    #[test]
+    fn messages_are_in_seq_order_whatever_order_they_arrive_in() {
+        let mut s = state();
+        for seq in [2, 4, 1, 3] {
+            s.apply_push(&incoming(with_seq(event(&format!("T_{seq}"), "a@x", &format!("m{seq}"), None), seq)));
+        }
+        assert_eq!(texts(&s), ["m1", "m2", "m3", "m4"], "a late event is inserted in its place, not appended");
+    }
+
+    #[test]
+    fn a_pushed_event_and_its_reloaded_copies_show_once_in_order() {
+        let mut s = state();
+        assert!(s.apply_push(&incoming(with_seq(event("T_1", "a@x", "hi", None), 1))));
+        assert!(!s.apply_push(&incoming(with_seq(event("T_1", "a@x", "hi", None), 1))), "a pushed copy");
+        let reloaded = Chat {
+            id: "C".into(),
+            users: vec![],
+            properties: None,
+            access: None,
+            thread: Some(Thread {
+                id: "T".into(),
+                created_at: "t".into(),
+                active: true,
+                user_ids: vec![],
+                events: vec![with_seq(event("T_1", "a@x", "hi", None), 1), with_seq(event("T_2", "a@x", "there", None), 2)],
+                properties: None,
+                access: None,
+                previous_thread_id: None,
+                next_thread_id: None,
+                queue: None,
+            }),
+        };
+        s.load_chat(&reloaded);
+        s.load_chat(&reloaded);
+        assert_eq!(texts(&s), ["hi", "there"]);
+    }
+
+    #[test]
+    fn own_unconfirmed_messages_stay_last_then_take_their_place_once_confirmed() {
+        let mut s = state();
+        s.apply_push(&incoming(with_seq(event("T_1", "a@x", "hello", None), 1)));
+        s.add_pending("k1", "mine, first");
+        s.add_pending("k2", "mine, second");
+        s.fail("k2", "Not sent: no connection.");
+
+        // The agent's next message overtakes ours on the way: it goes above them, still pending.
+        s.apply_push(&incoming(with_seq(event("T_3", "a@x", "anyone?", None), 3)));
+        assert_eq!(texts(&s), ["hello", "anyone?", "mine, first", "mine, second"]);
+
+        // Ours was stored before it (seq 2): confirmed, it moves to its place.
+        assert!(!s.apply_push(&incoming(with_seq(event("T_2", "me", "mine, first", Some("k1")), 2))));
+        assert_eq!(texts(&s), ["hello", "mine, first", "anyone?", "mine, second"]);
+        assert_eq!(s.messages[1].delivery, Delivery::Sent);
+        assert_eq!(s.messages[3].delivery, Delivery::Failed("Not sent: no connection.".into()), "the failed one stays last");
+
+        // A notice or an event without seq also goes above the unconfirmed one.
+        s.apply_push(&incoming(event("X_1", "a@x", "no seq", None)));
+        assert_eq!(texts(&s), ["hello", "mine, first", "anyone?", "no seq", "mine, second"]);
     }
 
     #[test]
