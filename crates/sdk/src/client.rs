@@ -37,7 +37,8 @@ use std::time::Duration;
 /// What the client user sees, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
-    /// Logged in (also after every reconnect).
+    /// Logged in (also after every reconnect), with the customer's chats: whether each has an
+    /// active thread is known at once, no request needed.
     Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
     /// A connection attempt failed; another follows after `retry_in`.
     ConnectFailed { error: Error, retry_in: Duration },

@@ -188,7 +188,8 @@ impl PartialEq for RawResponse {
 /// What the client user sees.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// Logged in (again). `online`: agents are available.
+    /// Logged in (again). `online`: agents are available. Each chat's `has_active_thread` is
+    /// filled from the response's own when the server gave none for the chat (§4.3).
     Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
     /// An attempt to connect failed; the core retries at `retry_at`.
     ConnectFailed { error: Error, retry_at: Duration },
@@ -538,9 +539,14 @@ impl Core {
             Ok(login) => {
                 self.phase = Phase::Connected;
                 self.connected_at = Some(now);
+                // §4.3: a chat's `has_active_thread` falls back to the response's own.
+                let mut chats = login.chats;
+                for chat in &mut chats {
+                    chat.has_active_thread = chat.has_active_thread.or(login.has_active_thread);
+                }
                 self.events.push_back(Event::Connected {
                     customer: login.customer.0,
-                    chats: login.chats,
+                    chats,
                     online: login.__priv_dynamic_config.is_online(),
                 });
             }

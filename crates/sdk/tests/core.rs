@@ -7,7 +7,7 @@
 //! event reaches the app once. Backoff jitter comes from the seed, so every delay here is reproducible.
 
 use confab_protocol::action::{
-    CustomerGroups, DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginRequest,
+    CustomerGroups, DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginChat, LoginRequest,
     LoginResponse, MonitoringGroup, SendEventRequest, SendEventResponse, StartChatRequest, StartChatResponse,
 };
 use confab_protocol::entity::{Customer, EventBody, Statistics, TaggedCustomer};
@@ -455,6 +455,25 @@ fn connected_is_offline_when_the_customer_group_is_not_among_the_online_groups()
     let login = h.expect_login().0;
     h.respond(&login, login_response(vec![1, 2]));
     assert!(matches!(h.drain_events()[..], [Event::Connected { online: false, .. }]));
+}
+
+#[test]
+fn connected_lists_the_customer_s_chats_with_whether_each_is_active() {
+    let mut h = Harness::new();
+    h.connect_until_login();
+    let login = h.expect_login().0;
+    let Response::Login(mut response) = login_response(vec![3]) else { unreachable!() };
+    let chat = |id: &str, active: Option<bool>| LoginChat { chat_id: id.into(), has_unread_events: false, has_active_thread: active };
+    response.chats = vec![chat("chat-1", Some(false)), chat("chat-2", None)];
+    response.has_active_thread = Some(true);
+    h.respond(&login, Response::Login(response));
+    let events = h.drain_events();
+    let [Event::Connected { chats, .. }] = &events[..] else { panic!("{events:?}") };
+    assert_eq!(
+        chats,
+        &vec![chat("chat-1", Some(false)), chat("chat-2", Some(true))],
+        "a chat's own flag, else the response's (§4.3)"
+    );
 }
 
 #[test]
