@@ -158,6 +158,21 @@ async fn while_disconnected_nothing_is_sent_and_nothing_typed_is_lost() {
 }
 
 #[wasm_bindgen_test]
+async fn while_connecting_for_the_first_time_a_message_is_taken() {
+    let (sent, on_send) = recorder::<String>();
+    let connection = RwSignal::new(Connection::Connecting);
+    let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
+    leptos::task::tick().await;
+
+    let textarea: HtmlTextAreaElement = query(&root, "textarea");
+    assert!(!query::<HtmlButtonElement>(&root, "button.send").disabled());
+    type_text(&textarea, "hello early");
+    press(&textarea, "Enter", false);
+    assert_eq!(*sent.lock().unwrap(), ["hello early"], "the send queue holds it until the login");
+    assert_eq!(textarea.value(), "");
+}
+
+#[wasm_bindgen_test]
 async fn the_header_explains_every_connection_problem() {
     let connection = RwSignal::new(Connection::Connected);
     let (root, _keep) = mount(move || {

@@ -10,7 +10,15 @@
 //! server has not confirmed (no `seq` yet: sending, or failed) stay last; once confirmed, they
 //! move to their place. Messages without a `seq` (notices, servers that assign none) go where
 //! they arrive, before those unconfirmed ones.
+//!
+//! Where the next message goes (`next_send`) depends on what the login said: the visitor's chat
+//! and whether it is active come with it (`logged_in`), so a returning visitor's first message
+//! joins their chat. Until that first login nobody knows, and sending waits: a `start_chat`
+//! sent blind would meet `chat_limit_reached`. The chat's history is loaded afterwards
+//! (`load_history`) and only adds messages: by the time it arrives, pushes may know better
+//! whether the chat is active.
 
+use confab_protocol::action::LoginChat;
 use confab_protocol::entity::{Chat, Event, EventBody, User};
 use confab_protocol::push::Push;
 use std::collections::HashMap;
@@ -56,6 +64,13 @@ pub enum Connection {
 }
 
 impl Connection {
+    /// Whether the composer takes a message now. While connecting for the first time it does:
+    /// the send queue holds it until the login (`ChatState::next_send`). Once a connection was
+    /// lost it does not, as sending would fail; what is typed stays in the composer.
+    pub fn accepts_messages(&self) -> bool {
+        matches!(self, Connection::Connected | Connection::Connecting)
+    }
+
     /// What the header says, if anything needs saying.
     pub fn notice(&self) -> Option<String> {
         match self {
@@ -74,17 +89,56 @@ impl Connection {
     }
 }
 
+/// How the next message is delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendPlan {
+    /// The visitor has no chat yet: the message starts one.
+    StartChat,
+    /// The chat has no active thread: the message opens the next one.
+    ResumeChat { chat_id: String },
+    SendEvent { chat_id: String },
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatState {
     pub customer_id: Option<String>,
     pub chat_id: Option<String>,
     /// Whether the chat has an active thread (sending needs `resume_chat` otherwise).
     pub active: bool,
+    /// A login has succeeded: `chat_id` and `active` are known.
+    pub logged_in: bool,
     pub messages: Vec<Message>,
     agent_names: HashMap<String, String>,
 }
 
 impl ChatState {
+    /// Takes in a login (the first or one after a reconnect): who the visitor is, and their
+    /// chat from the login's list: the one shown if listed, else one with an active thread,
+    /// else the first.
+    pub fn logged_in(&mut self, customer_id: &str, chats: &[LoginChat]) {
+        self.customer_id = Some(customer_id.to_owned());
+        self.logged_in = true;
+        let shown = chats.iter().find(|c| Some(&c.chat_id) == self.chat_id.as_ref());
+        let active = chats.iter().find(|c| c.has_active_thread == Some(true));
+        if let Some(chat) = shown.or(active).or(chats.first()) {
+            self.chat_id = Some(chat.chat_id.clone());
+            self.active = chat.has_active_thread == Some(true);
+        }
+    }
+
+    /// How to deliver the next message; `None` while it must wait: before the first login,
+    /// unless the connection has ended for good (then the attempt fails and says so).
+    pub fn next_send(&self, connection: &Connection) -> Option<SendPlan> {
+        if !self.logged_in && !matches!(connection, Connection::Ended { .. }) {
+            return None;
+        }
+        Some(match &self.chat_id {
+            None => SendPlan::StartChat,
+            Some(chat_id) if !self.active => SendPlan::ResumeChat { chat_id: chat_id.clone() },
+            Some(chat_id) => SendPlan::SendEvent { chat_id: chat_id.clone() },
+        })
+    }
+
     /// Shows a message the visitor just wrote, before the server has it.
     pub fn add_pending(&mut self, key: &str, text: &str) {
         self.messages.push(Message {
@@ -112,16 +166,22 @@ impl ChatState {
         Some(m.text.clone())
     }
 
-    /// Takes in a chat from `start_chat`, `resume_chat` or `get_chat`: its users and its
-    /// thread's events, merged with what is already shown.
+    /// Takes in a chat from `start_chat`, `resume_chat` or `incoming_chat`: the visitor's chat
+    /// now, with its users and its thread's events merged with what is already shown.
     pub fn load_chat(&mut self, chat: &Chat) {
         self.chat_id = Some(chat.id.clone());
-        self.learn_users(&chat.users);
         if let Some(thread) = &chat.thread {
             self.active = thread.active;
-            for event in &thread.events {
-                self.upsert(event);
-            }
+        }
+        self.load_history(chat);
+    }
+
+    /// Takes in a chat fetched with `get_chat`: its users and its thread's events only. Whether
+    /// it is active stays as the login and the pushes since said: the answer may be older.
+    pub fn load_history(&mut self, chat: &Chat) {
+        self.learn_users(&chat.users);
+        for event in chat.thread.iter().flat_map(|thread| &thread.events) {
+            self.upsert(event);
         }
     }
 
@@ -417,6 +477,101 @@ mod tests {
         // A notice or an event without seq also goes above the unconfirmed one.
         s.apply_push(&incoming(event("X_1", "a@x", "no seq", None)));
         assert_eq!(texts(&s), ["hello", "mine, first", "anyone?", "no seq", "mine, second"]);
+    }
+
+    fn login_chat(id: &str, active: bool) -> LoginChat {
+        LoginChat { chat_id: id.into(), has_unread_events: false, has_active_thread: Some(active) }
+    }
+
+    fn chat_with_thread(active: bool, events: Vec<Event>) -> Chat {
+        Chat {
+            id: "C".into(),
+            users: vec![],
+            properties: None,
+            access: None,
+            thread: Some(Thread {
+                id: "T".into(),
+                created_at: "t".into(),
+                active,
+                user_ids: vec![],
+                events,
+                properties: None,
+                access: None,
+                previous_thread_id: None,
+                next_thread_id: None,
+                queue: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_returning_visitor_s_first_message_goes_to_their_chat_as_soon_as_they_are_logged_in() {
+        let mut s = ChatState::default();
+        assert_eq!(s.next_send(&Connection::Connecting), None, "before the login: wait, do not start a chat");
+
+        s.logged_in("me", &[login_chat("C", true)]);
+        assert_eq!(s.customer_id.as_deref(), Some("me"));
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::SendEvent { chat_id: "C".into() }));
+
+        let mut s = ChatState::default();
+        s.logged_in("me", &[login_chat("C", false)]);
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::ResumeChat { chat_id: "C".into() }));
+
+        let mut s = ChatState::default();
+        s.logged_in("me", &[]);
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::StartChat), "a new visitor starts one");
+    }
+
+    #[test]
+    fn before_the_first_login_sending_waits_unless_the_connection_is_over() {
+        let s = ChatState::default();
+        for waiting in [Connection::Connecting, Connection::Retrying { retry_in_secs: 3 }, Connection::Reconnecting] {
+            assert_eq!(s.next_send(&waiting), None, "{waiting:?}");
+        }
+        // Nothing will come: the attempt fails (the SDK says it has ended) and the message says so.
+        assert_eq!(s.next_send(&Connection::Ended { reason: "customer_banned".into() }), Some(SendPlan::StartChat));
+
+        // After the first login, a reconnect does not hold messages back: they fail and can be retried.
+        let mut s = ChatState::default();
+        s.logged_in("me", &[login_chat("C", true)]);
+        assert_eq!(s.next_send(&Connection::Reconnecting), Some(SendPlan::SendEvent { chat_id: "C".into() }));
+    }
+
+    #[test]
+    fn the_login_picks_the_chat_shown_else_an_active_one_and_says_whether_it_is_active() {
+        let mut s = ChatState::default();
+        s.logged_in("me", &[login_chat("OLD", false), login_chat("C", true)]);
+        assert_eq!((s.chat_id.as_deref(), s.active), (Some("C"), true), "the active one");
+
+        // Reconnected after the chat was closed meanwhile: the login knows.
+        s.logged_in("me", &[login_chat("C", false), login_chat("NEW", true)]);
+        assert_eq!((s.chat_id.as_deref(), s.active), (Some("C"), false), "the chat shown stays");
+    }
+
+    #[test]
+    fn the_history_loaded_after_login_adds_messages_but_does_not_overrule_newer_news() {
+        let mut s = ChatState::default();
+        s.logged_in("me", &[login_chat("C", false)]);
+        // The visitor's first message resumed the chat before the history arrived.
+        s.apply_push(&Push::IncomingChat(confab_protocol::push::IncomingChat {
+            chat: chat_with_thread(true, vec![]),
+            requester_id: None,
+            transferred_from: None,
+        }));
+        assert!(s.active);
+
+        s.load_history(&chat_with_thread(false, vec![with_seq(event("T_1", "a@x", "earlier", None), 1)]));
+        assert!(s.active, "the history's older answer does not close the chat again");
+        assert_eq!(texts(&s), ["earlier"]);
+    }
+
+    #[test]
+    fn the_composer_takes_messages_while_connected_or_connecting_for_the_first_time() {
+        assert!(Connection::Connected.accepts_messages());
+        assert!(Connection::Connecting.accepts_messages(), "held by the send queue until the login");
+        for c in [Connection::Reconnecting, Connection::Retrying { retry_in_secs: 3 }, Connection::Ended { reason: "x".into() }] {
+            assert!(!c.accepts_messages(), "{c:?}");
+        }
     }
 
     #[test]
