@@ -422,3 +422,141 @@ fn parse_token(result: Result<String, String>) -> Result<confab_protocol::token:
         Err(e) => Err(Error::Token(format!("unreadable token response: {e}"))),
     }
 }
+
+/// The driver on a fake platform: a socket made of channels, a token at once, tokio timers.
+#[cfg(all(test, feature = "native"))]
+mod tests {
+    use super::*;
+    use crate::platform::{BoxFuture, SocketError};
+    use confab_protocol::action::{CustomerGroups, DynamicConfig, LoginResponse, MonitoringGroup};
+    use confab_protocol::entity::{Statistics, TaggedCustomer};
+    use confab_protocol::frame::ResponseFrame;
+    use confab_protocol::{RequestFrame, Response, ServerFrame};
+    use std::time::Instant;
+
+    /// The server's end of one socket the client opened.
+    struct ServerEnd {
+        from_client: mpsc::Receiver<String>,
+        to_client: mpsc::UnboundedSender<String>,
+    }
+
+    impl ServerEnd {
+        /// The next frame the client sends, decoded.
+        async fn receive(&mut self) -> RequestFrame {
+            let text = self.from_client.next().await.expect("the client sends a frame");
+            RequestFrame::decode(&text).expect("a frame the protocol reads")
+        }
+
+        fn answer(&self, request: &RequestFrame, response: Response) {
+            let frame: ServerFrame = ResponseFrame::ok(request.request_id.clone(), response).into();
+            self.to_client.unbounded_send(frame.encode()).expect("the client listens");
+        }
+    }
+
+    struct Fake {
+        epoch: Instant,
+        sockets: mpsc::UnboundedSender<ServerEnd>,
+    }
+
+    impl Platform for Fake {
+        fn now(&self) -> Duration {
+            self.epoch.elapsed()
+        }
+
+        fn sleep(&self, duration: Duration) -> BoxFuture<()> {
+            Box::pin(tokio::time::sleep(duration))
+        }
+
+        fn open_socket(&self, _url: String) -> BoxFuture<Result<Socket, SocketError>> {
+            let (outgoing, from_client) = mpsc::channel(0);
+            let (to_client, incoming) = mpsc::unbounded();
+            let _ = self.sockets.unbounded_send(ServerEnd { from_client, to_client });
+            let outgoing = outgoing.sink_map_err(|e| SocketError(e.to_string()));
+            Box::pin(futures::future::ready(Ok(Socket { incoming: Box::pin(incoming), outgoing: Box::pin(outgoing) })))
+        }
+
+        fn fetch_token(&self, _url: String, _body: String) -> BoxFuture<Result<String, String>> {
+            let token = r#"{"access_token":"tok-1","entity_id":"cust-1","expires_in":28800,"token_type":"Bearer"}"#;
+            Box::pin(futures::future::ready(Ok(token.to_owned())))
+        }
+
+        fn random_seed(&self) -> u64 {
+            7
+        }
+
+        fn spawn(task: BoxFuture<()>) {
+            tokio::spawn(task);
+        }
+    }
+
+    fn login_response() -> Response {
+        Response::Login(LoginResponse {
+            customer: TaggedCustomer(Customer {
+                id: "cust-1".into(),
+                statistics: Some(Statistics::default()),
+                ..Customer::default()
+            }),
+            has_active_thread: None,
+            chats: vec![],
+            greeting: None,
+            __priv_dynamic_config: DynamicConfig {
+                online_groups_ids: Some(vec![1]),
+                customer_groups: Some(CustomerGroups { monitoring: MonitoringGroup { id: 1, config: Default::default() } }),
+            },
+        })
+    }
+
+    /// A client logged in on the fake platform, and the server's end of its socket.
+    async fn connected() -> (Client, Events, ServerEnd) {
+        let (sockets, mut opened) = mpsc::unbounded();
+        let (client, mut events) = connect(Fake { epoch: Instant::now(), sockets }, Config::new("http://fake", "org-1"));
+        let mut server = opened.next().await.expect("a socket is opened");
+        let login = server.receive().await;
+        server.answer(&login, login_response());
+        assert!(matches!(events.next().await, Some(ClientEvent::Connected { .. })));
+        (client, events, server)
+    }
+
+    #[tokio::test]
+    async fn disconnect_fails_the_pending_request_and_asking_twice_is_asking_once() {
+        let (client, _events, mut server) = connected().await;
+        let waiting = tokio::spawn({
+            let client = client.clone();
+            async move { client.list_chats(ListChatsRequest::default()).await }
+        });
+        let request = server.receive().await;
+        assert!(matches!(request.request, Request::ListChats(_)), "the request went out first");
+
+        client.disconnect();
+        client.disconnect();
+        assert_eq!(waiting.await.unwrap().unwrap_err(), Error::ConnectionLost);
+        assert_eq!(client.list_chats(ListChatsRequest::default()).await.unwrap_err(), Error::NoConnection);
+    }
+
+    #[tokio::test]
+    async fn requests_from_many_clones_each_get_their_own_answer() {
+        let (client, _events, mut server) = connected().await;
+        // More callers than the request queue has slots: the extra ones wait their turn.
+        let callers: Vec<_> = (0..2 * REQUEST_QUEUE)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { client.list_chats(ListChatsRequest::default()).await })
+            })
+            .collect();
+        for n in 0..2 * REQUEST_QUEUE as u64 {
+            let request = server.receive().await;
+            server.answer(&request, Response::ListChats(ListChatsResponse {
+                chats_summary: vec![],
+                total_chats: n,
+                next_page_id: None,
+                previous_page_id: None,
+            }));
+        }
+        let mut totals = Vec::new();
+        for caller in callers {
+            totals.push(caller.await.unwrap().expect("answered").total_chats);
+        }
+        totals.sort();
+        assert_eq!(totals, (0..2 * REQUEST_QUEUE as u64).collect::<Vec<_>>(), "each answer reached one caller");
+    }
+}
