@@ -12,14 +12,14 @@
 //! ```
 //!
 //! Time is a `Duration` since an epoch of the adapter's choosing; jitter comes from a seed the
-//! adapter passes in. So login timeouts, reconnect backoff and token expiry are tested with a
-//! simulated clock, deterministically (tests/core.rs).
+//! adapter passes in. So login timeouts, request deadlines, reconnect backoff and token expiry
+//! are tested with a simulated clock, deterministically (tests/core.rs).
 //!
 //! Behaviour follows protocol.md: login races a 15 s timeout (§4.1); requests answered by a push
-//! carrying their `request_id` resolve from that push (§3.4); every other request has a deadline
-//! too (`REQUEST_TIMEOUT`, our addition: §6.6 has none, so a lost answer would hang its caller
-//! forever); `customer_disconnected` reasons reconnect, refresh the token or end the client
-//! (§6.3).
+//! carrying their `request_id` resolve from that push (§3.4); `customer_disconnected` reasons
+//! reconnect, refresh the token or end the client (§6.3). Our additions to §6.6, which has
+//! neither: every request has a deadline (`REQUEST_TIMEOUT`; a lost answer would otherwise
+//! hang its caller forever), and at most `MAX_PENDING_REQUESTS` are in flight.
 //!
 //! Every reconnect waits a jittered, growing delay (`Backoff`): socket drops and failed opens
 //! `min(1 s·2ⁿ ± 50 %, 5 s)` (§6.1), failed logins `min(300 ms·2ⁿ ± 30 %, 60 s)` (§6.2), a busy
@@ -30,15 +30,15 @@
 //! the first retry stays as quick, now jittered so that clients sent away together do not all
 //! return on the same millisecond.
 //!
-//! Each chat event reaches the app once (`seen.rs`): an `incoming_event` already handed on, by
-//! its chat and `seq` (or `id`), is dropped, whether it came as a push, as the push that settled
-//! a `send_event` or inside an `incoming_chat`, before or after a reconnect. Events fetched
-//! with `get_chat` or `list_threads` are the app's to merge: the core does not decode those.
-//!
 //! `n` counts the attempts that failed since the connection was last *stable*: logged in and
 //! up for `STABLE_CONNECTION`. Neither an open socket (§6.1 resets on it) nor a successful login
 //! (§6.2 resets on it) is enough: a server that accepts and then drops or sends us away at once
 //! would otherwise be retried at the first, shortest delay forever.
+//!
+//! Each chat event reaches the app once (`seen.rs`): an `incoming_event` already handed on, by
+//! its chat and `seq` (or `id`), is dropped, whether it came as a push, as the push that settled
+//! a `send_event` or inside an `incoming_chat`, before or after a reconnect. Events fetched
+//! with `get_chat` or `list_threads` are the app's to merge: the core does not decode those.
 
 use crate::error::Error;
 use crate::seen::SeenEvents;
