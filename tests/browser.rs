@@ -99,6 +99,40 @@ async fn new_messages_appear_and_the_empty_greeting_goes() {
 }
 
 #[wasm_bindgen_test]
+async fn messages_show_in_seq_order_and_a_confirmed_one_moves_to_its_place() {
+    let mut chat = ChatState::default();
+    chat.customer_id = Some("me".into());
+    let state = RwSignal::new(chat);
+    let (root, _keep) = mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
+    let shown = || {
+        let texts = root.query_selector_all(".message .text").unwrap();
+        (0..texts.length()).map(|i| texts.item(i).unwrap().text_content().unwrap()).collect::<Vec<_>>()
+    };
+    let with_seq = |mut event: Event, seq: u64| {
+        event.seq = Some(seq);
+        event
+    };
+
+    state.update(|s| {
+        s.upsert(&with_seq(agent_message("T_3", "third"), 3));
+        s.upsert(&with_seq(agent_message("T_1", "first"), 1));
+        s.add_pending("k1", "mine");
+    });
+    leptos::task::tick().await;
+    assert_eq!(shown(), ["first", "third", "mine"]);
+
+    let mut mine = with_seq(Event::message("mine").with_custom_id("k1"), 2);
+    mine.id = Some("T_2".into());
+    mine.author_id = Some("me".into());
+    state.update(|s| {
+        s.upsert(&mine);
+    });
+    leptos::task::tick().await;
+    assert_eq!(shown(), ["first", "mine", "third"]);
+    assert_eq!(count(&root, ".status"), 0, "confirmed");
+}
+
+#[wasm_bindgen_test]
 async fn a_failed_message_offers_retry_with_its_key() {
     let state = RwSignal::new(ChatState::default());
     state.update(|s| {
@@ -155,6 +189,22 @@ async fn while_disconnected_nothing_is_sent_and_nothing_typed_is_lost() {
     assert!(!button.disabled());
     press(&textarea, "Enter", false);
     assert_eq!(*sent.lock().unwrap(), ["are you there?"]);
+}
+
+#[wasm_bindgen_test]
+async fn while_connecting_for_the_first_time_a_message_is_taken() {
+    let (sent, on_send) = recorder::<String>();
+    let connection = RwSignal::new(Connection::Connecting);
+    let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
+    leptos::task::tick().await;
+
+    let textarea: HtmlTextAreaElement = query(&root, "textarea");
+    assert!(!query::<HtmlButtonElement>(&root, "button.send").disabled());
+    type_text(&textarea, "hello early");
+    press(&textarea, "Enter", false);
+    leptos::task::tick().await;
+    assert_eq!(*sent.lock().unwrap(), ["hello early"], "the send queue holds it until the login");
+    assert_eq!(textarea.value(), "");
 }
 
 #[wasm_bindgen_test]

@@ -1,5 +1,6 @@
 //! Where the visitor writes. Enter sends, Shift+Enter starts a new line. What is typed is
-//! never lost: sending is refused while disconnected, not discarded.
+//! never lost: sending is refused while disconnected, not discarded. While connecting for the
+//! first time it is taken (`Connection::accepts_messages`) and waits in the send queue.
 
 use crate::state::Connection;
 use leptos::ev::KeyboardEvent;
@@ -10,9 +11,9 @@ use leptos::prelude::*;
 pub fn Composer(on_send: Callback<String>, connection: RwSignal<Connection>, focus: Trigger) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let input = NodeRef::<html::Textarea>::new();
-    let connected = move || connection.with(|c| *c == Connection::Connected);
+    let accepts = move || connection.with(Connection::accepts_messages);
     let submit = move || {
-        if !connected.get_untracked_value() || text.with_untracked(|t| t.trim().is_empty()) {
+        if !accepts.get_untracked_value() || text.with_untracked(|t| t.trim().is_empty()) {
             return;
         }
         on_send.run(text.get_untracked());
@@ -31,7 +32,7 @@ pub fn Composer(on_send: Callback<String>, connection: RwSignal<Connection>, foc
                 node_ref=input
                 rows="1"
                 aria-label="Message"
-                placeholder=move || if connected() { "Write a message…" } else { "Connecting…" }
+                placeholder=move || if accepts() { "Write a message…" } else { "Connecting…" }
                 prop:value=move || text.get()
                 on:input=move |ev| text.set(event_target_value(&ev))
                 on:keydown=move |ev: KeyboardEvent| {
@@ -41,7 +42,7 @@ pub fn Composer(on_send: Callback<String>, connection: RwSignal<Connection>, foc
                     }
                 }
             ></textarea>
-            <button type="submit" class="send" aria-label="Send" disabled=move || !connected()>
+            <button type="submit" class="send" aria-label="Send" disabled=move || !accepts()>
                 "Send"
             </button>
         </form>

@@ -2,10 +2,15 @@
 //! with it; `send` shows a message at once and delivers it in order.
 //!
 //! Sends go through one queue, handled one at a time, so the first message starts the chat
-//! and the ones typed meanwhile follow into it (never two `start_chat`s).
+//! and the ones typed meanwhile follow into it (never two `start_chat`s). The queue waits for
+//! the first login, which tells whether the visitor has a chat already (`ChatState::next_send`
+//! decides); messages typed while connecting show as "Sending…" meanwhile.
+//!
+//! The events loop never awaits a request: a login's chats are taken in at once, and the
+//! history is fetched in a task of its own.
 
 use crate::config::WidgetConfig;
-use crate::state::{ChatState, Connection};
+use crate::state::{ChatState, Connection, SendPlan};
 use confab_protocol::action::{InitialChat, InitialThread, ResumeChatRequest, StartChatRequest};
 use confab_protocol::entity::Event;
 use confab_sdk::{Client, ClientEvent, Config, Error};
@@ -29,29 +34,36 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
     let state = RwSignal::new(ChatState::default());
     let connection = RwSignal::new(Connection::Connecting);
     let (client, mut events) = confab_sdk::web::connect(Config::new(&config.server_url, &config.organization_id));
+    // Tells the send queue that something it may be waiting for happened (a login, the end).
+    // One slot: a nudge already waiting covers the next.
+    let (mut nudge, mut nudged) = mpsc::channel::<()>(0);
 
-    let events_client = client.clone();
+    let history_client = client.clone();
     spawn_local(async move {
         while let Some(event) = events.next().await {
             match event {
                 ClientEvent::Connected { customer, chats, .. } => {
-                    state.update(|s| s.customer_id = Some(customer.id));
-                    if let Some(chat) = chats.first() {
-                        match events_client.get_chat(&chat.chat_id, None).await {
-                            Ok(chat) => state.update(|s| s.load_chat(&chat)),
-                            Err(e) => leptos::logging::warn!("confab: could not load the chat: {e}"),
-                        }
-                    }
+                    state.update(|s| s.logged_in(&customer.id, &chats));
                     connection.set(Connection::Connected);
+                    let _ = nudge.try_send(());
+                    // Also after a reconnect: catches up on what was missed meanwhile.
+                    if let Some(chat_id) = state.with_untracked(|s| s.chat_id.clone()) {
+                        let client = history_client.clone();
+                        spawn_local(async move {
+                            match client.get_chat(&chat_id, None).await {
+                                Ok(chat) => state.update(|s| s.load_history(&chat)),
+                                Err(e) => leptos::logging::warn!("confab: could not load the chat: {e}"),
+                            }
+                        });
+                    }
                 }
                 ClientEvent::ConnectFailed { retry_in, .. } => {
                     connection.set(Connection::Retrying { retry_in_secs: retry_in.as_secs() });
                 }
-                ClientEvent::Disconnected { reason, will_reconnect } => connection.set(if will_reconnect {
-                    Connection::Reconnecting
-                } else {
-                    Connection::Ended { reason }
-                }),
+                ClientEvent::Disconnected { reason, will_reconnect } => {
+                    connection.set(if will_reconnect { Connection::Reconnecting } else { Connection::Ended { reason } });
+                    let _ = nudge.try_send(());
+                }
                 ClientEvent::Push(push) => {
                     if state.try_update(|s| s.apply_push(&push)).unwrap_or(false) {
                         on_new_message.run(());
@@ -61,10 +73,25 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
         }
     });
 
+    // Unbounded: fed by a synchronous callback, one entry per message the visitor typed (and
+    // sees on screen as "Sending…"), so it holds no more than the message list does.
     let (queue, mut outbox) = mpsc::unbounded::<(String, String)>();
     spawn_local(async move {
         while let Some((key, text)) = outbox.next().await {
-            if let Err(error) = deliver(&client, state, &key, &text).await {
+            let plan = loop {
+                if let Some(plan) = connection.with_untracked(|c| state.with_untracked(|s| s.next_send(c))) {
+                    break Some(plan);
+                }
+                if nudged.next().await.is_none() {
+                    break None;
+                }
+            };
+            let result = match plan {
+                Some(plan) => deliver(&client, state, &key, &text, plan).await,
+                // The events loop is over: so is the client.
+                None => Err(Error::Destroyed),
+            };
+            if let Err(error) = result {
                 state.update(|s| s.fail(&key, &describe(&error)));
             }
         }
@@ -88,24 +115,23 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
     UseChat { state, connection, send, retry }
 }
 
-/// Delivers one message: starts the chat, resumes it, or adds to it.
-async fn deliver(client: &Client, state: RwSignal<ChatState>, key: &str, text: &str) -> Result<(), Error> {
+/// Delivers one message as `plan` says: starts the chat, resumes it, or adds to it.
+async fn deliver(client: &Client, state: RwSignal<ChatState>, key: &str, text: &str, plan: SendPlan) -> Result<(), Error> {
     let event = Event::message(text).with_custom_id(key);
-    let (chat_id, active) = state.with_untracked(|s| (s.chat_id.clone(), s.active));
     let thread = || Some(InitialThread { events: Some(vec![event.clone()]), properties: None });
-    match chat_id {
-        None => {
+    match plan {
+        SendPlan::StartChat => {
             let chat = InitialChat { thread: thread(), ..InitialChat::default() };
             let chat = client.start_chat_with(StartChatRequest { chat: Some(chat), active: Some(true), continuous: None }).await?;
             state.update(|s| s.load_chat(&chat));
         }
-        Some(id) if !active => {
-            let chat = InitialChat { id: Some(id), thread: thread(), ..InitialChat::default() };
+        SendPlan::ResumeChat { chat_id } => {
+            let chat = InitialChat { id: Some(chat_id), thread: thread(), ..InitialChat::default() };
             let chat = client.resume_chat_with(ResumeChatRequest { chat, active: Some(true), continuous: None }).await?;
             state.update(|s| s.load_chat(&chat));
         }
-        Some(id) => {
-            let stored = client.send_event(&id, event).await?;
+        SendPlan::SendEvent { chat_id } => {
+            let stored = client.send_event(&chat_id, event).await?;
             state.update(|s| {
                 s.upsert(&stored);
             });
@@ -118,6 +144,9 @@ async fn deliver(client: &Client, state: RwSignal<ChatState>, key: &str, text: &
 fn describe(error: &Error) -> String {
     match error {
         Error::NoConnection | Error::ConnectionLost => "Not sent: no connection.".into(),
+        Error::Destroyed => "Not sent: the chat has ended.".into(),
+        // It may have arrived; a retry that did is shown once.
+        Error::RequestTimeout => "Not sent: no answer in time.".into(),
         Error::Api(e) => format!("Not sent: {}", e.message),
         other => format!("Not sent: {other}"),
     }

@@ -4,5 +4,5 @@
 mod chat;
 mod url;
 
-pub use chat::{Author, ChatState, Connection, Delivery, Message};
+pub use chat::{Author, ChatState, Connection, Delivery, Message, SendPlan};
 pub use url::safe_url;

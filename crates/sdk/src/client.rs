@@ -1,8 +1,15 @@
 //! The async client: [`Client`] sends requests, [`Events`] yields what happens, and a driver
 //! task (spawned by the adapter) runs the sans-IO [`Core`] against a [`Platform`].
 //!
-//! The driver owns everything mutable; `Client` only holds a command channel, so it is cheap
+//! The driver owns everything mutable; `Client` only holds the way to reach it, so it is cheap
 //! to clone and to share across tasks or UI components.
+//!
+//! Between them, every queue is bounded except `Events`:
+//! - requests travel through a channel of `REQUEST_QUEUE` slots behind one shared sender; a
+//!   caller beyond that waits its turn, and the core refuses requests beyond
+//!   `MAX_PENDING_REQUESTS` at once;
+//! - `disconnect()` is a flag, not a message: asking twice is asking once;
+//! - `Events` stays unbounded, see `connect`.
 
 use crate::core::{Config, Core, Event, Io, Reply, RequestId};
 use crate::error::Error;
@@ -18,14 +25,20 @@ use confab_protocol::token::TokenReply;
 use confab_protocol::Request;
 use futures::channel::{mpsc, oneshot};
 use futures::future::{Either, FutureExt};
+use futures::lock::Mutex;
+use futures::task::AtomicWaker;
 use futures::{SinkExt, StreamExt};
 use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::task::Poll;
 use std::time::Duration;
 
 /// What the client user sees, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ClientEvent {
-    /// Logged in (also after every reconnect).
+    /// Logged in (also after every reconnect), with the customer's chats: whether each has an
+    /// active thread is known at once, no request needed.
     Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
     /// A connection attempt failed; another follows after `retry_in`.
     ConnectFailed { error: Error, retry_in: Duration },
@@ -35,15 +48,27 @@ pub enum ClientEvent {
     Push(Push),
 }
 
-enum Command {
-    Request(Box<Request>, oneshot::Sender<Result<Reply, Error>>),
-    Disconnect,
-}
+/// A request on its way to the driver, with where its result goes.
+type Call = (Box<Request>, oneshot::Sender<Result<Reply, Error>>);
+
+/// Requests the driver has not picked up yet. The driver picks them up as soon as it is not
+/// writing to the socket, so this only fills when a caller fires many at once.
+const REQUEST_QUEUE: usize = 16;
 
 /// Sends requests. Clone it freely; all clones drive the same connection.
 #[derive(Clone)]
 pub struct Client {
-    commands: mpsc::UnboundedSender<Command>,
+    /// One sender shared by every clone: each `mpsc::Sender` has a slot of its own beyond the
+    /// channel's capacity, so a sender per clone (or per call) would leave it unbounded.
+    calls: Arc<Mutex<mpsc::Sender<Call>>>,
+    disconnect: Arc<DisconnectFlag>,
+}
+
+/// `Client::disconnect` → the driver.
+#[derive(Default)]
+struct DisconnectFlag {
+    requested: AtomicBool,
+    driver: AtomicWaker,
 }
 
 /// The stream of [`ClientEvent`]s. Ends when the client is dropped or destroyed.
@@ -51,19 +76,33 @@ pub type Events = mpsc::UnboundedReceiver<ClientEvent>;
 
 /// Connects on `platform`: spawns the driver and returns the handle and its events.
 pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Events) {
-    let (commands_tx, commands) = mpsc::unbounded();
+    let (calls_tx, calls) = mpsc::channel(REQUEST_QUEUE);
+    // Unbounded on purpose: the driver must never wait for the app. An app may await a reply
+    // while not reading events (the widget did, on `Connected`); a driver blocked on a full
+    // `Events` would never read that reply: a deadlock. Dropping events instead would lose
+    // messages. What fills it is the server's pushes, which a connected app reads as they come.
     let (events_tx, events) = mpsc::unbounded();
+    let disconnect = Arc::new(DisconnectFlag::default());
     let mut core = Core::new(config, platform.random_seed());
     core.connect(platform.now());
-    let driver = Driver { platform, core, commands, events: events_tx, pending: HashMap::new(), socket: None };
+    let driver = Driver {
+        platform,
+        core,
+        calls,
+        disconnect: disconnect.clone(),
+        events: events_tx,
+        pending: HashMap::new(),
+        socket: None,
+    };
     P::spawn(Box::pin(driver.run()));
-    (Client { commands: commands_tx }, events)
+    (Client { calls: Arc::new(Mutex::new(calls_tx)), disconnect }, events)
 }
 
 impl Client {
     async fn call(&self, request: Request) -> Result<Reply, Error> {
         let (tx, rx) = oneshot::channel();
-        self.commands.unbounded_send(Command::Request(Box::new(request), tx)).map_err(|_| Error::Destroyed)?;
+        // Waits while the queue is full; the lock is released before waiting for the answer.
+        self.calls.lock().await.send((Box::new(request), tx)).await.map_err(|_| Error::Destroyed)?;
         rx.await.map_err(|_| Error::Destroyed)?
     }
 
@@ -142,9 +181,11 @@ impl Client {
         ChatHistory { client: self.clone(), chat_id: chat_id.to_owned(), next_page: None, done: false }
     }
 
-    /// Closes the connection; pending requests fail with `ConnectionLost`.
+    /// Closes the connection; pending requests fail with `ConnectionLost`. Requests already
+    /// handed to the driver are sent first (and fail with it).
     pub fn disconnect(&self) {
-        let _ = self.commands.unbounded_send(Command::Disconnect);
+        self.disconnect.requested.store(true, Ordering::SeqCst);
+        self.disconnect.driver.wake();
     }
 }
 
@@ -210,7 +251,8 @@ impl ChatHistory {
 struct Driver<P: Platform> {
     platform: P,
     core: Core,
-    commands: mpsc::UnboundedReceiver<Command>,
+    calls: mpsc::Receiver<Call>,
+    disconnect: Arc<DisconnectFlag>,
     events: mpsc::UnboundedSender<ClientEvent>,
     pending: HashMap<RequestId, oneshot::Sender<Result<Reply, Error>>>,
     socket: Option<Socket>,
@@ -218,7 +260,9 @@ struct Driver<P: Platform> {
 
 /// One thing that happened, found by waiting on everything at once.
 enum Input {
-    Command(Option<Command>),
+    /// `None`: every `Client` is gone.
+    Call(Option<Call>),
+    Disconnect,
     Token(Result<String, String>),
     Opened(Result<Socket, crate::platform::SocketError>),
     Frame(Option<String>),
@@ -261,7 +305,15 @@ impl<P: Platform> Driver<P> {
 
             let now = self.platform.now();
             let input = {
-                let command = self.commands.next().map(Input::Command);
+                let call = self.calls.next().map(Input::Call);
+                let disconnect = futures::future::poll_fn(|cx| {
+                    self.disconnect.driver.register(cx.waker());
+                    if self.disconnect.requested.swap(false, Ordering::SeqCst) {
+                        Poll::Ready(Input::Disconnect)
+                    } else {
+                        Poll::Pending
+                    }
+                });
                 let token = optional(token_request.as_mut()).map(Input::Token);
                 let opened = optional(opening.as_mut()).map(Input::Opened);
                 let frame = match &mut self.socket {
@@ -274,8 +326,11 @@ impl<P: Platform> Driver<P> {
                     None => Either::Right(futures::future::pending()),
                 }
                 .map(|_| Input::Timeout);
+                // Calls before the disconnect flag: a call queued before `disconnect()` is
+                // handled before it.
                 futures::select_biased! {
-                    input = command.fuse() => input,
+                    input = call.fuse() => input,
+                    input = disconnect.fuse() => input,
                     input = frame.fuse() => input,
                     input = token.fuse() => input,
                     input = opened.fuse() => input,
@@ -285,7 +340,7 @@ impl<P: Platform> Driver<P> {
 
             let now = self.platform.now();
             match input {
-                Input::Command(Some(Command::Request(request, reply))) => match self.core.request(*request, now) {
+                Input::Call(Some((request, reply))) => match self.core.request(*request, now) {
                     Ok(id) => {
                         self.pending.insert(id, reply);
                     }
@@ -293,8 +348,8 @@ impl<P: Platform> Driver<P> {
                         let _ = reply.send(Err(error));
                     }
                 },
-                Input::Command(Some(Command::Disconnect)) => self.core.disconnect(),
-                Input::Command(None) => {
+                Input::Disconnect => self.core.disconnect(),
+                Input::Call(None) => {
                     // Every Client is gone: nobody can ask anything any more.
                     self.core.disconnect();
                     if let Some(mut socket) = self.socket.take() {
@@ -365,5 +420,143 @@ fn parse_token(result: Result<String, String>) -> Result<confab_protocol::token:
             refused.identity_exception.or(refused.oauth_exception).unwrap_or_else(|| "refused".into()),
         )),
         Err(e) => Err(Error::Token(format!("unreadable token response: {e}"))),
+    }
+}
+
+/// The driver on a fake platform: a socket made of channels, a token at once, tokio timers.
+#[cfg(all(test, feature = "native"))]
+mod tests {
+    use super::*;
+    use crate::platform::{BoxFuture, SocketError};
+    use confab_protocol::action::{CustomerGroups, DynamicConfig, LoginResponse, MonitoringGroup};
+    use confab_protocol::entity::{Statistics, TaggedCustomer};
+    use confab_protocol::frame::ResponseFrame;
+    use confab_protocol::{RequestFrame, Response, ServerFrame};
+    use std::time::Instant;
+
+    /// The server's end of one socket the client opened.
+    struct ServerEnd {
+        from_client: mpsc::Receiver<String>,
+        to_client: mpsc::UnboundedSender<String>,
+    }
+
+    impl ServerEnd {
+        /// The next frame the client sends, decoded.
+        async fn receive(&mut self) -> RequestFrame {
+            let text = self.from_client.next().await.expect("the client sends a frame");
+            RequestFrame::decode(&text).expect("a frame the protocol reads")
+        }
+
+        fn answer(&self, request: &RequestFrame, response: Response) {
+            let frame: ServerFrame = ResponseFrame::ok(request.request_id.clone(), response).into();
+            self.to_client.unbounded_send(frame.encode()).expect("the client listens");
+        }
+    }
+
+    struct Fake {
+        epoch: Instant,
+        sockets: mpsc::UnboundedSender<ServerEnd>,
+    }
+
+    impl Platform for Fake {
+        fn now(&self) -> Duration {
+            self.epoch.elapsed()
+        }
+
+        fn sleep(&self, duration: Duration) -> BoxFuture<()> {
+            Box::pin(tokio::time::sleep(duration))
+        }
+
+        fn open_socket(&self, _url: String) -> BoxFuture<Result<Socket, SocketError>> {
+            let (outgoing, from_client) = mpsc::channel(0);
+            let (to_client, incoming) = mpsc::unbounded();
+            let _ = self.sockets.unbounded_send(ServerEnd { from_client, to_client });
+            let outgoing = outgoing.sink_map_err(|e| SocketError(e.to_string()));
+            Box::pin(futures::future::ready(Ok(Socket { incoming: Box::pin(incoming), outgoing: Box::pin(outgoing) })))
+        }
+
+        fn fetch_token(&self, _url: String, _body: String) -> BoxFuture<Result<String, String>> {
+            let token = r#"{"access_token":"tok-1","entity_id":"cust-1","expires_in":28800,"token_type":"Bearer"}"#;
+            Box::pin(futures::future::ready(Ok(token.to_owned())))
+        }
+
+        fn random_seed(&self) -> u64 {
+            7
+        }
+
+        fn spawn(task: BoxFuture<()>) {
+            tokio::spawn(task);
+        }
+    }
+
+    fn login_response() -> Response {
+        Response::Login(LoginResponse {
+            customer: TaggedCustomer(Customer {
+                id: "cust-1".into(),
+                statistics: Some(Statistics::default()),
+                ..Customer::default()
+            }),
+            has_active_thread: None,
+            chats: vec![],
+            greeting: None,
+            __priv_dynamic_config: DynamicConfig {
+                online_groups_ids: Some(vec![1]),
+                customer_groups: Some(CustomerGroups { monitoring: MonitoringGroup { id: 1, config: Default::default() } }),
+            },
+        })
+    }
+
+    /// A client logged in on the fake platform, and the server's end of its socket.
+    async fn connected() -> (Client, Events, ServerEnd) {
+        let (sockets, mut opened) = mpsc::unbounded();
+        let (client, mut events) = connect(Fake { epoch: Instant::now(), sockets }, Config::new("http://fake", "org-1"));
+        let mut server = opened.next().await.expect("a socket is opened");
+        let login = server.receive().await;
+        server.answer(&login, login_response());
+        assert!(matches!(events.next().await, Some(ClientEvent::Connected { .. })));
+        (client, events, server)
+    }
+
+    #[tokio::test]
+    async fn disconnect_fails_the_pending_request_and_asking_twice_is_asking_once() {
+        let (client, _events, mut server) = connected().await;
+        let waiting = tokio::spawn({
+            let client = client.clone();
+            async move { client.list_chats(ListChatsRequest::default()).await }
+        });
+        let request = server.receive().await;
+        assert!(matches!(request.request, Request::ListChats(_)), "the request went out first");
+
+        client.disconnect();
+        client.disconnect();
+        assert_eq!(waiting.await.unwrap().unwrap_err(), Error::ConnectionLost);
+        assert_eq!(client.list_chats(ListChatsRequest::default()).await.unwrap_err(), Error::NoConnection);
+    }
+
+    #[tokio::test]
+    async fn requests_from_many_clones_each_get_their_own_answer() {
+        let (client, _events, mut server) = connected().await;
+        // More callers than the request queue has slots: the extra ones wait their turn.
+        let callers: Vec<_> = (0..2 * REQUEST_QUEUE)
+            .map(|_| {
+                let client = client.clone();
+                tokio::spawn(async move { client.list_chats(ListChatsRequest::default()).await })
+            })
+            .collect();
+        for n in 0..2 * REQUEST_QUEUE as u64 {
+            let request = server.receive().await;
+            server.answer(&request, Response::ListChats(ListChatsResponse {
+                chats_summary: vec![],
+                total_chats: n,
+                next_page_id: None,
+                previous_page_id: None,
+            }));
+        }
+        let mut totals = Vec::new();
+        for caller in callers {
+            totals.push(caller.await.unwrap().expect("answered").total_chats);
+        }
+        totals.sort();
+        assert_eq!(totals, (0..2 * REQUEST_QUEUE as u64).collect::<Vec<_>>(), "each answer reached one caller");
     }
 }

@@ -12,15 +12,36 @@
 //! ```
 //!
 //! Time is a `Duration` since an epoch of the adapter's choosing; jitter comes from a seed the
-//! adapter passes in. So login timeouts, reconnect backoff and token expiry are tested with a
-//! simulated clock, deterministically (tests/core.rs).
+//! adapter passes in. So login timeouts, request deadlines, reconnect backoff and token expiry
+//! are tested with a simulated clock, deterministically (tests/core.rs).
 //!
 //! Behaviour follows protocol.md: login races a 15 s timeout (§4.1); requests answered by a push
-//! carrying their `request_id` resolve from that push (§3.4); socket drops reconnect with
-//! `min(1 s·2ⁿ ± 50 %, 5 s)` (§6.1), failed logins with `min(300 ms·2ⁿ ± 30 %, 60 s)` (§6.2);
-//! `customer_disconnected` reasons reconnect, refresh the token or end the client (§6.3).
+//! carrying their `request_id` resolve from that push (§3.4); `customer_disconnected` reasons
+//! reconnect, refresh the token or end the client (§6.3). Our additions to §6.6, which has
+//! neither: every request has a deadline (`REQUEST_TIMEOUT`; a lost answer would otherwise
+//! hang its caller forever), and at most `MAX_PENDING_REQUESTS` are in flight.
+//!
+//! Every reconnect waits a jittered, growing delay (`Backoff`): socket drops and failed opens
+//! `min(1 s·2ⁿ ± 50 %, 5 s)` (§6.1), failed logins `min(300 ms·2ⁿ ± 30 %, 60 s)` (§6.2), a busy
+//! server `min(1 s·2ⁿ ± 30 %, 60 s)` (§6.2's slower strategy), and the server sending us away
+//! (`customer_disconnected` with `access_token_expired`, `internal_error`, any reason that
+//! reconnects) `min(100 ms·2ⁿ ± 50 %, 60 s)`. That last one departs from §6.3's flat 100 ms,
+//! which turns a server that logs clients in and at once sends them away into a reconnect storm;
+//! the first retry stays as quick, now jittered so that clients sent away together do not all
+//! return on the same millisecond.
+//!
+//! `n` counts the attempts that failed since the connection was last *stable*: logged in and
+//! up for `STABLE_CONNECTION`. Neither an open socket (§6.1 resets on it) nor a successful login
+//! (§6.2 resets on it) is enough: a server that accepts and then drops or sends us away at once
+//! would otherwise be retried at the first, shortest delay forever.
+//!
+//! Each chat event reaches the app once (`seen.rs`): an `incoming_event` already handed on, by
+//! its chat and `seq` (or `id`), is dropped, whether it came as a push, as the push that settled
+//! a `send_event` or inside an `incoming_chat`, before or after a reconnect. Events fetched
+//! with `get_chat` or `list_threads` are the app's to merge: the core does not decode those.
 
 use crate::error::Error;
+use crate::seen::SeenEvents;
 use confab_protocol::action::{Application, CustomerPage, CustomerUpdate, LoginChat, LoginRequest, LoginResponse};
 use confab_protocol::entity::{Chat, Customer, Event as ChatEvent};
 use confab_protocol::frame::{self, PushFrame, RawBody, RawPayload, RawServerFrame};
@@ -32,8 +53,23 @@ use std::time::Duration;
 
 /// Login must succeed within this (protocol.md §4.1).
 pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(15);
-/// After `customer_disconnected` with a reconnecting reason (protocol.md §6.3).
-pub const QUICK_RECONNECT: Duration = Duration::from_millis(100);
+/// Every other request must settle within this, or fails with `Error::RequestTimeout`.
+/// protocol.md §6.6: the official SDK times only the login (15 s, its `REQUEST_TIMEOUT`) and
+/// lets other requests wait forever; we give them the same 15 s. A Confab request is one
+/// SQLite transaction, so an answer this late means it was lost (the settling push never
+/// sent, a half-dead socket), and the caller deserves an error it can show or retry.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// Requests in flight at once; one more fails at once with `Error::TooManyPendingRequests`
+/// rather than queueing without bound. protocol.md §6.6: the official SDK has no such limit
+/// (only the server's `pending_requests_limit_reached`). 64 is far above what a chat client
+/// has in flight (the widget: one send and one load), and caps what a stalled server can make
+/// a client hold to 64 callers per `REQUEST_TIMEOUT`.
+pub const MAX_PENDING_REQUESTS: usize = 64;
+/// A connection that stays logged in this long has proved the server healthy: the failures
+/// before it stop counting towards the next delay. Longer than the kick-and-retry cycles it must
+/// catch (milliseconds) and than the socket backoff's cap, short enough that a visitor whose
+/// network drops every few minutes always reconnects at the first, quickest delay.
+pub const STABLE_CONNECTION: Duration = Duration::from_secs(30);
 /// A token this close to expiry is refreshed before use.
 pub const TOKEN_EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
@@ -152,7 +188,8 @@ impl PartialEq for RawResponse {
 /// What the client user sees.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// Logged in (again). `online`: agents are available.
+    /// Logged in (again). `online`: agents are available. Each chat's `has_active_thread` is
+    /// filled from the response's own when the server gave none for the chat (§4.3).
     Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
     /// An attempt to connect failed; the core retries at `retry_at`.
     ConnectFailed { error: Error, retry_at: Duration },
@@ -191,6 +228,14 @@ enum SettleBy {
     Push,
 }
 
+/// A request sent and not yet settled.
+#[derive(Debug, Clone, Copy)]
+struct Pending {
+    settle_by: SettleBy,
+    /// Past this it settles with `Error::RequestTimeout`.
+    deadline: Duration,
+}
+
 #[derive(Debug, Clone)]
 struct Token {
     response: TokenResponse,
@@ -206,12 +251,16 @@ pub struct Core {
     fetching_token: bool,
     customer_id: Option<String>,
     next_id: u64,
-    pending: BTreeMap<RequestId, SettleBy>,
+    pending: BTreeMap<RequestId, Pending>,
     login: Option<(RequestId, Duration)>,
     reconnect_at: Option<Duration>,
-    socket_failures: u32,
-    login_failures: u32,
+    /// Since when the current connection is logged in.
+    connected_at: Option<Duration>,
+    /// Connection attempts that failed since the connection was last stable.
+    failures: u32,
     rng: u64,
+    /// Kept across reconnects: the server may push again what we already handed on.
+    seen: SeenEvents,
     io: VecDeque<Io>,
     events: VecDeque<Event>,
 }
@@ -230,9 +279,10 @@ impl Core {
             pending: BTreeMap::new(),
             login: None,
             reconnect_at: None,
-            socket_failures: 0,
-            login_failures: 0,
-            rng: seed | 1,
+            connected_at: None,
+            failures: 0,
+            rng: splitmix64(seed).max(1),
+            seen: SeenEvents::default(),
             io: VecDeque::new(),
             events: VecDeque::new(),
         }
@@ -261,7 +311,8 @@ impl Core {
 
     /// When `handle_timeout` must be called next.
     pub fn poll_timeout(&self) -> Option<Duration> {
-        [self.login.map(|(_, at)| at), self.reconnect_at].into_iter().flatten().min()
+        let requests = self.pending.values().map(|pending| pending.deadline);
+        [self.login.map(|(_, at)| at), self.reconnect_at].into_iter().flatten().chain(requests).min()
     }
 
     /// Starts connecting: a token and a socket in parallel, then `login`.
@@ -272,24 +323,31 @@ impl Core {
         }
     }
 
-    /// Stops, without a `Disconnected` event; `connect` starts again. Pending requests fail
-    /// with `ConnectionLost`.
+    /// Stops, without a `Disconnected` event; `connect` starts again, afresh (no backoff from
+    /// earlier failures). Pending requests fail with `ConnectionLost`.
     pub fn disconnect(&mut self) {
         if self.phase == Phase::Destroyed {
             return;
         }
         self.phase = Phase::Idle;
         self.reconnect_at = None;
+        self.connected_at = None;
+        self.failures = 0;
         self.close_socket();
         self.fail_pending(Error::ConnectionLost);
     }
 
-    /// Queues a request. Fails at once when not connected (`NO_CONNECTION`, protocol.md §4.1).
-    pub fn request(&mut self, request: Request, _now: Duration) -> Result<RequestId, Error> {
+    /// Queues a request. Fails at once when not connected (`NO_CONNECTION`, protocol.md §4.1)
+    /// or when `MAX_PENDING_REQUESTS` are already in flight. It settles within
+    /// `REQUEST_TIMEOUT` of `now`, one way or another.
+    pub fn request(&mut self, request: Request, now: Duration) -> Result<RequestId, Error> {
         match self.phase {
             Phase::Connected => {}
             Phase::Destroyed => return Err(Error::Destroyed),
             _ => return Err(Error::NoConnection),
+        }
+        if self.pending.len() >= MAX_PENDING_REQUESTS {
+            return Err(Error::TooManyPendingRequests);
         }
         let settle_by = match request {
             Request::StartChat(_) | Request::ResumeChat(_) | Request::ActivateChat(_) | Request::SendEvent(_) => {
@@ -298,7 +356,7 @@ impl Core {
             _ => SettleBy::Response,
         };
         let id = self.send(request, None);
-        self.pending.insert(id, settle_by);
+        self.pending.insert(id, Pending { settle_by, deadline: now + REQUEST_TIMEOUT });
         Ok(id)
     }
 
@@ -329,7 +387,7 @@ impl Core {
             }
             Err(error) => {
                 self.close_socket();
-                let delay = self.login_backoff();
+                let delay = self.backoff(LOGIN_BACKOFF);
                 self.retry_later(error, now, delay);
             }
         }
@@ -339,8 +397,8 @@ impl Core {
         if self.socket != Socket::Opening {
             return;
         }
+        // An open socket does not reset the backoff: see `STABLE_CONNECTION`.
         self.socket = Socket::Open;
-        self.socket_failures = 0;
         self.maybe_login(now);
     }
 
@@ -355,13 +413,14 @@ impl Core {
         self.fail_pending(Error::ConnectionLost);
         match self.phase {
             Phase::Connected => {
+                self.connection_ended(now);
                 self.phase = Phase::Connecting;
                 self.events.push_back(Event::Disconnected { reason: "connection_lost".into(), will_reconnect: true });
-                let delay = self.socket_backoff();
+                let delay = self.backoff(SOCKET_BACKOFF);
                 self.schedule(now + delay);
             }
             Phase::Connecting if self.reconnect_at.is_none() => {
-                let delay = self.socket_backoff();
+                let delay = self.backoff(SOCKET_BACKOFF);
                 let error = if was_open { Error::ConnectionLost } else { Error::NoConnection };
                 self.retry_later(error, now, delay);
             }
@@ -384,12 +443,18 @@ impl Core {
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
-        if let Some((id, at)) = self.login
+        let overdue: Vec<RequestId> =
+            self.pending.iter().filter(|(_, pending)| now >= pending.deadline).map(|(id, _)| *id).collect();
+        for id in overdue {
+            // Its answer, should it come after all, finds nothing pending and is ignored; a
+            // settling push then reaches the app as an ordinary push (the event did happen).
+            self.settle(id, Err(Error::RequestTimeout));
+        }
+        if let Some((_, at)) = self.login
             && now >= at {
                 self.login = None;
-                self.pending.remove(&id);
                 self.close_socket();
-                let delay = self.login_backoff();
+                let delay = self.backoff(LOGIN_BACKOFF);
                 self.retry_later(Error::RequestTimeout, now, delay);
             }
         if let Some(at) = self.reconnect_at
@@ -460,7 +525,7 @@ impl Core {
             self.login = None;
             return self.on_login(login, now);
         }
-        let Some(settle_by) = self.pending.get(&id).copied() else { return };
+        let Some(settle_by) = self.pending.get(&id).map(|pending| pending.settle_by) else { return };
         match (result, settle_by) {
             (Err(error), _) => self.settle(id, Err(Error::Api(error))),
             (Ok(payload), SettleBy::Response) => self.settle(id, Ok(Reply::Response(RawResponse { action, payload }))),
@@ -473,10 +538,15 @@ impl Core {
         match result {
             Ok(login) => {
                 self.phase = Phase::Connected;
-                self.login_failures = 0;
+                self.connected_at = Some(now);
+                // §4.3: a chat's `has_active_thread` falls back to the response's own.
+                let mut chats = login.chats;
+                for chat in &mut chats {
+                    chat.has_active_thread = chat.has_active_thread.or(login.has_active_thread);
+                }
                 self.events.push_back(Event::Connected {
                     customer: login.customer.0,
-                    chats: login.chats,
+                    chats,
                     online: login.__priv_dynamic_config.is_online(),
                 });
             }
@@ -489,7 +559,7 @@ impl Core {
                         self.token = None;
                     }
                     self.close_socket();
-                    let delay = self.login_backoff();
+                    let delay = self.backoff(LOGIN_BACKOFF);
                     self.retry_later(Error::Api(error), now, delay);
                 }
             },
@@ -497,8 +567,9 @@ impl Core {
     }
 
     fn on_push(&mut self, frame: PushFrame, now: Duration) {
+        let first_sighting = self.record_events(&frame.push);
         let id = frame.request_id.as_deref().and_then(RequestId::parse);
-        if let Some(id) = id.filter(|id| self.pending.get(id) == Some(&SettleBy::Push)) {
+        if let Some(id) = id.filter(|id| self.pending.get(id).is_some_and(|pending| pending.settle_by == SettleBy::Push)) {
             match frame.push {
                 Push::IncomingChat(incoming) => return self.settle(id, Ok(Reply::Chat(incoming.chat))),
                 Push::IncomingEvent(incoming) => {
@@ -512,7 +583,25 @@ impl Core {
         }
         match frame.push {
             Push::CustomerDisconnected(disconnected) => self.on_customer_disconnected(disconnected, now),
+            // A copy of an event already handed on. (A copy that settles a request still
+            // settles it, above: its caller waits for it.)
+            Push::IncomingEvent(_) if !first_sighting => {}
             push => self.events.push_back(Event::Push(push)),
+        }
+    }
+
+    /// Records the chat events `push` carries; false for an `incoming_event` seen before.
+    fn record_events(&mut self, push: &Push) -> bool {
+        match push {
+            Push::IncomingEvent(incoming) => self.seen.first_sighting(&incoming.chat_id, &incoming.event),
+            Push::IncomingChat(incoming) => {
+                let chat = &incoming.chat;
+                for event in chat.thread.iter().flat_map(|thread| &thread.events) {
+                    self.seen.first_sighting(&chat.id, event);
+                }
+                true
+            }
+            _ => true,
         }
     }
 
@@ -531,18 +620,19 @@ impl Core {
         if DESTROYING.contains(&reason.as_str()) {
             return self.destroy(&reason);
         }
+        let was_connected = self.phase == Phase::Connected;
+        if was_connected {
+            self.connection_ended(now);
+        }
         let delay = match reason.as_str() {
+            // The server is busy or restarting.
+            "service_temporarily_unavailable" | "too_many_unauthorized_connections" => self.backoff(BUSY_SERVER_BACKOFF),
             "access_token_expired" => {
                 self.token = None;
-                QUICK_RECONNECT
+                self.backoff(SENT_AWAY_BACKOFF)
             }
-            // The server is busy or restarting: back off like a failed login, but slower.
-            "service_temporarily_unavailable" | "too_many_unauthorized_connections" => {
-                Duration::from_millis(1000).max(self.login_backoff())
-            }
-            _ => QUICK_RECONNECT,
+            _ => self.backoff(SENT_AWAY_BACKOFF),
         };
-        let was_connected = self.phase == Phase::Connected;
         self.close_socket();
         self.fail_pending(Error::ConnectionLost);
         self.phase = Phase::Connecting;
@@ -589,22 +679,24 @@ impl Core {
         self.reconnect_at = Some(at);
     }
 
-    /// Socket reconnect delay: `min(1000 ms · 2ⁿ ± up to 50 %, 5000 ms)` (protocol.md §6.1).
-    fn socket_backoff(&mut self) -> Duration {
-        let n = self.socket_failures.min(16);
-        self.socket_failures += 1;
-        // Jitter first, then cap (as `login_backoff` does): capping the base first would keep
-        // long outages at 2.5–5 s instead of settling on 5 s.
-        let base = 1000u64.saturating_mul(1 << n);
-        Duration::from_millis(self.jitter(base, 50).min(5000))
+    /// The logged-in connection ended: if it lasted, the failures before it are forgiven.
+    fn connection_ended(&mut self, now: Duration) {
+        if let Some(since) = self.connected_at.take()
+            && now.saturating_sub(since) >= STABLE_CONNECTION
+        {
+            self.failures = 0;
+        }
     }
 
-    /// Login retry delay: `min(300 ms · 2ⁿ ± up to 30 %, 60 s)` (protocol.md §6.2).
-    fn login_backoff(&mut self) -> Duration {
-        let n = self.login_failures.min(16);
-        self.login_failures += 1;
-        let base = 300u64.saturating_mul(1 << n);
-        Duration::from_millis(self.jitter(base, 30).min(60_000))
+    /// The delay before the next attempt, which counts as one more failure.
+    fn backoff(&mut self, backoff: Backoff) -> Duration {
+        let n = self.failures.min(16);
+        self.failures = self.failures.saturating_add(1);
+        // Jitter first, then cap: capping first would keep long outages at (cap ± jitter)
+        // instead of settling on the cap.
+        let base = (backoff.base.as_millis() as u64).saturating_mul(1 << n);
+        let jittered = self.jitter(base, backoff.jitter_percent);
+        Duration::from_millis(jittered).min(backoff.cap)
     }
 
     /// `value ± up to percent %`, from the seeded xorshift generator.
@@ -619,4 +711,33 @@ impl Core {
         let offset = self.rng % (2 * span + 1);
         value - span + offset
     }
+}
+
+/// A reconnect delay: `min(base · 2ⁿ ± up to jitter_percent %, cap)`.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    base: Duration,
+    jitter_percent: u64,
+    cap: Duration,
+}
+
+/// protocol.md §6.1: the socket dropped or would not open.
+const SOCKET_BACKOFF: Backoff = Backoff { base: Duration::from_millis(1000), jitter_percent: 50, cap: Duration::from_secs(5) };
+/// protocol.md §6.2: the login failed or timed out, or no token.
+const LOGIN_BACKOFF: Backoff = Backoff { base: Duration::from_millis(300), jitter_percent: 30, cap: Duration::from_secs(60) };
+/// protocol.md §6.2, v4's slower strategy: `service_temporarily_unavailable`,
+/// `too_many_unauthorized_connections`.
+const BUSY_SERVER_BACKOFF: Backoff =
+    Backoff { base: Duration::from_millis(1000), jitter_percent: 30, cap: Duration::from_secs(60) };
+/// `customer_disconnected` with a reason that reconnects (protocol.md §6.3 says a flat 100 ms;
+/// see the module's notes): the first retry as quick, the cap of a failed login, since a server
+/// that sends a logged-in client away has in effect refused it.
+const SENT_AWAY_BACKOFF: Backoff = Backoff { base: Duration::from_millis(100), jitter_percent: 50, cap: Duration::from_secs(60) };
+
+/// Spreads any seed (0, 1, 2, … included) over the generator's whole state (splitmix64).
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce5_e9b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
 }

@@ -17,9 +17,13 @@ pub enum Error {
     /// The client has ended (banned, identity changed, or dropped).
     #[error("SDK destroyed.")]
     Destroyed,
-    /// Login did not complete in time.
+    /// No answer in time: the login after `LOGIN_TIMEOUT`, any other request after
+    /// `REQUEST_TIMEOUT`.
     #[error("Request timed out.")]
     RequestTimeout,
+    /// `MAX_PENDING_REQUESTS` requests were already waiting for their answers.
+    #[error("Too many pending requests.")]
+    TooManyPendingRequests,
     /// The token endpoint refused or could not be reached.
     #[error("Could not get an access token: {0}")]
     Token(String),
@@ -37,6 +41,8 @@ impl Error {
             Error::ConnectionLost => "CONNECTION_LOST".into(),
             Error::Destroyed => "SDK_DESTROYED".into(),
             Error::RequestTimeout => "REQUEST_TIMEOUT".into(),
+            // The server's error type for the same condition (§11.1), so callers treat both alike.
+            Error::TooManyPendingRequests => "PENDING_REQUESTS_LIMIT_REACHED".into(),
             Error::Token(_) => "SSO_OAUTH_EXCEPTION".into(),
             Error::Protocol(_) => "PROTOCOL".into(),
         }

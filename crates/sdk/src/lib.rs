@@ -3,7 +3,8 @@
 //!
 //! # Layout
 //!
-//! - [`core`]: the sans-IO state machine (login, request matching, reconnects). No I/O.
+//! - [`core`]: the sans-IO state machine (login, request matching, reconnects, each event
+//!   handed on once). No I/O.
 //! - [`client`]: the async API ([`Client`], [`Events`], [`ChatHistory`]) over any platform.
 //! - `native` (feature `native`): tokio + tokio-tungstenite + reqwest.
 //! - `web` (feature `web`): the browser's WebSocket and fetch, through gloo-net.
@@ -29,6 +30,7 @@ mod error;
 pub mod native;
 #[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
 mod platform;
+mod seen;
 // The browser adapter exists only in the browser. (Cargo unifies features: a native build of a
 // workspace that contains the widget enables `web` too.)
 #[cfg(all(feature = "web", target_arch = "wasm32"))]

@@ -1,21 +1,24 @@
 //! The sans-IO `Core` driven like an adapter would drive it, on a simulated clock: no sockets,
 //! no sleeping, no runtime. Proves the behaviour protocol.md asks of a client: connecting and
 //! logging in (§4), matching answers to requests, including the ones settled by a push (§3.4),
-//! the login timeout, login retries and socket reconnects with their backoff, the
-//! `customer_disconnected` reasons, identity checks (§2.3, §6) and the client's own errors
-//! (§11.2). Backoff jitter comes from the seed, so every delay here is reproducible.
+//! the login timeout and every request's deadline, login retries and socket reconnects with
+//! their backoff, the `customer_disconnected` reasons, identity checks (§2.3, §6) and the
+//! client's own errors (§11.2); and what core.rs adds: every reconnect backs off, and each chat
+//! event reaches the app once. Backoff jitter comes from the seed, so every delay here is reproducible.
 
 use confab_protocol::action::{
-    CustomerGroups, DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginRequest,
+    CustomerGroups, DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginChat, LoginRequest,
     LoginResponse, MonitoringGroup, SendEventRequest, SendEventResponse, StartChatRequest, StartChatResponse,
 };
-use confab_protocol::entity::{Customer, Statistics, TaggedCustomer};
+use confab_protocol::entity::{Customer, EventBody, Statistics, TaggedCustomer};
 use confab_protocol::frame::{PushFrame, ResponseFrame};
 use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push};
 use confab_protocol::token::TokenResponse;
 use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use confab_sdk::Error;
-use confab_sdk::core::{Config, Core, Event, Io, RawResponse, Reply, RequestId};
+use confab_sdk::core::{
+    Config, Core, Event, Io, MAX_PENDING_REQUESTS, RawResponse, Reply, RequestId, REQUEST_TIMEOUT, STABLE_CONNECTION,
+};
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
@@ -82,6 +85,13 @@ fn stored_message(id: &str, text: &str) -> confab_protocol::Event {
     event
 }
 
+/// An `incoming_event` in `chat_id`: a stored message with `id` and, if given, `seq`.
+fn incoming_event(chat_id: &str, id: &str, seq: Option<u64>) -> Push {
+    let mut event = stored_message(id, "hello");
+    event.seq = seq;
+    Push::IncomingEvent(IncomingEvent { chat_id: chat_id.into(), thread_id: "thread-1".into(), event })
+}
+
 fn start_chat() -> Request {
     Request::StartChat(StartChatRequest::default())
 }
@@ -138,6 +148,18 @@ fn login_backoff_range(n: u32) -> (u64, u64) {
 /// The socket reconnect delay after `n` earlier failed opens (protocol.md §6.1).
 fn socket_backoff_range(n: u32) -> (u64, u64) {
     backoff_range(1000 << n, 50, 5_000)
+}
+
+/// The reconnect delay after the server sent a logged-in client away `n` times before
+/// (core.rs: §6.3's 100 ms, growing).
+fn sent_away_backoff_range(n: u32) -> (u64, u64) {
+    backoff_range(100 << n, 50, 60_000)
+}
+
+/// The reconnect delay after `service_temporarily_unavailable` with `n` failures before (§6.2's
+/// slower strategy).
+fn busy_server_backoff_range(n: u32) -> (u64, u64) {
+    backoff_range(1000 << n, 30, 60_000)
 }
 
 fn assert_within(delay: Duration, (lo, hi): (u64, u64), what: &str) {
@@ -328,6 +350,33 @@ fn socket_failure_delays(seed: u64, count: u32) -> Vec<u64> {
     delays
 }
 
+/// `count` times in a row, the client logs in and the server at once sends it away with
+/// `reason` (then closes the socket); the delays before each next attempt, in ms.
+fn sent_away_delays(seed: u64, reason: &str, count: u32) -> Vec<u64> {
+    let mut h = Harness::with_seed(seed);
+    h.connect_until_login();
+    let mut delays = vec![];
+    for n in 0..count {
+        if n > 0 {
+            h.fire_timeout();
+            let io = h.drain_io();
+            assert!(io.contains(&Io::OpenSocket { url: config().socket_url() }), "attempt {n}: {io:?}");
+            if io.contains(&Io::FetchToken) {
+                h.token(token("tok-1", CUSTOMER));
+            }
+            h.open();
+        }
+        let login = h.expect_login().0;
+        h.login_ok(&login);
+        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        h.customer_disconnected(reason);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        assert_eq!(h.drain_events(), vec![disconnected(reason, true)]);
+        delays.push((h.core.poll_timeout().expect("a reconnect is scheduled") - h.now).as_millis() as u64);
+    }
+    delays
+}
+
 /// Frames no client can use; those that carry a request_id carry `request_id`.
 fn unreadable_frames(request_id: &str) -> Vec<String> {
     let with_id = |action: &str, kind: &str, payload: &str| {
@@ -406,6 +455,25 @@ fn connected_is_offline_when_the_customer_group_is_not_among_the_online_groups()
     let login = h.expect_login().0;
     h.respond(&login, login_response(vec![1, 2]));
     assert!(matches!(h.drain_events()[..], [Event::Connected { online: false, .. }]));
+}
+
+#[test]
+fn connected_lists_the_customer_s_chats_with_whether_each_is_active() {
+    let mut h = Harness::new();
+    h.connect_until_login();
+    let login = h.expect_login().0;
+    let Response::Login(mut response) = login_response(vec![3]) else { unreachable!() };
+    let chat = |id: &str, active: Option<bool>| LoginChat { chat_id: id.into(), has_unread_events: false, has_active_thread: active };
+    response.chats = vec![chat("chat-1", Some(false)), chat("chat-2", None)];
+    response.has_active_thread = Some(true);
+    h.respond(&login, Response::Login(response));
+    let events = h.drain_events();
+    let [Event::Connected { chats, .. }] = &events[..] else { panic!("{events:?}") };
+    assert_eq!(
+        chats,
+        &vec![chat("chat-1", Some(false)), chat("chat-2", Some(true))],
+        "a chat's own flag, else the response's (§4.3)"
+    );
 }
 
 #[test]
@@ -519,6 +587,267 @@ fn start_chat_and_send_event_settle_from_the_push_carrying_their_request_id() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Request deadlines (our addition to §6.6)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_request_never_answered_fails_with_request_timeout_after_exactly_15_s_and_a_late_answer_is_ignored() {
+    let mut h = Harness::connected();
+    h.advance(2_000);
+    let sent_at = h.now;
+    let (listing, listing_wire) = h.request(list_chats());
+    assert_eq!(h.core.poll_timeout(), Some(sent_at + REQUEST_TIMEOUT), "the deadline is the next timeout");
+    assert_eq!(REQUEST_TIMEOUT, Duration::from_secs(15));
+
+    h.advance(14_999);
+    h.assert_quiet();
+    h.advance(1);
+    assert_eq!(h.drain_events(), vec![settled(listing, Err(Error::RequestTimeout))]);
+    assert_eq!(Error::RequestTimeout.code(), "REQUEST_TIMEOUT");
+    assert_eq!(h.core.poll_timeout(), None, "nothing left to wait for");
+
+    // The answer turns up after all: nobody waits for it any more.
+    h.respond(&listing_wire, list_chats_response(1));
+    h.assert_quiet();
+    // One slow answer is no reason to drop a connection that works.
+    assert!(h.core.is_connected());
+    h.request(list_chats());
+}
+
+#[test]
+fn requests_settled_by_a_push_time_out_when_the_push_never_comes_and_a_late_push_is_an_ordinary_push() {
+    let mut h = Harness::connected();
+    let (send, send_wire) = h.request(send_message("hello"));
+    h.respond(&send_wire, Response::SendEvent(SendEventResponse { event_id: "ev-1".into() }));
+    h.advance(15_000);
+    assert_eq!(h.drain_events(), vec![settled(send, Err(Error::RequestTimeout))]);
+
+    // The event was stored after all: the app learns of it as it would from any push, and the
+    // request does not settle a second time.
+    let late = Push::IncomingEvent(IncomingEvent {
+        chat_id: "chat-1".into(),
+        thread_id: "thread-1".into(),
+        event: stored_message("ev-1", "hello"),
+    });
+    h.push(Some(&send_wire), late.clone());
+    assert_eq!(h.drain_events(), vec![Event::Push(late)]);
+}
+
+#[test]
+fn each_request_times_out_at_its_own_deadline() {
+    let mut h = Harness::connected();
+    let (first, _) = h.request(list_chats());
+    h.advance(5_000);
+    let (second, second_wire) = h.request(start_chat());
+    h.advance(5_000);
+    let (third, _) = h.request(get_chat("chat-7"));
+    assert_eq!(h.core.poll_timeout(), Some(ms(15_000)), "the earliest deadline first");
+
+    h.advance(5_000);
+    assert_eq!(h.drain_events(), vec![settled(first, Err(Error::RequestTimeout))]);
+    assert_eq!(h.core.poll_timeout(), Some(ms(20_000)));
+
+    // Answered in time, the second one no longer has a deadline.
+    h.push(Some(&second_wire), incoming_chat("chat-1"));
+    assert_eq!(h.drain_events(), vec![settled(second, Ok(Reply::Chat(chat("chat-1"))))]);
+    assert_eq!(h.core.poll_timeout(), Some(ms(25_000)));
+
+    h.advance(9_999);
+    h.assert_quiet();
+    h.advance(1);
+    assert_eq!(h.drain_events(), vec![settled(third, Err(Error::RequestTimeout))]);
+}
+
+#[test]
+fn a_request_beyond_max_pending_requests_fails_at_once_and_a_settled_one_frees_its_slot() {
+    let mut h = Harness::connected();
+    let waiting: Vec<(RequestId, String)> = (0..MAX_PENDING_REQUESTS).map(|_| h.request(list_chats())).collect();
+
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::TooManyPendingRequests));
+    assert_eq!(h.core.request(send_message("one too many"), h.now), Err(Error::TooManyPendingRequests));
+    assert_eq!(Error::TooManyPendingRequests.code(), "PENDING_REQUESTS_LIMIT_REACHED");
+    assert_eq!(h.drain_io(), vec![], "a refused request is not sent");
+    assert_eq!(h.drain_events(), vec![], "nor settled later");
+
+    let (first, first_wire) = &waiting[0];
+    h.respond(first_wire, list_chats_response(0));
+    assert_eq!(h.drain_events(), vec![settled(*first, Ok(Reply::Response(raw("list_chats", list_chats_response(0)))))]);
+    h.request(list_chats());
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::TooManyPendingRequests));
+
+    // Timing out frees every slot too.
+    h.advance(REQUEST_TIMEOUT.as_millis() as u64);
+    assert_eq!(h.drain_events().len(), MAX_PENDING_REQUESTS);
+    h.request(list_chats());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Each event reaches the app once (seen.rs)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn an_event_pushed_twice_reaches_the_app_once() {
+    let mut h = Harness::connected();
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.push(None, incoming_event("chat-1", "ev-2", Some(2)));
+    h.push(None, incoming_event("chat-1", "ev-2", Some(2)));
+    assert_eq!(
+        h.drain_events(),
+        vec![Event::Push(incoming_event("chat-1", "ev-1", Some(1))), Event::Push(incoming_event("chat-1", "ev-2", Some(2)))]
+    );
+
+    // The same seq in another chat is another event.
+    h.push(None, incoming_event("chat-2", "ev-9", Some(1)));
+    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-2", "ev-9", Some(1)))]);
+
+    // Without a seq, the event id tells.
+    h.push(None, incoming_event("chat-3", "ev-7", None));
+    h.push(None, incoming_event("chat-3", "ev-7", None));
+    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-3", "ev-7", None))]);
+
+    // Without either, nothing tells: handed on every time.
+    let anonymous = Push::IncomingEvent(IncomingEvent {
+        chat_id: "chat-3".into(),
+        thread_id: "thread-1".into(),
+        event: confab_protocol::Event::message("who am I"),
+    });
+    h.push(None, anonymous.clone());
+    h.push(None, anonymous.clone());
+    assert_eq!(h.drain_events(), vec![Event::Push(anonymous.clone()), Event::Push(anonymous)]);
+}
+
+#[test]
+fn an_event_arriving_late_with_a_lower_seq_is_handed_on_and_its_copies_are_not() {
+    let mut h = Harness::connected();
+    for seq in [3, 1, 2, 1, 2, 3] {
+        h.push(None, incoming_event("chat-1", &format!("ev-{seq}"), Some(seq)));
+    }
+    let seqs: Vec<u64> = h
+        .drain_events()
+        .into_iter()
+        .map(|event| match event {
+            Event::Push(Push::IncomingEvent(incoming)) => incoming.event.seq.unwrap(),
+            other => panic!("expected an incoming_event, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(seqs, [3, 1, 2], "in arrival order, each once (the app orders by seq)");
+}
+
+#[test]
+fn the_copy_of_an_event_that_settled_send_event_is_dropped() {
+    let mut h = Harness::connected();
+    let (send, send_wire) = h.request(send_message("hello"));
+    h.push(Some(&send_wire), incoming_event("chat-1", "ev-5", Some(5)));
+    let Push::IncomingEvent(stored) = incoming_event("chat-1", "ev-5", Some(5)) else { unreachable!() };
+    let reply = Reply::Event { chat_id: "chat-1".into(), thread_id: "thread-1".into(), event: stored.event };
+    assert_eq!(h.drain_events(), vec![settled(send, Ok(reply.clone()))]);
+
+    // The same event again, as a plain push or with the same request_id: already handed on.
+    h.push(None, incoming_event("chat-1", "ev-5", Some(5)));
+    h.push(Some(&send_wire), incoming_event("chat-1", "ev-5", Some(5)));
+    h.assert_quiet();
+
+    // A plain copy that overtakes the settling one is handed on, and the request still settles.
+    let (send, send_wire) = h.request(send_message("hello"));
+    let Push::IncomingEvent(stored) = incoming_event("chat-1", "ev-6", Some(6)) else { unreachable!() };
+    h.push(None, incoming_event("chat-1", "ev-6", Some(6)));
+    h.push(Some(&send_wire), incoming_event("chat-1", "ev-6", Some(6)));
+    let reply = Reply::Event { chat_id: "chat-1".into(), thread_id: "thread-1".into(), event: stored.event };
+    assert_eq!(
+        h.drain_events(),
+        vec![Event::Push(incoming_event("chat-1", "ev-6", Some(6))), settled(send, Ok(reply))]
+    );
+}
+
+#[test]
+fn events_handed_on_before_a_reconnect_are_not_handed_on_again_after_it() {
+    let mut h = Harness::connected();
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.push(None, incoming_event("chat-1", "ev-2", None));
+    assert_eq!(h.drain_events().len(), 2);
+
+    h.close();
+    assert_eq!(h.drain_events(), vec![disconnected("connection_lost", true)]);
+    h.fire_timeout();
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.push(None, incoming_event("chat-1", "ev-2", None));
+    h.assert_quiet();
+    h.push(None, incoming_event("chat-1", "ev-3", Some(3)));
+    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-1", "ev-3", Some(3)))]);
+}
+
+#[test]
+fn events_that_came_inside_an_incoming_chat_count_as_handed_on() {
+    let mut h = Harness::connected();
+    let (start, start_wire) = h.request(start_chat());
+    let mut first = stored_message("ev-1", "hello");
+    first.seq = Some(1);
+    let mut started = chat("chat-1");
+    started.thread = Some(confab_protocol::entity::Thread {
+        id: "thread-1".into(),
+        created_at: "2025-01-01T00:00:00.000000Z".into(),
+        active: true,
+        user_ids: vec![CUSTOMER.into()],
+        events: vec![first],
+        properties: None,
+        access: None,
+        previous_thread_id: None,
+        next_thread_id: None,
+        queue: None,
+    });
+    let push = Push::IncomingChat(IncomingChat { chat: started.clone(), requester_id: None, transferred_from: None });
+    h.push(Some(&start_wire), push);
+    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(started)))]);
+
+    h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
+    h.assert_quiet();
+}
+
+#[test]
+fn an_event_of_a_type_this_sdk_does_not_know_settles_send_event_and_keeps_its_json() {
+    let mut h = Harness::connected();
+    let fields = serde_json::json!({"type": "rich_message", "template_id": "cards", "elements": [{"title": "A"}]});
+    let serde_json::Value::Object(fields) = fields else { unreachable!() };
+    let card = confab_protocol::Event::outgoing(EventBody::Unknown(fields));
+    let (send, send_wire) = h.request(Request::SendEvent(SendEventRequest {
+        chat_id: "chat-1".into(),
+        event: card,
+        attach_to_last_thread: None,
+    }));
+
+    let stored = r#"{"id":"ev-4","seq":4,"author_id":"cust-1","created_at":"2025-01-01T00:00:00.000000Z","type":"rich_message","template_id":"cards","elements":[{"title":"A"}]}"#;
+    let push = |request_id: &str| {
+        format!(r#"{{{request_id}"action":"incoming_event","type":"push","payload":{{"chat_id":"chat-1","thread_id":"thread-1","event":{stored}}}}}"#)
+    };
+    h.core.handle_text(&push(&format!(r#""request_id":"{send_wire}","#)), h.now);
+    let events = h.drain_events();
+    let [Event::Settled { id, result: Ok(Reply::Event { event, .. }) }] = &events[..] else {
+        panic!("expected send_event settled with the stored event, got {events:?}")
+    };
+    assert_eq!(*id, send);
+    assert_eq!((event.id.as_deref(), event.seq, event.body.kind()), (Some("ev-4"), Some(4), "rich_message"));
+    let EventBody::Unknown(kept) = &event.body else { panic!("{event:?}") };
+    assert_eq!(kept["elements"], serde_json::json!([{"title": "A"}]), "its JSON is kept");
+
+    // Its copy is dropped like any other; another unknown event reaches the app.
+    h.core.handle_text(&push(""), h.now);
+    h.assert_quiet();
+    h.core.handle_text(&push("").replace("ev-4", "ev-5").replace(r#""seq":4"#, r#""seq":5"#), h.now);
+    let events = h.drain_events();
+    assert!(
+        matches!(&events[..], [Event::Push(Push::IncomingEvent(incoming))] if incoming.event.body.kind() == "rich_message"),
+        "{events:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // Login failures and retries (§4.1, §6.2)
 // ---------------------------------------------------------------------------------------------
 
@@ -599,7 +928,7 @@ fn login_refused_for_a_banned_customer_ends_the_client() {
 }
 
 #[test]
-fn login_retry_delays_grow_to_60_s_and_reset_after_a_successful_login() {
+fn login_retry_delays_grow_to_60_s_and_reset_once_a_connection_stays_up_30_s() {
     let mut h = Harness::new();
     h.connect_until_login();
     for n in 0..12 {
@@ -619,16 +948,20 @@ fn login_retry_delays_grow_to_60_s_and_reset_after_a_successful_login() {
         }
     }
 
-    // Success resets the backoff: the next failure waits as little as the first one did.
+    // A connection that lasts resets the backoff: the drop that ends it is the first failure
+    // again, the login failure after it the second.
     h.fire_timeout();
     h.drain_io();
     h.open();
     let login = h.expect_login().0;
     h.login_ok(&login);
     assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    h.advance(STABLE_CONNECTION.as_millis() as u64);
 
     h.close();
     assert_eq!(h.drain_events(), vec![disconnected("connection_lost", true)]);
+    let delay = h.core.poll_timeout().unwrap() - h.now;
+    assert_within(delay, socket_backoff_range(0), "first failure after a stable connection");
     h.fire_timeout();
     assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
     h.open();
@@ -636,7 +969,7 @@ fn login_retry_delays_grow_to_60_s_and_reset_after_a_successful_login() {
     h.respond_error(&login, "login", ErrorType::Internal);
     h.drain_io();
     let (_, delay) = h.expect_connect_failed();
-    assert_within(delay, login_backoff_range(0), "first failure after a successful login");
+    assert_within(delay, login_backoff_range(1), "second failure after a stable connection");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -687,11 +1020,10 @@ fn socket_drop_fails_pending_requests_and_reconnects_with_a_backoff_capped_at_5_
 }
 
 #[test]
-fn access_token_expired_refetches_the_token_and_reconnects_after_exactly_100_ms() {
+fn access_token_expired_refetches_the_token_and_reconnects_after_about_100_ms() {
     let mut h = Harness::connected();
-    let (pending, _) = h.request(list_chats());
     h.advance(5_000);
-    let pushed_at = h.now;
+    let (pending, _) = h.request(list_chats());
 
     h.customer_disconnected("access_token_expired");
     assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
@@ -699,9 +1031,10 @@ fn access_token_expired_refetches_the_token_and_reconnects_after_exactly_100_ms(
         h.drain_events(),
         vec![settled(pending, Err(Error::ConnectionLost)), disconnected("access_token_expired", true)]
     );
-    assert_eq!(h.core.poll_timeout(), Some(pushed_at + ms(100)));
+    let delay = h.core.poll_timeout().expect("a reconnect is scheduled") - h.now;
+    assert_within(delay, sent_away_backoff_range(0), "100 ms ± 50 %");
 
-    h.advance(99);
+    h.advance(delay.as_millis() as u64 - 1);
     h.assert_quiet();
     h.advance(1);
     assert_eq!(h.drain_io(), vec![Io::FetchToken, Io::OpenSocket { url: config().socket_url() }]);
@@ -749,7 +1082,7 @@ fn a_token_for_another_customer_after_reconnecting_ends_the_client_with_identity
 
     h.customer_disconnected("access_token_expired");
     h.drain_events();
-    h.advance(100);
+    h.fire_timeout();
     assert_eq!(h.drain_io(), vec![Io::CloseSocket, Io::FetchToken, Io::OpenSocket { url: config().socket_url() }]);
     h.open();
     h.token(token("tok-2", "cust-2"));
@@ -761,6 +1094,140 @@ fn a_token_for_another_customer_after_reconnecting_ends_the_client_with_identity
 }
 
 // ---------------------------------------------------------------------------------------------
+// Every reconnect backs off (core.rs: the departures from §6.1–§6.3)
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn a_server_that_sends_every_login_away_with_internal_error_gets_growing_delays_up_to_60_s() {
+    let delays = sent_away_delays(SEED, "internal_error", 14);
+    for (n, &delay) in delays.iter().enumerate() {
+        assert_within(ms(delay), sent_away_backoff_range(n as u32), &format!("retry after {} times sent away", n + 1));
+    }
+    assert!(delays[0] <= 150, "the first retry stays quick: {delays:?}");
+    assert!(delays[5] > delays[0] && delays[9] > delays[5], "delays grow: {delays:?}");
+    assert_eq!(delays[13], 60_000, "capped at 60 s: {delays:?}");
+}
+
+#[test]
+fn every_reason_that_reconnects_backs_off_the_same_way() {
+    // §6.3's default branch (any reason we do not know included) and access_token_expired.
+    for reason in ["inactivity_timeout", "connection_timeout", "access_token_expired", "connection_evicted", "brand_new_reason"] {
+        for (n, delay) in sent_away_delays(SEED, reason, 8).into_iter().enumerate() {
+            assert_within(ms(delay), sent_away_backoff_range(n as u32), &format!("{reason}, retry {n}"));
+        }
+    }
+    // A busy server: §6.2's slower strategy.
+    for reason in ["service_temporarily_unavailable", "too_many_unauthorized_connections"] {
+        for (n, delay) in sent_away_delays(SEED, reason, 8).into_iter().enumerate() {
+            assert_within(ms(delay), busy_server_backoff_range(n as u32), &format!("{reason}, retry {n}"));
+        }
+    }
+}
+
+#[test]
+fn a_server_that_drops_each_socket_right_after_opening_it_gets_growing_delays() {
+    // Dropped before the login answer: an open socket is no success.
+    let mut h = Harness::new();
+    h.connect_until_login();
+    for n in 0..8 {
+        if n > 0 {
+            h.fire_timeout();
+            assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+            h.open();
+        }
+        h.expect_login();
+        h.close();
+        let (error, delay) = h.expect_connect_failed();
+        assert_eq!(error, Error::ConnectionLost);
+        assert_within(delay, socket_backoff_range(n), &format!("drop {n} before the login answer"));
+    }
+
+    // Dropped right after the login answer: a login is no success either.
+    let mut h = Harness::connected();
+    for n in 0..8 {
+        if n > 0 {
+            h.fire_timeout();
+            assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+            h.open();
+            let login = h.expect_login().0;
+            h.login_ok(&login);
+            assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        }
+        h.advance(10);
+        h.close();
+        assert_eq!(h.drain_events(), vec![disconnected("connection_lost", true)]);
+        let delay = h.core.poll_timeout().unwrap() - h.now;
+        assert_within(delay, socket_backoff_range(n), &format!("drop {n} after the login answer"));
+    }
+}
+
+#[test]
+fn only_a_connection_that_stays_up_30_s_resets_the_backoff() {
+    let mut h = Harness::connected();
+    let sent_away = |h: &mut Harness, after: u64| {
+        h.advance(after);
+        h.customer_disconnected("internal_error");
+        h.drain_io();
+        h.drain_events();
+        let delay = h.core.poll_timeout().unwrap() - h.now;
+        h.fire_timeout();
+        h.drain_io();
+        h.open();
+        let login = h.expect_login().0;
+        h.login_ok(&login);
+        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        delay
+    };
+    for n in 0..5 {
+        let delay = sent_away(&mut h, 0);
+        assert_within(delay, sent_away_backoff_range(n), &format!("sent away at once, {n}"));
+    }
+    let one_ms_short = STABLE_CONNECTION.as_millis() as u64 - 1;
+    assert_within(sent_away(&mut h, one_ms_short), sent_away_backoff_range(5), "up 29.999 s: not stable");
+    let stable = STABLE_CONNECTION.as_millis() as u64;
+    assert_within(sent_away(&mut h, stable), sent_away_backoff_range(0), "up 30 s: stable, the backoff restarts");
+    assert_within(sent_away(&mut h, 0), sent_away_backoff_range(1), "and grows again");
+}
+
+/// How many clients retry on the busiest millisecond, and on how many distinct milliseconds.
+fn crowding(delays: &[u64]) -> (usize, usize) {
+    let mut per_ms = std::collections::BTreeMap::new();
+    for &delay in delays {
+        *per_ms.entry(delay).or_insert(0) += 1;
+    }
+    (per_ms.values().copied().max().unwrap_or(0), per_ms.len())
+}
+
+/// `clients` picking uniformly among `slots` milliseconds: how many distinct ones they pick and
+/// how many pick each, on average.
+fn uniform_spread(clients: u64, slots: u64) -> (f64, f64) {
+    let (clients, slots) = (clients as f64, slots as f64);
+    (slots * (1.0 - (1.0 - 1.0 / slots).powf(clients)), clients / slots)
+}
+
+#[test]
+fn a_thousand_clients_sent_away_together_spread_their_retries() {
+    let seeds = 0..1000u64;
+    let runs: Vec<Vec<u64>> = seeds.clone().map(|seed| sent_away_delays(seed, "internal_error", 4)).collect();
+    for n in 0..4 {
+        let delays: Vec<u64> = runs.iter().map(|run| run[n]).collect();
+        let (busiest, distinct) = crowding(&delays);
+        let (lo, hi) = sent_away_backoff_range(n as u32);
+        let (expected_distinct, mean) = uniform_spread(1000, hi - lo + 1);
+        assert!(distinct as f64 >= 0.9 * expected_distinct, "retry {n}: {distinct} distinct ms, ~{expected_distinct} expected");
+        assert!((busiest as f64) <= 3.0 * mean + 5.0, "retry {n}: {busiest} clients on the same ms, ~{mean} expected");
+    }
+
+    // A server restart that drops every socket: the same spread.
+    let drops: Vec<u64> = seeds.map(|seed| socket_failure_delays(seed, 1)[0]).collect();
+    let (busiest, distinct) = crowding(&drops);
+    let (lo, hi) = socket_backoff_range(0);
+    let (expected_distinct, mean) = uniform_spread(1000, hi - lo + 1);
+    assert!(distinct as f64 >= 0.9 * expected_distinct, "{distinct} distinct ms, ~{expected_distinct} expected");
+    assert!((busiest as f64) <= 3.0 * mean + 5.0, "{busiest} clients on the same ms, ~{mean} expected");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Determinism and robustness
 // ---------------------------------------------------------------------------------------------
 
@@ -768,6 +1235,7 @@ fn a_token_for_another_customer_after_reconnecting_ends_the_client_with_identity
 fn the_same_seed_gives_the_same_delays() {
     assert_eq!(login_failure_delays(SEED, 8), login_failure_delays(SEED, 8));
     assert_eq!(socket_failure_delays(SEED, 6), socket_failure_delays(SEED, 6));
+    assert_eq!(sent_away_delays(SEED, "internal_error", 6), sent_away_delays(SEED, "internal_error", 6));
 
     let seeds = [1, 42, 0xdead_beef, u64::MAX / 3];
     let logins: Vec<_> = seeds.iter().map(|&seed| login_failure_delays(seed, 4)).collect();
@@ -784,6 +1252,9 @@ fn backoff_delays_stay_within_bounds_whatever_the_seed() {
         }
         for (n, delay) in socket_failure_delays(seed, 8).into_iter().enumerate() {
             assert_within(ms(delay), socket_backoff_range(n as u32), &format!("seed {seed}, reconnect {n}"));
+        }
+        for (n, delay) in sent_away_delays(seed, "internal_error", 12).into_iter().enumerate() {
+            assert_within(ms(delay), sent_away_backoff_range(n as u32), &format!("seed {seed}, sent away {n}"));
         }
     }
 }
@@ -806,10 +1277,11 @@ fn unreadable_frames_change_nothing() {
 
     // While connected, with a request waiting: it still settles from its push afterwards.
     let (start, start_wire) = h.request(start_chat());
+    let deadline = h.core.poll_timeout();
     for text in unreadable_frames(&start_wire) {
         h.core.handle_text(&text, h.now);
         h.assert_quiet();
-        assert_eq!(h.core.poll_timeout(), None, "{text}");
+        assert_eq!(h.core.poll_timeout(), deadline, "{text}");
         assert!(h.core.is_connected(), "{text}");
     }
     h.push(Some(&start_wire), incoming_chat("chat-1"));
