@@ -12,17 +12,23 @@ export WASM_BINDGEN_TEST_TIMEOUT := 60
 # what `test-native` compiled instead of rebuilding the dependency tree.
 NATIVE := -p confab-protocol -p confab-sdk -p confab-server -p confab-widget
 
-.PHONY: demo test test-native test-wasm test-e2e bench tools widget dev clean
+.PHONY: demo demo-cluster test test-native test-wasm test-e2e test-e2e-cluster bench tools widget dev clean
 
 ## demo: build everything and run the server with the demo website (see the printed URLs)
 demo: tools widget
 	cargo build --release -p confab-server
 	scripts/demo.sh
 
-## test: every test layer; non-zero exit on any failure
-test: tools test-native test-wasm test-e2e
+## demo-cluster: PostgreSQL, two nodes and nginx in front (see scripts/demo-cluster.sh)
+demo-cluster: tools widget
+	cargo build --release -p confab-server
+	scripts/demo-cluster.sh
 
-## test-native: protocol, SDK core, server over real sockets, widget state
+## test: every test layer; non-zero exit on any failure
+test: tools test-native test-wasm test-e2e test-e2e-cluster
+
+## test-native: protocol, SDK core, server over real sockets (SQLite, and PostgreSQL clusters
+## the tests start themselves), widget state
 test-native:
 	cargo test $(NATIVE)
 
@@ -34,6 +40,11 @@ test-wasm:
 test-e2e: widget
 	cargo build --tests $(NATIVE)
 	cd e2e && playwright test
+
+## test-e2e-cluster: the widget through nginx and two nodes on PostgreSQL, in Chromium
+test-e2e-cluster: widget
+	cargo build --tests $(NATIVE)
+	cd e2e && playwright test --config cluster.config.js
 
 ## bench: size budgets, printed as figures
 bench: tools widget

@@ -3,6 +3,8 @@
 # already present (idempotent). Versions are pinned:
 #   wasm32 target (rustup) · wasm-bindgen-cli = the wasm-bindgen in Cargo.lock (crates.io)
 #   chromium + chromium-driver (Debian) · @playwright/test and binaryen (wasm-opt) from e2e/package-lock.json (npm)
+#   postgresql (Debian: tests start throwaway clusters with scripts/pg-cluster.sh) · nginx (Debian: the
+#   load balancer of `make demo-cluster` and its end-to-end test)
 #   with --trunk: trunk 0.21.14 (crates.io; 0.22 needs a newer rustc), only for `trunk serve`.
 # Nothing here downloads a browser or a binary at run time.
 set -euo pipefail
@@ -21,6 +23,17 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
   step "apt: chromium chromium-driver"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium chromium-driver
+fi
+
+# PostgreSQL's server binaries (initdb, pg_ctl, postgres) and nginx. Their services are not used:
+# tests and scripts start their own instances, in directories of their own.
+need=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+[ -x /usr/sbin/nginx ] || need+=(nginx)
+if [ ${#need[@]} -gt 0 ]; then
+  step "apt: ${need[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}"
 fi
 
 # The CLI must equal the library in Cargo.lock, or wasm-bindgen refuses the module.
