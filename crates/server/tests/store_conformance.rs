@@ -227,6 +227,24 @@ async fn access_tokens_expire_by_the_servers_clock(db: Db) {
     assert!(node.known_customer(&grant.customer_id, "wrong secret").await.unwrap().is_none());
 }
 
+async fn a_long_thread_is_read_in_bounded_memory(db: Db) {
+    use confab_server::limits::MAX_EVENTS_PER_THREAD_READ;
+    let clock = Clock::manual(START);
+    let node = db.node(&clock).await;
+    let me = customer(&node).await;
+    let (started, _) = node.start_chat(&me, &first_message("0")).await.unwrap();
+    let chat_id = started.chat.id;
+    for i in 1..=MAX_EVENTS_PER_THREAD_READ {
+        node.send_event(Requester::Customer(&me), &chat_id, Event::message(i.to_string()), false).await.unwrap();
+    }
+    // Regression: a thread was read whole, however long.
+    let chat = node.get_chat(Requester::Customer(&me), &chat_id, None).await.unwrap();
+    let events = chat.thread.unwrap().events;
+    assert_eq!(events.len() as i64, MAX_EVENTS_PER_THREAD_READ, "the newest, not all");
+    assert_eq!(events.first().unwrap().text(), Some("1"), "the oldest one left out");
+    assert_eq!(events.last().unwrap().text(), Some(MAX_EVENTS_PER_THREAD_READ.to_string().as_str()));
+}
+
 fn page(size: u32) -> Page {
     Page { offset: 0, order: SortOrder::Desc, size, by_events: false }
 }
@@ -261,4 +279,5 @@ on_both_backends!(
     thread_pages_are_bounded_and_counted_in_events,
     customers_see_only_their_own_chat,
     access_tokens_expire_by_the_servers_clock,
+    a_long_thread_is_read_in_bounded_memory,
 );

@@ -386,11 +386,16 @@ impl Domain {
         let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
         let mut events = db.thread_events(&ids, requester.is_agent(), MAX_EVENTS_PER_THREAD_READ).await?;
         let users = db.users(chat_id).await?;
+        // Threads are numbered 1, 2, … without gaps: the page's neighbours are its own threads
+        // and the two just outside it, read at once.
+        let (low, high) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t.seq), hi.max(t.seq)));
+        let ids: std::collections::HashMap<i64, String> =
+            if rows.is_empty() { Default::default() } else { db.thread_ids_between(chat_id, low - 1, high + 1).await?.into_iter().collect() };
         let mut threads = Vec::with_capacity(rows.len());
         for row in rows {
             let (mine, rest): (Vec<EventRow>, Vec<EventRow>) = events.into_iter().partition(|e| e.thread_id == row.id);
             events = rest;
-            let neighbours = db.thread_neighbours(chat_id, row.seq).await?;
+            let neighbours = (ids.get(&(row.seq - 1)).cloned(), ids.get(&(row.seq + 1)).cloned());
             threads.push(views::thread(row, mine, &users, neighbours));
         }
         Ok((threads, total))

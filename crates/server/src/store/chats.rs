@@ -257,6 +257,18 @@ impl Conn {
         ))
     }
 
+    /// `(seq, id)` of the chat's threads numbered `from..=to`.
+    pub async fn thread_ids_between(&mut self, chat_id: &str, from: i64, to: i64) -> Result<Vec<(i64, String)>> {
+        Ok(fetch!(
+            self,
+            fetch_all (i64, String),
+            "SELECT seq, id FROM threads WHERE chat_id = $1 AND seq BETWEEN $2 AND $3",
+            chat_id,
+            from,
+            to
+        ))
+    }
+
     pub async fn insert_event(&mut self, row: &EventRow, id: &str, event: &Event, author_id: &str, now: Micros) -> Result<()> {
         exec!(
             self,
