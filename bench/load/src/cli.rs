@@ -106,8 +106,8 @@ pub struct TargetArgs {
     #[arg(long = "node", global = true, value_name = "URL", default_value = "http://127.0.0.1:8080")]
     pub nodes: Vec<String>,
 
-    /// The node agents call. Default: the last --node (with two nodes, not the first
-    /// customer's, so pushes cross nodes).
+    /// The node agents call. Default: the last --node. With `--node A --node B`, the customers
+    /// on A get agents' pushes across nodes; with `--node A --agent-node B`, all of them do.
     #[arg(long, global = true, value_name = "URL")]
     pub agent_node: Option<String>,
 
@@ -115,11 +115,13 @@ pub struct TargetArgs {
     #[arg(long, global = true, env = "CONFAB_AGENT_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub agent_token: Option<String>,
 
+    /// The organization the server serves (its --organization-id).
     #[arg(long, global = true, value_name = "UUID", default_value = DEMO_ORGANIZATION_ID)]
     pub organization_id: String,
 
-    /// The pid of each node's server, in --node order (repeatable). Default: the process that
-    /// listens on the node's port. After a restart the tool always looks them up by port.
+    /// The pid of each node's server (repeatable), in the order of the distinct nodes: the
+    /// --node URLs, then --agent-node if it is another. Default: the process that listens on
+    /// the node's port. After a restart the tool always looks them up by port.
     #[arg(long = "server-pid", global = true, value_name = "PID")]
     pub server_pids: Vec<u32>,
 
