@@ -62,8 +62,8 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
             errors += tally.errors;
             first_error = first_error.or(tally.first_error);
         }
-        let figure = format!("{visitor} ({} clients)", args.token_clients);
-        report.add(NAME, figure, format!("{} · {}", per_second(all.count(), elapsed), all.summary()));
+        let rate = per_second(all.count(), elapsed);
+        report.add(NAME, visitor.to_string(), format!("{rate} · {} · {} clients", all.summary(), args.token_clients));
         if let Some(first) = first_error {
             report.add(NAME, format!("{visitor}: errors"), format!("{errors} (first: {first})"));
         }
