@@ -40,6 +40,13 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 pub const SETUP_CONCURRENCY: usize = 64;
 /// The `client_id` of the tool's token requests.
 const CLIENT_ID: &str = "confab-load";
+/// The token endpoint's refusal when a client address asks too fast.
+const TOO_MANY_REQUESTS: &str = "too_many_requests";
+/// Every customer of this tool comes from one address, so a server with its default
+/// per-address grant limits refuses most of them.
+const PER_ADDRESS_HINT: &str = "the server limits token grants and new customers per client address, and all of \
+     this tool's customers come from one; start it for load tests with --token-grants-per-second, \
+     --token-grant-burst, --new-customers-per-second and --new-customer-burst raised, as bench/load.sh does";
 /// The text of every load message (short, like a chat line).
 pub const MESSAGE_TEXT: &str = "Hello! Is anyone there? (confab-load)";
 
@@ -67,6 +74,9 @@ pub async fn fetch_token(http: &reqwest::Client, node: &Node, organization_id: &
         Ok(TokenReply::Granted(token)) => Ok(token),
         Ok(TokenReply::Refused(refused)) => {
             let reason = refused.identity_exception.or(refused.oauth_exception).unwrap_or_default();
+            if reason == TOO_MANY_REQUESTS {
+                bail!("token refused: {reason} ({PER_ADDRESS_HINT})");
+            }
             bail!("token refused: {reason}")
         }
         Err(e) => bail!("unreadable token response ({e}): {text}"),

@@ -4,7 +4,8 @@
 //! the burst the server is killed (SIGKILL, or `--kill-cmd`), then started again. Every
 //! message that had been acknowledged (a successful `send_event` response) must then be in its
 //! chat exactly once; the tool reads every chat through the Agent Web API (`get_chat`: each
-//! chat has one thread, returned whole) and counts by `custom_id`. Messages whose answer the
+//! chat has one thread, and the burst is spread so that each holds fewer events than one read
+//! returns) and counts by `custom_id`. Messages whose answer the
 //! kill cut off may or may not be stored; both are fine and reported for information.
 
 use super::{customers_for, live_customers};
@@ -15,20 +16,27 @@ use crate::openloop::{Runner, Tag};
 use crate::report::Report;
 use crate::stats::{duration, seconds};
 use crate::target::Target;
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use futures::{StreamExt, TryStreamExt};
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 const NAME: &str = "kill9";
+/// The newest events of a thread that `get_chat` returns, at most (`MAX_EVENTS_PER_THREAD_READ`
+/// in crates/server/src/limits.rs): every message of a chat must fit, to be counted.
+const MAX_EVENTS_READ_PER_THREAD: u64 = 1000;
 
 pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> Result<()> {
     target.can_restart()?;
     let agent = Agent::new(target)?;
     let n = args.kill9_customers.max(customers_for(args.kill9_rate));
+    let burst = Duration::from_secs_f64(args.kill9_seconds);
+    let per_chat = (f64::from(args.kill9_rate) * burst.as_secs_f64() / n as f64).ceil() as u64;
+    if per_chat > MAX_EVENTS_READ_PER_THREAD {
+        bail!("{per_chat} messages per chat, but get_chat returns at most {MAX_EVENTS_READ_PER_THREAD}: give more --kill9-customers");
+    }
     let (customers, mut observations) = live_customers(target, n).await?;
     let chats: Vec<String> = customers.iter().map(|c| c.chat_id.clone()).collect();
-    let burst = Duration::from_secs_f64(args.kill9_seconds);
     let kill_after = Duration::from_millis(args.kill9_after_ms);
 
     eprintln!("  {}/s over {n} customers; kill -9 after {kill_after:?}", args.kill9_rate);
