@@ -168,11 +168,29 @@ pub struct Runner<'a> {
     customers: &'a [Live],
     observations: &'a mut mpsc::UnboundedReceiver<Observation>,
     next_run: u32,
+    /// The last customer run and how many of its messages were still unanswered.
+    unanswered: Option<(u32, u64)>,
 }
 
 impl<'a> Runner<'a> {
     pub fn new(customers: &'a [Live], observations: &'a mut mpsc::UnboundedReceiver<Observation>) -> Self {
-        Runner { customers, observations, next_run: 1 }
+        Runner { customers, observations, next_run: 1, unanswered: None }
+    }
+
+    /// Waits, at most `timeout`, until the server has answered the messages of the last run
+    /// that were still unanswered when it ended, so that an overloaded step's backlog does not
+    /// spill into the next one. Returns whether it did.
+    pub async fn quiesce(&mut self, timeout: Duration) -> bool {
+        let Some((run, mut unanswered)) = self.unanswered.take() else { return true };
+        let deadline = Instant::now() + timeout;
+        while unanswered > 0 {
+            match tokio::time::timeout_at(deadline.into(), self.observations.recv()).await {
+                Ok(Some(Observation::Acked { tag, .. })) if tag.run == run => unanswered -= 1,
+                Ok(Some(_)) => {}
+                Ok(None) | Err(_) => return false,
+            }
+        }
+        true
     }
 
     fn next_run(&mut self) -> u32 {
@@ -202,6 +220,7 @@ impl<'a> Runner<'a> {
         let (lag, mut result, output) = tokio::join!(sender, collector, during(schedule));
         result.rate = rate;
         result.lag = lag;
+        self.unanswered = Some((run, result.latencies.lost()));
         (result, output)
     }
 

@@ -103,13 +103,15 @@ impl fmt::Display for Summary {
 
 /// A duration in the unit that reads best: µs below 1 ms, ms below 1 s, else s.
 pub fn duration(d: Duration) -> String {
-    let micros = d.as_secs_f64() * 1e6;
+    // The unit is chosen on the rounded value, so 999.999 ms reads `1 s`, not `1000 ms`.
+    let micros = (d.as_secs_f64() * 1e6).round();
+    let millis = (micros / 10.0).round() / 100.0;
     if micros < 1_000.0 {
         format!("{micros:.0} µs")
-    } else if micros < 1_000_000.0 {
-        format!("{} ms", two_decimals(micros / 1_000.0))
+    } else if millis < 1_000.0 {
+        format!("{} ms", two_decimals(millis))
     } else {
-        format!("{} s", two_decimals(micros / 1e6))
+        format!("{} s", two_decimals(d.as_secs_f64()))
     }
 }
 
@@ -184,5 +186,7 @@ mod tests {
         assert_eq!(duration(Duration::from_micros(5_100)), "5.1 ms");
         assert_eq!(duration(Duration::from_millis(100)), "100 ms");
         assert_eq!(duration(Duration::from_secs(12)), "12 s");
+        assert_eq!(duration(Duration::from_nanos(999_999_999)), "1 s");
+        assert_eq!(duration(Duration::from_nanos(999_999)), "1 ms");
     }
 }

@@ -6,7 +6,8 @@
 //! per-socket rate limit. A step holds when its p99 is within the bound and no message got an
 //! error or went unanswered; the first step that does not hold ends the climb. A few more steps
 //! then bisect the gap between the highest rate that held and the one that did not, so a
-//! coarse ladder still gives a close figure. The tool runs on the same cores as the server, so
+//! coarse ladder still gives a close figure. Before each step the server first answers what it
+//! still owed from the last one, so an overloaded step's backlog does not spill over. The tool runs on the same cores as the server, so
 //! each step also shows the server's CPU use and the tool's own send lag: a large lag means
 //! the tool, not the server, was the limit.
 
@@ -21,6 +22,9 @@ use anyhow::{Result, bail};
 use std::time::Duration;
 
 const NAME: &str = "ceiling";
+/// How long after a step the server may take to answer what it still owed (an overloaded
+/// step's backlog), before the next step starts anyway.
+const QUIESCE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> Result<()> {
     let Some(&max_rate) = args.ceiling_rates.iter().max() else { bail!("give at least one --ceiling-rates") };
@@ -81,6 +85,9 @@ impl Step<'_, '_> {
     /// Whether `rate` holds.
     async fn run(&mut self, rate: u32, report: &mut Report) -> Result<bool> {
         if !self.first {
+            if !self.runner.quiesce(QUIESCE_TIMEOUT).await {
+                report.add(NAME, format!("before {rate}/s"), format!("the last step's backlog was not answered within {}", duration(QUIESCE_TIMEOUT)));
+            }
             tokio::time::sleep(SETTLE).await;
         }
         self.first = false;
