@@ -15,7 +15,8 @@
 # "$URL"` in its start command, both node URLs as --node, and one of them as --agent-node.
 #
 # Environment: CONFAB_SERVER (a server binary to use instead of building one), CARGO_TARGET_DIR,
-# BENCH_TARGETS, BENCH_SQLITE_PORT (default 18080). Only loopback addresses are used.
+# BENCH_TARGETS, BENCH_SQLITE_PORT (default 18080), BENCH_OUT (a directory that keeps each
+# target's TSV and the printed table; the rest is thrown away). Only loopback addresses are used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -73,5 +74,10 @@ for name in ${BENCH_TARGETS:-sqlite}; do
   [ -f "$work/$name/$name.tsv" ] && columns+=("$name=$work/$name/$name.tsv")
 done
 [ ${#columns[@]} -gt 0 ] || { echo "load.sh: no target produced figures" >&2; exit 1; }
-"$LOAD" compare "${columns[@]}"
+"$LOAD" compare "${columns[@]}" | tee "$work/table.txt"
+if [ -n "${BENCH_OUT:-}" ]; then
+  mkdir -p "$BENCH_OUT"
+  cp "$work/table.txt" "$work"/*/*.tsv "$BENCH_OUT"/
+  echo "load.sh: table and TSVs kept in $BENCH_OUT" >&2
+fi
 exit "$failed"
