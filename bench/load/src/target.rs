@@ -12,7 +12,7 @@ use crate::cli::TargetArgs;
 use crate::process;
 use anyhow::{Context, Result, anyhow, bail};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::process::{ExitStatus, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -233,18 +233,18 @@ impl Target {
         let cmd = self.start_cmd.as_deref().ok_or_else(|| anyhow!("give --start-cmd"))?;
         let mut child = shell(cmd).spawn().with_context(|| format!("starting `{cmd}`"))?;
         let deadline = Instant::now() + START_TIMEOUT;
-        let mut exited: Option<ExitStatus> = None;
+        // A command that starts the server in the background returns; one that runs it in the
+        // foreground does not, and need not.
+        let mut returned = false;
         loop {
             if self.all_healthy().await {
                 return Ok(());
             }
-            if exited.is_none()
-                && let Some(status) = child.try_wait().context("waiting for the start command")?
-            {
+            if !returned && let Some(status) = child.try_wait().context("waiting for the start command")? {
                 if !status.success() {
                     bail!("`{cmd}` failed: {status}");
                 }
-                exited = Some(status);
+                returned = true;
             }
             if Instant::now() >= deadline {
                 bail!("the server did not answer /healthz within {START_TIMEOUT:?} of `{cmd}`");
