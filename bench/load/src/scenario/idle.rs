@@ -69,11 +69,17 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     eprintln!("  a second round of {n} sockets");
     let second = open_round(target, n).await?;
     let held_second = target.rss_kib()?;
+    let (count_second, failed_second) = (second.held.len(), second.failures.len() + second.not_attempted);
     drop(second);
     tokio::time::sleep(SETTLE).await;
     let closed_second = target.rss_kib()?;
     report.add(NAME, "server RSS after closing all", mib(closed_first));
-    report.add(NAME, "server RSS, second round: held → closed", format!("{} → {}", mib(held_second), mib(closed_second)));
+    let failed = if failed_second > 0 { format!(" ({failed_second} failed)") } else { String::new() };
+    report.add(
+        NAME,
+        "second round: sockets · RSS held → closed",
+        format!("{count_second}{failed} · {} → {}", mib(held_second), mib(closed_second)),
+    );
     Ok(())
 }
 
