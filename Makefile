@@ -12,7 +12,7 @@ export WASM_BINDGEN_TEST_TIMEOUT := 60
 # what `test-native` compiled instead of rebuilding the dependency tree.
 NATIVE := -p confab-protocol -p confab-sdk -p confab-server -p confab-widget
 
-.PHONY: demo demo-cluster test test-native test-wasm test-e2e test-e2e-cluster bench tools widget dev clean
+.PHONY: demo demo-cluster test test-native test-wasm test-e2e test-e2e-cluster bench bench-load tools widget dev clean
 
 ## demo: build everything and run the server with the demo website (see the printed URLs)
 demo: tools widget
@@ -46,9 +46,14 @@ test-e2e-cluster: widget
 	cargo build --tests $(NATIVE)
 	cd e2e && playwright test --config cluster.config.js
 
-## bench: size budgets, printed as figures
+## bench: size budgets and load figures, printed as tables
 bench: tools widget
 	bench/sizes.sh
+	bench/load.sh
+
+## bench-load: load figures only: a throwaway server, every confab-load scenario, one table
+bench-load:
+	bench/load.sh
 
 tools:
 	scripts/install-tools.sh

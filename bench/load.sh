@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Load figures, printed as one table: starts throwaway servers, runs every confab-load
+# scenario against each target (`confab-load all`), stops them, and prints the targets' figures
+# side by side (`confab-load compare`).
+#
+#   bench/load.sh                      the default run (a few minutes on two cores)
+#   bench/load.sh --idle-sockets 2000  any confab-load flag is passed on to every target
+#
+# A target is a function `target_NAME DIR [FLAGS…]` that starts its nodes (bench/node.sh),
+# runs `confab-load all --label NAME --tsv DIR/NAME.tsv` with its --node URLs and a
+# --start-cmd that starts them again (restart and kill9 stop and kill them through the pids on
+# their ports), and stops them. BENCH_TARGETS picks the targets, in column order (default:
+# sqlite). A two-node target on PostgreSQL is one more such function: a cluster from
+# scripts/pg-cluster.sh, two `bench/node.sh start DIR/nodeN ADDR $LOAD_TEST_FLAGS --database
+# "$URL"` in its start command, both node URLs as --node, and one of them as --agent-node.
+#
+# Environment: CONFAB_SERVER (a server binary to use instead of building one), CARGO_TARGET_DIR,
+# BENCH_TARGETS, BENCH_SQLITE_PORT (default 18080), BENCH_OUT (a directory that keeps each
+# target's TSV and the printed table; the rest is thrown away). Only loopback addresses are used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
+# Built one at a time: together, cargo would unify their features and rebuild the server's
+# dependencies differently from `cargo build -p confab-server`.
+if [ -z "${CONFAB_SERVER:-}" ]; then
+  cargo build --release -p confab-server
+  export CONFAB_SERVER=$CARGO_TARGET_DIR/release/confab-server
+fi
+cargo build --release -p confab-bench
+LOAD=$CARGO_TARGET_DIR/release/confab-load
+# Every socket is a file descriptor, in the tool and in the server.
+ulimit -n "$(ulimit -Hn)"
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/confab-load.XXXXXX")
+# Stops whatever node is still running (a target that failed half-way), then removes the data.
+cleanup() {
+  for pidfile in "$work"/*/pid "$work"/*/*/pid; do
+    [ -f "$pidfile" ] && bench/node.sh stop "$(dirname "$pidfile")" || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+CONFAB_AGENT_TOKEN=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
+export CONFAB_AGENT_TOKEN
+
+# All the load comes from this one machine, so from one client address: the server's
+# per-address limits on token grants and new customers (meant for a loop on one visitor's
+# machine) would refuse it. Every node of every target starts with them out of the way
+# (hidden flags, "for load tests"); the limiter itself still runs.
+LOAD_TEST_FLAGS="--token-grants-per-second 1000000 --token-grant-burst 1000000 --new-customers-per-second 1000000 --new-customer-burst 1000000"
+
+# One node on SQLite (the default store, a file in the node's data directory).
+target_sqlite() {
+  local dir=$1
+  shift
+  local addr=127.0.0.1:${BENCH_SQLITE_PORT:-18080}
+  local start="bench/node.sh start $dir/node $addr $LOAD_TEST_FLAGS"
+  $start
+  local status=0
+  "$LOAD" all --label sqlite --tsv "$dir/sqlite.tsv" --node "http://$addr" --start-cmd "$start" "$@" >"$dir/table.txt" || status=$?
+  bench/node.sh stop "$dir/node"
+  return "$status"
+}
+
+columns=()
+failed=0
+for name in ${BENCH_TARGETS:-sqlite}; do
+  declare -F "target_$name" >/dev/null || { echo "load.sh: no target named $name" >&2; exit 2; }
+  echo "load.sh: target $name" >&2
+  mkdir -p "$work/$name"
+  "target_$name" "$work/$name" "$@" || failed=1
+  [ -f "$work/$name/$name.tsv" ] && columns+=("$name=$work/$name/$name.tsv")
+done
+[ ${#columns[@]} -gt 0 ] || { echo "load.sh: no target produced figures" >&2; exit 1; }
+"$LOAD" compare "${columns[@]}" | tee "$work/table.txt"
+if [ -n "${BENCH_OUT:-}" ]; then
+  mkdir -p "$BENCH_OUT"
+  cp "$work/table.txt" "$work"/*/*.tsv "$BENCH_OUT"/
+  echo "load.sh: table and TSVs kept in $BENCH_OUT" >&2
+fi
+exit "$failed"
