@@ -10,9 +10,8 @@
 # runs `confab-load all --label NAME --tsv DIR/NAME.tsv` with its --node URLs and a
 # --start-cmd that starts them again (restart and kill9 stop and kill them through the pids on
 # their ports), and stops them. BENCH_TARGETS picks the targets, in column order (default:
-# sqlite). A two-node target on PostgreSQL is one more such function: a cluster from
-# scripts/pg-cluster.sh, two `bench/node.sh start DIR/nodeN ADDR $LOAD_TEST_FLAGS --database
-# "$URL"` in its start command, both node URLs as --node, and one of them as --agent-node.
+# "sqlite postgres2": one node on SQLite, and two nodes on a throwaway PostgreSQL cluster from
+# scripts/pg-cluster.sh, customers on both, agents on the second).
 #
 # Environment: CONFAB_SERVER (a server binary to use instead of building one), CARGO_TARGET_DIR,
 # BENCH_TARGETS, BENCH_SQLITE_PORT (default 18080), BENCH_OUT (a directory that keeps each
@@ -64,9 +63,36 @@ target_sqlite() {
   return "$status"
 }
 
+# Two nodes on one PostgreSQL database (a throwaway cluster with PostgreSQL's durable
+# defaults): customers alternate between the nodes, agents call the last one, so agent pushes
+# cross nodes through LISTEN/NOTIFY. restart and kill9 stop and start both nodes.
+target_postgres2() {
+  local dir=$1
+  shift
+  local pg_port=${BENCH_PG_PORT:-18090}
+  local a=127.0.0.1:${BENCH_PG_NODE_A_PORT:-18091} b=127.0.0.1:${BENCH_PG_NODE_B_PORT:-18092}
+  local base
+  base=$(scripts/pg-cluster.sh start "$dir/pg" "$pg_port") || return 1
+  local url=${base%/postgres}/confab
+  psql -q "$base" -c "CREATE DATABASE confab" || { scripts/pg-cluster.sh stop "$dir/pg"; return 1; }
+  # A first, alone: it migrates the database.
+  local start="bench/node.sh start $dir/node-a $a $LOAD_TEST_FLAGS --database $url"
+  start="$start && bench/node.sh start $dir/node-b $b $LOAD_TEST_FLAGS --database $url"
+  local status=0
+  sh -c "$start" || status=$?
+  if [ "$status" = 0 ]; then
+    "$LOAD" all --label postgres2 --tsv "$dir/postgres2.tsv" --node "http://$a" --node "http://$b" \
+      --agent-node "http://$b" --start-cmd "$start" "$@" >"$dir/table.txt" || status=$?
+  fi
+  bench/node.sh stop "$dir/node-a" || true
+  bench/node.sh stop "$dir/node-b" || true
+  scripts/pg-cluster.sh stop "$dir/pg"
+  return "$status"
+}
+
 columns=()
 failed=0
-for name in ${BENCH_TARGETS:-sqlite}; do
+for name in ${BENCH_TARGETS:-sqlite postgres2}; do
   declare -F "target_$name" >/dev/null || { echo "load.sh: no target named $name" >&2; exit 2; }
   echo "load.sh: target $name" >&2
   mkdir -p "$work/$name"
