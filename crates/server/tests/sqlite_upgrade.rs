@@ -20,8 +20,12 @@ async fn old_database(path: &Path) {
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
     sqlx::migrate::Migrator::new(dir.path()).await.unwrap().run(&mut db).await.unwrap();
+    let customer = format!(
+        "INSERT INTO customers (id, cookie_secret, name, visits_count, created_at) VALUES ('c1', '{}', 'Ann', 3, '2026-11-20T10:00:00.000000Z')",
+        confab_server::store::hash_secret("her-old-cookie-secret")
+    );
     let statements = [
-        "INSERT INTO customers (id, cookie_secret, name, visits_count, created_at) VALUES ('c1', 'h', 'Ann', 3, '2026-11-20T10:00:00.000000Z')",
+        customer.as_str(),
         "INSERT INTO customer_tokens (token_hash, customer_id, expires_at) VALUES ('t', 'c1', 1)",
         "INSERT INTO agents (id, name, job_title, token_hash) VALUES ('alex@confab.example', 'Alex Morgan', 'Support Agent', 'x')",
         "INSERT INTO chats (id, customer_id, created_at, properties) VALUES ('CHAT', 'c1', '2026-11-20T10:00:01.000000Z', '{}')",
@@ -78,4 +82,7 @@ async fn an_old_database_is_upgraded_in_place_and_keeps_every_conversation() {
     assert_eq!(customer.name.as_deref(), Some("Ann"));
     assert_eq!(customer.statistics.unwrap().threads_count, 2);
     assert_eq!(customer.created_at.as_deref(), Some("2026-11-20T10:00:00.000000Z"));
+    // Her browser's identity cookies, issued before secrets were derived, still name her.
+    assert_eq!(domain.known_customer("c1", "her-old-cookie-secret").await.unwrap().as_deref(), Some("c1"));
+    assert_eq!(domain.known_customer("c1", "a guess").await.unwrap(), None);
 }

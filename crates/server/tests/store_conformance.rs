@@ -54,8 +54,11 @@ fn first_message(text: &str) -> InitialChat {
     InitialChat { thread: Some(InitialThread { events: Some(vec![Event::message(text)]), properties: None }), ..Default::default() }
 }
 
+/// A visitor who has logged in once (which creates the customer).
 async fn customer(domain: &Domain) -> String {
-    domain.grant(None).await.unwrap().customer_id
+    let id = domain.grant(None).customer_id;
+    domain.login(&id, None).await.unwrap();
+    id
 }
 
 async fn one_chat_per_customer_even_when_started_at_once(db: Db) {
@@ -214,7 +217,7 @@ async fn customers_see_only_their_own_chat(db: Db) {
 async fn access_tokens_expire_by_the_servers_clock(db: Db) {
     let clock = Clock::manual(START);
     let node = db.node(&clock).await;
-    let grant = node.grant(None).await.unwrap();
+    let grant = node.grant(None);
     let claims = node.customer_for_token(&grant.access_token).expect("valid now");
     assert_eq!(claims.customer_id, grant.customer_id);
     // Another node of the cluster reads the same signing key.
@@ -222,9 +225,16 @@ async fn access_tokens_expire_by_the_servers_clock(db: Db) {
     clock.advance(TTL);
     assert_eq!(node.customer_for_token(&grant.access_token), None, "expired");
     // The visitor's cookies still name them: a new grant keeps the id.
-    let again = node.grant(Some((grant.customer_id.clone(), grant.cookie_secret.clone()))).await.unwrap();
+    let cookies = (grant.customer_id.clone(), grant.cookie_secret.clone());
+    assert_eq!(node.known_customer(&cookies.0, &cookies.1).await.unwrap().as_deref(), Some(grant.customer_id.as_str()));
+    let again = node.grant(Some(cookies));
     assert_eq!(again.customer_id, grant.customer_id);
     assert!(node.known_customer(&grant.customer_id, "wrong secret").await.unwrap().is_none());
+    // Granting wrote nothing: the customer exists from their first login.
+    assert_eq!(kind(node.customer(Requester::Agent("alex@confab.example"), &grant.customer_id).await), Some(ErrorType::NotFound));
+    node.login(&grant.customer_id, None).await.unwrap();
+    let customer = node.customer(Requester::Agent("alex@confab.example"), &grant.customer_id).await.unwrap();
+    assert_eq!(customer.statistics.unwrap().visits_count, 1);
 }
 
 async fn a_long_thread_is_read_in_bounded_memory(db: Db) {

@@ -2,7 +2,7 @@
 //! (protocol.md §2).
 //!
 //! A visitor is identified by two cookies: `__lc_cid` (the customer id) and `__lc_cst` (a
-//! secret, stored hashed). When both match, the visitor keeps their customer id; otherwise a
+//! secret: the server's MAC of the id, see `domain::customers`). When both match, the visitor keeps their customer id; otherwise a
 //! new customer is created. Either way a fresh random access token is issued, valid for
 //! `CUSTOMER_TOKEN_TTL`, and the cookies are renewed.
 //!
@@ -97,7 +97,7 @@ pub async fn grant(
     if known.is_none() && !state.token_limits.new_customers.take(client, now) {
         return Ok(too_many_requests());
     }
-    let Grant { customer_id, cookie_secret: secret, access_token, expires_in, .. } = domain.grant(known).await?;
+    let Grant { customer_id, cookie_secret: secret, access_token, expires_in, .. } = domain.grant(known);
 
     let reply = TokenResponse {
         access_token,

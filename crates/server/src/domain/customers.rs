@@ -17,6 +17,7 @@ use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 const TOKEN_VERSION: &str = "c1";
+const IDENTITY_VERSION: &str = "i1";
 const TOKEN_KEY_NAME: &str = "customer_token_key";
 
 pub(super) struct TokenKey(Vec<u8>);
@@ -34,6 +35,19 @@ impl TokenKey {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         mac.update(claims.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// The identity cookie's secret for `customer_id`.
+    fn identity_secret(&self, customer_id: &str) -> String {
+        self.mac(&format!("{IDENTITY_VERSION}.{customer_id}"))
+    }
+
+    /// Whether `secret` is this key's identity secret for `customer_id` (in constant time).
+    fn is_identity_secret(&self, customer_id: &str, secret: &str) -> bool {
+        let Ok(secret) = URL_SAFE_NO_PAD.decode(secret) else { return false };
+        let mut check = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        check.update(format!("{IDENTITY_VERSION}.{customer_id}").as_bytes());
+        check.verify_slice(&secret).is_ok()
     }
 
     fn sign(&self, customer_id: &str, expires_at: i64) -> String {
@@ -75,33 +89,34 @@ pub struct Grant {
     pub cookie_secret: String,
     pub access_token: String,
     pub expires_in: u64,
-    /// Whether this grant created the customer.
+    /// Whether this grant gave the visitor a new identity.
     pub created: bool,
 }
 
 impl Domain {
     /// The customer whose identity cookies these are, if they match.
     pub async fn known_customer(&self, id: &str, secret: &str) -> Result<Option<String>> {
+        if self.customer_tokens.is_identity_secret(id, secret) {
+            return Ok(Some(id.to_owned()));
+        }
+        // A visitor from before identity secrets were derived: their secret is stored hashed.
         self.store.read().await?.customer_by_cookie(id, secret).await
     }
 
     /// The cookie grant: keeps the visitor's customer id when their cookies match (`known`),
-    /// else creates a customer. Either way a fresh access token.
-    pub async fn grant(&self, known: Option<(String, String)>) -> Result<Grant> {
+    /// else gives them a new identity. Either way a fresh access token. Writes nothing.
+    pub fn grant(&self, known: Option<(String, String)>) -> Grant {
         let (customer_id, cookie_secret, created) = match known {
             Some((id, secret)) => (id, secret, false),
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
-                let secret = random_secret();
-                let mut tx = self.store.write().await?;
-                tx.insert_customer(&id, &secret, self.clock.now()).await?;
-                tx.commit().await?;
+                let secret = self.customer_tokens.identity_secret(&id);
                 (id, secret, true)
             }
         };
         let expires_at = self.clock.now().plus(self.customer_token_ttl).unix_seconds();
         let access_token = self.customer_tokens.sign(&customer_id, expires_at);
-        Ok(Grant { customer_id, cookie_secret, access_token, expires_in: self.customer_token_ttl.as_secs(), created })
+        Grant { customer_id, cookie_secret, access_token, expires_in: self.customer_token_ttl.as_secs(), created }
     }
 
     /// The customer an unexpired access token names.
@@ -117,9 +132,7 @@ impl Domain {
         let name = update.and_then(|u| u.name.as_deref());
         let email = update.and_then(|u| u.email.as_deref());
         let mut tx = self.store.write().await?;
-        if !tx.record_visit(customer_id, name, email).await? {
-            return Err(Error::authentication("This customer no longer exists"));
-        }
+        tx.record_visit(customer_id, name, email, self.clock.now()).await?;
         let mut customer = tx.customer(customer_id).await?.ok_or_else(|| Error::authentication("Unknown customer"))?;
         let chats = tx
             .login_chats(customer_id)
@@ -153,6 +166,16 @@ impl Domain {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identity_secrets_belong_to_one_customer_and_one_key() {
+        let key = TokenKey(b"k1".to_vec());
+        let secret = key.identity_secret("c-1");
+        assert!(key.is_identity_secret("c-1", &secret));
+        assert!(!key.is_identity_secret("c-2", &secret), "another customer's id");
+        assert!(!TokenKey(b"k2".to_vec()).is_identity_secret("c-1", &secret), "another cluster's key");
+        assert!(!key.is_identity_secret("c-1", "guessed") && !key.is_identity_secret("c-1", ""));
+    }
 
     #[test]
     fn a_token_verifies_only_with_its_key_and_unchanged() {

@@ -46,7 +46,8 @@ impl Conn {
         Ok(value)
     }
 
-    /// The customer whose identity cookies these are, if they match.
+    /// The customer whose stored (hashed) identity secret this is: visitors from before
+    /// identity secrets were derived from the signing key.
     pub async fn customer_by_cookie(&mut self, id: &str, secret: &str) -> Result<Option<String>> {
         let row: Option<(String,)> = fetch!(
             self,
@@ -58,29 +59,20 @@ impl Conn {
         Ok(row.map(|(id,)| id))
     }
 
-    pub async fn insert_customer(&mut self, id: &str, secret: &str, now: Micros) -> Result<()> {
+    /// Counts a visit (a login) and applies the fields the client sent, creating the customer
+    /// on their first.
+    pub async fn record_visit(&mut self, id: &str, name: Option<&str>, email: Option<&str>, now: Micros) -> Result<()> {
         exec!(
             self,
-            "INSERT INTO customers (id, cookie_secret, created_at) VALUES ($1, $2, $3)",
+            "INSERT INTO customers (id, cookie_secret, name, email, visits_count, created_at) VALUES ($1, '', $2, $3, 1, $4)
+             ON CONFLICT (id) DO UPDATE SET visits_count = customers.visits_count + 1,
+                 name = COALESCE(excluded.name, customers.name), email = COALESCE(excluded.email, customers.email)",
             id,
-            hash_secret(secret),
+            name,
+            email,
             now.0
         );
         Ok(())
-    }
-
-    /// Counts a visit and applies the fields the client sent; false if there is no such
-    /// customer.
-    pub async fn record_visit(&mut self, id: &str, name: Option<&str>, email: Option<&str>) -> Result<bool> {
-        let changed = exec!(
-            self,
-            "UPDATE customers SET visits_count = visits_count + 1,
-             name = COALESCE($1, name), email = COALESCE($2, email) WHERE id = $3",
-            name,
-            email,
-            id
-        );
-        Ok(changed > 0)
     }
 
     /// A customer with statistics.
