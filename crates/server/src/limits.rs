@@ -27,9 +27,11 @@ pub const MAX_HTTP_BODY_BYTES: usize = 256 * 1024;
 /// wait on a slow reader.
 pub const OUTBOUND_QUEUE_FRAMES: usize = 256;
 
-/// WebSocket buffers. tungstenite's defaults (128 KiB each) cost ~134 KiB RSS per idle socket;
-/// these bring it to ~6 KiB (anchors-quality.md §0.4, §C.4).
-pub const WS_READ_BUFFER_BYTES: usize = 4096;
+/// WebSocket buffers. tungstenite's defaults (128 KiB each) cost ~134 KiB RSS per idle socket.
+/// The read buffer is what an idle socket keeps: 512 bytes hold a typical frame (a larger one
+/// reserves its own length), and bring a logged-in idle socket to 7.4 KiB of server memory
+/// (`bench/load.sh`, 10,000 sockets; budget 8 KiB, design.md §6; anchors-quality.md §0.4).
+pub const WS_READ_BUFFER_BYTES: usize = 512;
 pub const WS_WRITE_BUFFER_BYTES: usize = 0;
 
 /// Customer access token lifetime (customer authorization docs: `expires_in` 28800 s).

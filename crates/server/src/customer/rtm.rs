@@ -141,7 +141,7 @@ async fn run(socket: WebSocket, state: AppState) {
                 Goodbye { reason: Some(push::reason::ACCESS_TOKEN_EXPIRED), code: close_code::POLICY, text: "access token expired" }
             }),
             Some(frame) = frames.recv() => {
-                if sink.send(Message::Text(frame)).await.is_err() {
+                if sink.send(frame.into_message()).await.is_err() {
                     break None;
                 }
             }
@@ -172,7 +172,7 @@ async fn run(socket: WebSocket, state: AppState) {
     if let Some(goodbye) = goodbye {
         // What was queued before the goodbye still goes out first.
         while let Ok(frame) = frames.try_recv() {
-            if sink.send(Message::Text(frame)).await.is_err() {
+            if sink.send(frame.into_message()).await.is_err() {
                 return;
             }
         }
