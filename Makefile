@@ -10,7 +10,7 @@ export WASM_BINDGEN_TEST_TIMEOUT := 60
 
 # Built together so that cargo resolves features once: `test-e2e`'s server build then reuses
 # what `test-native` compiled instead of rebuilding the dependency tree.
-NATIVE := -p confab-protocol -p confab-sdk -p confab-server -p confab-widget
+NATIVE := -p confab-protocol -p confab-sdk -p confab-server -p confab-widget -p confab-bench
 
 .PHONY: demo demo-cluster test test-native test-wasm test-e2e test-e2e-cluster bench bench-load tools widget dev clean
 

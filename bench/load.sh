@@ -32,6 +32,8 @@ LOAD=$CARGO_TARGET_DIR/release/confab-load
 ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/confab-load.XXXXXX")
+# PostgreSQL runs as its own user (scripts/pg-cluster.sh), which must reach its directory here.
+chmod 755 "$work"
 # Stops whatever node is still running (a target that failed half-way), then removes the data.
 cleanup() {
   for pidfile in "$work"/*/pid "$work"/*/*/pid; do
