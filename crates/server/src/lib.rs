@@ -269,7 +269,7 @@ impl Server {
         let shutdown = Shutdown::new();
         let fanout = Arc::new(Fanout::default());
         let bus = Arc::new(BusStats::default());
-        fanout::bus::start(domain.clone(), fanout.clone(), bus.clone(), shutdown.clone());
+        fanout::bus::start(domain.clone(), fanout.clone(), bus.clone(), shutdown.clone()).await?;
         let token_limits = TokenLimits {
             grants: AddressLimiter::new(config.token_grants_per_second, config.token_grant_burst),
             new_customers: AddressLimiter::new(config.new_customers_per_second, config.new_customer_burst),

@@ -89,15 +89,41 @@ fn visible(requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Re
     }
 }
 
+/// A chat locked for a change, with its latest thread.
+#[derive(sqlx::FromRow)]
+struct LockedChat {
+    #[sqlx(flatten)]
+    chat: ChatRow,
+    thread_id: Option<String>,
+    thread_active: Option<bool>,
+}
+
+impl LockedChat {
+    /// The latest thread, if it is active.
+    fn active_thread(&self) -> Option<&str> {
+        self.thread_id.as_deref().filter(|_| self.thread_active == Some(true))
+    }
+}
+
 impl Conn {
     /// Locks the chat's row until commit (PostgreSQL: `FOR UPDATE`; SQLite's write
-    /// transaction holds the database already).
-    async fn lock_chat(&mut self, chat_id: &str) -> Result<Option<ChatRow>> {
+    /// transaction holds the database already) and reads its latest thread, in one query.
+    async fn lock_chat(&mut self, requester: Requester<'_>, chat_id: &str) -> Result<LockedChat> {
         let sql = self.pick(
-            "SELECT id, customer_id, properties FROM chats WHERE id = $1",
-            "SELECT id, customer_id, properties FROM chats WHERE id = $1 FOR UPDATE",
+            "SELECT c.id, c.customer_id, c.properties, t.id AS thread_id, t.active AS thread_active
+             FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1",
+            "SELECT c.id, c.customer_id, c.properties, t.id AS thread_id, t.active AS thread_active
+             FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1
+             FOR UPDATE OF c",
         );
-        Ok(crate::store::fetch!(self, fetch_optional ChatRow, sql, chat_id))
+        let locked: Option<LockedChat> = crate::store::fetch!(self, fetch_optional LockedChat, sql, chat_id);
+        match locked {
+            Some(locked) => {
+                visible(requester, chat_id, Some(locked.chat.clone()))?;
+                Ok(locked)
+            }
+            None => Err(not_found(chat_id)),
+        }
     }
 
     async fn members(&mut self, chat_id: &str) -> Result<Members> {
@@ -207,9 +233,7 @@ impl Domain {
         let events = initial_events(requester, initial)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let chat = tx.lock_chat(chat_id).await?;
-        visible(requester, chat_id, chat)?;
-        if tx.last_thread(chat_id).await?.is_some_and(|t| t.active) {
+        if tx.lock_chat(requester, chat_id).await?.active_thread().is_some() {
             return Err(Error::new(ErrorType::ChatAlreadyActive, format!("Chat {chat_id} is already active")));
         }
         self.opened(tx, requester, chat_id, initial, events, now).await
@@ -253,10 +277,10 @@ impl Domain {
         validate_event(requester, &event)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        let chat = tx.lock_chat(chat_id).await?;
-        visible(requester, chat_id, chat)?;
-        let thread = match tx.last_thread(chat_id).await? {
-            Some(thread) if thread.active || attach_to_last_thread => thread,
+        let locked = tx.lock_chat(requester, chat_id).await?;
+        let thread_id = match (&locked.thread_id, locked.active_thread()) {
+            (_, Some(active)) => active.to_owned(),
+            (Some(latest), None) if attach_to_last_thread => latest.clone(),
             _ => return Err(inactive(chat_id)),
         };
         let mut events = Vec::new();
@@ -267,13 +291,13 @@ impl Domain {
             agent.present = Some(true);
             events.push((User::Agent(agent), agent_id));
         }
-        let stored = tx.append_event(chat_id, &thread.id, requester.id(), event, now).await?;
+        let stored = tx.append_event(chat_id, &thread_id, requester.id(), event, now).await?;
         let members = tx.members(chat_id).await?;
         let mut domain_events: Vec<DomainEvent> = events
             .into_iter()
             .map(|(user, agent_id)| DomainEvent::UserAdded {
                 chat_id: chat_id.to_owned(),
-                thread_id: thread.id.clone(),
+                thread_id: thread_id.clone(),
                 user,
                 requester_id: agent_id.to_owned(),
                 members: members.clone(),
@@ -281,7 +305,7 @@ impl Domain {
             .collect();
         domain_events.push(DomainEvent::EventAdded {
             chat_id: chat_id.to_owned(),
-            thread_id: thread.id,
+            thread_id,
             event: stored.clone(),
             members,
         });
@@ -292,16 +316,15 @@ impl Domain {
     /// Closes the chat's active thread. `chat_inactive` if none is open.
     pub async fn deactivate_chat(&self, requester: Requester<'_>, chat_id: &str) -> Result<Vec<DomainEvent>> {
         let mut tx = self.store.write().await?;
-        let chat = tx.lock_chat(chat_id).await?;
-        visible(requester, chat_id, chat)?;
-        let thread = tx.last_thread(chat_id).await?.filter(|t| t.active).ok_or_else(|| inactive(chat_id))?;
-        if !tx.deactivate_thread(&thread.id).await? {
+        let locked = tx.lock_chat(requester, chat_id).await?;
+        let thread_id = locked.active_thread().ok_or_else(|| inactive(chat_id))?.to_owned();
+        if !tx.deactivate_thread(&thread_id).await? {
             return Err(inactive(chat_id));
         }
         let members = tx.members(chat_id).await?;
         let events = vec![DomainEvent::ChatDeactivated {
             chat_id: chat_id.to_owned(),
-            thread_id: thread.id,
+            thread_id,
             user_id: requester.id().to_owned(),
             members,
         }];

@@ -32,17 +32,31 @@ pub struct BusStats {
     pub delivered: AtomicU64,
 }
 
-/// Starts this node's listener (and log pruning) when the store is PostgreSQL.
-pub fn start(domain: Arc<Domain>, fanout: Arc<Fanout>, stats: Arc<BusStats>, shutdown: Shutdown) {
-    let Store::Postgres { pool, .. } = &domain.store else { return };
+/// Starts this node's listener (and log pruning) when the store is PostgreSQL. Returns once it
+/// listens, so that no socket this node serves can miss a push committed after it started.
+pub async fn start(
+    domain: Arc<Domain>,
+    fanout: Arc<Fanout>,
+    stats: Arc<BusStats>,
+    shutdown: Shutdown,
+) -> Result<(), sqlx::Error> {
+    let Store::Postgres { pool, .. } = &domain.store else { return Ok(()) };
     let pool = pool.clone();
+    let first = listen(&pool).await?;
     let listener = Listener { domain, fanout, stats, seen: Seen::default() };
     tokio::spawn(async move {
         tokio::select! {
             _ = shutdown.signalled() => {}
-            _ = listener.run(pool) => {}
+            _ = listener.run(pool, first) => {}
         }
     });
+    Ok(())
+}
+
+async fn listen(pool: &sqlx::PgPool) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(BUS_CHANNEL).await?;
+    Ok(listener)
 }
 
 struct Listener {
@@ -53,29 +67,29 @@ struct Listener {
 }
 
 impl Listener {
-    async fn run(mut self, pool: sqlx::PgPool) {
+    async fn run(mut self, pool: sqlx::PgPool, first: PgListener) {
         let mut lost_at: Option<Micros> = None;
         let mut last_prune = Micros(0);
+        let mut connected = Some(first);
         loop {
-            let mut listener = match PgListener::connect_with(&pool).await {
-                Ok(listener) => listener,
-                Err(error) => {
-                    tracing::warn!(%error, "bus: cannot connect; retrying");
-                    tokio::time::sleep(BUS_RECONNECT_DELAY).await;
-                    continue;
-                }
+            let mut listener = match connected.take() {
+                Some(listener) => listener,
+                None => match listen(&pool).await {
+                    Ok(listener) => listener,
+                    Err(error) => {
+                        tracing::warn!(%error, "bus: cannot listen; retrying");
+                        tokio::time::sleep(BUS_RECONNECT_DELAY).await;
+                        continue;
+                    }
+                },
             };
-            if let Err(error) = listener.listen(BUS_CHANNEL).await {
-                tracing::warn!(%error, "bus: cannot listen; retrying");
-                tokio::time::sleep(BUS_RECONNECT_DELAY).await;
-                continue;
-            }
             if let Some(lost) = lost_at.take() {
                 // Listening again: now read what was committed while we were away.
                 self.stats.resyncs.fetch_add(1, Ordering::Relaxed);
                 if let Err(error) = self.resync(lost).await {
                     tracing::warn!(%error, "bus: resync failed; retrying");
                     lost_at = Some(lost);
+                    tokio::time::sleep(BUS_RECONNECT_DELAY).await;
                     continue;
                 }
             }

@@ -246,15 +246,16 @@ impl Conn {
     /// `NOTIFY`, both taking effect at commit. The announcement carries a reference
     /// (`<node>:<log id>`), not the events: NOTIFY payloads are capped at 8000 bytes.
     pub async fn publish(&mut self, node_id: &str, now: Micros, payload: &str) -> Result<()> {
-        let (id,): (i64,) = fetch!(
+        // One round trip for both.
+        exec!(
             self,
-            fetch_one (i64,),
-            "INSERT INTO domain_log (node_id, created_at, event) VALUES ($1, $2, $3) RETURNING id",
+            "WITH entry AS (INSERT INTO domain_log (node_id, created_at, event) VALUES ($1, $2, $3) RETURNING id)
+             SELECT pg_notify($4, $1 || ':' || entry.id) FROM entry",
             node_id,
             now.0,
-            payload
+            payload,
+            BUS_CHANNEL
         );
-        exec!(self, "SELECT pg_notify($1, $2)", BUS_CHANNEL, format!("{node_id}:{id}"));
         Ok(())
     }
 
