@@ -24,8 +24,10 @@ async function openWidget(page) {
   await page.goto(`${SITE}/`);
   await page.locator('#confab-root .launcher').click();
   const widget = page.frameLocator('#confab-root iframe');
-  // Connected: the send button is enabled only then.
+  // Connected: the header's connection notice ("Connecting…") is gone. The composer takes
+  // messages earlier (they wait for the login), so the Send button does not tell.
   await expect(widget.getByRole('button', { name: 'Send' })).toBeEnabled();
+  await expect(widget.locator('.notice')).toHaveCount(0);
   return widget;
 }
 
