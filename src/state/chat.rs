@@ -433,24 +433,10 @@ mod tests {
         let mut s = state();
         assert!(s.apply_push(&incoming(with_seq(event("T_1", "a@x", "hi", None), 1))));
         assert!(!s.apply_push(&incoming(with_seq(event("T_1", "a@x", "hi", None), 1))), "a pushed copy");
-        let reloaded = Chat {
-            id: "C".into(),
-            users: vec![],
-            properties: None,
-            access: None,
-            thread: Some(Thread {
-                id: "T".into(),
-                created_at: "t".into(),
-                active: true,
-                user_ids: vec![],
-                events: vec![with_seq(event("T_1", "a@x", "hi", None), 1), with_seq(event("T_2", "a@x", "there", None), 2)],
-                properties: None,
-                access: None,
-                previous_thread_id: None,
-                next_thread_id: None,
-                queue: None,
-            }),
-        };
+        let reloaded = chat_with_thread(
+            true,
+            vec![with_seq(event("T_1", "a@x", "hi", None), 1), with_seq(event("T_2", "a@x", "there", None), 2)],
+        );
         s.load_chat(&reloaded);
         s.load_chat(&reloaded);
         assert_eq!(texts(&s), ["hi", "there"]);

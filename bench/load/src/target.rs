@@ -188,39 +188,29 @@ impl Target {
 
     /// Stops the server gracefully and waits until it is gone.
     pub async fn stop(&self) -> Result<()> {
-        match &self.stop_cmd {
-            Some(cmd) => {
-                run_to_end(cmd, STOP_TIMEOUT).await?;
-                self.wait_ports_released().await?;
-            }
-            None => {
-                let pids = self.server_pids()?;
-                for &pid in &pids {
-                    process::signal(pid, libc::SIGTERM)?;
-                }
-                for pid in pids {
-                    process::wait_exit(pid, STOP_TIMEOUT).await?;
-                }
-            }
-        }
-        self.forget_given_pids();
-        Ok(())
+        self.halt(self.stop_cmd.as_deref(), libc::SIGTERM, STOP_TIMEOUT).await
     }
 
     /// Kills the server at once (SIGKILL) and waits until it is gone.
     pub async fn kill(&self) -> Result<()> {
-        match &self.kill_cmd {
+        self.halt(self.kill_cmd.as_deref(), libc::SIGKILL, KILL_TIMEOUT).await
+    }
+
+    /// Ends the server: by `cmd` when one is given, else by `signal` to each node's pid; then
+    /// waits, at most `timeout`, until it is gone.
+    async fn halt(&self, cmd: Option<&str>, signal: libc::c_int, timeout: Duration) -> Result<()> {
+        match cmd {
             Some(cmd) => {
-                run_to_end(cmd, KILL_TIMEOUT).await?;
+                run_to_end(cmd, timeout).await?;
                 self.wait_ports_released().await?;
             }
             None => {
                 let pids = self.server_pids()?;
                 for &pid in &pids {
-                    process::signal(pid, libc::SIGKILL)?;
+                    process::signal(pid, signal)?;
                 }
                 for pid in pids {
-                    process::wait_exit(pid, KILL_TIMEOUT).await?;
+                    process::wait_exit(pid, timeout).await?;
                 }
             }
         }
