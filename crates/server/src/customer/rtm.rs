@@ -267,13 +267,12 @@ impl RunningRequest {
     }
 
     async fn dispatch(&self, request: Request) -> Result<Outcome> {
-        let customer_id = match (&self.customer_id, request) {
+        let (customer_id, request) = match (&self.customer_id, request) {
             (None, Request::Login(login)) => return self.login(login).await,
             (None, _) => return Err(Error::authentication("Log in first: send `login` with a customer access token")),
             (Some(_), Request::Login(_)) => return Err(Error::validation("This socket is already logged in")),
             (Some(id), request) => (id.as_str(), request),
         };
-        let (customer_id, request) = customer_id;
         let domain = &self.state.domain;
         let me = Requester::Customer(customer_id);
         match request {
