@@ -4,7 +4,7 @@
 //! v3.2 names are kept as aliases where v3.5 renamed an action: `activate_chat` is decoded
 //! like `resume_chat`.
 
-use crate::entity::{Access, Chat, ChatSummary, Event, Properties, SessionFields, TaggedCustomer, Thread};
+use crate::entity::{Access, Chat, ChatSummary, Customer, Event, Properties, SessionFields, TaggedCustomer, Thread};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -133,7 +133,29 @@ pub struct DynamicConfig {
     pub customer_groups: Option<CustomerGroups>,
 }
 
+impl LoginResponse {
+    /// The answer to `login`: the customer (with statistics), their chats, and whether any of
+    /// them has an active thread.
+    pub fn new(customer: Customer, chats: Vec<LoginChat>, config: DynamicConfig) -> Self {
+        Self {
+            customer: TaggedCustomer(customer),
+            has_active_thread: Some(chats.iter().any(|c| c.has_active_thread == Some(true))),
+            chats,
+            greeting: None,
+            __priv_dynamic_config: config,
+        }
+    }
+}
+
 impl DynamicConfig {
+    /// A customer in `group`, with agents available in `online_groups`.
+    pub fn new(group: u32, online_groups: Vec<u32>) -> Self {
+        Self {
+            online_groups_ids: Some(online_groups),
+            customer_groups: Some(CustomerGroups { monitoring: MonitoringGroup { id: group, config: Default::default() } }),
+        }
+    }
+
     /// Whether the customer's group has agents online.
     pub fn is_online(&self) -> bool {
         match (&self.online_groups_ids, &self.customer_groups) {

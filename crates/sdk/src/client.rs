@@ -428,8 +428,8 @@ fn parse_token(result: Result<String, String>) -> Result<confab_protocol::token:
 mod tests {
     use super::*;
     use crate::platform::{BoxFuture, SocketError};
-    use confab_protocol::action::{CustomerGroups, DynamicConfig, LoginResponse, MonitoringGroup};
-    use confab_protocol::entity::{Statistics, TaggedCustomer};
+    use confab_protocol::action::{DynamicConfig, LoginResponse};
+    use confab_protocol::entity::Statistics;
     use confab_protocol::frame::ResponseFrame;
     use confab_protocol::{RequestFrame, Response, ServerFrame};
     use std::time::Instant;
@@ -490,20 +490,8 @@ mod tests {
     }
 
     fn login_response() -> Response {
-        Response::Login(LoginResponse {
-            customer: TaggedCustomer(Customer {
-                id: "cust-1".into(),
-                statistics: Some(Statistics::default()),
-                ..Customer::default()
-            }),
-            has_active_thread: None,
-            chats: vec![],
-            greeting: None,
-            __priv_dynamic_config: DynamicConfig {
-                online_groups_ids: Some(vec![1]),
-                customer_groups: Some(CustomerGroups { monitoring: MonitoringGroup { id: 1, config: Default::default() } }),
-            },
-        })
+        let customer = Customer { id: "cust-1".into(), statistics: Some(Statistics::default()), ..Customer::default() };
+        Response::Login(LoginResponse::new(customer, vec![], DynamicConfig::new(1, vec![1])))
     }
 
     /// A client logged in on the fake platform, and the server's end of its socket.

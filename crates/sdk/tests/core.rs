@@ -7,10 +7,10 @@
 //! event reaches the app once. Backoff jitter comes from the seed, so every delay here is reproducible.
 
 use confab_protocol::action::{
-    CustomerGroups, DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginChat, LoginRequest,
-    LoginResponse, MonitoringGroup, SendEventRequest, SendEventResponse, StartChatRequest, StartChatResponse,
+    DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginChat, LoginRequest,
+    LoginResponse, SendEventRequest, SendEventResponse, StartChatRequest, StartChatResponse,
 };
-use confab_protocol::entity::{Customer, EventBody, Statistics, TaggedCustomer};
+use confab_protocol::entity::{Customer, EventBody, Statistics};
 use confab_protocol::frame::{PushFrame, ResponseFrame};
 use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push};
 use confab_protocol::token::TokenResponse;
@@ -51,22 +51,8 @@ fn token(access_token: &str, entity_id: &str) -> TokenResponse {
 
 /// A login answer; `online_groups` is `online_groups_ids`, the customer's group is 3.
 fn login_response(online_groups: Vec<u32>) -> Response {
-    Response::Login(LoginResponse {
-        customer: TaggedCustomer(Customer {
-            id: CUSTOMER.into(),
-            statistics: Some(Statistics::default()),
-            ..Customer::default()
-        }),
-        has_active_thread: None,
-        chats: vec![],
-        greeting: None,
-        __priv_dynamic_config: DynamicConfig {
-            online_groups_ids: Some(online_groups),
-            customer_groups: Some(CustomerGroups {
-                monitoring: MonitoringGroup { id: 3, config: Default::default() },
-            }),
-        },
-    })
+    let customer = Customer { id: CUSTOMER.into(), statistics: Some(Statistics::default()), ..Customer::default() };
+    Response::Login(LoginResponse::new(customer, vec![], DynamicConfig::new(3, online_groups)))
 }
 
 fn chat(id: &str) -> Chat {

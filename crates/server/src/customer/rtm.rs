@@ -34,10 +34,9 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response as HttpResponse;
 use confab_protocol::action::{
-    CustomerGroups, DynamicConfig, ListChatsRequest, ListChatsResponse, ListThreadsRequest, ListThreadsResponse,
-    LoginRequest, LoginResponse, MonitoringGroup, SendEventResponse, StartChatResponse,
+    DynamicConfig, ListChatsRequest, ListChatsResponse, ListThreadsRequest, ListThreadsResponse, LoginRequest,
+    LoginResponse, SendEventResponse, StartChatResponse,
 };
-use confab_protocol::entity::TaggedCustomer;
 use confab_protocol::frame::{PushFrame, ResponseFrame};
 use confab_protocol::push::{self, CustomerDisconnected, Push};
 use confab_protocol::{ApiError, DecodeError, ErrorType, Request, RequestFrame, Response, ServerFrame};
@@ -326,18 +325,8 @@ impl RunningRequest {
         let domain = &self.state.domain;
         let claims = domain.customer_for_token(token).ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
         let (customer, chats) = domain.login(&claims.customer_id, login.customer.as_ref()).await?;
-        let response = Response::Login(LoginResponse {
-            customer: TaggedCustomer(customer),
-            has_active_thread: Some(chats.iter().any(|c| c.has_active_thread == Some(true))),
-            chats,
-            greeting: None,
-            __priv_dynamic_config: DynamicConfig {
-                online_groups_ids: Some(vec![DEFAULT_GROUP]),
-                customer_groups: Some(CustomerGroups {
-                    monitoring: MonitoringGroup { id: DEFAULT_GROUP, config: Default::default() },
-                }),
-            },
-        });
+        let config = DynamicConfig::new(DEFAULT_GROUP, vec![DEFAULT_GROUP]);
+        let response = Response::Login(LoginResponse::new(customer, chats, config));
         Ok(Outcome::LoggedIn {
             customer_id: claims.customer_id,
             expires_at: Micros::from_unix_seconds(claims.expires_at),

@@ -79,14 +79,33 @@ fn inactive(chat_id: &str) -> Error {
     Error::new(ErrorType::ChatInactive, format!("Chat {chat_id} is inactive"))
 }
 
-/// The chat, if the requester may see it: a customer only their own (another is `not_found`,
-/// so ids leak nothing), an agent any.
-fn visible(requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Result<ChatRow> {
-    match (chat, requester) {
-        (Some(chat), Requester::Agent(_)) => Ok(chat),
-        (Some(chat), Requester::Customer(id)) if chat.customer_id == id => Ok(chat),
-        _ => Err(not_found(chat_id)),
+fn already_active(chat_id: &str) -> Error {
+    Error::new(ErrorType::ChatAlreadyActive, format!("Chat {chat_id} is already active"))
+}
+
+/// Whether the requester may see the chat: a customer only their own, an agent any.
+fn may_see(requester: Requester<'_>, chat: &ChatRow) -> bool {
+    match requester {
+        Requester::Agent(_) => true,
+        Requester::Customer(id) => chat.customer_id == id,
     }
+}
+
+/// The chat, if the requester may see it; else `not_found` (so ids leak nothing).
+fn visible(requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Result<ChatRow> {
+    chat.filter(|chat| may_see(requester, chat)).ok_or_else(|| not_found(chat_id))
+}
+
+/// Who is in the chat, by kind: who its pushes are for.
+fn members_of(users: &[User]) -> Members {
+    let mut members = Members::default();
+    for user in users {
+        match user {
+            User::Customer(c) => members.customers.push(c.id.clone()),
+            _ => members.agents.push(user.id().to_owned()),
+        }
+    }
+    members
 }
 
 /// A chat locked for a change, with its latest thread.
@@ -117,13 +136,7 @@ impl Conn {
              FOR UPDATE OF c",
         );
         let locked: Option<LockedChat> = crate::store::fetch!(self, fetch_optional LockedChat, sql, chat_id);
-        match locked {
-            Some(locked) => {
-                visible(requester, chat_id, Some(locked.chat.clone()))?;
-                Ok(locked)
-            }
-            None => Err(not_found(chat_id)),
-        }
+        locked.filter(|locked| may_see(requester, &locked.chat)).ok_or_else(|| not_found(chat_id))
     }
 
     async fn members(&mut self, chat_id: &str) -> Result<Members> {
@@ -161,7 +174,7 @@ impl Conn {
     }
 
     /// Opens the chat's next thread with its first events; the chat must be locked and have no
-    /// active thread.
+    /// active thread. Returns the thread, its events' ids, and the chat's users.
     async fn open_thread(
         &mut self,
         requester: Requester<'_>,
@@ -169,7 +182,7 @@ impl Conn {
         initial: &InitialChat,
         events: Vec<Event>,
         now: Micros,
-    ) -> Result<(Thread, Vec<String>)> {
+    ) -> Result<(Thread, Vec<String>, Vec<User>)> {
         let number = self.bump_threads_count(chat_id).await?.ok_or_else(|| not_found(chat_id))?;
         let thread_id = random_id(10);
         let properties = initial.thread.as_ref().and_then(|t| t.properties.clone()).unwrap_or_default();
@@ -177,7 +190,7 @@ impl Conn {
         match self.insert_thread(&thread_id, chat_id, number, &properties, now).await {
             Err(Error::Database(e)) if crate::store::is_unique_violation(&e) => {
                 // Another node opened a thread between our check and our insert.
-                return Err(Error::new(ErrorType::ChatAlreadyActive, format!("Chat {chat_id} is already active")));
+                return Err(already_active(chat_id));
             }
             other => other?,
         }
@@ -200,7 +213,7 @@ impl Conn {
             next_thread_id: None,
             queue: None,
         };
-        Ok((thread, event_ids))
+        Ok((thread, event_ids, users))
     }
 }
 
@@ -222,7 +235,7 @@ impl Domain {
             ));
         }
         tx.add_chat_user(&chat_id, customer_id, "customer").await?;
-        self.opened(tx, requester, &chat_id, initial, events, now).await
+        self.opened(tx, requester, &chat_id, &properties, initial, events, now).await
     }
 
     /// Opens a new thread in the customer's inactive chat (v3.5 `resume_chat`, v3.2
@@ -233,33 +246,35 @@ impl Domain {
         let events = initial_events(requester, initial)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        if tx.lock_chat(requester, chat_id).await?.active_thread().is_some() {
-            return Err(Error::new(ErrorType::ChatAlreadyActive, format!("Chat {chat_id} is already active")));
+        let locked = tx.lock_chat(requester, chat_id).await?;
+        if locked.active_thread().is_some() {
+            return Err(already_active(chat_id));
         }
-        self.opened(tx, requester, chat_id, initial, events, now).await
+        self.opened(tx, requester, chat_id, &locked.chat.properties, initial, events, now).await
     }
 
-    /// The rest of `start_chat` and `resume_chat`: the thread, its events, the chat as
-    /// `incoming_chat` shows it, and the commit.
+    /// The rest of `start_chat` and `resume_chat`: the thread, its events, the chat (with its
+    /// `properties`, as JSON) as `incoming_chat` shows it, and the commit.
+    #[allow(clippy::too_many_arguments)]
     async fn opened(
         &self,
         mut tx: Conn,
         requester: Requester<'_>,
         chat_id: &str,
+        properties: &str,
         initial: &InitialChat,
         events: Vec<Event>,
         now: Micros,
     ) -> Result<(Started, Vec<DomainEvent>)> {
-        let (thread, event_ids) = tx.open_thread(requester, chat_id, initial, events, now).await?;
-        let chat_row = tx.chat(chat_id).await?.ok_or_else(|| not_found(chat_id))?;
+        let (thread, event_ids, users) = tx.open_thread(requester, chat_id, initial, events, now).await?;
+        let members = members_of(&users);
         let chat = Chat {
             id: chat_id.to_owned(),
-            users: tx.users(chat_id).await?,
-            properties: parse_properties(&chat_row.properties),
+            users,
+            properties: parse_properties(properties),
             access: access(),
             thread: Some(thread.clone()),
         };
-        let members = tx.members(chat_id).await?;
         let events = vec![DomainEvent::ChatStarted { chat: chat.clone(), requester_id: requester.id().to_owned(), members }];
         self.commit(tx, &events).await?;
         Ok((Started { chat, thread_id: thread.id, event_ids }, events))
@@ -283,26 +298,26 @@ impl Domain {
             (Some(latest), None) if attach_to_last_thread => latest.clone(),
             _ => return Err(inactive(chat_id)),
         };
-        let mut events = Vec::new();
+        let mut joined = None;
         if let Requester::Agent(agent_id) = requester
             && tx.add_chat_user(chat_id, agent_id, "agent").await?
         {
             let mut agent = tx.agent(agent_id).await?.ok_or_else(|| Error::authentication("Unknown agent"))?;
             agent.present = Some(true);
-            events.push((User::Agent(agent), agent_id));
+            joined = Some(User::Agent(agent));
         }
         let stored = tx.append_event(chat_id, &thread_id, requester.id(), event, now).await?;
         let members = tx.members(chat_id).await?;
-        let mut domain_events: Vec<DomainEvent> = events
-            .into_iter()
-            .map(|(user, agent_id)| DomainEvent::UserAdded {
+        let mut domain_events = Vec::with_capacity(2);
+        if let Some(user) = joined {
+            domain_events.push(DomainEvent::UserAdded {
                 chat_id: chat_id.to_owned(),
                 thread_id: thread_id.clone(),
                 user,
-                requester_id: agent_id.to_owned(),
+                requester_id: requester.id().to_owned(),
                 members: members.clone(),
-            })
-            .collect();
+            });
+        }
         domain_events.push(DomainEvent::EventAdded {
             chat_id: chat_id.to_owned(),
             thread_id,

@@ -5,7 +5,7 @@
 //! Granting one writes nothing (a returning visitor costs one indexed read), and any node can
 //! check one without a query. They cannot be revoked before they expire (`CUSTOMER_TOKEN_TTL`).
 
-use super::{Domain, Requester};
+use super::Domain;
 use crate::clock::Micros;
 use crate::error::{Error, Result};
 use crate::store::{AgentSeed, Store, random_secret};
@@ -89,8 +89,6 @@ pub struct Grant {
     pub cookie_secret: String,
     pub access_token: String,
     pub expires_in: u64,
-    /// Whether this grant gave the visitor a new identity.
-    pub created: bool,
 }
 
 impl Domain {
@@ -106,17 +104,14 @@ impl Domain {
     /// The cookie grant: keeps the visitor's customer id when their cookies match (`known`),
     /// else gives them a new identity. Either way a fresh access token. Writes nothing.
     pub fn grant(&self, known: Option<(String, String)>) -> Grant {
-        let (customer_id, cookie_secret, created) = match known {
-            Some((id, secret)) => (id, secret, false),
-            None => {
-                let id = uuid::Uuid::new_v4().to_string();
-                let secret = self.customer_tokens.identity_secret(&id);
-                (id, secret, true)
-            }
-        };
+        let (customer_id, cookie_secret) = known.unwrap_or_else(|| {
+            let id = uuid::Uuid::new_v4().to_string();
+            let secret = self.customer_tokens.identity_secret(&id);
+            (id, secret)
+        });
         let expires_at = self.clock.now().plus(self.customer_token_ttl).unix_seconds();
         let access_token = self.customer_tokens.sign(&customer_id, expires_at);
-        Grant { customer_id, cookie_secret, access_token, expires_in: self.customer_token_ttl.as_secs(), created }
+        Grant { customer_id, cookie_secret, access_token, expires_in: self.customer_token_ttl.as_secs() }
     }
 
     /// The customer an unexpired access token names.
@@ -157,8 +152,8 @@ impl Domain {
         self.store.read().await?.agent_for_token(token).await
     }
 
-    /// A customer as the requester may see them.
-    pub async fn customer(&self, _requester: Requester<'_>, id: &str) -> Result<Customer> {
+    /// A customer, with statistics.
+    pub async fn customer(&self, id: &str) -> Result<Customer> {
         self.store.read().await?.customer(id).await?.ok_or_else(|| Error::not_found(format!("Customer {id} not found")))
     }
 }

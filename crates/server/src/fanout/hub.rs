@@ -112,12 +112,18 @@ impl Hub {
     /// requester's socket, which gets its own copy carrying its `request_id`). The frame is
     /// encoded once for all of them.
     pub fn push(&self, user_ids: &[&str], push: Push, skip: Option<SocketId>) {
-        let frame = ServerFrame::Push(PushFrame { request_id: None, push });
-        let frame = Frame::new(frame.encode());
+        let mut push = Some(push);
+        // Encoded on the first socket found: every node sees every domain event of the
+        // cluster, and most have no socket of its recipients.
+        let mut frame: Option<Frame> = None;
         let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
         for user_id in user_ids {
             for handle in sockets.get(*user_id).into_iter().flatten() {
                 if Some(handle.id) != skip {
+                    let frame = frame.get_or_insert_with(|| {
+                        let push = push.take().expect("encoded once");
+                        Frame::new(ServerFrame::Push(PushFrame { request_id: None, push }).encode())
+                    });
                     handle.send(frame.clone());
                 }
             }

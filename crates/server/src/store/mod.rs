@@ -96,13 +96,6 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Which database is behind the store.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
 #[derive(Clone)]
 pub enum Store {
     /// One writer connection (SQLite has one write lock anyway; queueing here is cheaper than
@@ -149,13 +142,6 @@ impl Store {
         // Nodes starting together are fine: sqlx migrates under an advisory lock.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Store::Postgres { pool })
-    }
-
-    pub fn backend(&self) -> Backend {
-        match self {
-            Store::Sqlite { .. } => Backend::Sqlite,
-            Store::Postgres { .. } => Backend::Postgres,
-        }
     }
 
     /// A write transaction; nothing is kept unless [`Conn::commit`] is called.
