@@ -41,7 +41,9 @@ pub fn use_host(config: &WidgetConfig) -> UseHost {
     }
 
     let post = move |kind: &str, count: Option<u32>| {
-        let (Some(origin), Ok(Some(parent))) = (host_origin.as_deref(), window().parent()) else { return };
+        let (Some(origin), Ok(Some(parent))) = (host_origin.as_deref(), window().parent()) else {
+            return;
+        };
         let message = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&message, &"confab".into(), &1.into());
         let _ = js_sys::Reflect::set(&message, &"type".into(), &kind.into());
@@ -56,7 +58,11 @@ pub fn use_host(config: &WidgetConfig) -> UseHost {
         post_close("close", None);
     });
     let set_unread = Callback::new(move |count: u32| post("unread", Some(count)));
-    UseHost { is_open, close, set_unread }
+    UseHost {
+        is_open,
+        close,
+        set_unread,
+    }
 }
 
 /// `data.type` of a `{confab: 1, type}` message, else `None`.

@@ -12,7 +12,10 @@ pub fn safe_url(url: &str) -> Option<&str> {
         return None;
     }
     let lower = trimmed.to_ascii_lowercase();
-    ALLOWED_SCHEMES.iter().any(|s| lower.starts_with(s)).then_some(trimmed)
+    ALLOWED_SCHEMES
+        .iter()
+        .any(|s| lower.starts_with(s))
+        .then_some(trimmed)
 }
 
 #[cfg(test)]
@@ -21,10 +24,25 @@ mod tests {
 
     #[test]
     fn only_allowlisted_schemes_pass() {
-        assert_eq!(safe_url("https://example.com/a.png"), Some("https://example.com/a.png"));
+        assert_eq!(
+            safe_url("https://example.com/a.png"),
+            Some("https://example.com/a.png")
+        );
         assert_eq!(safe_url(" HTTP://example.com "), Some("HTTP://example.com"));
-        assert_eq!(safe_url("mailto:help@example.com"), Some("mailto:help@example.com"));
-        for bad in ["javascript:alert(1)", "JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "data:text/html,<b>", "//evil.example", "/relative", "vbscript:x", ""] {
+        assert_eq!(
+            safe_url("mailto:help@example.com"),
+            Some("mailto:help@example.com")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "JaVaScRiPt:alert(1)",
+            "java\tscript:alert(1)",
+            "data:text/html,<b>",
+            "//evil.example",
+            "/relative",
+            "vbscript:x",
+            "",
+        ] {
             assert_eq!(safe_url(bad), None, "{bad:?}");
         }
     }

@@ -10,6 +10,9 @@ use serde_json::{Map, Value};
 /// Properties: `{"<namespace>": {"<name>": <value>}}`.
 pub type Properties = Map<String, Value>;
 
+/// Property names to delete: `{"<namespace>": ["<name>", …]}`.
+pub type PropertyNames = std::collections::BTreeMap<String, Vec<String>>;
+
 /// Session fields as the wire carries them: an array of one-key objects, in order.
 pub type SessionFields = Vec<Map<String, Value>>;
 
@@ -23,7 +26,9 @@ pub struct Access {
 impl Access {
     /// Access for the given groups.
     pub fn groups(ids: impl Into<Vec<u32>>) -> Self {
-        Self { group_ids: Some(ids.into()) }
+        Self {
+            group_ids: Some(ids.into()),
+        }
     }
 }
 
@@ -123,10 +128,12 @@ impl<'de> Deserialize<'de> for User {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let fields = Map::<String, Value>::deserialize(deserializer)?;
         match type_of(&fields)? {
-            "customer" | "agent" => match serde_json::from_value(Value::Object(fields)).map_err(de::Error::custom)? {
-                KnownUser::Customer(c) => Ok(User::Customer(c)),
-                KnownUser::Agent(a) => Ok(User::Agent(a)),
-            },
+            "customer" | "agent" => {
+                match serde_json::from_value(Value::Object(fields)).map_err(de::Error::custom)? {
+                    KnownUser::Customer(c) => Ok(User::Customer(c)),
+                    KnownUser::Agent(a) => Ok(User::Agent(a)),
+                }
+            }
             _ => Ok(User::Unknown(fields)),
         }
     }
@@ -134,7 +141,10 @@ impl<'de> Deserialize<'de> for User {
 
 /// The `type` of a tagged object.
 fn type_of<E: de::Error>(fields: &Map<String, Value>) -> Result<&str, E> {
-    fields.get("type").and_then(Value::as_str).ok_or_else(|| E::missing_field("type"))
+    fields
+        .get("type")
+        .and_then(Value::as_str)
+        .ok_or_else(|| E::missing_field("type"))
 }
 
 /// A customer that carries `"type": "customer"` on the wire outside a user list, as in the
@@ -237,7 +247,10 @@ pub struct Event {
 impl Event {
     /// A new outgoing message event.
     pub fn message(text: impl Into<String>) -> Self {
-        Self::outgoing(EventBody::Message(MessageBody { text: text.into(), postback: None }))
+        Self::outgoing(EventBody::Message(MessageBody {
+            text: text.into(),
+            postback: None,
+        }))
     }
 
     /// A new outgoing event with the given body and no server-assigned fields.
@@ -265,7 +278,7 @@ impl Event {
         match &self.body {
             EventBody::Message(m) => Some(&m.text),
             EventBody::SystemMessage(m) => Some(&m.text),
-            EventBody::File(_) | EventBody::Unknown(_) => None,
+            _ => None,
         }
     }
 }
@@ -277,6 +290,8 @@ impl Event {
 pub enum EventBody {
     Message(MessageBody),
     File(FileBody),
+    FilledForm(FilledFormBody),
+    RichMessage(RichMessageBody),
     SystemMessage(SystemMessageBody),
     Unknown(Map<String, Value>),
 }
@@ -284,13 +299,23 @@ pub enum EventBody {
 /// The known event types, as serde derives them.
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
-enum KnownEventBody<M, F, S> {
+enum KnownEventBody<M, F, FF, R, S> {
     Message(M),
     File(F),
+    FilledForm(FF),
+    RichMessage(R),
     SystemMessage(S),
 }
 
-type KnownRef<'a> = KnownEventBody<&'a MessageBody, &'a FileBody, &'a SystemMessageBody>;
+type KnownRef<'a> = KnownEventBody<
+    &'a MessageBody,
+    &'a FileBody,
+    &'a FilledFormBody,
+    &'a RichMessageBody,
+    &'a SystemMessageBody,
+>;
+type KnownOwned =
+    KnownEventBody<MessageBody, FileBody, FilledFormBody, RichMessageBody, SystemMessageBody>;
 
 impl EventBody {
     /// The wire `type`: `message`, `file`, `system_message`, or the unknown type's name.
@@ -298,6 +323,8 @@ impl EventBody {
         match self {
             EventBody::Message(_) => "message",
             EventBody::File(_) => "file",
+            EventBody::FilledForm(_) => "filled_form",
+            EventBody::RichMessage(_) => "rich_message",
             EventBody::SystemMessage(_) => "system_message",
             EventBody::Unknown(fields) => fields.get("type").and_then(Value::as_str).unwrap_or(""),
         }
@@ -309,6 +336,8 @@ impl Serialize for EventBody {
         match self {
             EventBody::Message(m) => KnownRef::Message(m).serialize(serializer),
             EventBody::File(f) => KnownRef::File(f).serialize(serializer),
+            EventBody::FilledForm(f) => KnownRef::FilledForm(f).serialize(serializer),
+            EventBody::RichMessage(r) => KnownRef::RichMessage(r).serialize(serializer),
             EventBody::SystemMessage(s) => KnownRef::SystemMessage(s).serialize(serializer),
             EventBody::Unknown(fields) => fields.serialize(serializer),
         }
@@ -319,10 +348,14 @@ impl<'de> Deserialize<'de> for EventBody {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let fields = Map::<String, Value>::deserialize(deserializer)?;
         match type_of(&fields)? {
-            "message" | "file" | "system_message" => {
-                match serde_json::from_value(Value::Object(fields)).map_err(de::Error::custom)? {
+            "message" | "file" | "filled_form" | "rich_message" | "system_message" => {
+                match serde_json::from_value::<KnownOwned>(Value::Object(fields))
+                    .map_err(de::Error::custom)?
+                {
                     KnownEventBody::Message(m) => Ok(EventBody::Message(m)),
                     KnownEventBody::File(f) => Ok(EventBody::File(f)),
+                    KnownEventBody::FilledForm(f) => Ok(EventBody::FilledForm(f)),
+                    KnownEventBody::RichMessage(r) => Ok(EventBody::RichMessage(r)),
                     KnownEventBody::SystemMessage(s) => Ok(EventBody::SystemMessage(s)),
                 }
             }
@@ -357,6 +390,79 @@ pub struct FileBody {
     pub thumbnail2x_url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternative_text: Option<String>,
+}
+
+/// A form the customer filled in (pre-chat, post-chat, ticket).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilledFormBody {
+    pub form_id: String,
+    pub fields: Vec<FilledFormField>,
+}
+
+/// One answered field. `answer` is a string, an option (`{id, label}`) or, for
+/// `group_chooser`, `{group_id, label}`; `answers` holds a checkbox field's options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FilledFormField {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub label: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answers: Option<Vec<Value>>,
+}
+
+/// Cards, quick replies or a sticker, with buttons.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RichMessageBody {
+    /// `cards`, `quick_replies`, `sticker`.
+    pub template_id: String,
+    #[serde(default)]
+    pub elements: Vec<RichMessageElement>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RichMessageElement {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtitle: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<RichMessageImage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buttons: Option<Vec<RichMessageButton>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RichMessageImage {
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternative_text: Option<String>,
+}
+
+/// A button: `kind` (wire `type`) is `message`, `url`, `webview`, `phone` or `cancel`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RichMessageButton {
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postback_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webview_height: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -411,4 +517,22 @@ pub struct LastEvent {
     pub thread_id: String,
     pub thread_created_at: String,
     pub event: Event,
+}
+
+/// A greeting: an agent's (or a rule's) invitation to chat, shown before any chat exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Greeting {
+    pub id: u64,
+    pub unique_id: String,
+    #[serde(default)]
+    pub displayed_first_time: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accepted: Option<bool>,
+    /// `greeting` or `announcement`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtype: Option<String>,
+    pub event: Event,
+    pub agent: Agent,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub addon: Option<Value>,
 }

@@ -18,11 +18,17 @@ pub enum ErrorType {
     ChatLimitReached,
     ChatAlreadyActive,
     CustomerBanned,
+    CustomerSessionFieldsLimitReached,
     EntityTooLarge,
+    GreetingNotFound,
     GroupNotFound,
     GroupOffline,
+    GroupUnavailable,
+    GroupsOffline,
     Internal,
+    LicenseExpired,
     LimitReached,
+    MisdirectedRequest,
     MissingAccess,
     NotAllowed,
     NotFound,
@@ -31,7 +37,9 @@ pub enum ErrorType {
     ServiceUnavailable,
     TooManyRequests,
     UnsupportedVersion,
+    UsersLimitReached,
     Validation,
+    WrongProductVersion,
     #[serde(untagged)]
     Other(String),
 }
@@ -46,11 +54,17 @@ impl ErrorType {
             Self::ChatLimitReached => "chat_limit_reached",
             Self::ChatAlreadyActive => "chat_already_active",
             Self::CustomerBanned => "customer_banned",
+            Self::CustomerSessionFieldsLimitReached => "customer_session_fields_limit_reached",
             Self::EntityTooLarge => "entity_too_large",
+            Self::GreetingNotFound => "greeting_not_found",
             Self::GroupNotFound => "group_not_found",
             Self::GroupOffline => "group_offline",
+            Self::GroupUnavailable => "group_unavailable",
+            Self::GroupsOffline => "groups_offline",
             Self::Internal => "internal",
+            Self::LicenseExpired => "license_expired",
             Self::LimitReached => "limit_reached",
+            Self::MisdirectedRequest => "misdirected_request",
             Self::MissingAccess => "missing_access",
             Self::NotAllowed => "not_allowed",
             Self::NotFound => "not_found",
@@ -59,7 +73,9 @@ impl ErrorType {
             Self::ServiceUnavailable => "service_unavailable",
             Self::TooManyRequests => "too_many_requests",
             Self::UnsupportedVersion => "unsupported_version",
+            Self::UsersLimitReached => "users_limit_reached",
             Self::Validation => "validation",
+            Self::WrongProductVersion => "wrong_product_version",
             Self::Other(s) => s,
         }
     }
@@ -83,7 +99,11 @@ impl fmt::Display for ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorType, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into(), data: None }
+        Self {
+            kind,
+            message: message.into(),
+            data: None,
+        }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {

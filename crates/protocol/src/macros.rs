@@ -1,6 +1,13 @@
-//! `named_payloads!` declares an enum whose variants are keyed by a wire name (an action or a
-//! push name) and carry a typed payload. It generates the name lookup in both directions, so the
-//! list of names exists exactly once.
+//! The two declaration macros of the wire vocabulary.
+//!
+//! - `actions!` declares every RTM action once: its wire name, its request type, its response
+//!   type, and the push that settles it when a push (not the response) does. From that one
+//!   table come the `Request` and `Response` enums (what a server matches on) and an
+//!   [`Action`](crate::action::Action) impl per request type (what a client calls with, so a call
+//!   is typed end to end and decodes only the responses it asks for).
+//! - `named_payloads!` declares an enum whose variants are keyed by a wire name (the pushes).
+//!
+//! Both generate the name lookup in both directions, so each list of names exists once.
 
 macro_rules! named_payloads {
     (
@@ -46,4 +53,43 @@ macro_rules! named_payloads {
             }
         }
     };
+}
+
+macro_rules! actions {
+    (
+        $(
+            $(#[$meta:meta])*
+            $wire:literal => $variant:ident($request:ty) -> $response:ty $(, settled_by $push:literal)?;
+        )*
+    ) => {
+        named_payloads! {
+            /// A client request, by action.
+            pub enum Request {
+                $( $(#[$meta])* $wire => $variant($request), )*
+            }
+        }
+
+        named_payloads! {
+            /// The payload of a successful response, by action.
+            pub enum Response {
+                $( $wire => $variant($response), )*
+            }
+        }
+
+        $(
+            impl $crate::action::Action for $request {
+                const NAME: &'static str = $wire;
+                type Response = $response;
+                const SETTLED_BY: Option<&'static str> = actions!(@push $($push)?);
+                fn into_request(self) -> Request {
+                    Request::$variant(self)
+                }
+                fn into_response(response: $response) -> Response {
+                    Response::$variant(response)
+                }
+            }
+        )*
+    };
+    (@push) => { None };
+    (@push $push:literal) => { Some($push) };
 }

@@ -42,7 +42,9 @@
 
 use crate::error::Error;
 use crate::seen::SeenEvents;
-use confab_protocol::action::{Application, CustomerPage, CustomerUpdate, LoginChat, LoginRequest, LoginResponse};
+use confab_protocol::action::{
+    Application, CustomerPage, CustomerUpdate, LoginChat, LoginRequest, LoginResponse,
+};
 use confab_protocol::entity::{Chat, Customer, Event as ChatEvent};
 use confab_protocol::frame::{self, PushFrame, RawBody, RawPayload, RawServerFrame};
 use confab_protocol::push::{CustomerDisconnected, Push};
@@ -113,12 +115,18 @@ impl Config {
         } else {
             self.server_url.clone()
         };
-        format!("{base}/v3.5/customer/rtm/ws?organization_id={}", self.organization_id)
+        format!(
+            "{base}/v3.5/customer/rtm/ws?organization_id={}",
+            self.organization_id
+        )
     }
 
     /// The token request body (JSON).
     pub fn token_request(&self) -> String {
-        let request = confab_protocol::token::TokenRequest::cookie_grant(&self.organization_id, &self.client_id);
+        let request = confab_protocol::token::TokenRequest::cookie_grant(
+            &self.organization_id,
+            &self.client_id,
+        );
         serde_json::to_string(&request).expect("token requests always encode")
     }
 }
@@ -157,7 +165,11 @@ pub enum Reply {
     /// `start_chat` / `resume_chat`: the chat from `incoming_chat`.
     Chat(Chat),
     /// `send_event`: the event as stored, from `incoming_event`.
-    Event { chat_id: String, thread_id: String, event: ChatEvent },
+    Event {
+        chat_id: String,
+        thread_id: String,
+        event: ChatEvent,
+    },
     /// Every other request: the response payload, decoded by the caller who knows its type.
     Response(RawResponse),
 }
@@ -190,16 +202,26 @@ impl PartialEq for RawResponse {
 pub enum Event {
     /// Logged in (again). `online`: agents are available. Each chat's `has_active_thread` is
     /// filled from the response's own when the server gave none for the chat (§4.3).
-    Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
+    Connected {
+        customer: Customer,
+        chats: Vec<LoginChat>,
+        online: bool,
+    },
     /// An attempt to connect failed; the core retries at `retry_at`.
     ConnectFailed { error: Error, retry_at: Duration },
     /// The connection was lost or ended (protocol.md §11.3 reasons: `connection_lost`,
     /// or a `customer_disconnected` reason).
-    Disconnected { reason: String, will_reconnect: bool },
+    Disconnected {
+        reason: String,
+        will_reconnect: bool,
+    },
     /// A push from the server (not the requester's copy, which settles the request).
     Push(Push),
     /// A request settled.
-    Settled { id: RequestId, result: Result<Reply, Error> },
+    Settled {
+        id: RequestId,
+        result: Result<Reply, Error>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -312,7 +334,11 @@ impl Core {
     /// When `handle_timeout` must be called next.
     pub fn poll_timeout(&self) -> Option<Duration> {
         let requests = self.pending.values().map(|pending| pending.deadline);
-        [self.login.map(|(_, at)| at), self.reconnect_at].into_iter().flatten().chain(requests).min()
+        [self.login.map(|(_, at)| at), self.reconnect_at]
+            .into_iter()
+            .flatten()
+            .chain(requests)
+            .min()
     }
 
     /// Starts connecting: a token and a socket in parallel, then `login`.
@@ -350,13 +376,20 @@ impl Core {
             return Err(Error::TooManyPendingRequests);
         }
         let settle_by = match request {
-            Request::StartChat(_) | Request::ResumeChat(_) | Request::ActivateChat(_) | Request::SendEvent(_) => {
-                SettleBy::Push
-            }
+            Request::StartChat(_)
+            | Request::ResumeChat(_)
+            | Request::ActivateChat(_)
+            | Request::SendEvent(_) => SettleBy::Push,
             _ => SettleBy::Response,
         };
         let id = self.send(request, None);
-        self.pending.insert(id, Pending { settle_by, deadline: now + REQUEST_TIMEOUT });
+        self.pending.insert(
+            id,
+            Pending {
+                settle_by,
+                deadline: now + REQUEST_TIMEOUT,
+            },
+        );
         Ok(id)
     }
 
@@ -377,12 +410,16 @@ impl Core {
         match result {
             Ok(response) => {
                 if let Some(known) = &self.customer_id
-                    && *known != response.entity_id {
-                        return self.destroy("identity_mismatch");
-                    }
+                    && *known != response.entity_id
+                {
+                    return self.destroy("identity_mismatch");
+                }
                 self.customer_id = Some(response.entity_id.clone());
                 let expires_at = now + Duration::from_secs(response.expires_in);
-                self.token = Some(Token { response, expires_at });
+                self.token = Some(Token {
+                    response,
+                    expires_at,
+                });
                 self.maybe_login(now);
             }
             Err(error) => {
@@ -415,13 +452,20 @@ impl Core {
             Phase::Connected => {
                 self.connection_ended(now);
                 self.phase = Phase::Connecting;
-                self.events.push_back(Event::Disconnected { reason: "connection_lost".into(), will_reconnect: true });
+                self.events.push_back(Event::Disconnected {
+                    reason: "connection_lost".into(),
+                    will_reconnect: true,
+                });
                 let delay = self.backoff(SOCKET_BACKOFF);
                 self.schedule(now + delay);
             }
             Phase::Connecting if self.reconnect_at.is_none() => {
                 let delay = self.backoff(SOCKET_BACKOFF);
-                let error = if was_open { Error::ConnectionLost } else { Error::NoConnection };
+                let error = if was_open {
+                    Error::ConnectionLost
+                } else {
+                    Error::NoConnection
+                };
                 self.retry_later(error, now, delay);
             }
             _ => {}
@@ -430,7 +474,14 @@ impl Core {
 
     pub fn handle_text(&mut self, text: &str, now: Duration) {
         // Frames we cannot read are ignored, as official clients do.
-        let Ok(RawServerFrame { request_id, action, body }) = RawServerFrame::decode(text) else { return };
+        let Ok(RawServerFrame {
+            request_id,
+            action,
+            body,
+        }) = RawServerFrame::decode(text)
+        else {
+            return;
+        };
         match body {
             RawBody::Response(result) => self.on_response(request_id, action, result, now),
             RawBody::Push(payload) => {
@@ -443,32 +494,41 @@ impl Core {
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
-        let overdue: Vec<RequestId> =
-            self.pending.iter().filter(|(_, pending)| now >= pending.deadline).map(|(id, _)| *id).collect();
+        let overdue: Vec<RequestId> = self
+            .pending
+            .iter()
+            .filter(|(_, pending)| now >= pending.deadline)
+            .map(|(id, _)| *id)
+            .collect();
         for id in overdue {
             // Its answer, should it come after all, finds nothing pending and is ignored; a
             // settling push then reaches the app as an ordinary push (the event did happen).
             self.settle(id, Err(Error::RequestTimeout));
         }
         if let Some((_, at)) = self.login
-            && now >= at {
-                self.login = None;
-                self.close_socket();
-                let delay = self.backoff(LOGIN_BACKOFF);
-                self.retry_later(Error::RequestTimeout, now, delay);
-            }
+            && now >= at
+        {
+            self.login = None;
+            self.close_socket();
+            let delay = self.backoff(LOGIN_BACKOFF);
+            self.retry_later(Error::RequestTimeout, now, delay);
+        }
         if let Some(at) = self.reconnect_at
-            && now >= at {
-                self.reconnect_at = None;
-                if self.phase == Phase::Connecting {
-                    self.attempt(now);
-                }
+            && now >= at
+        {
+            self.reconnect_at = None;
+            if self.phase == Phase::Connecting {
+                self.attempt(now);
             }
+        }
     }
 
     /// One connection attempt: a token if we lack a fresh one, and a socket.
     fn attempt(&mut self, now: Duration) {
-        let fresh = self.token.as_ref().is_some_and(|t| now + TOKEN_EXPIRY_MARGIN < t.expires_at);
+        let fresh = self
+            .token
+            .as_ref()
+            .is_some_and(|t| now + TOKEN_EXPIRY_MARGIN < t.expires_at);
         if !fresh {
             self.token = None;
             if !self.fetching_token {
@@ -478,7 +538,9 @@ impl Core {
         }
         if self.socket == Socket::Closed {
             self.socket = Socket::Opening;
-            self.io.push_back(Io::OpenSocket { url: self.config.socket_url() });
+            self.io.push_back(Io::OpenSocket {
+                url: self.config.socket_url(),
+            });
         }
         self.maybe_login(now);
     }
@@ -511,7 +573,9 @@ impl Core {
         result: Result<RawPayload, ApiError>,
         now: Duration,
     ) {
-        let Some(id) = request_id.as_deref().and_then(RequestId::parse) else { return };
+        let Some(id) = request_id.as_deref().and_then(RequestId::parse) else {
+            return;
+        };
         if self.login.is_some_and(|(login, _)| login == id) {
             let login = match result {
                 Ok(payload) => match frame::decode::<LoginResponse>(payload.as_deref()) {
@@ -525,10 +589,14 @@ impl Core {
             self.login = None;
             return self.on_login(login, now);
         }
-        let Some(settle_by) = self.pending.get(&id).map(|pending| pending.settle_by) else { return };
+        let Some(settle_by) = self.pending.get(&id).map(|pending| pending.settle_by) else {
+            return;
+        };
         match (result, settle_by) {
             (Err(error), _) => self.settle(id, Err(Error::Api(error))),
-            (Ok(payload), SettleBy::Response) => self.settle(id, Ok(Reply::Response(RawResponse { action, payload }))),
+            (Ok(payload), SettleBy::Response) => {
+                self.settle(id, Ok(Reply::Response(RawResponse { action, payload })))
+            }
             // Settled by the push that follows (protocol.md §3.4).
             (Ok(_), SettleBy::Push) => {}
         }
@@ -552,7 +620,9 @@ impl Core {
             }
             Err(error) => match error.kind {
                 ErrorType::CustomerBanned => self.destroy("customer_banned"),
-                ErrorType::Other(ref kind) if kind == "wrong_product_version" => self.destroy("wrong_product_version"),
+                ErrorType::Other(ref kind) if kind == "wrong_product_version" => {
+                    self.destroy("wrong_product_version")
+                }
                 _ => {
                     if error.kind == ErrorType::Authentication {
                         // The token was refused: get a new one.
@@ -569,20 +639,32 @@ impl Core {
     fn on_push(&mut self, frame: PushFrame, now: Duration) {
         let first_sighting = self.record_events(&frame.push);
         let id = frame.request_id.as_deref().and_then(RequestId::parse);
-        if let Some(id) = id.filter(|id| self.pending.get(id).is_some_and(|pending| pending.settle_by == SettleBy::Push)) {
+        if let Some(id) = id.filter(|id| {
+            self.pending
+                .get(id)
+                .is_some_and(|pending| pending.settle_by == SettleBy::Push)
+        }) {
             match frame.push {
-                Push::IncomingChat(incoming) => return self.settle(id, Ok(Reply::Chat(incoming.chat))),
+                Push::IncomingChat(incoming) => {
+                    return self.settle(id, Ok(Reply::Chat(incoming.chat)));
+                }
                 Push::IncomingEvent(incoming) => {
                     return self.settle(
                         id,
-                        Ok(Reply::Event { chat_id: incoming.chat_id, thread_id: incoming.thread_id, event: incoming.event }),
+                        Ok(Reply::Event {
+                            chat_id: incoming.chat_id,
+                            thread_id: incoming.thread_id,
+                            event: incoming.event,
+                        }),
                     );
                 }
                 _ => {}
             }
         }
         match frame.push {
-            Push::CustomerDisconnected(disconnected) => self.on_customer_disconnected(disconnected, now),
+            Push::CustomerDisconnected(disconnected) => {
+                self.on_customer_disconnected(disconnected, now)
+            }
             // A copy of an event already handed on. (A copy that settles a request still
             // settles it, above: its caller waits for it.)
             Push::IncomingEvent(_) if !first_sighting => {}
@@ -593,7 +675,9 @@ impl Core {
     /// Records the chat events `push` carries; false for an `incoming_event` seen before.
     fn record_events(&mut self, push: &Push) -> bool {
         match push {
-            Push::IncomingEvent(incoming) => self.seen.first_sighting(&incoming.chat_id, &incoming.event),
+            Push::IncomingEvent(incoming) => {
+                self.seen.first_sighting(&incoming.chat_id, &incoming.event)
+            }
             Push::IncomingChat(incoming) => {
                 let chat = &incoming.chat;
                 for event in chat.thread.iter().flat_map(|thread| &thread.events) {
@@ -626,7 +710,9 @@ impl Core {
         }
         let delay = match reason.as_str() {
             // The server is busy or restarting.
-            "service_temporarily_unavailable" | "too_many_unauthorized_connections" => self.backoff(BUSY_SERVER_BACKOFF),
+            "service_temporarily_unavailable" | "too_many_unauthorized_connections" => {
+                self.backoff(BUSY_SERVER_BACKOFF)
+            }
             "access_token_expired" => {
                 self.token = None;
                 self.backoff(SENT_AWAY_BACKOFF)
@@ -637,7 +723,10 @@ impl Core {
         self.fail_pending(Error::ConnectionLost);
         self.phase = Phase::Connecting;
         if was_connected {
-            self.events.push_back(Event::Disconnected { reason, will_reconnect: true });
+            self.events.push_back(Event::Disconnected {
+                reason,
+                will_reconnect: true,
+            });
         }
         self.schedule(now + delay);
     }
@@ -650,7 +739,10 @@ impl Core {
 
     fn fail_pending(&mut self, error: Error) {
         for id in std::mem::take(&mut self.pending).into_keys() {
-            self.events.push_back(Event::Settled { id, result: Err(error.clone()) });
+            self.events.push_back(Event::Settled {
+                id,
+                result: Err(error.clone()),
+            });
         }
     }
 
@@ -667,12 +759,18 @@ impl Core {
         self.fail_pending(Error::Destroyed);
         self.phase = Phase::Destroyed;
         self.reconnect_at = None;
-        self.events.push_back(Event::Disconnected { reason: reason.into(), will_reconnect: false });
+        self.events.push_back(Event::Disconnected {
+            reason: reason.into(),
+            will_reconnect: false,
+        });
     }
 
     fn retry_later(&mut self, error: Error, now: Duration, delay: Duration) {
         self.schedule(now + delay);
-        self.events.push_back(Event::ConnectFailed { error, retry_at: now + delay });
+        self.events.push_back(Event::ConnectFailed {
+            error,
+            retry_at: now + delay,
+        });
     }
 
     fn schedule(&mut self, at: Duration) {
@@ -722,17 +820,32 @@ struct Backoff {
 }
 
 /// protocol.md §6.1: the socket dropped or would not open.
-const SOCKET_BACKOFF: Backoff = Backoff { base: Duration::from_millis(1000), jitter_percent: 50, cap: Duration::from_secs(5) };
+const SOCKET_BACKOFF: Backoff = Backoff {
+    base: Duration::from_millis(1000),
+    jitter_percent: 50,
+    cap: Duration::from_secs(5),
+};
 /// protocol.md §6.2: the login failed or timed out, or no token.
-const LOGIN_BACKOFF: Backoff = Backoff { base: Duration::from_millis(300), jitter_percent: 30, cap: Duration::from_secs(60) };
+const LOGIN_BACKOFF: Backoff = Backoff {
+    base: Duration::from_millis(300),
+    jitter_percent: 30,
+    cap: Duration::from_secs(60),
+};
 /// protocol.md §6.2, v4's slower strategy: `service_temporarily_unavailable`,
 /// `too_many_unauthorized_connections`.
-const BUSY_SERVER_BACKOFF: Backoff =
-    Backoff { base: Duration::from_millis(1000), jitter_percent: 30, cap: Duration::from_secs(60) };
+const BUSY_SERVER_BACKOFF: Backoff = Backoff {
+    base: Duration::from_millis(1000),
+    jitter_percent: 30,
+    cap: Duration::from_secs(60),
+};
 /// `customer_disconnected` with a reason that reconnects (protocol.md §6.3 says a flat 100 ms;
 /// see the module's notes): the first retry as quick, the cap of a failed login, since a server
 /// that sends a logged-in client away has in effect refused it.
-const SENT_AWAY_BACKOFF: Backoff = Backoff { base: Duration::from_millis(100), jitter_percent: 50, cap: Duration::from_secs(60) };
+const SENT_AWAY_BACKOFF: Backoff = Backoff {
+    base: Duration::from_millis(100),
+    jitter_percent: 50,
+    cap: Duration::from_secs(60),
+};
 
 /// Spreads any seed (0, 1, 2, … included) over the generator's whole state (splitmix64).
 fn splitmix64(seed: u64) -> u64 {

@@ -38,6 +38,6 @@ pub mod web;
 
 #[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
 pub use client::{ChatHistory, Client, ClientEvent, Events};
+pub use confab_protocol as protocol;
 pub use core::Config;
 pub use error::Error;
-pub use confab_protocol as protocol;

@@ -7,8 +7,8 @@
 use crate::client::{self, Client, Events};
 use crate::core::Config;
 use crate::platform::{BoxFuture, Platform, Socket, SocketError};
-use futures::channel::mpsc;
 use futures::StreamExt;
+use futures::channel::mpsc;
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
@@ -43,7 +43,10 @@ impl Drop for Guard {
     }
 }
 
-fn callback(tx: &mpsc::UnboundedSender<Signal>, to_signal: fn(web_sys::Event) -> Option<Signal>) -> Closure<dyn FnMut(web_sys::Event)> {
+fn callback(
+    tx: &mpsc::UnboundedSender<Signal>,
+    to_signal: fn(web_sys::Event) -> Option<Signal>,
+) -> Closure<dyn FnMut(web_sys::Event)> {
     let tx = tx.clone();
     Closure::new(move |event: web_sys::Event| {
         if let Some(signal) = to_signal(event) {
@@ -54,7 +57,10 @@ fn callback(tx: &mpsc::UnboundedSender<Signal>, to_signal: fn(web_sys::Event) ->
 
 impl Platform for Web {
     fn now(&self) -> Duration {
-        let ms = web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now);
+        let ms = web_sys::window()
+            .and_then(|w| w.performance())
+            .map(|p| p.now())
+            .unwrap_or_else(js_sys::Date::now);
         Duration::from_secs_f64(ms / 1000.0)
     }
 
@@ -65,7 +71,8 @@ impl Platform for Web {
 
     fn open_socket(&self, url: String) -> BoxFuture<Result<Socket, SocketError>> {
         Box::pin(async move {
-            let ws = WebSocket::new(&url).map_err(|_| SocketError(format!("invalid socket URL {url}")))?;
+            let ws = WebSocket::new(&url)
+                .map_err(|_| SocketError(format!("invalid socket URL {url}")))?;
             let (tx, mut rx) = mpsc::unbounded();
             let on_open = callback(&tx, |_| Some(Signal::Open));
             let on_message = callback(&tx, |event| {
@@ -77,7 +84,10 @@ impl Platform for Web {
             ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
             ws.set_onerror(Some(on_close.as_ref().unchecked_ref()));
-            let guard = Guard { ws: ws.clone(), _callbacks: vec![on_open, on_message, on_close] };
+            let guard = Guard {
+                ws: ws.clone(),
+                _callbacks: vec![on_open, on_message, on_close],
+            };
 
             match rx.next().await {
                 Some(Signal::Open) => {}
@@ -90,10 +100,14 @@ impl Platform for Web {
                 }
             });
             let outgoing = futures::sink::unfold(ws, |ws, text: String| async move {
-                ws.send_with_str(&text).map_err(|_| SocketError("send failed".into()))?;
+                ws.send_with_str(&text)
+                    .map_err(|_| SocketError("send failed".into()))?;
                 Ok::<_, SocketError>(ws)
             });
-            Ok(Socket { incoming: Box::pin(incoming), outgoing: Box::pin(outgoing) })
+            Ok(Socket {
+                incoming: Box::pin(incoming),
+                outgoing: Box::pin(outgoing),
+            })
         })
     }
 

@@ -24,7 +24,10 @@ impl Micros {
     }
 
     pub fn plus(self, duration: Duration) -> Self {
-        Micros(self.0.saturating_add(i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)))
+        Micros(
+            self.0
+                .saturating_add(i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)),
+        )
     }
 
     /// The time from `earlier` to `self`, zero if `earlier` is later.
@@ -106,7 +109,10 @@ mod tests {
 
     #[test]
     fn micros_render_as_the_wire_writes_times() {
-        assert_eq!(Micros(1_764_000_000_123_456).rfc3339(), "2025-11-24T16:00:00.123456Z");
+        assert_eq!(
+            Micros(1_764_000_000_123_456).rfc3339(),
+            "2025-11-24T16:00:00.123456Z"
+        );
         assert_eq!(Micros::from_unix_seconds(5).unix_seconds(), 5);
         assert_eq!(Micros(10).since(Micros(20)), Duration::ZERO);
     }
@@ -116,13 +122,20 @@ mod tests {
         let clock = Clock::manual(Micros(0));
         let sleeper = tokio::spawn({
             let clock = clock.clone();
-            async move { clock.sleep_until(Micros(0).plus(Duration::from_secs(30))).await }
+            async move {
+                clock
+                    .sleep_until(Micros(0).plus(Duration::from_secs(30)))
+                    .await
+            }
         });
         clock.advance(Duration::from_secs(29));
         tokio::task::yield_now().await;
         assert!(!sleeper.is_finished());
         clock.advance(Duration::from_secs(1));
-        tokio::time::timeout(Duration::from_secs(5), sleeper).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), sleeper)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(clock.now(), Micros(30_000_000));
     }
 }

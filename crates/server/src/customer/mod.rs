@@ -1,4 +1,8 @@
-//! The Customer Chat API: tokens (`token`) and the RTM socket (`rtm`).
+//! The Customer Chat API: tokens (`token`), the RTM socket (`rtm`), and what each RTM action
+//! does (`actions`, one file per group).
 
+mod actions;
 pub mod rtm;
 pub mod token;
+
+pub use actions::chats::list_threads_page;

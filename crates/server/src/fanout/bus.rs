@@ -40,10 +40,17 @@ pub async fn start(
     stats: Arc<BusStats>,
     shutdown: Shutdown,
 ) -> Result<(), sqlx::Error> {
-    let Store::Postgres { pool, .. } = &domain.store else { return Ok(()) };
+    let Store::Postgres { pool, .. } = &domain.store else {
+        return Ok(());
+    };
     let pool = pool.clone();
     let first = listen(&pool).await?;
-    let listener = Listener { domain, fanout, stats, seen: Seen::default() };
+    let listener = Listener {
+        domain,
+        fanout,
+        stats,
+        seen: Seen::default(),
+    };
     tokio::spawn(async move {
         tokio::select! {
             _ = shutdown.signalled() => {}
@@ -114,7 +121,9 @@ impl Listener {
     }
 
     async fn on_notification(&mut self, payload: &str) {
-        let Some((node, id)) = payload.split_once(':') else { return };
+        let Some((node, id)) = payload.split_once(':') else {
+            return;
+        };
         let Ok(id) = id.parse::<i64>() else { return };
         if node == self.domain.node_id || self.seen.contains(id) {
             return;
@@ -144,7 +153,9 @@ impl Listener {
             match serde_json::from_str::<Vec<DomainEvent>>(&payload) {
                 Ok(events) => {
                     self.fanout.deliver(&events, None);
-                    self.stats.delivered.fetch_add(events.len() as u64, Ordering::Relaxed);
+                    self.stats
+                        .delivered
+                        .fetch_add(events.len() as u64, Ordering::Relaxed);
                 }
                 Err(error) => tracing::warn!(%error, id, "bus: unreadable log entry"),
             }

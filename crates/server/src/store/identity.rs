@@ -23,7 +23,12 @@ struct AgentRow {
 
 impl From<AgentRow> for Agent {
     fn from(row: AgentRow) -> Self {
-        Agent { id: row.id, name: Some(row.name), job_title: row.job_title, ..Agent::default() }
+        Agent {
+            id: row.id,
+            name: Some(row.name),
+            job_title: row.job_title,
+            ..Agent::default()
+        }
     }
 }
 
@@ -41,8 +46,18 @@ struct CustomerRow {
 impl Conn {
     /// The server secret `name`, created with `value` by whichever node asks first.
     pub async fn server_secret(&mut self, name: &str, value: &str) -> Result<String> {
-        exec!(self, "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING", name, value);
-        let (value,): (String,) = fetch!(self, fetch_one (String,), "SELECT value FROM server_secrets WHERE name = $1", name);
+        exec!(
+            self,
+            "INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING",
+            name,
+            value
+        );
+        let (value,): (String,) = fetch!(
+            self,
+            fetch_one(String,),
+            "SELECT value FROM server_secrets WHERE name = $1",
+            name
+        );
         Ok(value)
     }
 
@@ -51,7 +66,7 @@ impl Conn {
     pub async fn customer_by_cookie(&mut self, id: &str, secret: &str) -> Result<Option<String>> {
         let row: Option<(String,)> = fetch!(
             self,
-            fetch_optional (String,),
+            fetch_optional(String,),
             "SELECT id FROM customers WHERE id = $1 AND cookie_secret = $2",
             id,
             hash_secret(secret)
@@ -61,7 +76,13 @@ impl Conn {
 
     /// Counts a visit (a login) and applies the fields the client sent, creating the customer
     /// on their first.
-    pub async fn record_visit(&mut self, id: &str, name: Option<&str>, email: Option<&str>, now: Micros) -> Result<()> {
+    pub async fn record_visit(
+        &mut self,
+        id: &str,
+        name: Option<&str>,
+        email: Option<&str>,
+        now: Micros,
+    ) -> Result<()> {
         exec!(
             self,
             "INSERT INTO customers (id, cookie_secret, name, email, visits_count, created_at) VALUES ($1, '', $2, $3, 1, $4)
@@ -119,8 +140,7 @@ impl Conn {
 
     /// The agent an access token belongs to.
     pub async fn agent_for_token(&mut self, token: &str) -> Result<Option<Agent>> {
-        let row: Option<AgentRow> =
-            fetch!(self, fetch_optional AgentRow, "SELECT id, name, job_title FROM agents WHERE token_hash = $1", hash_secret(token));
+        let row: Option<AgentRow> = fetch!(self, fetch_optional AgentRow, "SELECT id, name, job_title FROM agents WHERE token_hash = $1", hash_secret(token));
         Ok(row.map(Agent::from))
     }
 

@@ -73,7 +73,9 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use sqlx::{Database, Postgres, Sqlite, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -100,8 +102,13 @@ pub enum StoreError {
 pub enum Store {
     /// One writer connection (SQLite has one write lock anyway; queueing here is cheaper than
     /// its busy-wait) and a pool of readers.
-    Sqlite { writer: SqlitePool, readers: SqlitePool },
-    Postgres { pool: PgPool },
+    Sqlite {
+        writer: SqlitePool,
+        readers: SqlitePool,
+    },
+    Postgres {
+        pool: PgPool,
+    },
 }
 
 impl Store {
@@ -124,21 +131,31 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(LOCK_TIMEOUT);
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         // An in-memory database exists once per connection: readers share the writer's.
         let readers = if url.contains(":memory:") {
             writer.clone()
         } else {
-            SqlitePoolOptions::new().max_connections(SQLITE_READERS).connect_with(options.read_only(true)).await?
+            SqlitePoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .connect_with(options.read_only(true))
+                .await?
         };
         Ok(Store::Sqlite { writer, readers })
     }
 
     async fn open_postgres(url: &str) -> Result<Self, StoreError> {
         let lock_timeout = format!("{}ms", LOCK_TIMEOUT.as_millis());
-        let options = PgConnectOptions::from_str(url)?.options([("lock_timeout", lock_timeout.as_str())]);
-        let pool = PgPoolOptions::new().max_connections(POSTGRES_CONNECTIONS).connect_with(options).await?;
+        let options =
+            PgConnectOptions::from_str(url)?.options([("lock_timeout", lock_timeout.as_str())]);
+        let pool = PgPoolOptions::new()
+            .max_connections(POSTGRES_CONNECTIONS)
+            .connect_with(options)
+            .await?;
         // Nodes starting together are fine: sqlx migrates under an advisory lock.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Store::Postgres { pool })
@@ -147,7 +164,9 @@ impl Store {
     /// A write transaction; nothing is kept unless [`Conn::commit`] is called.
     pub async fn write(&self) -> Result<Conn> {
         Ok(match self {
-            Store::Sqlite { writer, .. } => Conn::Sqlite(Held::Tx(writer.begin_with("BEGIN IMMEDIATE").await?)),
+            Store::Sqlite { writer, .. } => {
+                Conn::Sqlite(Held::Tx(writer.begin_with("BEGIN IMMEDIATE").await?))
+            }
             Store::Postgres { pool, .. } => Conn::Postgres(Held::Tx(pool.begin().await?)),
         })
     }
@@ -251,8 +270,11 @@ impl Conn {
             return Ok(Vec::new());
         }
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let sql = format!("SELECT id, node_id, event FROM domain_log WHERE id IN ({}) ORDER BY id", list.join(", "));
-        Ok(fetch!(self, fetch_all (i64, String, String), &sql))
+        let sql = format!(
+            "SELECT id, node_id, event FROM domain_log WHERE id IN ({}) ORDER BY id",
+            list.join(", ")
+        );
+        Ok(fetch!(self, fetch_all(i64, String, String), &sql))
     }
 
     /// Log entries committed at or after `since`, oldest first: what a node that lost its
@@ -260,7 +282,7 @@ impl Conn {
     pub async fn logged_since(&mut self, since: Micros) -> Result<Vec<(i64, String, String)>> {
         Ok(fetch!(
             self,
-            fetch_all (i64, String, String),
+            fetch_all(i64, String, String),
             "SELECT id, node_id, event FROM domain_log WHERE created_at >= $1 ORDER BY id",
             since.0
         ))
@@ -268,10 +290,13 @@ impl Conn {
 
     /// Forgets log entries older than `before`.
     pub async fn prune_log(&mut self, before: Micros) -> Result<u64> {
-        Ok(exec!(self, "DELETE FROM domain_log WHERE created_at < $1", before.0))
+        Ok(exec!(
+            self,
+            "DELETE FROM domain_log WHERE created_at < $1",
+            before.0
+        ))
     }
 }
-
 
 /// `($1, $2, …)` from `first`: the placeholders of an `IN` list of `count` values.
 pub fn placeholders(first: usize, count: usize) -> String {
@@ -288,7 +313,9 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 pub fn random_id(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();
-    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+    (0..len)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// 256 random bits, base64url: access tokens, cookie secrets, signing keys.
@@ -300,5 +327,8 @@ pub fn random_secret() -> String {
 
 /// Secrets are stored hashed: a leaked database does not leak live credentials.
 pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
