@@ -25,18 +25,11 @@ impl WidgetConfig {
     /// Builds the config from an origin and a query string (`?a=b&c=d`).
     pub fn from_parts(server_url: String, search: &str) -> Self {
         let params = web_sys::UrlSearchParams::new_with_str(search).ok();
-        let get = |name: &str| {
-            params
-                .as_ref()
-                .and_then(|p| p.get(name))
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| params.as_ref().and_then(|p| p.get(name)).filter(|v| !v.is_empty());
         Self {
             server_url,
-            organization_id: get("organization_id")
-                .unwrap_or_else(|| DEFAULT_ORGANIZATION_ID.to_owned()),
-            host_origin: get("host_origin")
-                .filter(|o| o.starts_with("https://") || o.starts_with("http://")),
+            organization_id: get("organization_id").unwrap_or_else(|| DEFAULT_ORGANIZATION_ID.to_owned()),
+            host_origin: get("host_origin").filter(|o| o.starts_with("https://") || o.starts_with("http://")),
         }
     }
 }

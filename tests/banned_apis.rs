@@ -29,10 +29,7 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn no_widget_source_assigns_html() {
     let mut files = Vec::new();
-    rust_files(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &mut files,
-    );
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
     assert!(files.len() > 5, "the scan sees the widget's source");
     let mut hits = Vec::new();
     for file in files {
@@ -43,9 +40,5 @@ fn no_widget_source_assigns_html() {
             }
         }
     }
-    assert!(
-        hits.is_empty(),
-        "markup assignment in the widget:\n{}",
-        hits.join("\n")
-    );
+    assert!(hits.is_empty(), "markup assignment in the widget:\n{}", hits.join("\n"));
 }

@@ -12,9 +12,7 @@ use leptos::prelude::*;
 use std::sync::{Arc, Mutex};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use web_sys::{
-    HtmlButtonElement, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit,
-};
+use web_sys::{HtmlButtonElement, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -28,10 +26,7 @@ fn mount<V: IntoView + 'static>(view: impl FnOnce() -> V + 'static) -> (HtmlElem
 }
 
 fn query<T: JsCast>(root: &HtmlElement, selector: &str) -> T {
-    root.query_selector(selector)
-        .unwrap()
-        .unwrap_or_else(|| panic!("no {selector}"))
-        .unchecked_into()
+    root.query_selector(selector).unwrap().unwrap_or_else(|| panic!("no {selector}")).unchecked_into()
 }
 
 fn count(root: &HtmlElement, selector: &str) -> u32 {
@@ -52,19 +47,14 @@ fn type_text(textarea: &HtmlTextAreaElement, text: &str) {
     textarea.set_value(text);
     let init = web_sys::EventInit::new();
     init.set_bubbles(true);
-    textarea
-        .dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap())
-        .unwrap();
+    textarea.dispatch_event(&web_sys::Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
 }
 
 /// A callback that records what it is called with.
 fn recorder<T: Send + Sync + 'static>() -> (Arc<Mutex<Vec<T>>>, Callback<T>) {
     let calls = Arc::new(Mutex::new(Vec::new()));
     let sink = calls.clone();
-    (
-        calls,
-        Callback::new(move |value: T| sink.lock().unwrap().push(value)),
-    )
+    (calls, Callback::new(move |value: T| sink.lock().unwrap().push(value)))
 }
 
 fn agent_message(id: &str, text: &str) -> Event {
@@ -79,22 +69,16 @@ async fn message_markup_is_rendered_as_text() {
     let mut chat = ChatState::default();
     chat.customer_id = Some("me".into());
     let state = RwSignal::new(chat);
-    let payload =
-        r#"<img src=x onerror="window.pwned=1"><b>bold</b><script>window.pwned=1</script>"#;
+    let payload = r#"<img src=x onerror="window.pwned=1"><b>bold</b><script>window.pwned=1</script>"#;
     state.update(|s| {
         s.upsert(&agent_message("T_1", payload));
     });
-    let (root, _keep) =
-        mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
+    let (root, _keep) = mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
     leptos::task::tick().await;
 
     let text: HtmlElement = query(&root, ".message.theirs .text");
     assert_eq!(text.text_content().unwrap(), payload);
-    assert_eq!(
-        count(&root, "img, b, script"),
-        0,
-        "no element from message data"
-    );
+    assert_eq!(count(&root, "img, b, script"), 0, "no element from message data");
     let pwned = js_sys::Reflect::get(&web_sys::window().unwrap(), &"pwned".into()).unwrap();
     assert!(pwned.is_undefined());
 }
@@ -102,8 +86,7 @@ async fn message_markup_is_rendered_as_text() {
 #[wasm_bindgen_test]
 async fn new_messages_appear_and_the_empty_greeting_goes() {
     let state = RwSignal::new(ChatState::default());
-    let (root, _keep) =
-        mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
+    let (root, _keep) = mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
     leptos::task::tick().await;
     assert_eq!(count(&root, ".empty"), 1);
 
@@ -120,13 +103,10 @@ async fn messages_show_in_seq_order_and_a_confirmed_one_moves_to_its_place() {
     let mut chat = ChatState::default();
     chat.customer_id = Some("me".into());
     let state = RwSignal::new(chat);
-    let (root, _keep) =
-        mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
+    let (root, _keep) = mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
     let shown = || {
         let texts = root.query_selector_all(".message .text").unwrap();
-        (0..texts.length())
-            .map(|i| texts.item(i).unwrap().text_content().unwrap())
-            .collect::<Vec<_>>()
+        (0..texts.length()).map(|i| texts.item(i).unwrap().text_content().unwrap()).collect::<Vec<_>>()
     };
     let with_seq = |mut event: Event, seq: u64| {
         event.seq = Some(seq);
@@ -173,8 +153,7 @@ async fn a_failed_message_offers_retry_with_its_key() {
 async fn enter_sends_and_clears_shift_enter_does_not() {
     let (sent, on_send) = recorder::<String>();
     let connection = RwSignal::new(Connection::Connected);
-    let (root, _keep) =
-        mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
+    let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
     leptos::task::tick().await;
 
     let textarea: HtmlTextAreaElement = query(&root, "textarea");
@@ -187,19 +166,14 @@ async fn enter_sends_and_clears_shift_enter_does_not() {
     assert_eq!(textarea.value(), "");
 
     press(&textarea, "Enter", false);
-    assert_eq!(
-        sent.lock().unwrap().len(),
-        1,
-        "an empty message is not sent"
-    );
+    assert_eq!(sent.lock().unwrap().len(), 1, "an empty message is not sent");
 }
 
 #[wasm_bindgen_test]
 async fn while_disconnected_nothing_is_sent_and_nothing_typed_is_lost() {
     let (sent, on_send) = recorder::<String>();
     let connection = RwSignal::new(Connection::Reconnecting);
-    let (root, _keep) =
-        mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
+    let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
     leptos::task::tick().await;
 
     let textarea: HtmlTextAreaElement = query(&root, "textarea");
@@ -221,8 +195,7 @@ async fn while_disconnected_nothing_is_sent_and_nothing_typed_is_lost() {
 async fn while_connecting_for_the_first_time_a_message_is_taken() {
     let (sent, on_send) = recorder::<String>();
     let connection = RwSignal::new(Connection::Connecting);
-    let (root, _keep) =
-        mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
+    let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
     leptos::task::tick().await;
 
     let textarea: HtmlTextAreaElement = query(&root, "textarea");
@@ -230,11 +203,7 @@ async fn while_connecting_for_the_first_time_a_message_is_taken() {
     type_text(&textarea, "hello early");
     press(&textarea, "Enter", false);
     leptos::task::tick().await;
-    assert_eq!(
-        *sent.lock().unwrap(),
-        ["hello early"],
-        "the send queue holds it until the login"
-    );
+    assert_eq!(*sent.lock().unwrap(), ["hello early"], "the send queue holds it until the login");
     assert_eq!(textarea.value(), "");
 }
 
@@ -246,29 +215,17 @@ async fn the_header_explains_every_connection_problem() {
     });
     leptos::task::tick().await;
     assert_eq!(count(&root, ".notice"), 0);
-    assert_eq!(
-        count(&root, ".minimize"),
-        0,
-        "no minimize without a host page"
-    );
+    assert_eq!(count(&root, ".minimize"), 0, "no minimize without a host page");
 
     for (state, expected) in [
         (Connection::Reconnecting, "Reconnecting"),
         (Connection::Retrying { retry_in_secs: 4 }, "Retrying in 4 s"),
-        (
-            Connection::Ended {
-                reason: "customer_banned".into(),
-            },
-            "not available",
-        ),
+        (Connection::Ended { reason: "customer_banned".into() }, "not available"),
     ] {
         connection.set(state);
         leptos::task::tick().await;
         let notice: HtmlElement = query(&root, ".notice");
-        assert!(
-            notice.text_content().unwrap().contains(expected),
-            "{expected}"
-        );
+        assert!(notice.text_content().unwrap().contains(expected), "{expected}");
     }
 }
 
@@ -278,14 +235,8 @@ fn the_widget_reads_its_config_and_refuses_odd_host_origins() {
         "https://chat.example".into(),
         "?organization_id=11111111-2222-4333-8444-555555555555&host_origin=https%3A%2F%2Fshop.example",
     );
-    assert_eq!(
-        config.organization_id,
-        "11111111-2222-4333-8444-555555555555"
-    );
+    assert_eq!(config.organization_id, "11111111-2222-4333-8444-555555555555");
     assert_eq!(config.host_origin.as_deref(), Some("https://shop.example"));
-    let odd = WidgetConfig::from_parts(
-        "https://chat.example".into(),
-        "?host_origin=javascript%3Aalert(1)",
-    );
+    let odd = WidgetConfig::from_parts("https://chat.example".into(), "?host_origin=javascript%3Aalert(1)");
     assert_eq!(odd.host_origin, None);
 }

@@ -8,11 +8,7 @@ use leptos::html;
 use leptos::prelude::*;
 
 #[component]
-pub fn Composer(
-    on_send: Callback<String>,
-    connection: RwSignal<Connection>,
-    focus: Trigger,
-) -> impl IntoView {
+pub fn Composer(on_send: Callback<String>, connection: RwSignal<Connection>, focus: Trigger) -> impl IntoView {
     let text = RwSignal::new(String::new());
     let input = NodeRef::<html::Textarea>::new();
     let accepts = move || connection.with(Connection::accepts_messages);

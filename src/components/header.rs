@@ -4,11 +4,7 @@ use crate::state::Connection;
 use leptos::prelude::*;
 
 #[component]
-pub fn Header(
-    connection: RwSignal<Connection>,
-    on_close: Callback<()>,
-    can_close: bool,
-) -> impl IntoView {
+pub fn Header(connection: RwSignal<Connection>, on_close: Callback<()>, can_close: bool) -> impl IntoView {
     let notice = move || connection.with(Connection::notice);
     view! {
         <header class="header">

@@ -33,8 +33,7 @@ pub struct UseChat {
 pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat {
     let state = RwSignal::new(ChatState::default());
     let connection = RwSignal::new(Connection::Connecting);
-    let (client, mut events) =
-        confab_sdk::web::connect(Config::new(&config.server_url, &config.organization_id));
+    let (client, mut events) = confab_sdk::web::connect(Config::new(&config.server_url, &config.organization_id));
     // Tells the send queue that something it may be waiting for happened (a login, the end).
     // One slot: a nudge already waiting covers the next.
     let (mut nudge, mut nudged) = mpsc::channel::<()>(0);
@@ -43,9 +42,7 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
     spawn_local(async move {
         while let Some(event) = events.next().await {
             match event {
-                ClientEvent::Connected {
-                    customer, chats, ..
-                } => {
+                ClientEvent::Connected { customer, chats, .. } => {
                     state.update(|s| s.logged_in(&customer.id, &chats));
                     connection.set(Connection::Connected);
                     let _ = nudge.try_send(());
@@ -63,14 +60,9 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
                     }
                 }
                 ClientEvent::ConnectFailed { retry_in, .. } => {
-                    connection.set(Connection::Retrying {
-                        retry_in_secs: retry_in.as_secs(),
-                    });
+                    connection.set(Connection::Retrying { retry_in_secs: retry_in.as_secs() });
                 }
-                ClientEvent::Disconnected {
-                    reason,
-                    will_reconnect,
-                } => {
+                ClientEvent::Disconnected { reason, will_reconnect } => {
                     connection.set(if will_reconnect {
                         Connection::Reconnecting
                     } else {
@@ -93,9 +85,7 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
     spawn_local(async move {
         while let Some((key, text)) = outbox.next().await {
             let plan = loop {
-                if let Some(plan) =
-                    connection.with_untracked(|c| state.with_untracked(|s| s.next_send(c)))
-                {
+                if let Some(plan) = connection.with_untracked(|c| state.with_untracked(|s| s.next_send(c))) {
                     break Some(plan);
                 }
                 if nudged.next().await.is_none() {
@@ -128,12 +118,7 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
             let _ = queue.unbounded_send((key, text));
         }
     });
-    UseChat {
-        state,
-        connection,
-        send,
-        retry,
-    }
+    UseChat { state, connection, send, retry }
 }
 
 /// Delivers one message as `plan` says: starts the chat, resumes it, or adds to it.
@@ -145,40 +130,19 @@ async fn deliver(
     plan: SendPlan,
 ) -> Result<(), Error> {
     let event = Event::message(text).with_custom_id(key);
-    let thread = || {
-        Some(InitialThread {
-            events: Some(vec![event.clone()]),
-            properties: None,
-        })
-    };
+    let thread = || Some(InitialThread { events: Some(vec![event.clone()]), properties: None });
     match plan {
         SendPlan::StartChat => {
-            let chat = InitialChat {
-                thread: thread(),
-                ..InitialChat::default()
-            };
+            let chat = InitialChat { thread: thread(), ..InitialChat::default() };
             let chat = client
-                .start_chat_with(StartChatRequest {
-                    chat: Some(chat),
-                    active: Some(true),
-                    continuous: None,
-                })
+                .start_chat_with(StartChatRequest { chat: Some(chat), active: Some(true), continuous: None })
                 .await?;
             state.update(|s| s.load_chat(&chat));
         }
         SendPlan::ResumeChat { chat_id } => {
-            let chat = InitialChat {
-                id: Some(chat_id),
-                thread: thread(),
-                ..InitialChat::default()
-            };
-            let chat = client
-                .resume_chat_with(ResumeChatRequest {
-                    chat,
-                    active: Some(true),
-                    continuous: None,
-                })
-                .await?;
+            let chat = InitialChat { id: Some(chat_id), thread: thread(), ..InitialChat::default() };
+            let chat =
+                client.resume_chat_with(ResumeChatRequest { chat, active: Some(true), continuous: None }).await?;
             state.update(|s| s.load_chat(&chat));
         }
         SendPlan::SendEvent { chat_id } => {

@@ -58,11 +58,7 @@ pub fn use_host(config: &WidgetConfig) -> UseHost {
         post_close("close", None);
     });
     let set_unread = Callback::new(move |count: u32| post("unread", Some(count)));
-    UseHost {
-        is_open,
-        close,
-        set_unread,
-    }
+    UseHost { is_open, close, set_unread }
 }
 
 /// `data.type` of a `{confab: 1, type}` message, else `None`.

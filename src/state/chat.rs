@@ -81,12 +81,10 @@ impl Connection {
             Connection::Connected => None,
             Connection::Connecting => Some("Connecting…".into()),
             Connection::Reconnecting => Some("Connection lost. Reconnecting…".into()),
-            Connection::Retrying { retry_in_secs: 0 } => {
-                Some("Can't reach the chat. Retrying…".into())
+            Connection::Retrying { retry_in_secs: 0 } => Some("Can't reach the chat. Retrying…".into()),
+            Connection::Retrying { retry_in_secs } => {
+                Some(format!("Can't reach the chat. Retrying in {retry_in_secs} s…"))
             }
-            Connection::Retrying { retry_in_secs } => Some(format!(
-                "Can't reach the chat. Retrying in {retry_in_secs} s…"
-            )),
             Connection::Ended { reason } => Some(match reason.as_str() {
                 "customer_banned" => "This chat is not available to you.".into(),
                 _ => "The chat has ended. Reload the page to start again.".into(),
@@ -128,9 +126,7 @@ impl ChatState {
     pub fn logged_in(&mut self, customer_id: &str, chats: &[LoginChat]) {
         self.customer_id = Some(customer_id.to_owned());
         self.logged_in = true;
-        let shown = chats
-            .iter()
-            .find(|c| Some(&c.chat_id) == self.chat_id.as_ref());
+        let shown = chats.iter().find(|c| Some(&c.chat_id) == self.chat_id.as_ref());
         let active = chats.iter().find(|c| c.has_active_thread == Some(true));
         if let Some(chat) = shown.or(active).or(chats.first()) {
             self.chat_id = Some(chat.chat_id.clone());
@@ -146,12 +142,8 @@ impl ChatState {
         }
         Some(match &self.chat_id {
             None => SendPlan::StartChat,
-            Some(chat_id) if !self.active => SendPlan::ResumeChat {
-                chat_id: chat_id.clone(),
-            },
-            Some(chat_id) => SendPlan::SendEvent {
-                chat_id: chat_id.clone(),
-            },
+            Some(chat_id) if !self.active => SendPlan::ResumeChat { chat_id: chat_id.clone() },
+            Some(chat_id) => SendPlan::SendEvent { chat_id: chat_id.clone() },
         })
     }
 
@@ -177,10 +169,7 @@ impl ChatState {
 
     /// Puts a failed message back to `Sending`; returns its text.
     pub fn retry(&mut self, key: &str) -> Option<String> {
-        let m = self
-            .messages
-            .iter_mut()
-            .find(|m| m.key == key && matches!(m.delivery, Delivery::Failed(_)))?;
+        let m = self.messages.iter_mut().find(|m| m.key == key && matches!(m.delivery, Delivery::Failed(_)))?;
         m.delivery = Delivery::Sending;
         Some(m.text.clone())
     }
@@ -223,9 +212,7 @@ impl ChatState {
                 self.learn_users(std::slice::from_ref(&added.user));
                 false
             }
-            Push::ChatDeactivated(deactivated)
-                if Some(&deactivated.chat_id) == self.chat_id.as_ref() =>
-            {
+            Push::ChatDeactivated(deactivated) if Some(&deactivated.chat_id) == self.chat_id.as_ref() => {
                 self.active = false;
                 let key = format!("closed-{}", deactivated.thread_id);
                 if !self.messages.iter().any(|m| m.key == key) {
@@ -234,8 +221,7 @@ impl ChatState {
                         id: None,
                         seq: None,
                         author: Author::System,
-                        text: "This chat has ended. Write again any time to start a new one."
-                            .into(),
+                        text: "This chat has ended. Write again any time to start a new one.".into(),
                         created_at: None,
                         delivery: Delivery::Sent,
                     });
@@ -278,18 +264,10 @@ impl ChatState {
     /// Inserts before the first message with a greater `seq`, and before the visitor's own
     /// unconfirmed messages (which stay last).
     fn insert_in_order(&mut self, message: Message) {
-        let confirmed = self
-            .messages
-            .iter()
-            .rposition(|m| m.delivery == Delivery::Sent)
-            .map_or(0, |last| last + 1);
+        let confirmed = self.messages.iter().rposition(|m| m.delivery == Delivery::Sent).map_or(0, |last| last + 1);
         let index = message
             .seq
-            .and_then(|seq| {
-                self.messages[..confirmed]
-                    .iter()
-                    .position(|m| m.seq.is_some_and(|other| other > seq))
-            })
+            .and_then(|seq| self.messages[..confirmed].iter().position(|m| m.seq.is_some_and(|other| other > seq)))
             .unwrap_or(confirmed);
         self.messages.insert(index, message);
     }
@@ -307,13 +285,9 @@ impl ChatState {
         match (&event.body, event.author_id.as_deref()) {
             (EventBody::SystemMessage(_), _) => Author::System,
             (_, Some(id)) if Some(id) == self.customer_id.as_deref() => Author::Visitor,
-            (_, Some(id)) => Author::Agent {
-                name: self
-                    .agent_names
-                    .get(id)
-                    .cloned()
-                    .unwrap_or_else(|| "Agent".into()),
-            },
+            (_, Some(id)) => {
+                Author::Agent { name: self.agent_names.get(id).cloned().unwrap_or_else(|| "Agent".into()) }
+            }
             (_, None) => Author::System,
         }
     }
@@ -356,20 +330,11 @@ mod tests {
     }
 
     fn state() -> ChatState {
-        ChatState {
-            customer_id: Some("me".into()),
-            chat_id: Some("C".into()),
-            active: true,
-            ..Default::default()
-        }
+        ChatState { customer_id: Some("me".into()), chat_id: Some("C".into()), active: true, ..Default::default() }
     }
 
     fn incoming(e: Event) -> Push {
-        Push::IncomingEvent(IncomingEvent {
-            chat_id: "C".into(),
-            thread_id: "T".into(),
-            event: e,
-        })
+        Push::IncomingEvent(IncomingEvent { chat_id: "C".into(), thread_id: "T".into(), event: e })
     }
 
     #[test]
@@ -388,11 +353,7 @@ mod tests {
         let mut s = state();
         let chat = Chat {
             id: "C".into(),
-            users: vec![User::Agent(Agent {
-                id: "a@x".into(),
-                name: Some("Alex".into()),
-                ..Default::default()
-            })],
+            users: vec![User::Agent(Agent { id: "a@x".into(), name: Some("Alex".into()), ..Default::default() })],
             properties: None,
             access: None,
             thread: Some(Thread {
@@ -410,27 +371,15 @@ mod tests {
         };
         s.load_chat(&chat);
         assert!(s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))));
-        assert!(
-            !s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))),
-            "same event twice"
-        );
+        assert!(!s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))), "same event twice");
         assert_eq!(s.messages.len(), 1);
-        assert_eq!(
-            s.messages[0].author,
-            Author::Agent {
-                name: "Alex".into()
-            }
-        );
+        assert_eq!(s.messages[0].author, Author::Agent { name: "Alex".into() });
     }
 
     #[test]
     fn an_agent_who_joins_is_named_on_their_first_message() {
         let mut s = state();
-        let agent = User::Agent(Agent {
-            id: "a@x".into(),
-            name: Some("Alex".into()),
-            ..Default::default()
-        });
+        let agent = User::Agent(Agent { id: "a@x".into(), name: Some("Alex".into()), ..Default::default() });
         let joined = Push::UserAddedToChat(confab_protocol::push::UserAddedToChat {
             chat_id: "C".into(),
             thread_id: None,
@@ -440,12 +389,7 @@ mod tests {
         });
         s.apply_push(&joined);
         s.apply_push(&incoming(event("T_1", "a@x", "Hi", None)));
-        assert_eq!(
-            s.messages[0].author,
-            Author::Agent {
-                name: "Alex".into()
-            }
-        );
+        assert_eq!(s.messages[0].author, Author::Agent { name: "Alex".into() });
     }
 
     #[test]
@@ -480,10 +424,7 @@ mod tests {
         let mut s = state();
         s.add_pending("k", "my long question");
         s.fail("k", "Connection lost.");
-        assert_eq!(
-            s.messages[0].delivery,
-            Delivery::Failed("Connection lost.".into())
-        );
+        assert_eq!(s.messages[0].delivery, Delivery::Failed("Connection lost.".into()));
         assert_eq!(s.retry("k").as_deref(), Some("my long question"));
         assert_eq!(s.messages[0].delivery, Delivery::Sending);
         assert_eq!(s.retry("k"), None, "only failed messages are retried");
@@ -502,32 +443,19 @@ mod tests {
     fn messages_are_in_seq_order_whatever_order_they_arrive_in() {
         let mut s = state();
         for seq in [2, 4, 1, 3] {
-            s.apply_push(&incoming(with_seq(
-                event(&format!("T_{seq}"), "a@x", &format!("m{seq}"), None),
-                seq,
-            )));
+            s.apply_push(&incoming(with_seq(event(&format!("T_{seq}"), "a@x", &format!("m{seq}"), None), seq)));
         }
-        assert_eq!(
-            texts(&s),
-            ["m1", "m2", "m3", "m4"],
-            "a late event is inserted in its place, not appended"
-        );
+        assert_eq!(texts(&s), ["m1", "m2", "m3", "m4"], "a late event is inserted in its place, not appended");
     }
 
     #[test]
     fn a_pushed_event_and_its_reloaded_copies_show_once_in_order() {
         let mut s = state();
         assert!(s.apply_push(&incoming(with_seq(event("T_1", "a@x", "hi", None), 1))));
-        assert!(
-            !s.apply_push(&incoming(with_seq(event("T_1", "a@x", "hi", None), 1))),
-            "a pushed copy"
-        );
+        assert!(!s.apply_push(&incoming(with_seq(event("T_1", "a@x", "hi", None), 1))), "a pushed copy");
         let reloaded = chat_with_thread(
             true,
-            vec![
-                with_seq(event("T_1", "a@x", "hi", None), 1),
-                with_seq(event("T_2", "a@x", "there", None), 2),
-            ],
+            vec![with_seq(event("T_1", "a@x", "hi", None), 1), with_seq(event("T_2", "a@x", "there", None), 2)],
         );
         s.load_chat(&reloaded);
         s.load_chat(&reloaded);
@@ -544,20 +472,11 @@ mod tests {
 
         // The agent's next message overtakes ours on the way: it goes above them, still pending.
         s.apply_push(&incoming(with_seq(event("T_3", "a@x", "anyone?", None), 3)));
-        assert_eq!(
-            texts(&s),
-            ["hello", "anyone?", "mine, first", "mine, second"]
-        );
+        assert_eq!(texts(&s), ["hello", "anyone?", "mine, first", "mine, second"]);
 
         // Ours was stored before it (seq 2): confirmed, it moves to its place.
-        assert!(!s.apply_push(&incoming(with_seq(
-            event("T_2", "me", "mine, first", Some("k1")),
-            2
-        ))));
-        assert_eq!(
-            texts(&s),
-            ["hello", "mine, first", "anyone?", "mine, second"]
-        );
+        assert!(!s.apply_push(&incoming(with_seq(event("T_2", "me", "mine, first", Some("k1")), 2))));
+        assert_eq!(texts(&s), ["hello", "mine, first", "anyone?", "mine, second"]);
         assert_eq!(s.messages[1].delivery, Delivery::Sent);
         assert_eq!(
             s.messages[3].delivery,
@@ -567,18 +486,11 @@ mod tests {
 
         // A notice or an event without seq also goes above the unconfirmed one.
         s.apply_push(&incoming(event("X_1", "a@x", "no seq", None)));
-        assert_eq!(
-            texts(&s),
-            ["hello", "mine, first", "anyone?", "no seq", "mine, second"]
-        );
+        assert_eq!(texts(&s), ["hello", "mine, first", "anyone?", "no seq", "mine, second"]);
     }
 
     fn login_chat(id: &str, active: bool) -> LoginChat {
-        LoginChat {
-            chat_id: id.into(),
-            has_unread_events: false,
-            has_active_thread: Some(active),
-        }
+        LoginChat { chat_id: id.into(), has_unread_events: false, has_active_thread: Some(active) }
     }
 
     fn chat_with_thread(active: bool, events: Vec<Event>) -> Chat {
@@ -605,85 +517,45 @@ mod tests {
     #[test]
     fn a_returning_visitor_s_first_message_goes_to_their_chat_as_soon_as_they_are_logged_in() {
         let mut s = ChatState::default();
-        assert_eq!(
-            s.next_send(&Connection::Connecting),
-            None,
-            "before the login: wait, do not start a chat"
-        );
+        assert_eq!(s.next_send(&Connection::Connecting), None, "before the login: wait, do not start a chat");
 
         s.logged_in("me", &[login_chat("C", true)]);
         assert_eq!(s.customer_id.as_deref(), Some("me"));
-        assert_eq!(
-            s.next_send(&Connection::Connected),
-            Some(SendPlan::SendEvent {
-                chat_id: "C".into()
-            })
-        );
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::SendEvent { chat_id: "C".into() }));
 
         let mut s = ChatState::default();
         s.logged_in("me", &[login_chat("C", false)]);
-        assert_eq!(
-            s.next_send(&Connection::Connected),
-            Some(SendPlan::ResumeChat {
-                chat_id: "C".into()
-            })
-        );
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::ResumeChat { chat_id: "C".into() }));
 
         let mut s = ChatState::default();
         s.logged_in("me", &[]);
-        assert_eq!(
-            s.next_send(&Connection::Connected),
-            Some(SendPlan::StartChat),
-            "a new visitor starts one"
-        );
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::StartChat), "a new visitor starts one");
     }
 
     #[test]
     fn before_the_first_login_sending_waits_unless_the_connection_is_over() {
         let s = ChatState::default();
-        for waiting in [
-            Connection::Connecting,
-            Connection::Retrying { retry_in_secs: 3 },
-            Connection::Reconnecting,
-        ] {
+        for waiting in [Connection::Connecting, Connection::Retrying { retry_in_secs: 3 }, Connection::Reconnecting] {
             assert_eq!(s.next_send(&waiting), None, "{waiting:?}");
         }
         // Nothing will come: the attempt fails (the SDK says it has ended) and the message says so.
-        assert_eq!(
-            s.next_send(&Connection::Ended {
-                reason: "customer_banned".into()
-            }),
-            Some(SendPlan::StartChat)
-        );
+        assert_eq!(s.next_send(&Connection::Ended { reason: "customer_banned".into() }), Some(SendPlan::StartChat));
 
         // After the first login, a reconnect does not hold messages back: they fail and can be retried.
         let mut s = ChatState::default();
         s.logged_in("me", &[login_chat("C", true)]);
-        assert_eq!(
-            s.next_send(&Connection::Reconnecting),
-            Some(SendPlan::SendEvent {
-                chat_id: "C".into()
-            })
-        );
+        assert_eq!(s.next_send(&Connection::Reconnecting), Some(SendPlan::SendEvent { chat_id: "C".into() }));
     }
 
     #[test]
     fn the_login_picks_the_chat_shown_else_an_active_one_and_says_whether_it_is_active() {
         let mut s = ChatState::default();
         s.logged_in("me", &[login_chat("OLD", false), login_chat("C", true)]);
-        assert_eq!(
-            (s.chat_id.as_deref(), s.active),
-            (Some("C"), true),
-            "the active one"
-        );
+        assert_eq!((s.chat_id.as_deref(), s.active), (Some("C"), true), "the active one");
 
         // Reconnected after the chat was closed meanwhile: the login knows.
         s.logged_in("me", &[login_chat("C", false), login_chat("NEW", true)]);
-        assert_eq!(
-            (s.chat_id.as_deref(), s.active),
-            (Some("C"), false),
-            "the chat shown stays"
-        );
+        assert_eq!((s.chat_id.as_deref(), s.active), (Some("C"), false), "the chat shown stays");
     }
 
     #[test]
@@ -698,24 +570,15 @@ mod tests {
         }));
         assert!(s.active);
 
-        s.load_history(&chat_with_thread(
-            false,
-            vec![with_seq(event("T_1", "a@x", "earlier", None), 1)],
-        ));
-        assert!(
-            s.active,
-            "the history's older answer does not close the chat again"
-        );
+        s.load_history(&chat_with_thread(false, vec![with_seq(event("T_1", "a@x", "earlier", None), 1)]));
+        assert!(s.active, "the history's older answer does not close the chat again");
         assert_eq!(texts(&s), ["earlier"]);
     }
 
     #[test]
     fn the_composer_takes_messages_while_connected_or_connecting_for_the_first_time() {
         assert!(Connection::Connected.accepts_messages());
-        assert!(
-            Connection::Connecting.accepts_messages(),
-            "held by the send queue until the login"
-        );
+        assert!(Connection::Connecting.accepts_messages(), "held by the send queue until the login");
         for c in [
             Connection::Reconnecting,
             Connection::Retrying { retry_in_secs: 3 },

@@ -12,10 +12,7 @@ pub fn safe_url(url: &str) -> Option<&str> {
         return None;
     }
     let lower = trimmed.to_ascii_lowercase();
-    ALLOWED_SCHEMES
-        .iter()
-        .any(|s| lower.starts_with(s))
-        .then_some(trimmed)
+    ALLOWED_SCHEMES.iter().any(|s| lower.starts_with(s)).then_some(trimmed)
 }
 
 #[cfg(test)]
@@ -24,15 +21,9 @@ mod tests {
 
     #[test]
     fn only_allowlisted_schemes_pass() {
-        assert_eq!(
-            safe_url("https://example.com/a.png"),
-            Some("https://example.com/a.png")
-        );
+        assert_eq!(safe_url("https://example.com/a.png"), Some("https://example.com/a.png"));
         assert_eq!(safe_url(" HTTP://example.com "), Some("HTTP://example.com"));
-        assert_eq!(
-            safe_url("mailto:help@example.com"),
-            Some("mailto:help@example.com")
-        );
+        assert_eq!(safe_url("mailto:help@example.com"), Some("mailto:help@example.com"));
         for bad in [
             "javascript:alert(1)",
             "JaVaScRiPt:alert(1)",

@@ -24,36 +24,18 @@ pub struct Agent {
 impl Agent {
     /// The agent of `--agent-token`, calling `--agent-node`.
     pub fn new(target: &Target) -> Result<Agent> {
-        let http = reqwest::Client::builder()
-            .timeout(CALL_TIMEOUT)
-            .build()
-            .context("building an HTTP client")?;
-        Ok(Agent {
-            http,
-            node: target.agent_node.clone(),
-            token: target.agent_token()?.to_owned(),
-        })
+        let http = reqwest::Client::builder().timeout(CALL_TIMEOUT).build().context("building an HTTP client")?;
+        Ok(Agent { http, node: target.agent_node.clone(), token: target.agent_token()?.to_owned() })
     }
 
     pub async fn send_event(&self, chat_id: &str, event: Event) -> Result<SendEventResponse> {
-        let request = SendEventRequest {
-            chat_id: chat_id.to_owned(),
-            event,
-            attach_to_last_thread: None,
-        };
+        let request = SendEventRequest { chat_id: chat_id.to_owned(), event, attach_to_last_thread: None };
         self.call("send_event", &request).await
     }
 
     /// The chat with its latest thread (all of that thread's events).
     pub async fn get_chat(&self, chat_id: &str) -> Result<Chat> {
-        self.call(
-            "get_chat",
-            &GetChatRequest {
-                chat_id: chat_id.to_owned(),
-                thread_id: None,
-            },
-        )
-        .await
+        self.call("get_chat", &GetChatRequest { chat_id: chat_id.to_owned(), thread_id: None }).await
     }
 
     async fn call<T: DeserializeOwned>(&self, action: &str, body: &impl Serialize) -> Result<T> {
@@ -68,10 +50,7 @@ impl Agent {
             .await
             .with_context(|| format!("POST {url}"))?;
         let status = response.status();
-        let text = response
-            .text()
-            .await
-            .with_context(|| format!("reading the {action} response"))?;
+        let text = response.text().await.with_context(|| format!("reading the {action} response"))?;
         if !status.is_success() {
             return Err(match serde_json::from_str::<ErrorBody>(&text) {
                 Ok(body) => anyhow!("{action}: {} ({status})", body.error),

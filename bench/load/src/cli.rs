@@ -68,14 +68,8 @@ pub enum Scenario {
 impl Scenario {
     /// The order of `all`: memory first, before any other scenario has grown the heap; the
     /// destructive ones last.
-    pub const IN_ORDER: [Scenario; 6] = [
-        Scenario::Idle,
-        Scenario::Tokens,
-        Scenario::Latency,
-        Scenario::Ceiling,
-        Scenario::Restart,
-        Scenario::Kill9,
-    ];
+    pub const IN_ORDER: [Scenario; 6] =
+        [Scenario::Idle, Scenario::Tokens, Scenario::Latency, Scenario::Ceiling, Scenario::Restart, Scenario::Kill9];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -109,12 +103,7 @@ impl Command {
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     /// A node's HTTP URL (repeatable). Customers connect to the nodes round-robin.
-    #[arg(
-        long = "node",
-        global = true,
-        value_name = "URL",
-        default_value = "http://127.0.0.1:8080"
-    )]
+    #[arg(long = "node", global = true, value_name = "URL", default_value = "http://127.0.0.1:8080")]
     pub nodes: Vec<String>,
 
     /// The node agents call. Default: the last --node. With `--node A --node B`, the customers
@@ -123,13 +112,7 @@ pub struct TargetArgs {
     pub agent_node: Option<String>,
 
     /// The agent access token (the server's --agent-token). Needed by latency and kill9.
-    #[arg(
-        long,
-        global = true,
-        env = "CONFAB_AGENT_TOKEN",
-        value_name = "TOKEN",
-        hide_env_values = true
-    )]
+    #[arg(long, global = true, env = "CONFAB_AGENT_TOKEN", value_name = "TOKEN", hide_env_values = true)]
     pub agent_token: Option<String>,
 
     /// The organization the server serves (its --organization-id).
@@ -172,13 +155,7 @@ pub struct ScenarioArgs {
     pub token_seconds: f64,
 
     /// latency: messages per second, one run per rate and direction.
-    #[arg(
-        long,
-        global = true,
-        value_delimiter = ',',
-        default_value = "50,200",
-        value_name = "RATES"
-    )]
+    #[arg(long, global = true, value_delimiter = ',', default_value = "50,200", value_name = "RATES")]
     pub latency_rates: Vec<u32>,
     /// latency: seconds per run (10 s at 50/s: 500 messages, so p99 is the 5th slowest).
     #[arg(long, global = true, default_value_t = 10.0, value_name = "SECONDS")]

@@ -10,9 +10,7 @@
 use crate::openloop::{Observation, Tag};
 use crate::target::{Node, Target};
 use anyhow::{Context, Result, anyhow, bail};
-use confab_protocol::action::{
-    InitialChat, LoginRequest, SendEventRequest, StartChatRequest, StartChatResponse,
-};
+use confab_protocol::action::{InitialChat, LoginRequest, SendEventRequest, StartChatRequest, StartChatResponse};
 use confab_protocol::frame::{self, RawBody, RawPayload, RawServerFrame};
 use confab_protocol::push::IncomingEvent;
 use confab_protocol::token::{TokenReply, TokenRequest, TokenResponse};
@@ -62,11 +60,7 @@ pub fn token_client() -> Result<reqwest::Client> {
 }
 
 /// The cookie grant; the body is read, not the status (as the SDKs do).
-pub async fn fetch_token(
-    http: &reqwest::Client,
-    node: &Node,
-    organization_id: &str,
-) -> Result<TokenResponse> {
+pub async fn fetch_token(http: &reqwest::Client, node: &Node, organization_id: &str) -> Result<TokenResponse> {
     let body = serde_json::to_string(&TokenRequest::cookie_grant(organization_id, CLIENT_ID))?;
     let response = http
         .post(node.token_url())
@@ -75,17 +69,11 @@ pub async fn fetch_token(
         .send()
         .await
         .with_context(|| format!("POST {}", node.token_url()))?;
-    let text = response
-        .text()
-        .await
-        .context("reading the token response")?;
+    let text = response.text().await.context("reading the token response")?;
     match serde_json::from_str::<TokenReply>(&text) {
         Ok(TokenReply::Granted(token)) => Ok(token),
         Ok(TokenReply::Refused(refused)) => {
-            let reason = refused
-                .identity_exception
-                .or(refused.oauth_exception)
-                .unwrap_or_default();
+            let reason = refused.identity_exception.or(refused.oauth_exception).unwrap_or_default();
             if reason == TOO_MANY_REQUESTS {
                 bail!("token refused: {reason} ({PER_ADDRESS_HINT})");
             }
@@ -102,9 +90,8 @@ pub async fn open_socket(node: &Node, organization_id: &str) -> Result<Ws> {
         .map_err(|_| anyhow!("connecting to {} timed out", node.addr))?
         .with_context(|| format!("connecting to {}", node.addr))?;
     stream.set_nodelay(true)?;
-    let config = WebSocketConfig::default()
-        .read_buffer_size(WS_READ_BUFFER_BYTES)
-        .write_buffer_size(WS_WRITE_BUFFER_BYTES);
+    let config =
+        WebSocketConfig::default().read_buffer_size(WS_READ_BUFFER_BYTES).write_buffer_size(WS_WRITE_BUFFER_BYTES);
     let url = node.socket_url(organization_id);
     let handshake = tokio_tungstenite::client_async_with_config(url.as_str(), stream, Some(config));
     let (ws, _) = tokio::time::timeout(REQUEST_TIMEOUT, handshake)
@@ -128,29 +115,15 @@ impl Customer {
         let node = target.next_node();
         let token = fetch_token(http, node, &target.organization_id).await?;
         let ws = open_socket(node, &target.organization_id).await?;
-        let mut customer = Customer {
-            id: token.entity_id.clone(),
-            chat_id: None,
-            ws,
-            next_request: 0,
-        };
-        let login = LoginRequest {
-            token: token.login_token(),
-            ..LoginRequest::default()
-        };
-        customer
-            .request(Request::Login(login), Some(API_VERSION))
-            .await?;
+        let mut customer = Customer { id: token.entity_id.clone(), chat_id: None, ws, next_request: 0 };
+        let login = LoginRequest { token: token.login_token(), ..LoginRequest::default() };
+        customer.request(Request::Login(login), Some(API_VERSION)).await?;
         Ok(customer)
     }
 
     /// Starts the customer's chat (no first message); keeps and returns its id.
     pub async fn start_chat(&mut self) -> Result<String> {
-        let request = StartChatRequest {
-            chat: Some(InitialChat::default()),
-            active: Some(true),
-            continuous: None,
-        };
+        let request = StartChatRequest { chat: Some(InitialChat::default()), active: Some(true), continuous: None };
         let payload = self.request(Request::StartChat(request), None).await?;
         let started: StartChatResponse =
             frame::decode(payload.as_deref()).context("reading the start_chat response")?;
@@ -165,10 +138,7 @@ impl Customer {
         let action = request.name();
         let mut frame = RequestFrame::new(id.clone(), request);
         frame.version = version.map(str::to_owned);
-        self.ws
-            .send(Message::text(frame.encode()))
-            .await
-            .with_context(|| format!("sending {action}"))?;
+        self.ws.send(Message::text(frame.encode())).await.with_context(|| format!("sending {action}"))?;
         let answer = async {
             loop {
                 let text = match self.ws.next().await {
@@ -180,12 +150,9 @@ impl Customer {
                     Some(Err(e)) => return Err(e.into()),
                     None => bail!("the socket ended"),
                 };
-                let frame = RawServerFrame::decode(&text)
-                    .with_context(|| format!("unreadable frame: {text}"))?;
+                let frame = RawServerFrame::decode(&text).with_context(|| format!("unreadable frame: {text}"))?;
                 match frame.body {
-                    RawBody::Response(result)
-                        if frame.request_id.as_deref() == Some(id.as_str()) =>
-                    {
+                    RawBody::Response(result) if frame.request_id.as_deref() == Some(id.as_str()) => {
                         return result.map_err(|e| anyhow!("{e}"));
                     }
                     _ => continue,
@@ -201,22 +168,13 @@ impl Customer {
     /// Hands the socket to a writer task and a reader task; the reader reports to
     /// `observations`.
     pub fn go_live(self, observations: mpsc::UnboundedSender<Observation>) -> Result<Live> {
-        let chat_id = self
-            .chat_id
-            .clone()
-            .ok_or_else(|| anyhow!("customer {} has no chat", self.id))?;
+        let chat_id = self.chat_id.clone().ok_or_else(|| anyhow!("customer {} has no chat", self.id))?;
         let (sink, stream) = self.ws.split();
         let (outgoing, queue) = mpsc::unbounded_channel();
         let written = Arc::new(AtomicU64::new(0));
         let writer = tokio::spawn(write(sink, chat_id.clone(), queue, written.clone()));
         let reader = tokio::spawn(read(stream, observations));
-        Ok(Live {
-            chat_id,
-            outgoing,
-            written,
-            writer,
-            reader,
-        })
+        Ok(Live { chat_id, outgoing, written, writer, reader })
     }
 }
 
@@ -257,12 +215,7 @@ impl Live {
 
     /// Closes the socket politely (a close frame), within `CLOSE_TIMEOUT`.
     pub async fn close(self) {
-        let Live {
-            outgoing,
-            writer,
-            reader,
-            ..
-        } = self;
+        let Live { outgoing, writer, reader, .. } = self;
         drop(outgoing);
         let abort_writer = writer.abort_handle();
         let abort_reader = reader.abort_handle();
@@ -292,11 +245,7 @@ async fn write(
 ) {
     while let Some(tag) = queue.recv().await {
         let event = Event::message(MESSAGE_TEXT).with_custom_id(tag.to_string());
-        let request = SendEventRequest {
-            chat_id: chat_id.clone(),
-            event,
-            attach_to_last_thread: None,
-        };
+        let request = SendEventRequest { chat_id: chat_id.clone(), event, attach_to_last_thread: None };
         let frame = RequestFrame::new(tag.to_string(), Request::SendEvent(request));
         if sink.send(Message::text(frame.encode())).await.is_err() {
             return;
@@ -331,15 +280,9 @@ fn observe(text: &str, at: Instant) -> Option<Observation> {
     match frame.body {
         RawBody::Response(result) if frame.action == "send_event" => {
             let tag = frame.request_id?.parse().ok()?;
-            Some(Observation::Acked {
-                tag,
-                at,
-                error: result.err().map(|e| e.kind.as_str().to_owned()),
-            })
+            Some(Observation::Acked { tag, at, error: result.err().map(|e| e.kind.as_str().to_owned()) })
         }
-        RawBody::Push(payload)
-            if frame.action == "incoming_event" && frame.request_id.is_none() =>
-        {
+        RawBody::Push(payload) if frame.action == "incoming_event" && frame.request_id.is_none() => {
             let push: IncomingEvent = frame::decode(payload.as_deref()).ok()?;
             let tag = push.event.custom_id?.parse().ok()?;
             Some(Observation::Delivered { tag, at })

@@ -80,10 +80,7 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if let Command::Compare { columns } = &cli.command {
-        let reports = columns
-            .iter()
-            .map(|c| Report::read_column(c))
-            .collect::<anyhow::Result<Vec<_>>>()?;
+        let reports = columns.iter().map(|c| Report::read_column(c)).collect::<anyhow::Result<Vec<_>>>()?;
         Report::print_side_by_side(&reports);
         return Ok(ExitCode::SUCCESS);
     }
@@ -114,9 +111,5 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         report.write_tsv(path)?;
         eprintln!("confab-load: figures saved to {}", path.display());
     }
-    Ok(if failed == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::FAILURE })
 }

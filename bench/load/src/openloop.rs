@@ -48,14 +48,8 @@ impl FromStr for Tag {
     type Err = ();
 
     fn from_str(s: &str) -> Result<Self, ()> {
-        let (run, index) = s
-            .strip_prefix('r')
-            .and_then(|rest| rest.split_once('-'))
-            .ok_or(())?;
-        Ok(Tag {
-            run: run.parse().map_err(|_| ())?,
-            index: index.parse().map_err(|_| ())?,
-        })
+        let (run, index) = s.strip_prefix('r').and_then(|rest| rest.split_once('-')).ok_or(())?;
+        Ok(Tag { run: run.parse().map_err(|_| ())?, index: index.parse().map_err(|_| ())? })
     }
 }
 
@@ -63,11 +57,7 @@ impl FromStr for Tag {
 #[derive(Debug, Clone)]
 pub enum Observation {
     /// The response to our `send_event` `tag`: success, or the error type.
-    Acked {
-        tag: Tag,
-        at: Instant,
-        error: Option<String>,
-    },
+    Acked { tag: Tag, at: Instant, error: Option<String> },
     /// An `incoming_event` from someone else carrying `tag` (an agent's message).
     Delivered { tag: Tag, at: Instant },
     /// The socket ended.
@@ -86,11 +76,7 @@ impl Schedule {
     /// `rate` messages per second for `duration`, starting now (after `LEAD`).
     pub fn new(rate: u32, duration: Duration) -> Schedule {
         let count = (f64::from(rate) * duration.as_secs_f64()).round() as u64;
-        Schedule {
-            start: Instant::now() + LEAD,
-            rate: f64::from(rate.max(1)),
-            count,
-        }
+        Schedule { start: Instant::now() + LEAD, rate: f64::from(rate.max(1)), count }
     }
 
     pub fn start(&self) -> Instant {
@@ -113,11 +99,7 @@ impl Schedule {
 
 /// Hands message `i` to `send` at its due time, late ones at once. Stops early once `send` has
 /// failed `give_up_after` times in a row (every socket is gone). Returns the tool's send lag.
-async fn drive(
-    schedule: &Schedule,
-    give_up_after: u64,
-    mut send: impl FnMut(u64) -> bool,
-) -> Latencies {
+async fn drive(schedule: &Schedule, give_up_after: u64, mut send: impl FnMut(u64) -> bool) -> Latencies {
     let mut lag = Latencies::new();
     let mut failed_in_a_row = 0;
     let mut index = 0;
@@ -168,11 +150,7 @@ impl RunResult {
         if self.errors.is_empty() {
             return "none".into();
         }
-        self.errors
-            .iter()
-            .map(|(kind, n)| format!("{kind} ×{n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.errors.iter().map(|(kind, n)| format!("{kind} ×{n}")).collect::<Vec<_>>().join(", ")
     }
 }
 
@@ -195,16 +173,8 @@ pub struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    pub fn new(
-        customers: &'a [Live],
-        observations: &'a mut mpsc::UnboundedReceiver<Observation>,
-    ) -> Self {
-        Runner {
-            customers,
-            observations,
-            next_run: 1,
-            unanswered: None,
-        }
+    pub fn new(customers: &'a [Live], observations: &'a mut mpsc::UnboundedReceiver<Observation>) -> Self {
+        Runner { customers, observations, next_run: 1, unanswered: None }
     }
 
     /// Waits, at most `timeout`, until the server has answered the messages of the last run
@@ -232,9 +202,7 @@ impl<'a> Runner<'a> {
 
     /// Customers send `rate` messages per second for `duration`; latency until each response.
     pub async fn customer_sends(&mut self, rate: u32, duration: Duration) -> RunResult {
-        self.customer_sends_while(rate, duration, |_| async {})
-            .await
-            .0
+        self.customer_sends_while(rate, duration, |_| async {}).await.0
     }
 
     /// `customer_sends`, with `during` run alongside from the start (kill9 kills the server in
@@ -249,16 +217,8 @@ impl<'a> Runner<'a> {
         let schedule = Schedule::new(rate, duration);
         let customers = self.customers;
         let n = customers.len() as u64;
-        let sender = drive(&schedule, n, |index| {
-            customers[(index % n) as usize].send(Tag { run, index })
-        });
-        let collector = collect(
-            self.observations,
-            run,
-            &schedule,
-            Expect::Acks,
-            customers.len(),
-        );
+        let sender = drive(&schedule, n, |index| customers[(index % n) as usize].send(Tag { run, index }));
+        let collector = collect(self.observations, run, &schedule, Expect::Acks, customers.len());
         let (lag, mut result, output) = tokio::join!(sender, collector, during(schedule));
         result.rate = rate;
         result.lag = lag;
@@ -269,12 +229,7 @@ impl<'a> Runner<'a> {
     /// The agent sends `rate` messages per second for `duration` over HTTP, to the customers'
     /// chats in turn; latency until the customer's socket reads the push. Also returns the
     /// HTTP calls' own latencies (until their response) and failures.
-    pub async fn agent_sends(
-        &mut self,
-        agent: &Agent,
-        rate: u32,
-        duration: Duration,
-    ) -> (RunResult, Latencies, u64) {
+    pub async fn agent_sends(&mut self, agent: &Agent, rate: u32, duration: Duration) -> (RunResult, Latencies, u64) {
         let run = self.next_run();
         let schedule = Schedule::new(rate, duration);
         let customers = self.customers;
@@ -285,24 +240,13 @@ impl<'a> Runner<'a> {
             let chat_id = customers[(index % n) as usize].chat_id.clone();
             let due = schedule.due(index);
             tokio::spawn(async move {
-                let event =
-                    Event::message(MESSAGE_TEXT).with_custom_id(Tag { run, index }.to_string());
-                let answered = agent
-                    .send_event(&chat_id, event)
-                    .await
-                    .ok()
-                    .map(|_| due.elapsed());
+                let event = Event::message(MESSAGE_TEXT).with_custom_id(Tag { run, index }.to_string());
+                let answered = agent.send_event(&chat_id, event).await.ok().map(|_| due.elapsed());
                 let _ = calls_tx.send(answered);
             });
             true
         });
-        let collector = collect(
-            self.observations,
-            run,
-            &schedule,
-            Expect::Deliveries,
-            customers.len(),
-        );
+        let collector = collect(self.observations, run, &schedule, Expect::Deliveries, customers.len());
         let (lag, mut result) = tokio::join!(sender, collector);
         drop(calls_tx);
         result.rate = rate;
@@ -341,8 +285,7 @@ async fn collect(
     let mut closed = 0;
     let mut last_answer = schedule.start();
     while answered < schedule.count() && closed < sockets {
-        let observation = match tokio::time::timeout_at(deadline.into(), observations.recv()).await
-        {
+        let observation = match tokio::time::timeout_at(deadline.into(), observations.recv()).await {
             Ok(Some(observation)) => observation,
             Ok(None) | Err(_) => break,
         };
@@ -387,10 +330,7 @@ mod tests {
 
     #[test]
     fn tags_round_trip() {
-        let tag = Tag {
-            run: 3,
-            index: 1234,
-        };
+        let tag = Tag { run: 3, index: 1234 };
         assert_eq!(tag.to_string(), "r3-1234");
         assert_eq!("r3-1234".parse::<Tag>(), Ok(tag));
         assert!("setup1".parse::<Tag>().is_err());
@@ -402,10 +342,7 @@ mod tests {
         let schedule = Schedule::new(200, Duration::from_secs(3));
         assert_eq!(schedule.count(), 600);
         assert_eq!(schedule.due(200) - schedule.start(), Duration::from_secs(1));
-        assert_eq!(
-            schedule.end() - schedule.start(),
-            Duration::from_secs_f64(599.0 / 200.0)
-        );
+        assert_eq!(schedule.end() - schedule.start(), Duration::from_secs_f64(599.0 / 200.0));
     }
 
     #[tokio::test]

@@ -25,18 +25,11 @@ pub struct Report {
 
 impl Report {
     pub fn new(label: &str) -> Self {
-        Self {
-            label: label.to_owned(),
-            rows: Vec::new(),
-        }
+        Self { label: label.to_owned(), rows: Vec::new() }
     }
 
     pub fn add(&mut self, scenario: &str, figure: impl Into<String>, value: impl ToString) {
-        self.rows.push(Row {
-            scenario: scenario.to_owned(),
-            figure: figure.into(),
-            value: value.to_string(),
-        });
+        self.rows.push(Row { scenario: scenario.to_owned(), figure: figure.into(), value: value.to_string() });
     }
 
     pub fn print(&self) {
@@ -47,12 +40,7 @@ impl Report {
         let clean = |s: &str| s.replace(['\t', '\n'], " ");
         let mut text = format!("{TSV_LABEL_PREFIX}{}\n", clean(&self.label));
         for row in &self.rows {
-            text.push_str(&format!(
-                "{}\t{}\t{}\n",
-                clean(&row.scenario),
-                clean(&row.figure),
-                clean(&row.value)
-            ));
+            text.push_str(&format!("{}\t{}\t{}\n", clean(&row.scenario), clean(&row.figure), clean(&row.value)));
         }
         std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
     }
@@ -65,25 +53,16 @@ impl Report {
         };
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
         let mut lines = text.lines();
-        let saved_label = lines
-            .next()
-            .and_then(|l| l.strip_prefix(TSV_LABEL_PREFIX))
-            .ok_or_else(|| {
-                anyhow!(
-                    "{path}: not a table saved by confab-load --tsv (no `{}` line)",
-                    TSV_LABEL_PREFIX.trim()
-                )
-            })?;
+        let saved_label = lines.next().and_then(|l| l.strip_prefix(TSV_LABEL_PREFIX)).ok_or_else(|| {
+            anyhow!("{path}: not a table saved by confab-load --tsv (no `{}` line)", TSV_LABEL_PREFIX.trim())
+        })?;
         let mut report = Report::new(label.unwrap_or(saved_label));
         for (n, line) in lines.enumerate() {
             let mut fields = line.splitn(3, '\t');
             match (fields.next(), fields.next(), fields.next()) {
                 (Some(scenario), Some(figure), Some(value)) => report.add(scenario, figure, value),
                 _ => {
-                    return Err(anyhow!(
-                        "{path}:{}: expected scenario<TAB>figure<TAB>value",
-                        n + 2
-                    ));
+                    return Err(anyhow!("{path}:{}: expected scenario<TAB>figure<TAB>value", n + 2));
                 }
             }
         }
@@ -100,14 +79,8 @@ impl Report {
             }
         }
         let value = |report: &Report, (scenario, figure): (&str, &str)| -> String {
-            let found = report
-                .rows
-                .iter()
-                .filter(|r| r.scenario == scenario && r.figure == figure);
-            found
-                .map(|r| r.value.as_str())
-                .collect::<Vec<_>>()
-                .join("; ")
+            let found = report.rows.iter().filter(|r| r.scenario == scenario && r.figure == figure);
+            found.map(|r| r.value.as_str()).collect::<Vec<_>>().join("; ")
         };
         let mut lines: Vec<Vec<String>> = vec![
             std::iter::once("scenario".to_owned())
@@ -118,26 +91,15 @@ impl Report {
         let mut previous = "";
         for &key in &keys {
             // The scenario's name only on its first row: the table reads in blocks.
-            let scenario = if key.0 == previous {
-                String::new()
-            } else {
-                key.0.to_owned()
-            };
+            let scenario = if key.0 == previous { String::new() } else { key.0.to_owned() };
             previous = key.0;
             let mut line = vec![scenario, key.1.to_owned()];
             line.extend(reports.iter().map(|r| value(r, key)));
             lines.push(line);
         }
         let columns = lines[0].len();
-        let widths: Vec<usize> = (0..columns)
-            .map(|c| {
-                lines
-                    .iter()
-                    .map(|l| l[c].chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
+        let widths: Vec<usize> =
+            (0..columns).map(|c| lines.iter().map(|l| l[c].chars().count()).max().unwrap_or(0)).collect();
         let rule: Vec<String> = widths.iter().map(|&w| "─".repeat(w)).collect();
         lines.insert(1, rule);
         for line in lines {
@@ -166,18 +128,8 @@ mod tests {
         report.write_tsv(&path).unwrap();
         let read = Report::read_column(path.to_str().unwrap()).unwrap();
         assert_eq!(read.label, "sqlite");
-        assert_eq!(
-            read.rows[0],
-            Row {
-                scenario: "idle".into(),
-                figure: "sockets held".into(),
-                value: "10000".into()
-            }
-        );
-        assert_eq!(
-            read.rows[1].value, "p50 1 ms p99 2 ms",
-            "tabs inside values become spaces"
-        );
+        assert_eq!(read.rows[0], Row { scenario: "idle".into(), figure: "sockets held".into(), value: "10000".into() });
+        assert_eq!(read.rows[1].value, "p50 1 ms p99 2 ms", "tabs inside values become spaces");
         let relabelled = Report::read_column(&format!("pg={}", path.display())).unwrap();
         assert_eq!(relabelled.label, "pg");
         std::fs::remove_dir_all(dir).unwrap();

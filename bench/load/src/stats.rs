@@ -56,11 +56,7 @@ impl Latencies {
                 None => Quantile::Lost,
             }
         };
-        Summary {
-            p50: at(0.50),
-            p99: at(0.99),
-            max: at(1.0),
-        }
+        Summary { p50: at(0.50), p99: at(0.99), max: at(1.0) }
     }
 }
 

@@ -45,26 +45,19 @@ impl Node {
         if parsed.scheme() != "http" {
             bail!("node {url}: only http:// is supported (loopback targets need no TLS)");
         }
-        let host = parsed
-            .host_str()
-            .ok_or_else(|| anyhow!("node {url}: no host"))?;
+        let host = parsed.host_str().ok_or_else(|| anyhow!("node {url}: no host"))?;
         let ip = match host.trim_start_matches('[').trim_end_matches(']') {
             "localhost" => IpAddr::V4(Ipv4Addr::LOCALHOST),
-            literal => literal.parse::<IpAddr>().with_context(|| {
-                format!("node {url}: the host must be an IP address or localhost")
-            })?,
+            literal => literal
+                .parse::<IpAddr>()
+                .with_context(|| format!("node {url}: the host must be an IP address or localhost"))?,
         };
         if !ip.is_loopback() {
             bail!("node {url}: only loopback addresses may be targeted");
         }
-        let port = parsed
-            .port_or_known_default()
-            .ok_or_else(|| anyhow!("node {url}: no port"))?;
+        let port = parsed.port_or_known_default().ok_or_else(|| anyhow!("node {url}: no port"))?;
         let addr = SocketAddr::new(ip, port);
-        Ok(Node {
-            url: format!("http://{addr}"),
-            addr,
-        })
+        Ok(Node { url: format!("http://{addr}"), addr })
     }
 
     pub fn token_url(&self) -> String {
@@ -72,10 +65,7 @@ impl Node {
     }
 
     pub fn socket_url(&self, organization_id: &str) -> String {
-        format!(
-            "ws://{}/v3.5/customer/rtm/ws?organization_id={organization_id}",
-            self.addr
-        )
+        format!("ws://{}/v3.5/customer/rtm/ws?organization_id={organization_id}", self.addr)
     }
 
     pub fn agent_url(&self, action: &str) -> String {
@@ -105,23 +95,14 @@ pub struct Target {
 
 impl Target {
     pub fn from_args(args: &TargetArgs) -> Result<Self> {
-        let nodes = args
-            .nodes
-            .iter()
-            .map(|u| Node::parse(u))
-            .collect::<Result<Vec<_>>>()?;
-        let last = nodes
-            .last()
-            .cloned()
-            .ok_or_else(|| anyhow!("give at least one --node"))?;
+        let nodes = args.nodes.iter().map(|u| Node::parse(u)).collect::<Result<Vec<_>>>()?;
+        let last = nodes.last().cloned().ok_or_else(|| anyhow!("give at least one --node"))?;
         let agent_node = match &args.agent_node {
             Some(url) => Node::parse(url)?,
             None => last,
         };
-        let health = reqwest::Client::builder()
-            .timeout(HEALTH_REQUEST_TIMEOUT)
-            .build()
-            .context("building an HTTP client")?;
+        let health =
+            reqwest::Client::builder().timeout(HEALTH_REQUEST_TIMEOUT).build().context("building an HTTP client")?;
         Ok(Self {
             nodes,
             agent_node,
@@ -144,12 +125,7 @@ impl Target {
     pub fn describe_nodes(&self) -> String {
         let nodes: Vec<&str> = self.nodes.iter().map(|n| n.url.as_str()).collect();
         let plural = if nodes.len() == 1 { "" } else { "s" };
-        format!(
-            "{} node{plural} {}; agents via {}",
-            nodes.len(),
-            nodes.join(" "),
-            self.agent_node.url
-        )
+        format!("{} node{plural} {}; agents via {}", nodes.len(), nodes.join(" "), self.agent_node.url)
     }
 
     /// The node the next customer connects to.
@@ -159,9 +135,7 @@ impl Target {
     }
 
     pub fn agent_token(&self) -> Result<&str> {
-        self.agent_token
-            .as_deref()
-            .ok_or_else(|| anyhow!("this scenario calls the Agent Web API: give --agent-token"))
+        self.agent_token.as_deref().ok_or_else(|| anyhow!("this scenario calls the Agent Web API: give --agent-token"))
     }
 
     /// Every distinct server node: the customer nodes, then the agent node if it is another.
@@ -177,11 +151,7 @@ impl Target {
 
     /// The pid of each server node, in `servers()` order.
     pub fn server_pids(&self) -> Result<Vec<u32>> {
-        let given = self
-            .given_pids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let given = self.given_pids.lock().unwrap_or_else(|e| e.into_inner()).clone();
         self.servers()
             .iter()
             .enumerate()
@@ -189,10 +159,7 @@ impl Target {
                 Some(&pid) if process::is_running(pid) => Ok(pid),
                 Some(&pid) => bail!("--server-pid {pid} is not running"),
                 None => process::pid_listening_on(node.addr.port())?.ok_or_else(|| {
-                    anyhow!(
-                        "no process of ours listens on port {} (give --server-pid)",
-                        node.addr.port()
-                    )
+                    anyhow!("no process of ours listens on port {} (give --server-pid)", node.addr.port())
                 }),
             })
             .collect()
@@ -210,11 +177,7 @@ impl Target {
 
     /// The smallest open-files limit among the server processes.
     pub fn server_fd_limit(&self) -> Result<u64> {
-        let limits = self
-            .server_pids()?
-            .into_iter()
-            .map(process::fd_limit_of)
-            .collect::<Result<Vec<_>>>()?;
+        let limits = self.server_pids()?.into_iter().map(process::fd_limit_of).collect::<Result<Vec<_>>>()?;
         Ok(limits.into_iter().min().unwrap_or(u64::MAX))
     }
 
@@ -228,14 +191,12 @@ impl Target {
 
     /// Stops the server gracefully and waits until it is gone.
     pub async fn stop(&self) -> Result<()> {
-        self.halt(self.stop_cmd.as_deref(), libc::SIGTERM, STOP_TIMEOUT)
-            .await
+        self.halt(self.stop_cmd.as_deref(), libc::SIGTERM, STOP_TIMEOUT).await
     }
 
     /// Kills the server at once (SIGKILL) and waits until it is gone.
     pub async fn kill(&self) -> Result<()> {
-        self.halt(self.kill_cmd.as_deref(), libc::SIGKILL, KILL_TIMEOUT)
-            .await
+        self.halt(self.kill_cmd.as_deref(), libc::SIGKILL, KILL_TIMEOUT).await
     }
 
     /// Ends the server: by `cmd` when one is given, else by `signal` to each node's pid; then
@@ -262,13 +223,8 @@ impl Target {
 
     /// Runs the start command and waits until every node answers /healthz.
     pub async fn start(&self) -> Result<()> {
-        let cmd = self
-            .start_cmd
-            .as_deref()
-            .ok_or_else(|| anyhow!("give --start-cmd"))?;
-        let mut child = shell(cmd)
-            .spawn()
-            .with_context(|| format!("starting `{cmd}`"))?;
+        let cmd = self.start_cmd.as_deref().ok_or_else(|| anyhow!("give --start-cmd"))?;
+        let mut child = shell(cmd).spawn().with_context(|| format!("starting `{cmd}`"))?;
         let deadline = Instant::now() + START_TIMEOUT;
         // A command that starts the server in the background returns; one that runs it in the
         // foreground does not, and need not.
@@ -277,9 +233,7 @@ impl Target {
             if self.all_healthy().await {
                 return Ok(());
             }
-            if !returned
-                && let Some(status) = child.try_wait().context("waiting for the start command")?
-            {
+            if !returned && let Some(status) = child.try_wait().context("waiting for the start command")? {
                 if !status.success() {
                     bail!("`{cmd}` failed: {status}");
                 }
@@ -331,31 +285,20 @@ impl Target {
     }
 
     fn forget_given_pids(&self) {
-        self.given_pids
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.given_pids.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 }
 
 /// `sh -c CMD`, its output on our stderr (stdout carries the table).
 fn shell(cmd: &str) -> tokio::process::Command {
     let mut command = tokio::process::Command::new("sh");
-    command
-        .arg("-c")
-        .arg(cmd)
-        .stdin(Stdio::null())
-        .stdout(std::io::stderr())
-        .stderr(std::io::stderr());
+    command.arg("-c").arg(cmd).stdin(Stdio::null()).stdout(std::io::stderr()).stderr(std::io::stderr());
     command
 }
 
 /// Runs `cmd` to its end, at most `timeout`; a failure is an error.
 async fn run_to_end(cmd: &str, timeout: Duration) -> Result<()> {
-    let mut child = shell(cmd)
-        .kill_on_drop(true)
-        .spawn()
-        .with_context(|| format!("running `{cmd}`"))?;
+    let mut child = shell(cmd).kill_on_drop(true).spawn().with_context(|| format!("running `{cmd}`"))?;
     let status = tokio::time::timeout(timeout, child.wait())
         .await
         .map_err(|_| anyhow!("`{cmd}` still running after {timeout:?}"))?

@@ -5,8 +5,7 @@
 //! like `resume_chat`.
 
 use crate::entity::{
-    Access, Agent, Chat, ChatSummary, Customer, Event, Properties, PropertyNames, SessionFields,
-    TaggedCustomer, Thread,
+    Access, Agent, Chat, ChatSummary, Customer, Event, Properties, PropertyNames, SessionFields, TaggedCustomer, Thread,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -178,10 +177,7 @@ impl DynamicConfig {
         Self {
             online_groups_ids: Some(online_groups),
             customer_groups: Some(CustomerGroups {
-                monitoring: MonitoringGroup {
-                    id: group,
-                    config: Default::default(),
-                },
+                monitoring: MonitoringGroup { id: group, config: Default::default() },
             }),
         }
     }

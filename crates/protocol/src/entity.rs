@@ -26,9 +26,7 @@ pub struct Access {
 impl Access {
     /// Access for the given groups.
     pub fn groups(ids: impl Into<Vec<u32>>) -> Self {
-        Self {
-            group_ids: Some(ids.into()),
-        }
+        Self { group_ids: Some(ids.into()) }
     }
 }
 
@@ -128,12 +126,10 @@ impl<'de> Deserialize<'de> for User {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let fields = Map::<String, Value>::deserialize(deserializer)?;
         match type_of(&fields)? {
-            "customer" | "agent" => {
-                match serde_json::from_value(Value::Object(fields)).map_err(de::Error::custom)? {
-                    KnownUser::Customer(c) => Ok(User::Customer(c)),
-                    KnownUser::Agent(a) => Ok(User::Agent(a)),
-                }
-            }
+            "customer" | "agent" => match serde_json::from_value(Value::Object(fields)).map_err(de::Error::custom)? {
+                KnownUser::Customer(c) => Ok(User::Customer(c)),
+                KnownUser::Agent(a) => Ok(User::Agent(a)),
+            },
             _ => Ok(User::Unknown(fields)),
         }
     }
@@ -141,10 +137,7 @@ impl<'de> Deserialize<'de> for User {
 
 /// The `type` of a tagged object.
 fn type_of<E: de::Error>(fields: &Map<String, Value>) -> Result<&str, E> {
-    fields
-        .get("type")
-        .and_then(Value::as_str)
-        .ok_or_else(|| E::missing_field("type"))
+    fields.get("type").and_then(Value::as_str).ok_or_else(|| E::missing_field("type"))
 }
 
 /// A customer that carries `"type": "customer"` on the wire outside a user list, as in the
@@ -247,10 +240,7 @@ pub struct Event {
 impl Event {
     /// A new outgoing message event.
     pub fn message(text: impl Into<String>) -> Self {
-        Self::outgoing(EventBody::Message(MessageBody {
-            text: text.into(),
-            postback: None,
-        }))
+        Self::outgoing(EventBody::Message(MessageBody { text: text.into(), postback: None }))
     }
 
     /// A new outgoing event with the given body and no server-assigned fields.
@@ -307,15 +297,9 @@ enum KnownEventBody<M, F, FF, R, S> {
     SystemMessage(S),
 }
 
-type KnownRef<'a> = KnownEventBody<
-    &'a MessageBody,
-    &'a FileBody,
-    &'a FilledFormBody,
-    &'a RichMessageBody,
-    &'a SystemMessageBody,
->;
-type KnownOwned =
-    KnownEventBody<MessageBody, FileBody, FilledFormBody, RichMessageBody, SystemMessageBody>;
+type KnownRef<'a> =
+    KnownEventBody<&'a MessageBody, &'a FileBody, &'a FilledFormBody, &'a RichMessageBody, &'a SystemMessageBody>;
+type KnownOwned = KnownEventBody<MessageBody, FileBody, FilledFormBody, RichMessageBody, SystemMessageBody>;
 
 impl EventBody {
     /// The wire `type`: `message`, `file`, `system_message`, or the unknown type's name.
@@ -349,9 +333,7 @@ impl<'de> Deserialize<'de> for EventBody {
         let fields = Map::<String, Value>::deserialize(deserializer)?;
         match type_of(&fields)? {
             "message" | "file" | "filled_form" | "rich_message" | "system_message" => {
-                match serde_json::from_value::<KnownOwned>(Value::Object(fields))
-                    .map_err(de::Error::custom)?
-                {
+                match serde_json::from_value::<KnownOwned>(Value::Object(fields)).map_err(de::Error::custom)? {
                     KnownEventBody::Message(m) => Ok(EventBody::Message(m)),
                     KnownEventBody::File(f) => Ok(EventBody::File(f)),
                     KnownEventBody::FilledForm(f) => Ok(EventBody::FilledForm(f)),

@@ -99,11 +99,7 @@ impl fmt::Display for ApiError {
 
 impl ApiError {
     pub fn new(kind: ErrorType, message: impl Into<String>) -> Self {
-        Self {
-            kind,
-            message: message.into(),
-            data: None,
-        }
+        Self { kind, message: message.into(), data: None }
     }
 
     pub fn validation(message: impl Into<String>) -> Self {

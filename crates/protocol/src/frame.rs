@@ -33,27 +33,16 @@ pub enum DecodeError {
     #[error("malformed frame: {0}")]
     Malformed(String),
     #[error("unknown action `{action}`")]
-    UnknownAction {
-        request_id: Option<String>,
-        action: String,
-    },
+    UnknownAction { request_id: Option<String>, action: String },
     #[error("invalid payload for `{action}`: {message}")]
-    InvalidPayload {
-        request_id: Option<String>,
-        action: String,
-        message: String,
-    },
+    InvalidPayload { request_id: Option<String>, action: String, message: String },
 }
 
 impl DecodeError {
     fn from_payload(err: PayloadError, request_id: Option<String>, action: String) -> Self {
         match err {
             PayloadError::UnknownName(_) => Self::UnknownAction { request_id, action },
-            PayloadError::Invalid(message) => Self::InvalidPayload {
-                request_id,
-                action,
-                message,
-            },
+            PayloadError::Invalid(message) => Self::InvalidPayload { request_id, action, message },
         }
     }
 
@@ -61,9 +50,7 @@ impl DecodeError {
     pub fn request_id(&self) -> Option<&str> {
         match self {
             Self::Malformed(_) => None,
-            Self::UnknownAction { request_id, .. } | Self::InvalidPayload { request_id, .. } => {
-                request_id.as_deref()
-            }
+            Self::UnknownAction { request_id, .. } | Self::InvalidPayload { request_id, .. } => request_id.as_deref(),
         }
     }
 
@@ -71,9 +58,7 @@ impl DecodeError {
     pub fn action(&self) -> Option<&str> {
         match self {
             Self::Malformed(_) => None,
-            Self::UnknownAction { action, .. } | Self::InvalidPayload { action, .. } => {
-                Some(action)
-            }
+            Self::UnknownAction { action, .. } | Self::InvalidPayload { action, .. } => Some(action),
         }
     }
 }
@@ -81,9 +66,7 @@ impl DecodeError {
 /// A payload as it came: JSON text not decoded yet; `None` when the frame had none.
 pub type RawPayload = Option<Box<RawValue>>;
 
-pub(crate) fn decode_payload<T: DeserializeOwned>(
-    payload: Option<&RawValue>,
-) -> Result<T, PayloadError> {
+pub(crate) fn decode_payload<T: DeserializeOwned>(payload: Option<&RawValue>) -> Result<T, PayloadError> {
     let text = payload.map(RawValue::get).unwrap_or("null");
     if text == "null" {
         // Absent payload: fine for payloads that may be absent, `{}` for the rest.
@@ -123,23 +106,14 @@ struct WireRequest {
 
 impl RequestFrame {
     pub fn new(request_id: impl Into<String>, request: Request) -> Self {
-        Self {
-            request_id: Some(request_id.into()),
-            request,
-            version: None,
-        }
+        Self { request_id: Some(request_id.into()), request, version: None }
     }
 
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
-        let wire: WireRequest =
-            serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let wire: WireRequest = serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
         let request = Request::from_parts(&wire.action, wire.payload.as_deref())
             .map_err(|e| DecodeError::from_payload(e, wire.request_id.clone(), wire.action))?;
-        Ok(Self {
-            request_id: wire.request_id,
-            request,
-            version: wire.version,
-        })
+        Ok(Self { request_id: wire.request_id, request, version: wire.version })
     }
 
     pub fn encode(&self) -> String {
@@ -170,19 +144,11 @@ pub struct ResponseFrame {
 
 impl ResponseFrame {
     pub fn ok(request_id: Option<String>, response: Response) -> Self {
-        Self {
-            request_id,
-            action: response.name().to_owned(),
-            result: Ok(response),
-        }
+        Self { request_id, action: response.name().to_owned(), result: Ok(response) }
     }
 
     pub fn error(request_id: Option<String>, action: impl Into<String>, error: ApiError) -> Self {
-        Self {
-            request_id,
-            action: action.into(),
-            result: Err(error),
-        }
+        Self { request_id, action: action.into(), result: Err(error) }
     }
 }
 
@@ -232,25 +198,18 @@ pub enum RawBody {
 
 impl RawServerFrame {
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
-        let wire: WireServerFrame =
-            serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
+        let wire: WireServerFrame = serde_json::from_str(text).map_err(|e| DecodeError::Malformed(e.to_string()))?;
         let body = match (wire.kind, wire.success) {
             (FrameType::Push, _) => RawBody::Push(wire.payload),
-            (FrameType::Response, Some(false)) => {
-                match decode_payload::<ErrorBody>(wire.payload.as_deref()) {
-                    Ok(body) => RawBody::Response(Err(body.error)),
-                    Err(e) => {
-                        return Err(DecodeError::from_payload(e, wire.request_id, wire.action));
-                    }
+            (FrameType::Response, Some(false)) => match decode_payload::<ErrorBody>(wire.payload.as_deref()) {
+                Ok(body) => RawBody::Response(Err(body.error)),
+                Err(e) => {
+                    return Err(DecodeError::from_payload(e, wire.request_id, wire.action));
                 }
-            }
+            },
             (FrameType::Response, _) => RawBody::Response(Ok(wire.payload)),
         };
-        Ok(Self {
-            request_id: wire.request_id,
-            action: wire.action,
-            body,
-        })
+        Ok(Self { request_id: wire.request_id, action: wire.action, body })
     }
 }
 
@@ -262,27 +221,17 @@ pub fn decode<T: DeserializeOwned>(payload: Option<&RawValue>) -> Result<T, Payl
 
 impl ServerFrame {
     pub fn decode(text: &str) -> Result<Self, DecodeError> {
-        let RawServerFrame {
-            request_id,
-            action,
-            body,
-        } = RawServerFrame::decode(text)?;
+        let RawServerFrame { request_id, action, body } = RawServerFrame::decode(text)?;
         match body {
             RawBody::Push(payload) => match Push::from_parts(&action, payload.as_deref()) {
                 Ok(push) => Ok(ServerFrame::Push(PushFrame { request_id, push })),
                 Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
             },
-            RawBody::Response(Err(error)) => Ok(ServerFrame::Response(ResponseFrame::error(
-                request_id, action, error,
-            ))),
-            RawBody::Response(Ok(payload)) => {
-                match Response::from_parts(&action, payload.as_deref()) {
-                    Ok(response) => Ok(ServerFrame::Response(ResponseFrame::ok(
-                        request_id, response,
-                    ))),
-                    Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
-                }
-            }
+            RawBody::Response(Err(error)) => Ok(ServerFrame::Response(ResponseFrame::error(request_id, action, error))),
+            RawBody::Response(Ok(payload)) => match Response::from_parts(&action, payload.as_deref()) {
+                Ok(response) => Ok(ServerFrame::Response(ResponseFrame::ok(request_id, response))),
+                Err(e) => Err(DecodeError::from_payload(e, request_id, action)),
+            },
         }
     }
 
@@ -291,12 +240,7 @@ impl ServerFrame {
             ServerFrame::Response(r) => {
                 let (success, payload) = match &r.result {
                     Ok(response) => (true, response.payload()),
-                    Err(error) => (
-                        false,
-                        encode_payload(&ErrorBody {
-                            error: error.clone(),
-                        }),
-                    ),
+                    Err(error) => (false, encode_payload(&ErrorBody { error: error.clone() })),
                 };
                 WireServerFrame {
                     request_id: r.request_id.clone(),

@@ -4,9 +4,7 @@
 use confab_protocol::action::{PingRequest, Request, SendEventRequest};
 use confab_protocol::frame::{DecodeError, PushFrame, ResponseFrame};
 use confab_protocol::push::{IncomingEvent, Push};
-use confab_protocol::{
-    ApiError, ErrorType, Event, EventBody, RequestFrame, Response, ServerFrame, User,
-};
+use confab_protocol::{ApiError, ErrorType, Event, EventBody, RequestFrame, Response, ServerFrame, User};
 use proptest::prelude::*;
 
 #[test]
@@ -25,27 +23,15 @@ fn documented_ping_with_empty_payload_decodes() {
 
 #[test]
 fn unknown_action_keeps_request_id_and_action() {
-    let err = RequestFrame::decode(r#"{"request_id":"r1","action":"fly_to_moon","payload":{}}"#)
-        .unwrap_err();
-    assert_eq!(
-        err,
-        DecodeError::UnknownAction {
-            request_id: Some("r1".into()),
-            action: "fly_to_moon".into()
-        }
-    );
+    let err = RequestFrame::decode(r#"{"request_id":"r1","action":"fly_to_moon","payload":{}}"#).unwrap_err();
+    assert_eq!(err, DecodeError::UnknownAction { request_id: Some("r1".into()), action: "fly_to_moon".into() });
 }
 
 #[test]
 fn invalid_payload_names_the_missing_field() {
-    let err = RequestFrame::decode(r#"{"request_id":"r2","action":"send_event","payload":{}}"#)
-        .unwrap_err();
+    let err = RequestFrame::decode(r#"{"request_id":"r2","action":"send_event","payload":{}}"#).unwrap_err();
     match err {
-        DecodeError::InvalidPayload {
-            request_id,
-            action,
-            message,
-        } => {
+        DecodeError::InvalidPayload { request_id, action, message } => {
             assert_eq!(request_id.as_deref(), Some("r2"));
             assert_eq!(action, "send_event");
             assert!(message.contains("chat_id"), "{message}");
@@ -57,10 +43,7 @@ fn invalid_payload_names_the_missing_field() {
 #[test]
 fn not_json_and_not_an_object_are_malformed() {
     for text in ["", "{", "[1,2]", "42", r#"{"payload":{}}"#] {
-        assert!(
-            matches!(RequestFrame::decode(text), Err(DecodeError::Malformed(_))),
-            "{text:?}"
-        );
+        assert!(matches!(RequestFrame::decode(text), Err(DecodeError::Malformed(_))), "{text:?}");
     }
 }
 
@@ -69,24 +52,15 @@ fn unknown_event_type_decodes_as_unknown_and_keeps_its_json() {
     // Regression: a push whose event had a type this crate did not know failed to decode, so
     // the SDK dropped it, and the request it settled hung forever.
     let text = r#"{"action":"incoming_event","type":"push","request_id":"r3","payload":{"chat_id":"C","thread_id":"T","event":{"id":"T_1","type":"hologram","seq":7,"beam":{"lumens":3}}}}"#;
-    let ServerFrame::Push(PushFrame {
-        push: Push::IncomingEvent(incoming),
-        ..
-    }) = ServerFrame::decode(text).unwrap()
+    let ServerFrame::Push(PushFrame { push: Push::IncomingEvent(incoming), .. }) = ServerFrame::decode(text).unwrap()
     else {
         panic!("expected incoming_event")
     };
     assert_eq!(incoming.event.seq, Some(7));
     assert_eq!(incoming.event.body.kind(), "hologram");
-    let EventBody::Unknown(fields) = &incoming.event.body else {
-        panic!("expected Unknown")
-    };
+    let EventBody::Unknown(fields) = &incoming.event.body else { panic!("expected Unknown") };
     assert_eq!(fields["beam"]["lumens"], 3);
-    assert_eq!(
-        ServerFrame::decode(text).unwrap().encode().len(),
-        text.len(),
-        "re-encodes every field"
-    );
+    assert_eq!(ServerFrame::decode(text).unwrap().encode().len(), text.len(), "re-encodes every field");
 }
 
 #[test]
@@ -101,16 +75,11 @@ fn unknown_user_type_decodes_as_unknown() {
 
 #[test]
 fn a_known_event_type_with_a_bad_field_is_still_an_error() {
-    let text = r#"{"request_id":"r4","action":"send_event","payload":{"chat_id":"C","event":{"type":"message","text":42}}}"#;
-    assert!(matches!(
-        RequestFrame::decode(text),
-        Err(DecodeError::InvalidPayload { .. })
-    ));
+    let text =
+        r#"{"request_id":"r4","action":"send_event","payload":{"chat_id":"C","event":{"type":"message","text":42}}}"#;
+    assert!(matches!(RequestFrame::decode(text), Err(DecodeError::InvalidPayload { .. })));
     let text = r#"{"request_id":"r5","action":"send_event","payload":{"chat_id":"C","event":{"text":"no type"}}}"#;
-    assert!(matches!(
-        RequestFrame::decode(text),
-        Err(DecodeError::InvalidPayload { .. })
-    ));
+    assert!(matches!(RequestFrame::decode(text), Err(DecodeError::InvalidPayload { .. })));
 }
 
 #[test]
@@ -133,13 +102,8 @@ fn error_response_has_the_documented_shape() {
 #[test]
 fn unknown_error_types_are_kept_verbatim() {
     let text = r#"{"request_id":"x","action":"login","type":"response","success":false,"payload":{"error":{"type":"brand_new_error","message":"Something new"}}}"#;
-    let ServerFrame::Response(r) = ServerFrame::decode(text).unwrap() else {
-        panic!()
-    };
-    assert_eq!(
-        r.result.unwrap_err().kind,
-        ErrorType::Other("brand_new_error".into())
-    );
+    let ServerFrame::Response(r) = ServerFrame::decode(text).unwrap() else { panic!() };
+    assert_eq!(r.result.unwrap_err().kind, ErrorType::Other("brand_new_error".into()));
 }
 
 fn text() -> impl Strategy<Value = String> {
@@ -175,7 +139,6 @@ proptest! {
 
 #[test]
 fn ping_response_round_trips() {
-    let frame: ServerFrame =
-        ResponseFrame::ok(Some("p".into()), Response::Ping(Default::default())).into();
+    let frame: ServerFrame = ResponseFrame::ok(Some("p".into()), Response::Ping(Default::default())).into();
     assert_eq!(ServerFrame::decode(&frame.encode()).unwrap(), frame);
 }

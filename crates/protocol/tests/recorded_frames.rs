@@ -12,10 +12,7 @@ fn recorded(kind: &str) -> Vec<(String, Value)> {
         for line in text.lines() {
             let entry: Value = serde_json::from_str(line).unwrap();
             if entry["kind"] == kind {
-                frames.push((
-                    format!("{file} seq {}", entry["seq"]),
-                    entry["frame"].clone(),
-                ));
+                frames.push((format!("{file} seq {}", entry["seq"]), entry["frame"].clone()));
             }
         }
     }
@@ -27,8 +24,7 @@ fn every_sent_frame_round_trips() {
     let frames = recorded("send");
     assert_eq!(frames.len(), 20, "both recordings together send 20 frames");
     for (at, frame) in frames {
-        let decoded =
-            RequestFrame::decode(&frame.to_string()).unwrap_or_else(|e| panic!("{at}: {e}"));
+        let decoded = RequestFrame::decode(&frame.to_string()).unwrap_or_else(|e| panic!("{at}: {e}"));
         let again: Value = serde_json::from_str(&decoded.encode()).unwrap();
         assert_eq!(again, frame, "{at}: re-encoded frame differs");
     }
@@ -37,14 +33,9 @@ fn every_sent_frame_round_trips() {
 #[test]
 fn every_received_frame_round_trips() {
     let frames = recorded("recv");
-    assert_eq!(
-        frames.len(),
-        32,
-        "both recordings together receive 32 frames"
-    );
+    assert_eq!(frames.len(), 32, "both recordings together receive 32 frames");
     for (at, frame) in frames {
-        let decoded =
-            ServerFrame::decode(&frame.to_string()).unwrap_or_else(|e| panic!("{at}: {e}"));
+        let decoded = ServerFrame::decode(&frame.to_string()).unwrap_or_else(|e| panic!("{at}: {e}"));
         let again: Value = serde_json::from_str(&decoded.encode()).unwrap();
         assert_eq!(again, frame, "{at}: re-encoded frame differs");
     }
@@ -53,10 +44,7 @@ fn every_received_frame_round_trips() {
 #[test]
 fn login_carries_the_v35_version_and_the_bearer_token() {
     let frames = recorded("send");
-    let (_, login) = frames
-        .iter()
-        .find(|(at, f)| at.starts_with("sdk4") && f["action"] == "login")
-        .unwrap();
+    let (_, login) = frames.iter().find(|(at, f)| at.starts_with("sdk4") && f["action"] == "login").unwrap();
     let decoded = RequestFrame::decode(&login.to_string()).unwrap();
     assert_eq!(decoded.version.as_deref(), Some("3.5"));
     match decoded.request {

@@ -17,8 +17,8 @@ use crate::platform::{Platform, Socket};
 use confab_protocol::Request;
 use confab_protocol::action::LoginChat;
 use confab_protocol::action::{
-    GetChatRequest, InitialChat, InitialThread, ListChatsRequest, ListChatsResponse,
-    ListThreadsRequest, ListThreadsResponse, ResumeChatRequest, SendEventRequest, StartChatRequest,
+    GetChatRequest, InitialChat, InitialThread, ListChatsRequest, ListChatsResponse, ListThreadsRequest,
+    ListThreadsResponse, ResumeChatRequest, SendEventRequest, StartChatRequest,
 };
 use confab_protocol::entity::{Chat, Customer, Event as ChatEvent, Thread};
 use confab_protocol::push::Push;
@@ -39,18 +39,11 @@ use std::time::Duration;
 pub enum ClientEvent {
     /// Logged in (also after every reconnect), with the customer's chats: whether each has an
     /// active thread is known at once, no request needed.
-    Connected {
-        customer: Customer,
-        chats: Vec<LoginChat>,
-        online: bool,
-    },
+    Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
     /// A connection attempt failed; another follows after `retry_in`.
     ConnectFailed { error: Error, retry_in: Duration },
     /// The connection dropped (`will_reconnect`) or ended.
-    Disconnected {
-        reason: String,
-        will_reconnect: bool,
-    },
+    Disconnected { reason: String, will_reconnect: bool },
     /// A server push: `incoming_event`, `incoming_chat`, `chat_deactivated`, …
     Push(Push),
 }
@@ -102,33 +95,19 @@ pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Even
         socket: None,
     };
     P::spawn(Box::pin(driver.run()));
-    (
-        Client {
-            calls: Arc::new(Mutex::new(calls_tx)),
-            disconnect,
-        },
-        events,
-    )
+    (Client { calls: Arc::new(Mutex::new(calls_tx)), disconnect }, events)
 }
 
 impl Client {
     async fn call(&self, request: Request) -> Result<Reply, Error> {
         let (tx, rx) = oneshot::channel();
         // Waits while the queue is full; the lock is released before waiting for the answer.
-        self.calls
-            .lock()
-            .await
-            .send((Box::new(request), tx))
-            .await
-            .map_err(|_| Error::Destroyed)?;
+        self.calls.lock().await.send((Box::new(request), tx)).await.map_err(|_| Error::Destroyed)?;
         rx.await.map_err(|_| Error::Destroyed)?
     }
 
     /// Sends a request answered by a plain response, and decodes its payload as `T`.
-    async fn call_response<T: serde::de::DeserializeOwned>(
-        &self,
-        request: Request,
-    ) -> Result<T, Error> {
+    async fn call_response<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
         match self.call(request).await? {
             Reply::Response(response) => response.decode(),
             other => Err(unexpected(&other)),
@@ -145,16 +124,8 @@ impl Client {
     /// Starts the customer's chat, optionally with a first message. Resolves with the chat
     /// once the server's `incoming_chat` arrives.
     pub async fn start_chat(&self, first_message: Option<&str>) -> Result<Chat, Error> {
-        let chat = InitialChat {
-            thread: first_message.map(initial_thread),
-            ..InitialChat::default()
-        };
-        self.start_chat_with(StartChatRequest {
-            chat: Some(chat),
-            active: Some(true),
-            continuous: None,
-        })
-        .await
+        let chat = InitialChat { thread: first_message.map(initial_thread), ..InitialChat::default() };
+        self.start_chat_with(StartChatRequest { chat: Some(chat), active: Some(true), continuous: None }).await
     }
 
     /// `start_chat` with every parameter.
@@ -163,22 +134,13 @@ impl Client {
     }
 
     /// Opens a new thread in an inactive chat (the official SDK's `activateChat`).
-    pub async fn resume_chat(
-        &self,
-        chat_id: &str,
-        first_message: Option<&str>,
-    ) -> Result<Chat, Error> {
+    pub async fn resume_chat(&self, chat_id: &str, first_message: Option<&str>) -> Result<Chat, Error> {
         let chat = InitialChat {
             id: Some(chat_id.to_owned()),
             thread: first_message.map(initial_thread),
             ..InitialChat::default()
         };
-        self.resume_chat_with(ResumeChatRequest {
-            chat,
-            active: Some(true),
-            continuous: None,
-        })
-        .await
+        self.resume_chat_with(ResumeChatRequest { chat, active: Some(true), continuous: None }).await
     }
 
     /// `resume_chat` with every parameter.
@@ -187,21 +149,13 @@ impl Client {
     }
 
     /// Alias of [`Client::resume_chat`], the v3.2 name.
-    pub async fn activate_chat(
-        &self,
-        chat_id: &str,
-        first_message: Option<&str>,
-    ) -> Result<Chat, Error> {
+    pub async fn activate_chat(&self, chat_id: &str, first_message: Option<&str>) -> Result<Chat, Error> {
         self.resume_chat(chat_id, first_message).await
     }
 
     /// Sends an event; resolves with the event as stored (id, author, time).
     pub async fn send_event(&self, chat_id: &str, event: ChatEvent) -> Result<ChatEvent, Error> {
-        let request = SendEventRequest {
-            chat_id: chat_id.to_owned(),
-            event,
-            attach_to_last_thread: None,
-        };
+        let request = SendEventRequest { chat_id: chat_id.to_owned(), event, attach_to_last_thread: None };
         match self.call(Request::SendEvent(request)).await? {
             Reply::Event { event, .. } => Ok(event),
             other => Err(unexpected(&other)),
@@ -210,10 +164,7 @@ impl Client {
 
     /// The chat with its latest thread (or `thread_id`).
     pub async fn get_chat(&self, chat_id: &str, thread_id: Option<&str>) -> Result<Chat, Error> {
-        let request = GetChatRequest {
-            chat_id: chat_id.to_owned(),
-            thread_id: thread_id.map(str::to_owned),
-        };
+        let request = GetChatRequest { chat_id: chat_id.to_owned(), thread_id: thread_id.map(str::to_owned) };
         self.call_response(Request::GetChat(request)).await
     }
 
@@ -221,21 +172,13 @@ impl Client {
         self.call_response(Request::ListChats(request)).await
     }
 
-    pub async fn list_threads(
-        &self,
-        request: ListThreadsRequest,
-    ) -> Result<ListThreadsResponse, Error> {
+    pub async fn list_threads(&self, request: ListThreadsRequest) -> Result<ListThreadsResponse, Error> {
         self.call_response(Request::ListThreads(request)).await
     }
 
     /// The chat's history, newest page first (the official SDK's `getChatHistory`).
     pub fn get_chat_history(&self, chat_id: &str) -> ChatHistory {
-        ChatHistory {
-            client: self.clone(),
-            chat_id: chat_id.to_owned(),
-            next_page: None,
-            done: false,
-        }
+        ChatHistory { client: self.clone(), chat_id: chat_id.to_owned(), next_page: None, done: false }
     }
 
     /// Closes the connection; pending requests fail with `ConnectionLost`. Requests already
@@ -258,10 +201,7 @@ fn unexpected(reply: &Reply) -> Error {
 }
 
 fn initial_thread(text: &str) -> InitialThread {
-    InitialThread {
-        events: Some(vec![ChatEvent::message(text)]),
-        properties: None,
-    }
+    InitialThread { events: Some(vec![ChatEvent::message(text)]), properties: None }
 }
 
 /// Pages through a chat's threads, newest first; each page's threads are oldest first
@@ -332,18 +272,13 @@ enum Input {
 impl<P: Platform> Driver<P> {
     async fn run(mut self) {
         let mut token_request: Option<crate::platform::BoxFuture<Result<String, String>>> = None;
-        let mut opening: Option<
-            crate::platform::BoxFuture<Result<Socket, crate::platform::SocketError>>,
-        > = None;
+        let mut opening: Option<crate::platform::BoxFuture<Result<Socket, crate::platform::SocketError>>> = None;
         loop {
             while let Some(io) = self.core.poll_io() {
                 match io {
                     Io::FetchToken => {
                         let config = self.core.config();
-                        token_request = Some(
-                            self.platform
-                                .fetch_token(config.token_url(), config.token_request()),
-                        );
+                        token_request = Some(self.platform.fetch_token(config.token_url(), config.token_request()));
                     }
                     Io::OpenSocket { url } => opening = Some(self.platform.open_socket(url)),
                     Io::CloseSocket => {
@@ -456,26 +391,11 @@ impl<P: Platform> Driver<P> {
                 }
                 return;
             }
-            Event::Connected {
-                customer,
-                chats,
-                online,
-            } => ClientEvent::Connected {
-                customer,
-                chats,
-                online,
-            },
-            Event::ConnectFailed { error, retry_at } => ClientEvent::ConnectFailed {
-                error,
-                retry_in: retry_at.saturating_sub(now),
-            },
-            Event::Disconnected {
-                reason,
-                will_reconnect,
-            } => ClientEvent::Disconnected {
-                reason,
-                will_reconnect,
-            },
+            Event::Connected { customer, chats, online } => ClientEvent::Connected { customer, chats, online },
+            Event::ConnectFailed { error, retry_at } => {
+                ClientEvent::ConnectFailed { error, retry_in: retry_at.saturating_sub(now) }
+            }
+            Event::Disconnected { reason, will_reconnect } => ClientEvent::Disconnected { reason, will_reconnect },
             Event::Push(push) => ClientEvent::Push(push),
         };
         // A dropped `Events` is fine: requests still work.
@@ -494,17 +414,12 @@ fn optional<F: std::future::Future + Unpin>(
 }
 
 /// Reads the token endpoint's body (protocol.md §2.2: the body decides, not the status).
-fn parse_token(
-    result: Result<String, String>,
-) -> Result<confab_protocol::token::TokenResponse, Error> {
+fn parse_token(result: Result<String, String>) -> Result<confab_protocol::token::TokenResponse, Error> {
     let body = result.map_err(Error::Token)?;
     match serde_json::from_str::<TokenReply>(&body) {
         Ok(TokenReply::Granted(token)) => Ok(token),
         Ok(TokenReply::Refused(refused)) => Err(Error::Token(
-            refused
-                .identity_exception
-                .or(refused.oauth_exception)
-                .unwrap_or_else(|| "refused".into()),
+            refused.identity_exception.or(refused.oauth_exception).unwrap_or_else(|| "refused".into()),
         )),
         Err(e) => Err(Error::Token(format!("unreadable token response: {e}"))),
     }
@@ -530,19 +445,13 @@ mod tests {
     impl ServerEnd {
         /// The next frame the client sends, decoded.
         async fn receive(&mut self) -> RequestFrame {
-            let text = self
-                .from_client
-                .next()
-                .await
-                .expect("the client sends a frame");
+            let text = self.from_client.next().await.expect("the client sends a frame");
             RequestFrame::decode(&text).expect("a frame the protocol reads")
         }
 
         fn answer(&self, request: &RequestFrame, response: Response) {
             let frame: ServerFrame = ResponseFrame::ok(request.request_id.clone(), response).into();
-            self.to_client
-                .unbounded_send(frame.encode())
-                .expect("the client listens");
+            self.to_client.unbounded_send(frame.encode()).expect("the client listens");
         }
     }
 
@@ -563,15 +472,9 @@ mod tests {
         fn open_socket(&self, _url: String) -> BoxFuture<Result<Socket, SocketError>> {
             let (outgoing, from_client) = mpsc::channel(0);
             let (to_client, incoming) = mpsc::unbounded();
-            let _ = self.sockets.unbounded_send(ServerEnd {
-                from_client,
-                to_client,
-            });
+            let _ = self.sockets.unbounded_send(ServerEnd { from_client, to_client });
             let outgoing = outgoing.sink_map_err(|e| SocketError(e.to_string()));
-            Box::pin(futures::future::ready(Ok(Socket {
-                incoming: Box::pin(incoming),
-                outgoing: Box::pin(outgoing),
-            })))
+            Box::pin(futures::future::ready(Ok(Socket { incoming: Box::pin(incoming), outgoing: Box::pin(outgoing) })))
         }
 
         fn fetch_token(&self, _url: String, _body: String) -> BoxFuture<Result<String, String>> {
@@ -589,35 +492,19 @@ mod tests {
     }
 
     fn login_response() -> Response {
-        let customer = Customer {
-            id: "cust-1".into(),
-            statistics: Some(Statistics::default()),
-            ..Customer::default()
-        };
-        Response::Login(LoginResponse::new(
-            customer,
-            vec![],
-            DynamicConfig::new(1, vec![1]),
-        ))
+        let customer = Customer { id: "cust-1".into(), statistics: Some(Statistics::default()), ..Customer::default() };
+        Response::Login(LoginResponse::new(customer, vec![], DynamicConfig::new(1, vec![1])))
     }
 
     /// A client logged in on the fake platform, and the server's end of its socket.
     async fn connected() -> (Client, Events, ServerEnd) {
         let (sockets, mut opened) = mpsc::unbounded();
-        let (client, mut events) = connect(
-            Fake {
-                epoch: Instant::now(),
-                sockets,
-            },
-            Config::new("http://fake", "org-1"),
-        );
+        let (client, mut events) =
+            connect(Fake { epoch: Instant::now(), sockets }, Config::new("http://fake", "org-1"));
         let mut server = opened.next().await.expect("a socket is opened");
         let login = server.receive().await;
         server.answer(&login, login_response());
-        assert!(matches!(
-            events.next().await,
-            Some(ClientEvent::Connected { .. })
-        ));
+        assert!(matches!(events.next().await, Some(ClientEvent::Connected { .. })));
         (client, events, server)
     }
 
@@ -629,21 +516,12 @@ mod tests {
             async move { client.list_chats(ListChatsRequest::default()).await }
         });
         let request = server.receive().await;
-        assert!(
-            matches!(request.request, Request::ListChats(_)),
-            "the request went out first"
-        );
+        assert!(matches!(request.request, Request::ListChats(_)), "the request went out first");
 
         client.disconnect();
         client.disconnect();
         assert_eq!(waiting.await.unwrap().unwrap_err(), Error::ConnectionLost);
-        assert_eq!(
-            client
-                .list_chats(ListChatsRequest::default())
-                .await
-                .unwrap_err(),
-            Error::NoConnection
-        );
+        assert_eq!(client.list_chats(ListChatsRequest::default()).await.unwrap_err(), Error::NoConnection);
     }
 
     #[tokio::test]
@@ -673,10 +551,6 @@ mod tests {
             totals.push(caller.await.unwrap().expect("answered").total_chats);
         }
         totals.sort();
-        assert_eq!(
-            totals,
-            (0..2 * REQUEST_QUEUE as u64).collect::<Vec<_>>(),
-            "each answer reached one caller"
-        );
+        assert_eq!(totals, (0..2 * REQUEST_QUEUE as u64).collect::<Vec<_>>(), "each answer reached one caller");
     }
 }

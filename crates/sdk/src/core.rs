@@ -42,9 +42,7 @@
 
 use crate::error::Error;
 use crate::seen::SeenEvents;
-use confab_protocol::action::{
-    Application, CustomerPage, CustomerUpdate, LoginChat, LoginRequest, LoginResponse,
-};
+use confab_protocol::action::{Application, CustomerPage, CustomerUpdate, LoginChat, LoginRequest, LoginResponse};
 use confab_protocol::entity::{Chat, Customer, Event as ChatEvent};
 use confab_protocol::frame::{self, PushFrame, RawBody, RawPayload, RawServerFrame};
 use confab_protocol::push::{CustomerDisconnected, Push};
@@ -115,18 +113,12 @@ impl Config {
         } else {
             self.server_url.clone()
         };
-        format!(
-            "{base}/v3.5/customer/rtm/ws?organization_id={}",
-            self.organization_id
-        )
+        format!("{base}/v3.5/customer/rtm/ws?organization_id={}", self.organization_id)
     }
 
     /// The token request body (JSON).
     pub fn token_request(&self) -> String {
-        let request = confab_protocol::token::TokenRequest::cookie_grant(
-            &self.organization_id,
-            &self.client_id,
-        );
+        let request = confab_protocol::token::TokenRequest::cookie_grant(&self.organization_id, &self.client_id);
         serde_json::to_string(&request).expect("token requests always encode")
     }
 }
@@ -165,11 +157,7 @@ pub enum Reply {
     /// `start_chat` / `resume_chat`: the chat from `incoming_chat`.
     Chat(Chat),
     /// `send_event`: the event as stored, from `incoming_event`.
-    Event {
-        chat_id: String,
-        thread_id: String,
-        event: ChatEvent,
-    },
+    Event { chat_id: String, thread_id: String, event: ChatEvent },
     /// Every other request: the response payload, decoded by the caller who knows its type.
     Response(RawResponse),
 }
@@ -202,26 +190,16 @@ impl PartialEq for RawResponse {
 pub enum Event {
     /// Logged in (again). `online`: agents are available. Each chat's `has_active_thread` is
     /// filled from the response's own when the server gave none for the chat (§4.3).
-    Connected {
-        customer: Customer,
-        chats: Vec<LoginChat>,
-        online: bool,
-    },
+    Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
     /// An attempt to connect failed; the core retries at `retry_at`.
     ConnectFailed { error: Error, retry_at: Duration },
     /// The connection was lost or ended (protocol.md §11.3 reasons: `connection_lost`,
     /// or a `customer_disconnected` reason).
-    Disconnected {
-        reason: String,
-        will_reconnect: bool,
-    },
+    Disconnected { reason: String, will_reconnect: bool },
     /// A push from the server (not the requester's copy, which settles the request).
     Push(Push),
     /// A request settled.
-    Settled {
-        id: RequestId,
-        result: Result<Reply, Error>,
-    },
+    Settled { id: RequestId, result: Result<Reply, Error> },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,11 +312,7 @@ impl Core {
     /// When `handle_timeout` must be called next.
     pub fn poll_timeout(&self) -> Option<Duration> {
         let requests = self.pending.values().map(|pending| pending.deadline);
-        [self.login.map(|(_, at)| at), self.reconnect_at]
-            .into_iter()
-            .flatten()
-            .chain(requests)
-            .min()
+        [self.login.map(|(_, at)| at), self.reconnect_at].into_iter().flatten().chain(requests).min()
     }
 
     /// Starts connecting: a token and a socket in parallel, then `login`.
@@ -376,20 +350,13 @@ impl Core {
             return Err(Error::TooManyPendingRequests);
         }
         let settle_by = match request {
-            Request::StartChat(_)
-            | Request::ResumeChat(_)
-            | Request::ActivateChat(_)
-            | Request::SendEvent(_) => SettleBy::Push,
+            Request::StartChat(_) | Request::ResumeChat(_) | Request::ActivateChat(_) | Request::SendEvent(_) => {
+                SettleBy::Push
+            }
             _ => SettleBy::Response,
         };
         let id = self.send(request, None);
-        self.pending.insert(
-            id,
-            Pending {
-                settle_by,
-                deadline: now + REQUEST_TIMEOUT,
-            },
-        );
+        self.pending.insert(id, Pending { settle_by, deadline: now + REQUEST_TIMEOUT });
         Ok(id)
     }
 
@@ -416,10 +383,7 @@ impl Core {
                 }
                 self.customer_id = Some(response.entity_id.clone());
                 let expires_at = now + Duration::from_secs(response.expires_in);
-                self.token = Some(Token {
-                    response,
-                    expires_at,
-                });
+                self.token = Some(Token { response, expires_at });
                 self.maybe_login(now);
             }
             Err(error) => {
@@ -452,20 +416,13 @@ impl Core {
             Phase::Connected => {
                 self.connection_ended(now);
                 self.phase = Phase::Connecting;
-                self.events.push_back(Event::Disconnected {
-                    reason: "connection_lost".into(),
-                    will_reconnect: true,
-                });
+                self.events.push_back(Event::Disconnected { reason: "connection_lost".into(), will_reconnect: true });
                 let delay = self.backoff(SOCKET_BACKOFF);
                 self.schedule(now + delay);
             }
             Phase::Connecting if self.reconnect_at.is_none() => {
                 let delay = self.backoff(SOCKET_BACKOFF);
-                let error = if was_open {
-                    Error::ConnectionLost
-                } else {
-                    Error::NoConnection
-                };
+                let error = if was_open { Error::ConnectionLost } else { Error::NoConnection };
                 self.retry_later(error, now, delay);
             }
             _ => {}
@@ -474,12 +431,7 @@ impl Core {
 
     pub fn handle_text(&mut self, text: &str, now: Duration) {
         // Frames we cannot read are ignored, as official clients do.
-        let Ok(RawServerFrame {
-            request_id,
-            action,
-            body,
-        }) = RawServerFrame::decode(text)
-        else {
+        let Ok(RawServerFrame { request_id, action, body }) = RawServerFrame::decode(text) else {
             return;
         };
         match body {
@@ -494,12 +446,8 @@ impl Core {
     }
 
     pub fn handle_timeout(&mut self, now: Duration) {
-        let overdue: Vec<RequestId> = self
-            .pending
-            .iter()
-            .filter(|(_, pending)| now >= pending.deadline)
-            .map(|(id, _)| *id)
-            .collect();
+        let overdue: Vec<RequestId> =
+            self.pending.iter().filter(|(_, pending)| now >= pending.deadline).map(|(id, _)| *id).collect();
         for id in overdue {
             // Its answer, should it come after all, finds nothing pending and is ignored; a
             // settling push then reaches the app as an ordinary push (the event did happen).
@@ -525,10 +473,7 @@ impl Core {
 
     /// One connection attempt: a token if we lack a fresh one, and a socket.
     fn attempt(&mut self, now: Duration) {
-        let fresh = self
-            .token
-            .as_ref()
-            .is_some_and(|t| now + TOKEN_EXPIRY_MARGIN < t.expires_at);
+        let fresh = self.token.as_ref().is_some_and(|t| now + TOKEN_EXPIRY_MARGIN < t.expires_at);
         if !fresh {
             self.token = None;
             if !self.fetching_token {
@@ -538,9 +483,7 @@ impl Core {
         }
         if self.socket == Socket::Closed {
             self.socket = Socket::Opening;
-            self.io.push_back(Io::OpenSocket {
-                url: self.config.socket_url(),
-            });
+            self.io.push_back(Io::OpenSocket { url: self.config.socket_url() });
         }
         self.maybe_login(now);
     }
@@ -594,9 +537,7 @@ impl Core {
         };
         match (result, settle_by) {
             (Err(error), _) => self.settle(id, Err(Error::Api(error))),
-            (Ok(payload), SettleBy::Response) => {
-                self.settle(id, Ok(Reply::Response(RawResponse { action, payload })))
-            }
+            (Ok(payload), SettleBy::Response) => self.settle(id, Ok(Reply::Response(RawResponse { action, payload }))),
             // Settled by the push that follows (protocol.md §3.4).
             (Ok(_), SettleBy::Push) => {}
         }
@@ -620,9 +561,7 @@ impl Core {
             }
             Err(error) => match error.kind {
                 ErrorType::CustomerBanned => self.destroy("customer_banned"),
-                ErrorType::Other(ref kind) if kind == "wrong_product_version" => {
-                    self.destroy("wrong_product_version")
-                }
+                ErrorType::Other(ref kind) if kind == "wrong_product_version" => self.destroy("wrong_product_version"),
                 _ => {
                     if error.kind == ErrorType::Authentication {
                         // The token was refused: get a new one.
@@ -639,11 +578,9 @@ impl Core {
     fn on_push(&mut self, frame: PushFrame, now: Duration) {
         let first_sighting = self.record_events(&frame.push);
         let id = frame.request_id.as_deref().and_then(RequestId::parse);
-        if let Some(id) = id.filter(|id| {
-            self.pending
-                .get(id)
-                .is_some_and(|pending| pending.settle_by == SettleBy::Push)
-        }) {
+        if let Some(id) =
+            id.filter(|id| self.pending.get(id).is_some_and(|pending| pending.settle_by == SettleBy::Push))
+        {
             match frame.push {
                 Push::IncomingChat(incoming) => {
                     return self.settle(id, Ok(Reply::Chat(incoming.chat)));
@@ -662,9 +599,7 @@ impl Core {
             }
         }
         match frame.push {
-            Push::CustomerDisconnected(disconnected) => {
-                self.on_customer_disconnected(disconnected, now)
-            }
+            Push::CustomerDisconnected(disconnected) => self.on_customer_disconnected(disconnected, now),
             // A copy of an event already handed on. (A copy that settles a request still
             // settles it, above: its caller waits for it.)
             Push::IncomingEvent(_) if !first_sighting => {}
@@ -675,9 +610,7 @@ impl Core {
     /// Records the chat events `push` carries; false for an `incoming_event` seen before.
     fn record_events(&mut self, push: &Push) -> bool {
         match push {
-            Push::IncomingEvent(incoming) => {
-                self.seen.first_sighting(&incoming.chat_id, &incoming.event)
-            }
+            Push::IncomingEvent(incoming) => self.seen.first_sighting(&incoming.chat_id, &incoming.event),
             Push::IncomingChat(incoming) => {
                 let chat = &incoming.chat;
                 for event in chat.thread.iter().flat_map(|thread| &thread.events) {
@@ -723,10 +656,7 @@ impl Core {
         self.fail_pending(Error::ConnectionLost);
         self.phase = Phase::Connecting;
         if was_connected {
-            self.events.push_back(Event::Disconnected {
-                reason,
-                will_reconnect: true,
-            });
+            self.events.push_back(Event::Disconnected { reason, will_reconnect: true });
         }
         self.schedule(now + delay);
     }
@@ -739,10 +669,7 @@ impl Core {
 
     fn fail_pending(&mut self, error: Error) {
         for id in std::mem::take(&mut self.pending).into_keys() {
-            self.events.push_back(Event::Settled {
-                id,
-                result: Err(error.clone()),
-            });
+            self.events.push_back(Event::Settled { id, result: Err(error.clone()) });
         }
     }
 
@@ -759,18 +686,12 @@ impl Core {
         self.fail_pending(Error::Destroyed);
         self.phase = Phase::Destroyed;
         self.reconnect_at = None;
-        self.events.push_back(Event::Disconnected {
-            reason: reason.into(),
-            will_reconnect: false,
-        });
+        self.events.push_back(Event::Disconnected { reason: reason.into(), will_reconnect: false });
     }
 
     fn retry_later(&mut self, error: Error, now: Duration, delay: Duration) {
         self.schedule(now + delay);
-        self.events.push_back(Event::ConnectFailed {
-            error,
-            retry_at: now + delay,
-        });
+        self.events.push_back(Event::ConnectFailed { error, retry_at: now + delay });
     }
 
     fn schedule(&mut self, at: Duration) {
@@ -820,32 +741,20 @@ struct Backoff {
 }
 
 /// protocol.md §6.1: the socket dropped or would not open.
-const SOCKET_BACKOFF: Backoff = Backoff {
-    base: Duration::from_millis(1000),
-    jitter_percent: 50,
-    cap: Duration::from_secs(5),
-};
+const SOCKET_BACKOFF: Backoff =
+    Backoff { base: Duration::from_millis(1000), jitter_percent: 50, cap: Duration::from_secs(5) };
 /// protocol.md §6.2: the login failed or timed out, or no token.
-const LOGIN_BACKOFF: Backoff = Backoff {
-    base: Duration::from_millis(300),
-    jitter_percent: 30,
-    cap: Duration::from_secs(60),
-};
+const LOGIN_BACKOFF: Backoff =
+    Backoff { base: Duration::from_millis(300), jitter_percent: 30, cap: Duration::from_secs(60) };
 /// protocol.md §6.2, v4's slower strategy: `service_temporarily_unavailable`,
 /// `too_many_unauthorized_connections`.
-const BUSY_SERVER_BACKOFF: Backoff = Backoff {
-    base: Duration::from_millis(1000),
-    jitter_percent: 30,
-    cap: Duration::from_secs(60),
-};
+const BUSY_SERVER_BACKOFF: Backoff =
+    Backoff { base: Duration::from_millis(1000), jitter_percent: 30, cap: Duration::from_secs(60) };
 /// `customer_disconnected` with a reason that reconnects (protocol.md §6.3 says a flat 100 ms;
 /// see the module's notes): the first retry as quick, the cap of a failed login, since a server
 /// that sends a logged-in client away has in effect refused it.
-const SENT_AWAY_BACKOFF: Backoff = Backoff {
-    base: Duration::from_millis(100),
-    jitter_percent: 50,
-    cap: Duration::from_secs(60),
-};
+const SENT_AWAY_BACKOFF: Backoff =
+    Backoff { base: Duration::from_millis(100), jitter_percent: 50, cap: Duration::from_secs(60) };
 
 /// Spreads any seed (0, 1, 2, … included) over the generator's whole state (splitmix64).
 fn splitmix64(seed: u64) -> u64 {

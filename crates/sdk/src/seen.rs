@@ -54,11 +54,7 @@ impl SeenEvents {
     fn first_seq(&mut self, chat_id: &str, seq: u64) -> bool {
         self.clock += 1;
         if !self.chats.contains_key(chat_id) && self.chats.len() >= MAX_CHATS {
-            let oldest = self
-                .chats
-                .iter()
-                .min_by_key(|(_, seen)| seen.last_seen)
-                .map(|(id, _)| id.clone());
+            let oldest = self.chats.iter().min_by_key(|(_, seen)| seen.last_seen).map(|(id, _)| id.clone());
             if let Some(oldest) = oldest {
                 self.chats.remove(&oldest);
             }
@@ -85,27 +81,14 @@ impl SeenEvents {
 
     #[cfg(test)]
     fn held(&self) -> (usize, usize, usize) {
-        let seqs = self
-            .chats
-            .values()
-            .map(|seen| seen.ranges.len())
-            .max()
-            .unwrap_or(0);
-        (
-            self.chats.len(),
-            seqs,
-            self.ids.len().max(self.id_order.len()),
-        )
+        let seqs = self.chats.values().map(|seen| seen.ranges.len()).max().unwrap_or(0);
+        (self.chats.len(), seqs, self.ids.len().max(self.id_order.len()))
     }
 }
 
 impl SeenSeqs {
     fn insert(&mut self, seq: u64) -> bool {
-        let before = self
-            .ranges
-            .range(..=seq)
-            .next_back()
-            .map(|(&start, &end)| (start, end));
+        let before = self.ranges.range(..=seq).next_back().map(|(&start, &end)| (start, end));
         if before.is_some_and(|(_, end)| end >= seq) {
             return false;
         }
@@ -116,16 +99,12 @@ impl SeenSeqs {
             self.ranges.remove(&before_start);
             start = before_start;
         }
-        if let Some(after_end) = seq
-            .checked_add(1)
-            .and_then(|next| self.ranges.remove(&next))
-        {
+        if let Some(after_end) = seq.checked_add(1).and_then(|next| self.ranges.remove(&next)) {
             end = after_end;
         }
         self.ranges.insert(start, end);
         if self.ranges.len() > MAX_SEQ_RANGES
-            && let (Some((first_start, _)), Some((_, second_end))) =
-                (self.ranges.pop_first(), self.ranges.pop_first())
+            && let (Some((first_start, _)), Some((_, second_end))) = (self.ranges.pop_first(), self.ranges.pop_first())
         {
             self.ranges.insert(first_start, second_end);
         }
@@ -153,19 +132,9 @@ mod tests {
     fn out_of_order_seqs_are_each_new_once() {
         let mut seen = SeenEvents::default();
         let order = [3, 1, 2, 2, 1, 3, 5, 4, 5];
-        let firsts: Vec<bool> = order
-            .iter()
-            .map(|&seq| seen.first_sighting("C", &with_seq(seq)))
-            .collect();
-        assert_eq!(
-            firsts,
-            [true, true, true, false, false, false, true, true, false]
-        );
-        assert_eq!(
-            seen.chats["C"].ranges,
-            BTreeMap::from([(1, 5)]),
-            "one range holds them all"
-        );
+        let firsts: Vec<bool> = order.iter().map(|&seq| seen.first_sighting("C", &with_seq(seq))).collect();
+        assert_eq!(firsts, [true, true, true, false, false, false, true, true, false]);
+        assert_eq!(seen.chats["C"].ranges, BTreeMap::from([(1, 5)]), "one range holds them all");
     }
 
     #[test]
@@ -175,10 +144,7 @@ mod tests {
             assert!(seen.first_sighting("C", &with_seq(seq)));
         }
         assert_eq!(seen.chats["C"].ranges.len(), 1, "in order: one range");
-        assert!(
-            seen.first_sighting("C", &with_seq(99)),
-            "an earlier event arriving late is new"
-        );
+        assert!(seen.first_sighting("C", &with_seq(99)), "an earlier event arriving late is new");
         assert!(!seen.first_sighting("C", &with_seq(99)));
         assert!(seen.first_sighting("C", &with_seq(3)));
         assert!(!seen.first_sighting("C", &with_seq(5_000)));
@@ -192,14 +158,8 @@ mod tests {
             assert!(seen.first_sighting("C", &with_seq(2 * n + 1)));
         }
         assert_eq!(seen.chats["C"].ranges.len(), MAX_SEQ_RANGES);
-        assert!(
-            !seen.first_sighting("C", &with_seq(2)),
-            "the oldest gap counts as seen"
-        );
-        assert!(
-            seen.first_sighting("C", &with_seq(4)),
-            "the others are still open"
-        );
+        assert!(!seen.first_sighting("C", &with_seq(2)), "the oldest gap counts as seen");
+        assert!(seen.first_sighting("C", &with_seq(4)), "the others are still open");
         assert!(!seen.first_sighting("C", &with_seq(4)));
     }
 
@@ -209,10 +169,7 @@ mod tests {
         assert!(seen.first_sighting("C", &with_seq(u64::MAX)));
         assert!(!seen.first_sighting("C", &with_seq(u64::MAX)));
         assert!(seen.first_sighting("C", &with_seq(u64::MAX - 1)));
-        assert_eq!(
-            seen.chats["C"].ranges,
-            BTreeMap::from([(u64::MAX - 1, u64::MAX)])
-        );
+        assert_eq!(seen.chats["C"].ranges, BTreeMap::from([(u64::MAX - 1, u64::MAX)]));
     }
 
     #[test]
@@ -225,10 +182,7 @@ mod tests {
         }
         let (chats, seq_ranges, ids) = seen.held();
         assert!(chats <= MAX_CHATS, "{chats} chats");
-        assert!(
-            seq_ranges <= MAX_SEQ_RANGES,
-            "{seq_ranges} ranges in a chat"
-        );
+        assert!(seq_ranges <= MAX_SEQ_RANGES, "{seq_ranges} ranges in a chat");
         assert!(ids <= MAX_IDS, "{ids} ids");
     }
 
@@ -241,9 +195,6 @@ mod tests {
         assert!(seen.first_sighting("B", &with_id("ev-1")));
         assert!(!seen.first_sighting("B", &with_id("ev-1")));
         let anonymous = Event::message("no id, no seq");
-        assert!(
-            seen.first_sighting("A", &anonymous) && seen.first_sighting("A", &anonymous),
-            "cannot be told apart"
-        );
+        assert!(seen.first_sighting("A", &anonymous) && seen.first_sighting("A", &anonymous), "cannot be told apart");
     }
 }

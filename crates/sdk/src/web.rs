@@ -57,10 +57,7 @@ fn callback(
 
 impl Platform for Web {
     fn now(&self) -> Duration {
-        let ms = web_sys::window()
-            .and_then(|w| w.performance())
-            .map(|p| p.now())
-            .unwrap_or_else(js_sys::Date::now);
+        let ms = web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or_else(js_sys::Date::now);
         Duration::from_secs_f64(ms / 1000.0)
     }
 
@@ -71,8 +68,7 @@ impl Platform for Web {
 
     fn open_socket(&self, url: String) -> BoxFuture<Result<Socket, SocketError>> {
         Box::pin(async move {
-            let ws = WebSocket::new(&url)
-                .map_err(|_| SocketError(format!("invalid socket URL {url}")))?;
+            let ws = WebSocket::new(&url).map_err(|_| SocketError(format!("invalid socket URL {url}")))?;
             let (tx, mut rx) = mpsc::unbounded();
             let on_open = callback(&tx, |_| Some(Signal::Open));
             let on_message = callback(&tx, |event| {
@@ -84,10 +80,7 @@ impl Platform for Web {
             ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
             ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
             ws.set_onerror(Some(on_close.as_ref().unchecked_ref()));
-            let guard = Guard {
-                ws: ws.clone(),
-                _callbacks: vec![on_open, on_message, on_close],
-            };
+            let guard = Guard { ws: ws.clone(), _callbacks: vec![on_open, on_message, on_close] };
 
             match rx.next().await {
                 Some(Signal::Open) => {}
@@ -100,14 +93,10 @@ impl Platform for Web {
                 }
             });
             let outgoing = futures::sink::unfold(ws, |ws, text: String| async move {
-                ws.send_with_str(&text)
-                    .map_err(|_| SocketError("send failed".into()))?;
+                ws.send_with_str(&text).map_err(|_| SocketError("send failed".into()))?;
                 Ok::<_, SocketError>(ws)
             });
-            Ok(Socket {
-                incoming: Box::pin(incoming),
-                outgoing: Box::pin(outgoing),
-            })
+            Ok(Socket { incoming: Box::pin(incoming), outgoing: Box::pin(outgoing) })
         })
     }
 

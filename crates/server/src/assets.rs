@@ -35,14 +35,8 @@ pub fn widget(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/widget", get(|| async { Redirect::permanent("/widget/") }))
         .nest_service("/widget/", ServeDir::new(&state.settings.widget_dir))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::CONTENT_SECURITY_POLICY,
-            csp,
-        ))
-        .layer(SetResponseHeaderLayer::overriding(
-            header::X_CONTENT_TYPE_OPTIONS,
-            HeaderValue::from_static("nosniff"),
-        ))
+        .layer(SetResponseHeaderLayer::overriding(header::CONTENT_SECURITY_POLICY, csp))
+        .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
 }
 
 /// The demo website: a made-up shop that embeds the widget with one script tag.

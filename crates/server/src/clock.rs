@@ -24,10 +24,7 @@ impl Micros {
     }
 
     pub fn plus(self, duration: Duration) -> Self {
-        Micros(
-            self.0
-                .saturating_add(i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)),
-        )
+        Micros(self.0.saturating_add(i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)))
     }
 
     /// The time from `earlier` to `self`, zero if `earlier` is later.
@@ -37,10 +34,7 @@ impl Micros {
 
     /// As the wire writes times: RFC 3339, microseconds, UTC.
     pub fn rfc3339(self) -> String {
-        chrono::DateTime::from_timestamp_micros(self.0)
-            .unwrap_or_default()
-            .format("%Y-%m-%dT%H:%M:%S%.6fZ")
-            .to_string()
+        chrono::DateTime::from_timestamp_micros(self.0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
     }
 }
 
@@ -109,10 +103,7 @@ mod tests {
 
     #[test]
     fn micros_render_as_the_wire_writes_times() {
-        assert_eq!(
-            Micros(1_764_000_000_123_456).rfc3339(),
-            "2025-11-24T16:00:00.123456Z"
-        );
+        assert_eq!(Micros(1_764_000_000_123_456).rfc3339(), "2025-11-24T16:00:00.123456Z");
         assert_eq!(Micros::from_unix_seconds(5).unix_seconds(), 5);
         assert_eq!(Micros(10).since(Micros(20)), Duration::ZERO);
     }
@@ -122,20 +113,13 @@ mod tests {
         let clock = Clock::manual(Micros(0));
         let sleeper = tokio::spawn({
             let clock = clock.clone();
-            async move {
-                clock
-                    .sleep_until(Micros(0).plus(Duration::from_secs(30)))
-                    .await
-            }
+            async move { clock.sleep_until(Micros(0).plus(Duration::from_secs(30))).await }
         });
         clock.advance(Duration::from_secs(29));
         tokio::task::yield_now().await;
         assert!(!sleeper.is_finished());
         clock.advance(Duration::from_secs(1));
-        tokio::time::timeout(Duration::from_secs(5), sleeper)
-            .await
-            .unwrap()
-            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), sleeper).await.unwrap().unwrap();
         assert_eq!(clock.now(), Micros(30_000_000));
     }
 }

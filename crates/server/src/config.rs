@@ -22,12 +22,7 @@ pub const DEMO_ORGANIZATION_ID: &str = "7c1f2a9e-3b4d-4e5f-8a6b-9c0d1e2f3a4b";
 )]
 pub struct Config {
     /// Address of the API and widget origin.
-    #[arg(
-        long,
-        env = "CONFAB_LISTEN",
-        default_value = "127.0.0.1:8080",
-        value_name = "ADDR"
-    )]
+    #[arg(long, env = "CONFAB_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub listen: SocketAddr,
 
     /// Address of the demo website (a second origin that embeds the widget). Off when absent.
@@ -44,12 +39,7 @@ pub struct Config {
     pub database: Option<String>,
 
     /// Directory for the default SQLite database (created if missing).
-    #[arg(
-        long,
-        env = "CONFAB_DATA_DIR",
-        default_value = "confab-data",
-        value_name = "DIR"
-    )]
+    #[arg(long, env = "CONFAB_DATA_DIR", default_value = "confab-data", value_name = "DIR")]
     pub data_dir: PathBuf,
 
     /// The organization this server serves (clients pass it as `organization_id`).
@@ -63,12 +53,7 @@ pub struct Config {
     /// An origin allowed to embed the widget and open customer sockets (repeatable; the
     /// environment variable takes a comma-separated list). The API's own origin and the demo
     /// site's are always allowed.
-    #[arg(
-        long = "allowed-origin",
-        env = "CONFAB_ALLOWED_ORIGINS",
-        value_delimiter = ',',
-        value_name = "ORIGIN"
-    )]
+    #[arg(long = "allowed-origin", env = "CONFAB_ALLOWED_ORIGINS", value_delimiter = ',', value_name = "ORIGIN")]
     pub allowed_origins: Vec<String>,
 
     /// Customer access token lifetime (seconds). For tests.
@@ -77,12 +62,7 @@ pub struct Config {
 
     /// A proxy or load balancer in front of this server whose `X-Forwarded-For` header names
     /// the real client (repeatable; comma-separated in the environment variable).
-    #[arg(
-        long = "trusted-proxy",
-        env = "CONFAB_TRUSTED_PROXIES",
-        value_delimiter = ',',
-        value_name = "IP"
-    )]
+    #[arg(long = "trusted-proxy", env = "CONFAB_TRUSTED_PROXIES", value_delimiter = ',', value_name = "IP")]
     pub trusted_proxies: Vec<std::net::IpAddr>,
 
     /// Customer token grants per client address and second, and their burst. For load tests.
@@ -98,35 +78,22 @@ pub struct Config {
     pub new_customer_burst: u32,
 
     /// Directory of the built widget, served at /widget/.
-    #[arg(
-        long,
-        env = "CONFAB_WIDGET_DIR",
-        default_value = "dist/widget",
-        value_name = "DIR"
-    )]
+    #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]
     pub widget_dir: PathBuf,
 }
 
 fn parse_uuid(value: &str) -> Result<String, String> {
-    uuid::Uuid::parse_str(value)
-        .map(|u| u.to_string())
-        .map_err(|e| format!("not a UUID: {e}"))
+    uuid::Uuid::parse_str(value).map(|u| u.to_string()).map_err(|e| format!("not a UUID: {e}"))
 }
 
 impl Config {
     /// The database URL to open.
     pub fn database_url(&self) -> String {
-        self.database
-            .clone()
-            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("confab.db").display()))
+        self.database.clone().unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("confab.db").display()))
     }
 }
 
 /// `http://<addr>`, with an unspecified address (0.0.0.0) shown as 127.0.0.1.
 pub fn url_of(addr: SocketAddr) -> String {
-    if addr.ip().is_unspecified() {
-        format!("http://127.0.0.1:{}", addr.port())
-    } else {
-        format!("http://{addr}")
-    }
+    if addr.ip().is_unspecified() { format!("http://127.0.0.1:{}", addr.port()) } else { format!("http://{addr}") }
 }

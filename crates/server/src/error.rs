@@ -53,9 +53,7 @@ impl Error {
 fn status(kind: &ErrorType) -> StatusCode {
     match kind {
         ErrorType::Authentication => StatusCode::UNAUTHORIZED,
-        ErrorType::Authorization | ErrorType::MissingAccess | ErrorType::NotAllowed => {
-            StatusCode::FORBIDDEN
-        }
+        ErrorType::Authorization | ErrorType::MissingAccess | ErrorType::NotAllowed => StatusCode::FORBIDDEN,
         ErrorType::NotFound | ErrorType::GroupNotFound => StatusCode::NOT_FOUND,
         ErrorType::EntityTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorType::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,

@@ -82,16 +82,12 @@ impl Settings {
     /// A browser's request must come from an allowed origin; a request without `Origin` is not
     /// from a browser page and is left to authentication.
     pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Error> {
-        match headers
-            .get(header::ORIGIN)
-            .map(|o| o.to_str().unwrap_or(""))
-        {
+        match headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("")) {
             None => Ok(()),
             Some(origin) if self.allowed_origins.iter().any(|a| a == origin) => Ok(()),
-            Some(origin) => Err(Error::new(
-                confab_protocol::ErrorType::Authorization,
-                format!("Origin {origin} is not allowed"),
-            )),
+            Some(origin) => {
+                Err(Error::new(confab_protocol::ErrorType::Authorization, format!("Origin {origin} is not allowed")))
+            }
         }
     }
 
@@ -102,14 +98,8 @@ impl Settings {
         if !self.trusted_proxies.contains(&client) {
             return client;
         }
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok());
-        let hops: Vec<IpAddr> = forwarded
-            .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse().ok())
-            .collect();
+        let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok());
+        let hops: Vec<IpAddr> = forwarded.flat_map(|v| v.split(',')).filter_map(|a| a.trim().parse().ok()).collect();
         for hop in hops.into_iter().rev() {
             client = hop;
             if !self.trusted_proxies.contains(&hop) {
@@ -122,11 +112,7 @@ impl Settings {
     /// Identity cookie attributes. Over HTTPS they work in third-party iframes
     /// (`SameSite=None; Secure`); plain HTTP (local demos) gets `Lax`.
     pub fn cookie_attributes(&self, path: &str, max_age: u64) -> String {
-        let same_site = if self.is_https() {
-            "SameSite=None; Secure"
-        } else {
-            "SameSite=Lax"
-        };
+        let same_site = if self.is_https() { "SameSite=None; Secure" } else { "SameSite=Lax" };
         format!("Path={path}; Max-Age={max_age}; HttpOnly; {same_site}")
     }
 
@@ -185,22 +171,15 @@ impl From<axum::extract::rejection::BytesRejection> for Error {
     fn from(rejection: axum::extract::rejection::BytesRejection) -> Self {
         Error::new(
             confab_protocol::ErrorType::EntityTooLarge,
-            format!(
-                "Request body is too large or unreadable: {}",
-                rejection.body_text()
-            ),
+            format!("Request body is too large or unreadable: {}", rejection.body_text()),
         )
     }
 }
 
 /// The API and widget origin: customer tokens and socket, Agent Web API, loader, widget.
 pub fn app(state: AppState) -> Router {
-    let origins: Vec<HeaderValue> = state
-        .settings
-        .allowed_origins
-        .iter()
-        .filter_map(|o| HeaderValue::from_str(o).ok())
-        .collect();
+    let origins: Vec<HeaderValue> =
+        state.settings.allowed_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
     // Customer endpoints are called by pages on allowed origins, with cookies.
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
@@ -226,11 +205,7 @@ pub fn app(state: AppState) -> Router {
 
 /// The fixed identity of the first agent.
 pub fn first_agent() -> AgentSeed {
-    AgentSeed {
-        id: "alex@confab.example".into(),
-        name: "Alex Morgan".into(),
-        job_title: "Support Agent".into(),
-    }
+    AgentSeed { id: "alex@confab.example".into(), name: "Alex Morgan".into(), job_title: "Support Agent".into() }
 }
 
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -261,12 +236,7 @@ impl Server {
         };
         let site_addr = site_listener.as_ref().map(|l| l.local_addr()).transpose()?;
 
-        let public_url = config
-            .public_url
-            .clone()
-            .unwrap_or_else(|| url_of(api_addr))
-            .trim_end_matches('/')
-            .to_owned();
+        let public_url = config.public_url.clone().unwrap_or_else(|| url_of(api_addr)).trim_end_matches('/').to_owned();
         let site_url = site_addr.map(url_of);
         let mut allowed_origins = config.allowed_origins.clone();
         allowed_origins.push(public_url.clone());
@@ -280,10 +250,7 @@ impl Server {
         let store = Store::open(&config.database_url()).await?;
         let token_ttl = std::time::Duration::from_secs(config.customer_token_ttl_secs);
         let domain = Arc::new(Domain::new(store, clock, token_ttl).await?);
-        let agent_token = config
-            .agent_token
-            .clone()
-            .unwrap_or_else(store::random_secret);
+        let agent_token = config.agent_token.clone().unwrap_or_else(store::random_secret);
         domain.upsert_agent(&first_agent(), &agent_token).await?;
         if !config.widget_dir.join("index.html").exists() {
             tracing::warn!(dir = %config.widget_dir.display(), "the widget is not built here; /widget/ will 404 (run `make widget`)");
@@ -301,19 +268,10 @@ impl Server {
         let shutdown = Shutdown::new();
         let fanout = Arc::new(Fanout::default());
         let bus = Arc::new(BusStats::default());
-        fanout::bus::start(
-            domain.clone(),
-            fanout.clone(),
-            bus.clone(),
-            shutdown.clone(),
-        )
-        .await?;
+        fanout::bus::start(domain.clone(), fanout.clone(), bus.clone(), shutdown.clone()).await?;
         let token_limits = TokenLimits {
             grants: AddressLimiter::new(config.token_grants_per_second, config.token_grant_burst),
-            new_customers: AddressLimiter::new(
-                config.new_customers_per_second,
-                config.new_customer_burst,
-            ),
+            new_customers: AddressLimiter::new(config.new_customers_per_second, config.new_customer_burst),
         };
         let state = AppState(Arc::new(AppStateInner {
             domain,
@@ -328,9 +286,7 @@ impl Server {
         let stop = shutdown.clone();
         let api = app(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         tasks.push(tokio::spawn(
-            axum::serve(api_listener, api)
-                .with_graceful_shutdown(async move { stop.signalled().await })
-                .into_future(),
+            axum::serve(api_listener, api).with_graceful_shutdown(async move { stop.signalled().await }).into_future(),
         ));
         if let Some(listener) = site_listener {
             let stop = shutdown.clone();
@@ -340,23 +296,13 @@ impl Server {
                     .into_future(),
             ));
         }
-        Ok(Server {
-            api_addr,
-            site_addr,
-            state,
-            agent_token,
-            tasks,
-        })
+        Ok(Server { api_addr, site_addr, state, agent_token, tasks })
     }
 
     /// The one line printed when ready.
     pub fn ready_line(&self) -> String {
         let settings = &self.state.settings;
-        let site = settings
-            .site_url
-            .as_deref()
-            .map(|u| format!(" | demo site {u}/"))
-            .unwrap_or_default();
+        let site = settings.site_url.as_deref().map(|u| format!(" | demo site {u}/")).unwrap_or_default();
         format!(
             "confab-server ready: api {url} | widget {url}/widget/ | agent api {url}/v3.6/agent/action/{site} | agent token {token}",
             url = settings.public_url,

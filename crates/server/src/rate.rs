@@ -18,12 +18,7 @@ pub struct TokenBucket {
 impl TokenBucket {
     /// A full bucket.
     pub fn new(rate: u32, burst: u32, now: Micros) -> Self {
-        Self {
-            rate: f64::from(rate),
-            burst: f64::from(burst),
-            tokens: f64::from(burst),
-            last: now,
-        }
+        Self { rate: f64::from(rate), burst: f64::from(burst), tokens: f64::from(burst), last: now }
     }
 
     /// Takes one token if there is one.
@@ -61,11 +56,7 @@ pub struct AddressLimiter {
 
 impl AddressLimiter {
     pub fn new(rate: u32, burst: u32) -> Self {
-        Self {
-            rate,
-            burst,
-            buckets: Mutex::new(HashMap::new()),
-        }
+        Self { rate, burst, buckets: Mutex::new(HashMap::new()) }
     }
 
     /// Takes one token from `address`'s bucket if there is one.
@@ -78,10 +69,7 @@ impl AddressLimiter {
                 buckets.clear();
             }
         }
-        buckets
-            .entry(address)
-            .or_insert_with(|| TokenBucket::new(self.rate, self.burst, now))
-            .take(now)
+        buckets.entry(address).or_insert_with(|| TokenBucket::new(self.rate, self.burst, now)).take(now)
     }
 }
 
@@ -97,10 +85,7 @@ mod tests {
         let mut bucket = TokenBucket::new(10, 30, start);
         assert!((0..30).all(|_| bucket.take(start)), "the burst");
         assert!(!bucket.take(start), "then empty");
-        assert!(
-            bucket.take(start.plus(Duration::from_millis(100))),
-            "one token per 100 ms"
-        );
+        assert!(bucket.take(start.plus(Duration::from_millis(100))), "one token per 100 ms");
         assert!(!bucket.take(start.plus(Duration::from_millis(100))));
         // A long pause refills to the burst, not beyond.
         let later = start.plus(Duration::from_secs(60));
@@ -116,9 +101,6 @@ mod tests {
         assert!(limiter.take(a, now) && limiter.take(a, now));
         assert!(!limiter.take(a, now), "a's burst is spent");
         assert!(limiter.take(b, now), "b is not a");
-        assert!(
-            limiter.take(a, now.plus(Duration::from_secs(1))),
-            "a refills"
-        );
+        assert!(limiter.take(a, now.plus(Duration::from_secs(1))), "a refills");
     }
 }

@@ -7,27 +7,17 @@ use serde_json::json;
 
 async fn customer_with_chat(server: &TestServer) -> (Rtm, String, String) {
     let (mut rtm, _, customer_id) = Rtm::logged_in(server).await;
-    rtm.send(
-        "start_chat",
-        json!({"chat": {"thread": {"events": [{"type":"message","text":"hello"}]}}}),
-    )
-    .await;
+    rtm.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hello"}]}}})).await;
     let response = rtm.recv().await;
     let _incoming_chat = rtm.recv().await;
-    (
-        rtm,
-        response["payload"]["chat_id"].as_str().unwrap().to_owned(),
-        customer_id,
-    )
+    (rtm, response["payload"]["chat_id"].as_str().unwrap().to_owned(), customer_id)
 }
 
 #[tokio::test]
 async fn missing_or_wrong_tokens_get_401_in_the_error_shape() {
     let server = TestServer::start().await;
     for token in [None, Some("wrong")] {
-        let (status, body) = server
-            .agent_with_token("list_chats", json!({}), token)
-            .await;
+        let (status, body) = server.agent_with_token("list_chats", json!({}), token).await;
         assert_eq!(status, 401);
         assert_eq!(body["error"]["type"], "authentication", "{body}");
         assert!(body["error"]["message"].is_string());
@@ -38,27 +28,13 @@ async fn missing_or_wrong_tokens_get_401_in_the_error_shape() {
 async fn bad_bodies_unknown_actions_and_unknown_chats_are_reported() {
     let server = TestServer::start().await;
     let (status, body) = server.agent("send_event", json!({"chat_id": "X"})).await;
-    assert_eq!(
-        (status, body["error"]["type"].as_str()),
-        (400, Some("validation"))
-    );
-    let (status, body) = server
-        .agent("get_chat", json!({"chat_id": "NOSUCHCHAT"}))
-        .await;
-    assert_eq!(
-        (status, body["error"]["type"].as_str()),
-        (404, Some("not_found"))
-    );
+    assert_eq!((status, body["error"]["type"].as_str()), (400, Some("validation")));
+    let (status, body) = server.agent("get_chat", json!({"chat_id": "NOSUCHCHAT"})).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (404, Some("not_found")));
     let (status, body) = server.agent("transfer_universe", json!({})).await;
-    assert_eq!(
-        (status, body["error"]["type"].as_str()),
-        (404, Some("not_found"))
-    );
+    assert_eq!((status, body["error"]["type"].as_str()), (404, Some("not_found")));
     let (status, body) = server.agent("list_chats", json!({"limit": 1000})).await;
-    assert_eq!(
-        (status, body["error"]["type"].as_str()),
-        (400, Some("validation"))
-    );
+    assert_eq!((status, body["error"]["type"].as_str()), (400, Some("validation")));
     let response = reqwest::Client::new()
         .post(format!("{}/v3.6/agent/action/list_chats", server.url))
         .header("authorization", format!("Bearer {AGENT_TOKEN}"))
@@ -67,10 +43,7 @@ async fn bad_bodies_unknown_actions_and_unknown_chats_are_reported() {
         .await
         .unwrap();
     assert_eq!(response.status(), 400);
-    assert_eq!(
-        response.json::<serde_json::Value>().await.unwrap()["error"]["type"],
-        "validation"
-    );
+    assert_eq!(response.json::<serde_json::Value>().await.unwrap()["error"]["type"], "validation");
 }
 
 #[tokio::test]
@@ -82,18 +55,17 @@ async fn an_agent_reply_reaches_the_visitors_socket_immediately() {
     assert_eq!(status, 200);
     assert_eq!(list["found_chats"], 1);
     assert_eq!(list["chats_summary"][0]["id"], chat_id.as_str());
-    assert_eq!(
-        list["chats_summary"][0]["last_thread_summary"]["active"],
-        true
-    );
+    assert_eq!(list["chats_summary"][0]["last_thread_summary"]["active"], true);
 
-    let (status, sent) = server.agent("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"Hi! How can I help?","visibility":"all"}})).await;
+    let (status, sent) = server
+        .agent(
+            "send_event",
+            json!({"chat_id": chat_id, "event": {"type":"message","text":"Hi! How can I help?","visibility":"all"}}),
+        )
+        .await;
     assert_eq!(status, 200, "{sent}");
     let joined = rtm.recv().await;
-    assert_eq!(
-        joined["action"], "user_added_to_chat",
-        "the visitor learns who joined first"
-    );
+    assert_eq!(joined["action"], "user_added_to_chat", "the visitor learns who joined first");
     assert_eq!(joined["payload"]["user"]["name"], "Alex Morgan");
     let push = rtm.recv().await;
     assert_eq!(push["action"], "incoming_event");
@@ -102,12 +74,7 @@ async fn an_agent_reply_reaches_the_visitors_socket_immediately() {
     assert_eq!(push["payload"]["event"]["id"], sent["event_id"]);
 
     let (_, chat) = server.agent("get_chat", json!({"chat_id": chat_id})).await;
-    let users: Vec<&str> = chat["users"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["id"].as_str().unwrap())
-        .collect();
+    let users: Vec<&str> = chat["users"].as_array().unwrap().iter().map(|u| u["id"].as_str().unwrap()).collect();
     assert_eq!(users, [customer_id.as_str(), "alex@confab.example"]);
     assert_eq!(chat["users"][1]["type"], "agent");
     assert_eq!(chat["users"][1]["name"], "Alex Morgan");
@@ -118,36 +85,30 @@ async fn an_agent_reply_reaches_the_visitors_socket_immediately() {
 async fn an_agent_closes_the_chat_and_the_visitor_is_told() {
     let server = TestServer::start().await;
     let (mut rtm, chat_id, _) = customer_with_chat(&server).await;
-    let (status, _) = server
-        .agent("deactivate_chat", json!({"id": chat_id}))
-        .await;
+    let (status, _) = server.agent("deactivate_chat", json!({"id": chat_id})).await;
     assert_eq!(status, 200);
     let push = rtm.recv().await;
     assert_eq!(push["action"], "chat_deactivated");
     assert_eq!(push["payload"]["user_id"], "alex@confab.example");
-    let (status, body) = server
-        .agent("deactivate_chat", json!({"id": chat_id}))
-        .await;
-    assert_eq!(
-        (status, body["error"]["type"].as_str()),
-        (422, Some("chat_inactive"))
-    );
+    let (status, body) = server.agent("deactivate_chat", json!({"id": chat_id})).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (422, Some("chat_inactive")));
 }
 
 #[tokio::test]
 async fn internal_notes_stay_with_agents() {
     let server = TestServer::start().await;
     let (mut rtm, chat_id, _) = customer_with_chat(&server).await;
-    let (status, _) = server.agent("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"VIP customer","visibility":"agents"}})).await;
+    let (status, _) = server
+        .agent(
+            "send_event",
+            json!({"chat_id": chat_id, "event": {"type":"message","text":"VIP customer","visibility":"agents"}}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(rtm.recv().await["action"], "user_added_to_chat");
     let seen = rtm.request("get_chat", json!({"chat_id": chat_id})).await;
-    let texts: Vec<&str> = seen["payload"]["thread"]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["text"].as_str().unwrap())
-        .collect();
+    let texts: Vec<&str> =
+        seen["payload"]["thread"]["events"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["hello"]);
     let (_, chat) = server.agent("get_chat", json!({"chat_id": chat_id})).await;
     assert_eq!(chat["thread"]["events"].as_array().unwrap().len(), 2);
@@ -163,14 +124,10 @@ async fn agents_page_through_chats() {
     assert_eq!(first["chats_summary"].as_array().unwrap().len(), 2);
     assert_eq!(first["found_chats"], 3);
     let page_id = first["next_page_id"].as_str().unwrap();
-    let (_, second) = server
-        .agent("list_chats", json!({"page_id": page_id}))
-        .await;
+    let (_, second) = server.agent("list_chats", json!({"page_id": page_id})).await;
     assert_eq!(second["chats_summary"].as_array().unwrap().len(), 1);
     assert!(second.get("next_page_id").is_none());
     assert!(second["previous_page_id"].is_string());
-    let (status, _) = server
-        .agent("list_chats", json!({"page_id": page_id, "limit": 2}))
-        .await;
+    let (status, _) = server.agent("list_chats", json!({"page_id": page_id, "limit": 2})).await;
     assert_eq!(status, 400, "page_id cannot be combined with limit");
 }

@@ -19,12 +19,8 @@ async fn two_nodes() -> (TestServer, TestServer, String) {
 /// Logs a socket of the same visitor into `server` (a token from any node is valid on all).
 async fn login_with(server: &TestServer, token: &Value) -> Rtm {
     let mut rtm = Rtm::open(&server.ws_url()).await;
-    let login = rtm
-        .request(
-            "login",
-            json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())}),
-        )
-        .await;
+    let login =
+        rtm.request("login", json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())})).await;
     assert_eq!(login["success"], true, "{login}");
     rtm
 }
@@ -47,11 +43,7 @@ async fn a_customer_on_one_node_and_an_agent_on_another_hold_a_conversation() {
     let mut on_a = login_with(&a, &token).await;
     let mut on_b = login_with(&b, &token).await;
 
-    on_a.send(
-        "start_chat",
-        json!({"chat": {"thread": {"events": [{"type":"message","text":"hello from A"}]}}}),
-    )
-    .await;
+    on_a.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hello from A"}]}}})).await;
     let started = on_a.recv().await;
     let chat_id = started["payload"]["chat_id"].as_str().unwrap().to_owned();
     let incoming_chat = next_push(&mut on_b, "incoming_chat").await;
@@ -62,27 +54,16 @@ async fn a_customer_on_one_node_and_an_agent_on_another_hold_a_conversation() {
     );
     assert!(incoming_chat.get("request_id").is_none());
 
-    let (status, sent) = b
-        .agent(
-            "send_event",
-            json!({"chat_id": chat_id, "event": {"type":"message","text":"Hi, from node B"}}),
-        )
-        .await;
+    let (status, sent) =
+        b.agent("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"Hi, from node B"}})).await;
     assert_eq!(status, 200, "{sent}");
     let joined = next_push(&mut on_a, "user_added_to_chat").await;
     assert_eq!(joined["payload"]["user"]["name"], "Alex Morgan");
     let reply = next_push(&mut on_a, "incoming_event").await;
     assert_eq!(reply["payload"]["event"]["text"], "Hi, from node B");
-    assert_eq!(
-        reply["payload"]["event"]["seq"], 2,
-        "the chat's second event"
-    );
+    assert_eq!(reply["payload"]["event"]["seq"], 2, "the chat's second event");
 
-    on_a.send(
-        "send_event",
-        json!({"chat_id": chat_id, "event": {"type":"message","text":"thanks"}}),
-    )
-    .await;
+    on_a.send("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"thanks"}})).await;
     // The visitor's socket on B saw the agent's reply, then its own words from A, in order.
     let reply_on_b = next_push(&mut on_b, "incoming_event").await;
     assert_eq!(reply_on_b["payload"]["event"]["text"], "Hi, from node B");
@@ -92,12 +73,8 @@ async fn a_customer_on_one_node_and_an_agent_on_another_hold_a_conversation() {
 
     // Both nodes read the same history.
     let (_, chat) = a.agent("get_chat", json!({"chat_id": chat_id})).await;
-    let texts: Vec<&str> = chat["thread"]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["text"].as_str().unwrap())
-        .collect();
+    let texts: Vec<&str> =
+        chat["thread"]["events"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["hello from A", "Hi, from node B", "thanks"]);
 }
 
@@ -106,15 +83,8 @@ async fn a_node_that_loses_its_listener_resyncs_and_misses_nothing() {
     let (a, b, url) = two_nodes().await;
     let token = a.visitor().token().await;
     let mut on_b = login_with(&b, &token).await;
-    on_b.send(
-        "start_chat",
-        json!({"chat": {"thread": {"events": [{"type":"message","text":"hi"}]}}}),
-    )
-    .await;
-    let chat_id = on_b.recv().await["payload"]["chat_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    on_b.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hi"}]}}})).await;
+    let chat_id = on_b.recv().await["payload"]["chat_id"].as_str().unwrap().to_owned();
     let _ = next_push(&mut on_b, "incoming_chat").await;
 
     // Cut every listener connection (as a database failover or a network blip would), then
@@ -128,7 +98,9 @@ async fn a_node_that_loses_its_listener_resyncs_and_misses_nothing() {
     .await
     .unwrap();
     assert_eq!(cut.len(), 2, "one listener per node");
-    let (status, _) = a.agent("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"sent during the outage"}})).await;
+    let (status, _) = a
+        .agent("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"sent during the outage"}}))
+        .await;
     assert_eq!(status, 200);
 
     let reply = next_push(&mut on_b, "incoming_event").await;

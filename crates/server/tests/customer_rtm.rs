@@ -28,19 +28,11 @@ async fn login_answers_what_official_clients_require() {
         "greetings_shown_count",
         "greetings_accepted_count",
     ] {
-        assert!(
-            payload["customer"]["statistics"][counter].is_u64(),
-            "{counter}: {payload}"
-        );
+        assert!(payload["customer"]["statistics"][counter].is_u64(), "{counter}: {payload}");
     }
     assert_eq!(payload["chats"], json!([]));
     let config = &payload["__priv_dynamic_config"];
-    assert!(
-        config["online_groups_ids"]
-            .as_array()
-            .unwrap()
-            .contains(&config["customer_groups"]["monitoring"]["id"])
-    );
+    assert!(config["online_groups_ids"].as_array().unwrap().contains(&config["customer_groups"]["monitoring"]["id"]));
     assert_ne!(payload["customer"]["id"], customer_id.as_str());
 }
 
@@ -51,18 +43,11 @@ async fn a_bad_token_is_refused_and_the_socket_may_try_again() {
     for token in ["Bearer not-a-token", "no-bearer-prefix"] {
         let reply = rtm.request("login", json!({"token": token})).await;
         assert_eq!(reply["success"], false);
-        assert_eq!(
-            reply["payload"]["error"]["type"], "authentication",
-            "{reply}"
-        );
+        assert_eq!(reply["payload"]["error"]["type"], "authentication", "{reply}");
     }
     let token = server.visitor().token().await;
-    let reply = rtm
-        .request(
-            "login",
-            json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())}),
-        )
-        .await;
+    let reply =
+        rtm.request("login", json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())})).await;
     assert_eq!(reply["success"], true);
 }
 
@@ -84,18 +69,10 @@ async fn bad_frames_get_the_error_shape_and_the_socket_stays_up() {
     let unknown = rtm.request("fly_to_the_moon", json!({})).await;
     assert_eq!(unknown["success"], false);
     assert_eq!(unknown["payload"]["error"]["type"], "validation");
-    assert!(
-        unknown["payload"]["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("fly_to_the_moon")
-    );
+    assert!(unknown["payload"]["error"]["message"].as_str().unwrap().contains("fly_to_the_moon"));
 
     let invalid = rtm.request("send_event", json!({"chat_id": 42})).await;
-    assert_eq!(
-        invalid["payload"]["error"]["type"], "validation",
-        "{invalid}"
-    );
+    assert_eq!(invalid["payload"]["error"]["type"], "validation", "{invalid}");
 
     rtm.send_text("{not json").await;
     let malformed = rtm.recv().await;
@@ -130,14 +107,8 @@ async fn start_chat_answers_then_pushes_incoming_chat_with_the_request_id() {
     assert_eq!(response["request_id"], request_id.as_str());
     assert_eq!(response["success"], true);
     let chat_id = response["payload"]["chat_id"].as_str().unwrap().to_owned();
-    let thread_id = response["payload"]["thread_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert_eq!(
-        response["payload"]["event_ids"],
-        json!([format!("{thread_id}_1")])
-    );
+    let thread_id = response["payload"]["thread_id"].as_str().unwrap().to_owned();
+    assert_eq!(response["payload"]["event_ids"], json!([format!("{thread_id}_1")]));
 
     let push = rtm.recv().await;
     assert_eq!(push["action"], "incoming_chat");
@@ -149,11 +120,7 @@ async fn start_chat_answers_then_pushes_incoming_chat_with_the_request_id() {
     assert_eq!(chat["thread"]["active"], true);
     let event = &chat["thread"]["events"][0];
     assert_eq!(
-        (
-            event["text"].as_str(),
-            event["custom_id"].as_str(),
-            event["author_id"].as_str()
-        ),
+        (event["text"].as_str(), event["custom_id"].as_str(), event["author_id"].as_str()),
         (Some("hello"), Some("c1"), Some(customer_id.as_str()))
     );
 
@@ -172,28 +139,13 @@ async fn send_event_reaches_the_customers_other_sockets_without_the_request_id()
     let token = visitor.token().await;
     assert_eq!(token["entity_id"], customer_id.as_str());
     let mut second = Rtm::open(&server.ws_url()).await;
-    second
-        .request(
-            "login",
-            json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())}),
-        )
-        .await;
+    second.request("login", json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())})).await;
 
     let request_id = first
-        .send(
-            "send_event",
-            json!({"chat_id": chat_id, "event": {"type":"message","text":"<b>hi</b> & \"bye\""}}),
-        )
+        .send("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"<b>hi</b> & \"bye\""}}))
         .await;
     let response = first.recv().await;
-    assert_eq!(
-        response["payload"]["event_id"]
-            .as_str()
-            .unwrap()
-            .split('_')
-            .count(),
-        2
-    );
+    assert_eq!(response["payload"]["event_id"].as_str().unwrap().split('_').count(), 2);
     let mine = first.recv().await;
     assert_eq!(
         (mine["action"].as_str(), mine["request_id"].as_str()),
@@ -203,10 +155,7 @@ async fn send_event_reaches_the_customers_other_sockets_without_the_request_id()
     assert_eq!(theirs["action"], "incoming_event");
     assert!(theirs.get("request_id").is_none(), "{theirs}");
     assert_eq!(theirs["payload"]["event"]["text"], "<b>hi</b> & \"bye\"");
-    assert_eq!(
-        theirs["payload"]["event"]["id"],
-        response["payload"]["event_id"]
-    );
+    assert_eq!(theirs["payload"]["event"]["id"], response["payload"]["event_id"]);
 }
 
 #[tokio::test]
@@ -222,22 +171,16 @@ async fn a_closed_chat_is_resumed_as_a_new_thread() {
         (push["action"].as_str(), push["request_id"].as_str()),
         (Some("chat_deactivated"), Some(request_id.as_str()))
     );
-    let inactive = rtm
-        .request(
-            "send_event",
-            json!({"chat_id": chat_id, "event": {"type":"message","text":"x"}}),
-        )
-        .await;
+    let inactive = rtm.request("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"x"}})).await;
     assert_eq!(inactive["payload"]["error"]["type"], "chat_inactive");
-    let again = rtm
-        .request("deactivate_chat", json!({"chat_id": chat_id}))
-        .await;
-    assert_eq!(
-        again["payload"]["error"]["type"], "chat_inactive",
-        "v3.2 field name accepted"
-    );
+    let again = rtm.request("deactivate_chat", json!({"chat_id": chat_id})).await;
+    assert_eq!(again["payload"]["error"]["type"], "chat_inactive", "v3.2 field name accepted");
 
-    rtm.send("resume_chat", json!({"chat": {"id": chat_id, "thread": {"events": [{"type":"message","text":"back again"}]}}})).await;
+    rtm.send(
+        "resume_chat",
+        json!({"chat": {"id": chat_id, "thread": {"events": [{"type":"message","text":"back again"}]}}}),
+    )
+    .await;
     let resumed = rtm.recv().await;
     assert_eq!(resumed["success"], true, "{resumed}");
     let incoming = rtm.recv().await;
@@ -245,25 +188,14 @@ async fn a_closed_chat_is_resumed_as_a_new_thread() {
     assert_eq!(thread["active"], true);
     assert_eq!(thread["events"][0]["text"], "back again");
     assert!(thread["previous_thread_id"].is_string());
-    let active = rtm
-        .request("resume_chat", json!({"chat": {"id": chat_id}}))
-        .await;
+    let active = rtm.request("resume_chat", json!({"chat": {"id": chat_id}})).await;
     assert_eq!(active["payload"]["error"]["type"], "chat_already_active");
 
-    let threads = rtm
-        .request("list_threads", json!({"chat_id": chat_id, "limit": 1}))
-        .await;
+    let threads = rtm.request("list_threads", json!({"chat_id": chat_id, "limit": 1})).await;
     assert_eq!(threads["payload"]["found_threads"], 2);
-    assert_eq!(
-        threads["payload"]["threads"][0]["events"][0]["text"], "back again",
-        "newest first"
-    );
-    let older = rtm
-        .request(
-            "list_threads",
-            json!({"chat_id": chat_id, "page_id": threads["payload"]["next_page_id"]}),
-        )
-        .await;
+    assert_eq!(threads["payload"]["threads"][0]["events"][0]["text"], "back again", "newest first");
+    let older =
+        rtm.request("list_threads", json!({"chat_id": chat_id, "page_id": threads["payload"]["next_page_id"]})).await;
     assert_eq!(older["payload"]["threads"][0]["events"][0]["text"], "hello");
     assert!(older["payload"].get("next_page_id").is_none());
 }
@@ -274,16 +206,10 @@ async fn customers_cannot_see_or_write_other_customers_chats() {
     let (mut alice, _, _) = Rtm::logged_in(&server).await;
     let chat_id = start_chat(&mut alice).await;
     let (mut mallory, _, _) = Rtm::logged_in(&server).await;
-    let read = mallory
-        .request("get_chat", json!({"chat_id": chat_id}))
-        .await;
+    let read = mallory.request("get_chat", json!({"chat_id": chat_id})).await;
     assert_eq!(read["payload"]["error"]["type"], "not_found");
-    let write = mallory
-        .request(
-            "send_event",
-            json!({"chat_id": chat_id, "event": {"type":"message","text":"x"}}),
-        )
-        .await;
+    let write =
+        mallory.request("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text":"x"}})).await;
     assert_eq!(write["payload"]["error"]["type"], "not_found");
     let list = mallory.request("list_chats", json!({})).await;
     assert_eq!(list["payload"]["total_chats"], 0);
@@ -294,24 +220,13 @@ async fn empty_and_oversized_messages_are_validation_errors() {
     let server = TestServer::start().await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;
     let chat_id = start_chat(&mut rtm).await;
-    for text in [
-        "   ".to_owned(),
-        "y".repeat(confab_server::limits::MAX_MESSAGE_TEXT_BYTES + 1),
-    ] {
-        let reply = rtm
-            .request(
-                "send_event",
-                json!({"chat_id": chat_id, "event": {"type":"message","text": text}}),
-            )
-            .await;
+    for text in ["   ".to_owned(), "y".repeat(confab_server::limits::MAX_MESSAGE_TEXT_BYTES + 1)] {
+        let reply =
+            rtm.request("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text": text}})).await;
         assert_eq!(reply["payload"]["error"]["type"], "validation");
     }
-    let system = rtm
-        .request(
-            "send_event",
-            json!({"chat_id": chat_id, "event": {"type":"system_message","text":"fake"}}),
-        )
-        .await;
+    let system =
+        rtm.request("send_event", json!({"chat_id": chat_id, "event": {"type":"system_message","text":"fake"}})).await;
     assert_eq!(system["payload"]["error"]["type"], "validation");
 }
 
@@ -324,55 +239,27 @@ async fn get_chat_list_chats_and_list_threads_page_through_history() {
         send_message(&mut rtm, &chat_id, &format!("m{i}")).await;
     }
     let chat = rtm.request("get_chat", json!({"chat_id": chat_id})).await;
-    let texts: Vec<&str> = chat["payload"]["thread"]["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["text"].as_str().unwrap())
-        .collect();
+    let texts: Vec<&str> =
+        chat["payload"]["thread"]["events"].as_array().unwrap().iter().map(|e| e["text"].as_str().unwrap()).collect();
     assert_eq!(texts, ["hello", "m0", "m1", "m2"]);
 
     let list = rtm.request("list_chats", json!({"limit": 25})).await;
     assert_eq!(list["payload"]["total_chats"], 1);
     let summary = &list["payload"]["chats_summary"][0];
     assert_eq!(summary["id"], chat_id.as_str());
-    assert_eq!(
-        summary["last_event_per_type"]["message"]["event"]["text"],
-        "m2"
-    );
+    assert_eq!(summary["last_event_per_type"]["message"]["event"]["text"], "m2");
     assert_eq!(summary["users"][0]["id"], customer_id.as_str());
     let too_many = rtm.request("list_chats", json!({"limit": 26})).await;
     assert_eq!(too_many["payload"]["error"]["type"], "validation");
 
-    let threads = rtm
-        .request(
-            "list_threads",
-            json!({"chat_id": chat_id, "min_events_count": 25}),
-        )
-        .await;
+    let threads = rtm.request("list_threads", json!({"chat_id": chat_id, "min_events_count": 25})).await;
     assert_eq!(threads["payload"]["found_threads"], 1);
     assert!(threads["payload"].get("next_page_id").is_none());
-    assert_eq!(
-        threads["payload"]["threads"][0]["events"]
-            .as_array()
-            .unwrap()
-            .len(),
-        4
-    );
+    assert_eq!(threads["payload"]["threads"][0]["events"].as_array().unwrap().len(), 4);
 
-    let bad_page = rtm
-        .request(
-            "list_threads",
-            json!({"chat_id": chat_id, "page_id": "garbage"}),
-        )
-        .await;
+    let bad_page = rtm.request("list_threads", json!({"chat_id": chat_id, "page_id": "garbage"})).await;
     assert_eq!(bad_page["payload"]["error"]["type"], "validation");
-    let both = rtm
-        .request(
-            "list_threads",
-            json!({"chat_id": chat_id, "limit": 3, "min_events_count": 3}),
-        )
-        .await;
+    let both = rtm.request("list_threads", json!({"chat_id": chat_id, "limit": 3, "min_events_count": 3})).await;
     assert_eq!(both["payload"]["error"]["type"], "validation");
 }
 
@@ -391,11 +278,7 @@ async fn a_flooding_socket_is_told_to_slow_down_and_nothing_is_lost_after() {
     }
     assert!(refused >= 4, "the login took one token; {refused} refused");
     tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(
-        rtm.request("ping", json!({})).await["success"],
-        true,
-        "the bucket refills"
-    );
+    assert_eq!(rtm.request("ping", json!({})).await["success"], true, "the bucket refills");
 }
 
 /// A server on a manual clock, and that clock. Timeouts are tested by moving it, not sleeping.
@@ -411,8 +294,7 @@ async fn a_socket_that_never_logs_in_is_told_why_and_closed() {
     clock.advance(LOGIN_TIMEOUT - Duration::from_secs(1));
     rtm.silent(Duration::from_millis(100)).await;
     clock.advance(Duration::from_secs(1));
-    rtm.expect_goodbye("connection_timeout", 1008, "login timeout")
-        .await;
+    rtm.expect_goodbye("connection_timeout", 1008, "login timeout").await;
 }
 
 #[tokio::test]
@@ -420,14 +302,9 @@ async fn a_socket_ends_when_its_token_expires() {
     let (server, clock) = server_on_manual_clock().await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;
     clock.advance(CUSTOMER_TOKEN_TTL - Duration::from_secs(1));
-    assert_eq!(
-        rtm.request("ping", json!({})).await["success"],
-        true,
-        "still valid a second before"
-    );
+    assert_eq!(rtm.request("ping", json!({})).await["success"], true, "still valid a second before");
     clock.advance(Duration::from_secs(1));
-    rtm.expect_goodbye("access_token_expired", 1008, "access token expired")
-        .await;
+    rtm.expect_goodbye("access_token_expired", 1008, "access token expired").await;
 }
 
 #[tokio::test]
@@ -442,25 +319,10 @@ async fn a_logged_in_socket_outlives_the_login_timeout() {
 #[tokio::test]
 async fn foreign_origins_and_unknown_organizations_cannot_open_a_socket() {
     let server = TestServer::start().await;
-    assert_eq!(
-        Rtm::open_with_origin(&server.ws_url(), "https://evil.example")
-            .await
-            .err(),
-        Some(403)
-    );
-    assert!(
-        Rtm::open_with_origin(&server.ws_url(), &server.url)
-            .await
-            .is_ok(),
-        "own origin"
-    );
-    let wrong_org = server
-        .ws_url()
-        .replace(ORG, "00000000-0000-4000-8000-000000000000");
-    assert_eq!(
-        Rtm::open_with_origin(&wrong_org, &server.url).await.err(),
-        Some(400)
-    );
+    assert_eq!(Rtm::open_with_origin(&server.ws_url(), "https://evil.example").await.err(), Some(403));
+    assert!(Rtm::open_with_origin(&server.ws_url(), &server.url).await.is_ok(), "own origin");
+    let wrong_org = server.ws_url().replace(ORG, "00000000-0000-4000-8000-000000000000");
+    assert_eq!(Rtm::open_with_origin(&wrong_org, &server.url).await.err(), Some(400));
 }
 
 #[tokio::test]
@@ -468,33 +330,18 @@ async fn shutdown_says_goodbye_on_every_socket() {
     let mut server = TestServer::start().await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;
     let stop = async { server.stop().await };
-    tokio::join!(
-        rtm.expect_goodbye(
-            "service_temporarily_unavailable",
-            1001,
-            "server shutting down"
-        ),
-        stop
-    );
+    tokio::join!(rtm.expect_goodbye("service_temporarily_unavailable", 1001, "server shutting down"), stop);
 }
 
 pub async fn start_chat(rtm: &mut Rtm) -> String {
-    rtm.send(
-        "start_chat",
-        json!({"chat": {"thread": {"events": [{"type":"message","text":"hello"}]}}}),
-    )
-    .await;
+    rtm.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hello"}]}}})).await;
     let response = rtm.recv().await;
     let _push = rtm.recv().await;
     response["payload"]["chat_id"].as_str().unwrap().to_owned()
 }
 
 async fn send_message(rtm: &mut Rtm, chat_id: &str, text: &str) -> Value {
-    rtm.send(
-        "send_event",
-        json!({"chat_id": chat_id, "event": {"type":"message","text": text}}),
-    )
-    .await;
+    rtm.send("send_event", json!({"chat_id": chat_id, "event": {"type":"message","text": text}})).await;
     let response = rtm.recv().await;
     let _push = rtm.recv().await;
     response
@@ -508,42 +355,25 @@ async fn a_slow_database_delays_answers_but_never_the_socket_and_bounds_what_wai
     use sqlx::Connection;
     let server = TestServer::start().await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;
-    rtm.send(
-        "start_chat",
-        json!({"chat": {"thread": {"events": [{"type":"message","text":"hi"}]}}}),
-    )
-    .await;
-    let chat_id = rtm.recv().await["payload"]["chat_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    rtm.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hi"}]}}})).await;
+    let chat_id = rtm.recv().await["payload"]["chat_id"].as_str().unwrap().to_owned();
     let _incoming_chat = rtm.recv().await;
 
     // Another process holds the database's write lock.
     let db_url = format!("sqlite://{}", server.dir.path().join("confab.db").display());
     let mut other = sqlx::SqliteConnection::connect(&db_url).await.unwrap();
-    sqlx::query("BEGIN IMMEDIATE")
-        .execute(&mut other)
-        .await
-        .unwrap();
+    sqlx::query("BEGIN IMMEDIATE").execute(&mut other).await.unwrap();
 
-    let send =
-        |n: usize| json!({"chat_id": chat_id, "event": {"type":"message","text": format!("m{n}")}});
+    let send = |n: usize| json!({"chat_id": chat_id, "event": {"type":"message","text": format!("m{n}")}});
     let first = rtm.send("send_event", send(0)).await;
     let ping = rtm.request("ping", json!({})).await;
-    assert_eq!(
-        ping["success"], true,
-        "the socket still reads and answers while a request waits"
-    );
+    assert_eq!(ping["success"], true, "the socket still reads and answers while a request waits");
     let mut queued = vec![first];
     for n in 1..=MAX_PENDING_REQUESTS {
         queued.push(rtm.send("send_event", send(n)).await);
     }
     let refused = rtm.request("send_event", send(99)).await;
-    assert_eq!(
-        refused["payload"]["error"]["type"], "too_many_requests",
-        "{refused}"
-    );
+    assert_eq!(refused["payload"]["error"]["type"], "too_many_requests", "{refused}");
 
     sqlx::query("ROLLBACK").execute(&mut other).await.unwrap();
     let mut answered = Vec::new();

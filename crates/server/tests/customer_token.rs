@@ -13,21 +13,12 @@ async fn a_returning_visitor_keeps_the_customer_id_and_gets_a_fresh_token() {
     let second = visitor.token().await;
     assert_eq!(first["token_type"], "Bearer");
     assert_eq!(first["expires_in"], 28800);
-    assert_eq!(
-        first["entity_id"], second["entity_id"],
-        "same cookies, same customer"
-    );
-    assert_ne!(
-        first["access_token"], second["access_token"],
-        "every grant is a new token"
-    );
+    assert_eq!(first["entity_id"], second["entity_id"], "same cookies, same customer");
+    assert_ne!(first["access_token"], second["access_token"], "every grant is a new token");
     assert!(first["access_token"].as_str().unwrap().len() >= 40);
 
     let stranger = server.visitor().token().await;
-    assert_ne!(
-        stranger["entity_id"], first["entity_id"],
-        "no cookies, new customer"
-    );
+    assert_ne!(stranger["entity_id"], first["entity_id"], "no cookies, new customer");
 }
 
 #[tokio::test]
@@ -37,13 +28,7 @@ async fn forged_identity_cookies_get_a_new_customer() {
     let body = json!({"grant_type":"cookie","organization_id":ORG}).to_string();
     let response: serde_json::Value = reqwest::Client::new()
         .post(format!("{}/v2/customer/token", server.url))
-        .header(
-            "cookie",
-            format!(
-                "__lc_cid={}; __lc_cst=guessed",
-                victim["entity_id"].as_str().unwrap()
-            ),
-        )
+        .header("cookie", format!("__lc_cid={}; __lc_cst=guessed", victim["entity_id"].as_str().unwrap()))
         .body(body)
         .send()
         .await
@@ -58,24 +43,11 @@ async fn forged_identity_cookies_get_a_new_customer() {
 async fn the_v2_endpoint_and_license_ids_are_accepted() {
     let server = TestServer::start().await;
     let body = json!({"grant_type":"cookie","response_type":"token","client_id":"x","license_id":12345678}).to_string();
-    let response = reqwest::Client::new()
-        .post(format!("{}/customer/token", server.url))
-        .body(body)
-        .send()
-        .await
-        .unwrap();
+    let response =
+        reqwest::Client::new().post(format!("{}/customer/token", server.url)).body(body).send().await.unwrap();
     assert_eq!(response.status(), 200);
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(
-        cookie.contains("Path=/customer;") && cookie.contains("HttpOnly"),
-        "{cookie}"
-    );
+    let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
+    assert!(cookie.contains("Path=/customer;") && cookie.contains("HttpOnly"), "{cookie}");
 }
 
 #[tokio::test]
@@ -84,32 +56,17 @@ async fn bad_requests_get_the_documented_exception_bodies() {
     let post = |body: String| {
         let url = format!("{}/v2/customer/token", server.url);
         async move {
-            let response = reqwest::Client::new()
-                .post(url)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            (
-                response.status().as_u16(),
-                response.json::<serde_json::Value>().await.unwrap(),
-            )
+            let response = reqwest::Client::new().post(url).body(body).send().await.unwrap();
+            (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
         }
     };
-    assert_eq!(
-        post("not json".into()).await,
-        (400, json!({"oauth_exception":"invalid_request"}))
-    );
+    assert_eq!(post("not json".into()).await, (400, json!({"oauth_exception":"invalid_request"})));
     assert_eq!(
         post(json!({"grant_type":"password","organization_id":ORG}).to_string()).await,
         (400, json!({"oauth_exception":"unsupported_grant_type"}))
     );
     assert_eq!(
-        post(
-            json!({"grant_type":"cookie","organization_id":"00000000-0000-4000-8000-000000000000"})
-                .to_string()
-        )
-        .await,
+        post(json!({"grant_type":"cookie","organization_id":"00000000-0000-4000-8000-000000000000"}).to_string()).await,
         (401, json!({"identity_exception":"invalid organization_id"}))
     );
 }
@@ -121,41 +78,21 @@ async fn an_allowed_origin_gets_credentialed_cors_and_others_do_not() {
         let url = format!("{}/v2/customer/token", server.url);
         async move {
             let body = json!({"grant_type":"cookie","organization_id":ORG}).to_string();
-            let response = reqwest::Client::new()
-                .post(url)
-                .header("origin", origin)
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            let allow = response
-                .headers()
-                .get("access-control-allow-origin")
-                .map(|v| v.to_str().unwrap().to_owned());
-            let credentials = response
-                .headers()
-                .get("access-control-allow-credentials")
-                .is_some();
+            let response = reqwest::Client::new().post(url).header("origin", origin).body(body).send().await.unwrap();
+            let allow = response.headers().get("access-control-allow-origin").map(|v| v.to_str().unwrap().to_owned());
+            let credentials = response.headers().get("access-control-allow-credentials").is_some();
             (allow, credentials)
         }
     };
-    assert_eq!(
-        call("https://shop.example").await,
-        (Some("https://shop.example".into()), true)
-    );
+    assert_eq!(call("https://shop.example").await, (Some("https://shop.example".into()), true));
     assert_eq!(call("https://evil.example").await.0, None);
 }
 
 /// Posts a cookie grant with extra headers; returns the status, the body and whether a cookie
 /// was set.
-async fn grant_with(
-    server: &TestServer,
-    headers: &[(&str, &str)],
-) -> (u16, serde_json::Value, bool) {
+async fn grant_with(server: &TestServer, headers: &[(&str, &str)]) -> (u16, serde_json::Value, bool) {
     let body = json!({"grant_type":"cookie","organization_id":ORG}).to_string();
-    let mut request = reqwest::Client::new()
-        .post(format!("{}/v2/customer/token", server.url))
-        .body(body);
+    let mut request = reqwest::Client::new().post(format!("{}/v2/customer/token", server.url)).body(body);
     for (name, value) in headers {
         request = request.header(*name, *value);
     }
@@ -170,19 +107,11 @@ async fn a_foreign_origin_gets_no_token_and_no_cookie() {
     // Regression: any website could mint tokens and renew identity cookies in a visitor's
     // browser; the socket refused foreign origins, the token endpoint did not.
     let server = TestServer::start_with(&["--allowed-origin", "https://shop.example"]).await;
-    let (status, body, sets_cookie) =
-        grant_with(&server, &[("origin", "https://evil.example")]).await;
+    let (status, body, sets_cookie) = grant_with(&server, &[("origin", "https://evil.example")]).await;
     assert_eq!(status, 403);
-    assert!(
-        body["identity_exception"]
-            .as_str()
-            .unwrap()
-            .contains("https://evil.example"),
-        "{body}"
-    );
+    assert!(body["identity_exception"].as_str().unwrap().contains("https://evil.example"), "{body}");
     assert!(body.get("access_token").is_none() && !sets_cookie);
-    let (status, body, sets_cookie) =
-        grant_with(&server, &[("origin", "https://shop.example")]).await;
+    let (status, body, sets_cookie) = grant_with(&server, &[("origin", "https://shop.example")]).await;
     assert_eq!(status, 200, "{body}");
     assert!(sets_cookie);
 }
@@ -206,22 +135,12 @@ async fn grants_and_new_customers_are_limited_per_client_address() {
     // Two new customers, then the third is refused; a returning visitor is not new.
     assert_eq!(grant_with(&server, &[]).await.0, 200);
     let (status, body, sets_cookie) = grant_with(&server, &[]).await;
-    assert_eq!(
-        (status, body, sets_cookie),
-        (429, json!({"oauth_exception":"too_many_requests"}), false)
-    );
-    assert_eq!(
-        returning.token().await["token_type"],
-        "Bearer",
-        "known cookies still get tokens"
-    );
+    assert_eq!((status, body, sets_cookie), (429, json!({"oauth_exception":"too_many_requests"}), false));
+    assert_eq!(returning.token().await["token_type"], "Bearer", "known cookies still get tokens");
     // Grants of any kind stop at the grant burst: 4 so far (3 new tries, 1 returning), 2 more.
     assert_eq!(returning.token().await["token_type"], "Bearer");
     assert_eq!(returning.token().await["token_type"], "Bearer");
-    assert_eq!(
-        returning.token().await["oauth_exception"],
-        "too_many_requests"
-    );
+    assert_eq!(returning.token().await["oauth_exception"], "too_many_requests");
 }
 
 #[tokio::test]
@@ -238,16 +157,7 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_limit() {
     let from = |client: &'static str| [("x-forwarded-for", client)];
     assert_eq!(grant_with(&server, &from("203.0.113.1")).await.0, 200);
     assert_eq!(grant_with(&server, &from("203.0.113.1")).await.0, 429);
-    assert_eq!(
-        grant_with(&server, &from("203.0.113.2")).await.0,
-        200,
-        "another client behind the proxy"
-    );
+    assert_eq!(grant_with(&server, &from("203.0.113.2")).await.0, 200, "another client behind the proxy");
     // A client cannot escape its limit by claiming addresses: the proxy appends the real one.
-    assert_eq!(
-        grant_with(&server, &from("198.51.100.7, 203.0.113.1"))
-            .await
-            .0,
-        429
-    );
+    assert_eq!(grant_with(&server, &from("198.51.100.7, 203.0.113.1")).await.0, 429);
 }

@@ -10,20 +10,13 @@ use futures::StreamExt;
 use serde_json::json;
 
 async fn next_event(events: &mut Events) -> ClientEvent {
-    tokio::time::timeout(WAIT, events.next())
-        .await
-        .expect("an event in time")
-        .expect("events open")
+    tokio::time::timeout(WAIT, events.next()).await.expect("an event in time").expect("events open")
 }
 
 async fn connected(server: &TestServer) -> (confab_sdk::Client, Events) {
     let (client, mut events) = confab_sdk::native::connect(Config::new(&server.url, ORG));
     match next_event(&mut events).await {
-        ClientEvent::Connected {
-            customer,
-            chats,
-            online,
-        } => {
+        ClientEvent::Connected { customer, chats, online } => {
             assert!(!customer.id.is_empty());
             assert!(chats.is_empty());
             assert!(online);
@@ -42,18 +35,12 @@ async fn a_visitor_chats_with_an_agent_through_the_sdk() {
     let thread = chat.thread.expect("a thread");
     assert_eq!(thread.events[0].text(), Some("hello"));
 
-    let sent = client
-        .send_event(&chat.id, Event::message("second").with_custom_id("c-2"))
-        .await
-        .unwrap();
+    let sent = client.send_event(&chat.id, Event::message("second").with_custom_id("c-2")).await.unwrap();
     assert_eq!(sent.custom_id.as_deref(), Some("c-2"));
     assert!(sent.id.is_some() && sent.created_at.is_some());
 
     let (status, _) = server
-        .agent(
-            "send_event",
-            json!({"chat_id": chat.id, "event": {"type":"message","text":"Hi! How can I help?"}}),
-        )
+        .agent("send_event", json!({"chat_id": chat.id, "event": {"type":"message","text":"Hi! How can I help?"}}))
         .await;
     assert_eq!(status, 200);
     match next_event(&mut events).await {
@@ -66,10 +53,7 @@ async fn a_visitor_chats_with_an_agent_through_the_sdk() {
         ClientEvent::Push(Push::IncomingEvent(incoming)) => {
             assert_eq!(incoming.chat_id, chat.id);
             assert_eq!(incoming.event.text(), Some("Hi! How can I help?"));
-            assert_eq!(
-                incoming.event.author_id.as_deref(),
-                Some("alex@confab.example")
-            );
+            assert_eq!(incoming.event.author_id.as_deref(), Some("alex@confab.example"));
         }
         other => panic!("expected the agent's message, got {other:?}"),
     }
@@ -90,16 +74,10 @@ async fn a_visitor_chats_with_an_agent_through_the_sdk() {
 async fn server_errors_surface_with_their_type() {
     let server = TestServer::start().await;
     let (client, _events) = connected(&server).await;
-    let error = client
-        .send_event("NOSUCHCHAT", Event::message("x"))
-        .await
-        .unwrap_err();
+    let error = client.send_event("NOSUCHCHAT", Event::message("x")).await.unwrap_err();
     assert_eq!(error.code(), "NOT_FOUND");
     client.start_chat(None).await.unwrap();
-    assert_eq!(
-        client.start_chat(None).await.unwrap_err().code(),
-        "CHAT_LIMIT_REACHED"
-    );
+    assert_eq!(client.start_chat(None).await.unwrap_err().code(), "CHAT_LIMIT_REACHED");
 }
 
 #[tokio::test]
@@ -109,18 +87,12 @@ async fn the_sdk_reconnects_after_a_server_restart() {
     let addr = server.api_addr;
     let url = format!("http://{addr}");
     let (client, mut events) = confab_sdk::native::connect(Config::new(&url, ORG));
-    assert!(matches!(
-        next_event(&mut events).await,
-        ClientEvent::Connected { .. }
-    ));
+    assert!(matches!(next_event(&mut events).await, ClientEvent::Connected { .. }));
     let chat = client.start_chat(Some("before restart")).await.unwrap();
 
     server.shutdown().await;
     match next_event(&mut events).await {
-        ClientEvent::Disconnected {
-            reason,
-            will_reconnect,
-        } => {
+        ClientEvent::Disconnected { reason, will_reconnect } => {
             assert_eq!(reason, "service_temporarily_unavailable");
             assert!(will_reconnect);
         }
@@ -143,10 +115,7 @@ async fn the_sdk_reconnects_after_a_server_restart() {
         other => panic!("expected Connected, got {other:?}"),
     }
     let fetched = client.get_chat(&chat.id, None).await.unwrap();
-    assert_eq!(
-        fetched.thread.unwrap().events[0].text(),
-        Some("before restart")
-    );
+    assert_eq!(fetched.thread.unwrap().events[0].text(), Some("before restart"));
     again.shutdown().await;
 }
 
@@ -156,21 +125,12 @@ async fn the_sdk_renews_an_expired_token_and_carries_on() {
     let server = TestServer::start_with(&["--customer-token-ttl-secs", "2"]).await;
     let (client, mut events) = connected(&server).await;
     match next_event(&mut events).await {
-        ClientEvent::Disconnected {
-            reason,
-            will_reconnect,
-        } => {
+        ClientEvent::Disconnected { reason, will_reconnect } => {
             assert_eq!(reason, "access_token_expired");
             assert!(will_reconnect);
         }
         other => panic!("expected Disconnected, got {other:?}"),
     }
-    assert!(
-        matches!(next_event(&mut events).await, ClientEvent::Connected { .. }),
-        "with a fresh token"
-    );
-    client
-        .start_chat(Some("still here"))
-        .await
-        .expect("requests work again");
+    assert!(matches!(next_event(&mut events).await, ClientEvent::Connected { .. }), "with a fresh token");
+    client.start_chat(Some("still here")).await.expect("requests work again");
 }

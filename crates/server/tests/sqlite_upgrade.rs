@@ -19,12 +19,7 @@ async fn old_database(path: &Path) {
     std::fs::write(dir.path().join("0001_init.sql"), OLD_SCHEMA).unwrap();
     let url = format!("sqlite://{}?mode=rwc", path.display());
     let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
-    sqlx::migrate::Migrator::new(dir.path())
-        .await
-        .unwrap()
-        .run(&mut db)
-        .await
-        .unwrap();
+    sqlx::migrate::Migrator::new(dir.path()).await.unwrap().run(&mut db).await.unwrap();
     let customer = format!(
         "INSERT INTO customers (id, cookie_secret, name, visits_count, created_at) VALUES ('c1', '{}', 'Ann', 3, '2026-11-20T10:00:00.000000Z')",
         confab_server::store::hash_secret("her-old-cookie-secret")
@@ -55,82 +50,39 @@ async fn an_old_database_is_upgraded_in_place_and_keeps_every_conversation() {
     let path = dir.path().join("confab.db");
     old_database(&path).await;
 
-    let store = Store::open(&format!("sqlite://{}", path.display()))
-        .await
-        .expect("upgrades");
+    let store = Store::open(&format!("sqlite://{}", path.display())).await.expect("upgrades");
     let clock = Clock::manual(Micros(1_795_000_000_000_000));
-    let domain = Domain::new(store, clock, Duration::from_secs(3600))
-        .await
-        .unwrap();
+    let domain = Domain::new(store, clock, Duration::from_secs(3600)).await.unwrap();
     let customer = Requester::Customer("c1");
 
-    let page = Page {
-        offset: 0,
-        order: SortOrder::Asc,
-        size: 10,
-        by_events: false,
-    };
+    let page = Page { offset: 0, order: SortOrder::Asc, size: 10, by_events: false };
     let (threads, total) = domain.list_threads(customer, "CHAT", page).await.unwrap();
     assert_eq!(total, 2);
     let events: Vec<(String, u64, String)> = threads
         .iter()
         .flat_map(|t| &t.events)
-        .map(|e| {
-            (
-                e.text().unwrap().to_owned(),
-                e.seq.unwrap(),
-                e.created_at.clone().unwrap(),
-            )
-        })
+        .map(|e| (e.text().unwrap().to_owned(), e.seq.unwrap(), e.created_at.clone().unwrap()))
         .collect();
     assert_eq!(
         events,
         [
-            (
-                "hello".to_owned(),
-                1,
-                "2026-11-20T10:00:01.000000Z".to_owned()
-            ),
-            (
-                "Hi! How can I help?".to_owned(),
-                2,
-                "2026-11-20T10:00:05.000000Z".to_owned()
-            ),
-            (
-                "back again".to_owned(),
-                3,
-                "2026-11-21T09:00:00.000000Z".to_owned()
-            ),
+            ("hello".to_owned(), 1, "2026-11-20T10:00:01.000000Z".to_owned()),
+            ("Hi! How can I help?".to_owned(), 2, "2026-11-20T10:00:05.000000Z".to_owned()),
+            ("back again".to_owned(), 3, "2026-11-21T09:00:00.000000Z".to_owned()),
         ],
         "one sequence across the chat's threads, in their order"
     );
-    assert_eq!(
-        threads[0].created_at, "2026-11-20T10:00:01.000000Z",
-        "times survive the move to microseconds"
-    );
+    assert_eq!(threads[0].created_at, "2026-11-20T10:00:01.000000Z", "times survive the move to microseconds");
     assert!(threads[1].active && !threads[0].active);
 
     // The next event continues the chat's sequence in the active thread.
-    let (stored, _) = domain
-        .send_event(customer, "CHAT", Event::message("new"), false)
-        .await
-        .unwrap();
+    let (stored, _) = domain.send_event(customer, "CHAT", Event::message("new"), false).await.unwrap();
     assert_eq!((stored.seq, stored.id.as_deref()), (Some(4), Some("T2_4")));
     let customer = domain.customer("c1").await.unwrap();
     assert_eq!(customer.name.as_deref(), Some("Ann"));
     assert_eq!(customer.statistics.unwrap().threads_count, 2);
-    assert_eq!(
-        customer.created_at.as_deref(),
-        Some("2026-11-20T10:00:00.000000Z")
-    );
+    assert_eq!(customer.created_at.as_deref(), Some("2026-11-20T10:00:00.000000Z"));
     // Her browser's identity cookies, issued before secrets were derived, still name her.
-    assert_eq!(
-        domain
-            .known_customer("c1", "her-old-cookie-secret")
-            .await
-            .unwrap()
-            .as_deref(),
-        Some("c1")
-    );
+    assert_eq!(domain.known_customer("c1", "her-old-cookie-secret").await.unwrap().as_deref(), Some("c1"));
     assert_eq!(domain.known_customer("c1", "a guess").await.unwrap(), None);
 }

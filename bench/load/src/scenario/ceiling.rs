@@ -27,22 +27,13 @@ const NAME: &str = "ceiling";
 const QUIESCE_TIMEOUT: Duration = Duration::from_secs(30);
 
 pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> Result<()> {
-    let Some(&max_rate) = args.ceiling_rates.iter().max() else {
-        bail!("give at least one --ceiling-rates")
-    };
+    let Some(&max_rate) = args.ceiling_rates.iter().max() else { bail!("give at least one --ceiling-rates") };
     let bound = Duration::from_secs_f64(args.ceiling_p99_ms / 1_000.0);
     let length = Duration::from_secs_f64(args.ceiling_step_seconds);
     let n = customers_for(max_rate);
     let (customers, mut observations) = live_customers(target, n).await?;
     let mut runner = Runner::new(&customers, &mut observations);
-    let mut step = Step {
-        runner: &mut runner,
-        target,
-        length,
-        bound,
-        customers: n,
-        first: true,
-    };
+    let mut step = Step { runner: &mut runner, target, length, bound, customers: n, first: true };
 
     let mut highest = None;
     let mut failed_at = None;
@@ -75,10 +66,7 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
         (Some(rate), None) => {
             format!("≥ {rate} msg/s (every step held; try higher --ceiling-rates)")
         }
-        (None, _) => format!(
-            "< {} msg/s (the first step did not hold)",
-            args.ceiling_rates[0]
-        ),
+        (None, _) => format!("< {} msg/s (the first step did not hold)", args.ceiling_rates[0]),
     };
     report.add(NAME, figure, value);
     close_all(customers).await;
@@ -103,41 +91,25 @@ impl Step<'_, '_> {
                 report.add(
                     NAME,
                     format!("before {rate}/s"),
-                    format!(
-                        "the last step's backlog was not answered within {}",
-                        duration(QUIESCE_TIMEOUT)
-                    ),
+                    format!("the last step's backlog was not answered within {}", duration(QUIESCE_TIMEOUT)),
                 );
             }
             tokio::time::sleep(SETTLE).await;
         }
         self.first = false;
-        eprintln!(
-            "  {rate}/s for {:?} over {} customers",
-            self.length, self.customers
-        );
+        eprintln!("  {rate}/s for {:?} over {} customers", self.length, self.customers);
         let cpu = CpuMeter::start(self.target)?;
         let result = self.runner.customer_sends(rate, self.length).await;
         let server_cpu = cpu.percent()?;
         let held = holds(&result, self.bound);
         let verdict = if held { "holds" } else { "does not hold" };
-        report.add(
-            NAME,
-            format!("send → ack @ {rate}/s"),
-            format!("{} · {verdict}", result.latencies.summary()),
-        );
-        report.add(
-            NAME,
-            format!("send → ack @ {rate}/s: run"),
-            run_detail(&result, &server_cpu),
-        );
+        report.add(NAME, format!("send → ack @ {rate}/s"), format!("{} · {verdict}", result.latencies.summary()));
+        report.add(NAME, format!("send → ack @ {rate}/s: run"), run_detail(&result, &server_cpu));
         Ok(held)
     }
 }
 
 /// p99 within the bound, no error, nothing lost.
 fn holds(result: &RunResult, bound: Duration) -> bool {
-    result.latencies.summary().p99.within(bound)
-        && result.error_count() == 0
-        && result.latencies.lost() == 0
+    result.latencies.summary().p99.within(bound) && result.error_count() == 0 && result.latencies.lost() == 0
 }

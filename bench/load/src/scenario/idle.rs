@@ -45,10 +45,7 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     let held_first = target.rss_kib()?;
     let count = first.held.len();
     let asked = if n < args.idle_sockets {
-        format!(
-            "{count} (asked {}; the fd limits allow {budget})",
-            args.idle_sockets
-        )
+        format!("{count} (asked {}; the fd limits allow {budget})", args.idle_sockets)
     } else {
         count.to_string()
     };
@@ -56,41 +53,18 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     report.add(
         NAME,
         "opened (token + socket + login)",
-        format!(
-            "{} in {}",
-            per_second(count as u64, first.opening),
-            seconds(first.opening)
-        ),
+        format!("{} in {}", per_second(count as u64, first.opening), seconds(first.opening)),
     );
     if let Some(error) = first.failures.first() {
-        report.add(
-            NAME,
-            "failed to open",
-            format!("{} (first: {error:#})", first.failures.len()),
-        );
+        report.add(NAME, "failed to open", format!("{} (first: {error:#})", first.failures.len()));
     }
     if first.not_attempted > 0 {
-        report.add(
-            NAME,
-            "not attempted",
-            format!(
-                "{} (opening stopped after {OPEN_TIMEOUT:?})",
-                first.not_attempted
-            ),
-        );
+        report.add(NAME, "not attempted", format!("{} (opening stopped after {OPEN_TIMEOUT:?})", first.not_attempted));
     }
-    report.add(
-        NAME,
-        "server RSS before → all held",
-        format!("{} → {}", mib(before), mib(held_first)),
-    );
+    report.add(NAME, "server RSS before → all held", format!("{} → {}", mib(before), mib(held_first)));
     if count > 0 {
         let per_socket = held_first.saturating_sub(before) as f64 / count as f64;
-        report.add(
-            NAME,
-            "server RSS per idle socket",
-            format!("{per_socket:.1} KiB"),
-        );
+        report.add(NAME, "server RSS per idle socket", format!("{per_socket:.1} KiB"));
     }
     drop(first);
     tokio::time::sleep(SETTLE).await;
@@ -99,27 +73,16 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     eprintln!("  a second round of {n} sockets");
     let second = open_round(target, n).await?;
     let held_second = target.rss_kib()?;
-    let (count_second, failed_second) = (
-        second.held.len(),
-        second.failures.len() + second.not_attempted,
-    );
+    let (count_second, failed_second) = (second.held.len(), second.failures.len() + second.not_attempted);
     drop(second);
     tokio::time::sleep(SETTLE).await;
     let closed_second = target.rss_kib()?;
     report.add(NAME, "server RSS after closing all", mib(closed_first));
-    let failed = if failed_second > 0 {
-        format!(" ({failed_second} failed)")
-    } else {
-        String::new()
-    };
+    let failed = if failed_second > 0 { format!(" ({failed_second} failed)") } else { String::new() };
     report.add(
         NAME,
         "second round: sockets · RSS held → closed",
-        format!(
-            "{count_second}{failed} · {} → {}",
-            mib(held_second),
-            mib(closed_second)
-        ),
+        format!("{count_second}{failed} · {} → {}", mib(held_second), mib(closed_second)),
     );
     Ok(())
 }
@@ -145,10 +108,5 @@ async fn open_round(target: &Target, n: usize) -> Result<Round> {
         }
     }
     tokio::time::sleep(SETTLE).await;
-    Ok(Round {
-        held,
-        failures,
-        not_attempted,
-        opening,
-    })
+    Ok(Round { held, failures, not_attempted, opening })
 }

@@ -41,10 +41,7 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     let chats: Vec<String> = customers.iter().map(|c| c.chat_id.clone()).collect();
     let kill_after = Duration::from_millis(args.kill9_after_ms);
 
-    eprintln!(
-        "  {}/s over {n} customers; kill -9 after {kill_after:?}",
-        args.kill9_rate
-    );
+    eprintln!("  {}/s over {n} customers; kill -9 after {kill_after:?}", args.kill9_rate);
     let mut runner = Runner::new(&customers, &mut observations);
     let (result, killed) = runner
         .customer_sends_while(args.kill9_rate, burst, |schedule| async move {
@@ -56,10 +53,7 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     close_all(customers).await;
     let killed_at = killed.context("killing the server")?;
 
-    target
-        .start()
-        .await
-        .context("starting the server after the kill")?;
+    target.start().await.context("starting the server after the kill")?;
     let restarted_in = killed_at.elapsed();
 
     // What is stored, by custom_id, through the Agent Web API.
@@ -71,9 +65,7 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
         .context("reading the chats back")?;
     let mut stored: HashMap<u64, u32> = HashMap::new();
     for chat in threads {
-        let thread = chat
-            .thread
-            .ok_or_else(|| anyhow!("chat {} came back without its thread", chat.id))?;
+        let thread = chat.thread.ok_or_else(|| anyhow!("chat {} came back without its thread", chat.id))?;
         for event in thread.events {
             if let Some(tag) = event.custom_id.and_then(|c| c.parse::<Tag>().ok())
                 && tag.run == result.run
@@ -88,26 +80,14 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     let missing = acked.iter().filter(|i| !stored.contains_key(i)).count();
     let duplicated = stored.values().filter(|&&count| count > 1).count();
     let unacked_stored = stored.keys().filter(|i| !acked.contains(i)).count();
-    let verdict = if missing == 0 && duplicated == 0 {
-        "yes"
-    } else {
-        "NO"
-    };
+    let verdict = if missing == 0 && duplicated == 0 { "yes" } else { "NO" };
 
     report.add(
         NAME,
         "burst",
-        format!(
-            "{}/s over {n} customers; kill -9 after {}",
-            args.kill9_rate,
-            duration(kill_after)
-        ),
+        format!("{}/s over {n} customers; kill -9 after {}", args.kill9_rate, duration(kill_after)),
     );
-    report.add(
-        NAME,
-        "written to the sockets",
-        format!("{written} (of {} scheduled)", result.scheduled),
-    );
+    report.add(NAME, "written to the sockets", format!("{written} (of {} scheduled)", result.scheduled));
     report.add(NAME, "acked", acked.len());
     report.add(NAME, "acked and present once", present_once);
     report.add(NAME, "acked but missing", missing);

@@ -30,9 +30,7 @@ const MIN_CUSTOMERS: usize = 100;
 const WARM_UP_TEXT: &str = "Hi, I'm here to help. (confab-load warm-up)";
 
 pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> Result<()> {
-    let Some(&max_rate) = args.latency_rates.iter().max() else {
-        bail!("give at least one --latency-rates")
-    };
+    let Some(&max_rate) = args.latency_rates.iter().max() else { bail!("give at least one --latency-rates") };
     let agent = Agent::new(target)?;
     let duration = Duration::from_secs_f64(args.latency_seconds);
     let n = customers_for(max_rate).max(MIN_CUSTOMERS);
@@ -52,32 +50,16 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
         let cpu = CpuMeter::start(target)?;
         let result = runner.customer_sends(rate, duration).await;
         let server_cpu = cpu.percent()?;
-        report.add(
-            NAME,
-            format!("customer send → ack @ {rate}/s"),
-            result.latencies.summary(),
-        );
-        report.add(
-            NAME,
-            format!("customer send → ack @ {rate}/s: run"),
-            run_detail(&result, &server_cpu),
-        );
+        report.add(NAME, format!("customer send → ack @ {rate}/s"), result.latencies.summary());
+        report.add(NAME, format!("customer send → ack @ {rate}/s: run"), run_detail(&result, &server_cpu));
     }
     for &rate in &args.latency_rates {
         eprintln!("  agent send → customer push at {rate}/s for {duration:?} over {n} chats");
         let cpu = CpuMeter::start(target)?;
         let (result, http, failed) = runner.agent_sends(&agent, rate, duration).await;
         let server_cpu = cpu.percent()?;
-        report.add(
-            NAME,
-            format!("agent send → customer push @ {rate}/s"),
-            result.latencies.summary(),
-        );
-        report.add(
-            NAME,
-            format!("agent send → customer push @ {rate}/s: run"),
-            run_detail(&result, &server_cpu),
-        );
+        report.add(NAME, format!("agent send → customer push @ {rate}/s"), result.latencies.summary());
+        report.add(NAME, format!("agent send → customer push @ {rate}/s: run"), run_detail(&result, &server_cpu));
         let calls = http.summary();
         report.add(
             NAME,

@@ -31,12 +31,7 @@ pub const MAX_SENDS_PER_CUSTOMER_PER_SECOND: u32 = 5;
 /// listeners, the database, stdio).
 const FD_RESERVE: u64 = 256;
 
-pub async fn run(
-    scenario: Scenario,
-    target: &Target,
-    args: &ScenarioArgs,
-    report: &mut Report,
-) -> Result<()> {
+pub async fn run(scenario: Scenario, target: &Target, args: &ScenarioArgs, report: &mut Report) -> Result<()> {
     match scenario {
         Scenario::Idle => idle::run(target, args, report).await,
         Scenario::Tokens => tokens::run(target, args, report).await,
@@ -63,25 +58,16 @@ pub fn customer_budget(target: &Target, fds_per_customer: u64) -> Result<usize> 
 }
 
 /// `n` new customers, each with a chat, live; their observations come out of the receiver.
-pub async fn live_customers(
-    target: &Target,
-    n: usize,
-) -> Result<(Vec<Live>, mpsc::UnboundedReceiver<Observation>)> {
+pub async fn live_customers(target: &Target, n: usize) -> Result<(Vec<Live>, mpsc::UnboundedReceiver<Observation>)> {
     let budget = customer_budget(target, 1)?;
     if n > budget {
         bail!("{n} customers are needed but the fd limits allow {budget} (raise `ulimit -n`)");
     }
     let started = Instant::now();
     let customers = customer::connect_with_chats(target, n).await?;
-    eprintln!(
-        "  {n} customers with chats ready in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
+    eprintln!("  {n} customers with chats ready in {:.1} s", started.elapsed().as_secs_f64());
     let (observations_tx, observations) = mpsc::unbounded_channel();
-    let live = customers
-        .into_iter()
-        .map(|c| c.go_live(observations_tx.clone()))
-        .collect::<Result<Vec<_>>>()?;
+    let live = customers.into_iter().map(|c| c.go_live(observations_tx.clone())).collect::<Result<Vec<_>>>()?;
     Ok((live, observations))
 }
 
@@ -94,11 +80,7 @@ pub struct CpuMeter<'a> {
 
 impl<'a> CpuMeter<'a> {
     pub fn start(target: &'a Target) -> Result<Self> {
-        Ok(CpuMeter {
-            target,
-            cpu: target.cpu_time()?,
-            wall: Instant::now(),
-        })
+        Ok(CpuMeter { target, cpu: target.cpu_time()?, wall: Instant::now() })
     }
 
     /// Since `start`: `143 %` (of one core).

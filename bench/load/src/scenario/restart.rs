@@ -73,8 +73,7 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
             connected_count += next_connected(&mut seen, &mut connected, deadline).await?;
         }
         let node = target.next_node();
-        let (client, events) =
-            confab_sdk::native::connect(SdkConfig::new(&node.url, &target.organization_id));
+        let (client, events) = confab_sdk::native::connect(SdkConfig::new(&node.url, &target.organization_id));
         tokio::spawn(forward(customer, events, seen_tx.clone()));
         clients.push(client);
     }
@@ -83,27 +82,17 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     }
     let connecting = started.elapsed();
     let asked = if n < args.restart_customers {
-        format!(
-            " (asked {}; the fd limits allow {budget})",
-            args.restart_customers
-        )
+        format!(" (asked {}; the fd limits allow {budget})", args.restart_customers)
     } else {
         String::new()
     };
     report.add(
         NAME,
         "customers (Confab SDK)",
-        format!(
-            "{n}{asked}, connected in {} ({})",
-            seconds(connecting),
-            per_second(n as u64, connecting)
-        ),
+        format!("{n}{asked}, connected in {} ({})", seconds(connecting), per_second(n as u64, connecting)),
     );
 
-    eprintln!(
-        "  stopping the server, {} down, starting it",
-        duration(Duration::from_millis(args.restart_downtime_ms))
-    );
+    eprintln!("  stopping the server, {} down, starting it", duration(Duration::from_millis(args.restart_downtime_ms)));
     let stop_at = Instant::now();
     target.stop().await.context("stopping the server")?;
     let stopped_at = Instant::now();
@@ -126,17 +115,9 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     drop(clients);
 
     report.add(NAME, "graceful stop took", seconds(stopped_at - stop_at));
-    report.add(
-        NAME,
-        "server away (stop → ready)",
-        seconds(ready_at - stop_at),
-    );
+    report.add(NAME, "server away (stop → ready)", seconds(ready_at - stop_at));
     report.add(NAME, "goodbyes", timeline.goodbyes_text());
-    report.add(
-        NAME,
-        "first attempt after the goodbye",
-        timeline.first_attempt_delays(),
-    );
+    report.add(NAME, "first attempt after the goodbye", timeline.first_attempt_delays());
     let last_back = timeline.back_at.iter().flatten().max().copied();
     let back = match last_back {
         Some(last) if timeline.back == n => {
@@ -146,11 +127,7 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
                 seconds(last.saturating_duration_since(ready_at))
             )
         }
-        _ => format!(
-            "only {} of {n} within {} after ready",
-            timeline.back,
-            seconds(RECONNECT_TIMEOUT)
-        ),
+        _ => format!("only {} of {n} within {} after ready", timeline.back, seconds(RECONNECT_TIMEOUT)),
     };
     report.add(NAME, "all logged in again", back);
     report.add(
@@ -163,22 +140,13 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
             timeline.most_by_one()
         ),
     );
-    let peaks: Vec<String> = PEAK_WINDOWS
-        .iter()
-        .map(|&w| format!("{:.0}/s over {}", timeline.peak_rate(w), duration(w)))
-        .collect();
+    let peaks: Vec<String> =
+        PEAK_WINDOWS.iter().map(|&w| format!("{:.0}/s over {}", timeline.peak_rate(w), duration(w))).collect();
     report.add(NAME, "peak attempts", peaks.join(" · "));
-    let gap = timeline
-        .min_gap
-        .map(duration)
-        .unwrap_or_else(|| "– (one attempt each)".into());
+    let gap = timeline.min_gap.map(duration).unwrap_or_else(|| "– (one attempt each)".into());
     report.add(NAME, "smallest gap between one customer's attempts", gap);
     if let Some((low, high)) = timeline.retry_range {
-        report.add(
-            NAME,
-            "retry delays the SDK chose",
-            format!("{} – {}", duration(low), duration(high)),
-        );
+        report.add(NAME, "retry delays the SDK chose", format!("{} – {}", duration(low), duration(high)));
     }
     Ok(())
 }
@@ -190,11 +158,7 @@ async fn next_connected(
     deadline: Instant,
 ) -> Result<usize> {
     match tokio::time::timeout_at(deadline.into(), seen.recv()).await {
-        Ok(Some(Seen {
-            customer,
-            what: Happened::Connected,
-            ..
-        })) if !connected[customer] => {
+        Ok(Some(Seen { customer, what: Happened::Connected, .. })) if !connected[customer] => {
             connected[customer] = true;
             Ok(1)
         }
@@ -287,11 +251,7 @@ impl Timeline {
         if self.goodbyes.is_empty() {
             return "none".into();
         }
-        self.goodbyes
-            .iter()
-            .map(|(reason, n)| format!("{reason} ×{n}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        self.goodbyes.iter().map(|(reason, n)| format!("{reason} ×{n}")).collect::<Vec<_>>().join(", ")
     }
 
     /// The spread of the delays from each customer's goodbye to its first attempt.
@@ -300,21 +260,10 @@ impl Timeline {
             .goodbye_at
             .iter()
             .zip(&self.first_attempt)
-            .filter_map(|(goodbye, first)| {
-                Some(
-                    first
-                        .as_ref()?
-                        .saturating_duration_since(*goodbye.as_ref()?),
-                )
-            })
+            .filter_map(|(goodbye, first)| Some(first.as_ref()?.saturating_duration_since(*goodbye.as_ref()?)))
             .collect();
         match (delays.iter().min(), delays.iter().max()) {
-            (Some(&low), Some(&high)) => format!(
-                "{} – {} ({} customers)",
-                duration(low),
-                duration(high),
-                delays.len()
-            ),
+            (Some(&low), Some(&high)) => format!("{} – {} ({} customers)", duration(low), duration(high), delays.len()),
             _ => "–".into(),
         }
     }

@@ -49,20 +49,11 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
     }
     let duration = Duration::from_secs_f64(args.token_seconds);
     for visitor in [Visitor::New, Visitor::Returning] {
-        eprintln!(
-            "  {visitor}: {} clients for {duration:?}",
-            args.token_clients
-        );
+        eprintln!("  {visitor}: {} clients for {duration:?}", args.token_clients);
         let started = Instant::now();
         let deadline = started + duration;
-        let clients = (0..args.token_clients).map(|_| {
-            client(
-                target.next_node().clone(),
-                &target.organization_id,
-                visitor,
-                deadline,
-            )
-        });
+        let clients = (0..args.token_clients)
+            .map(|_| client(target.next_node().clone(), &target.organization_id, visitor, deadline));
         let tallies = futures::future::try_join_all(clients).await?;
         let elapsed = started.elapsed();
         let mut all = Latencies::new();
@@ -73,33 +64,16 @@ pub async fn run(target: &Target, args: &ScenarioArgs, report: &mut Report) -> R
             first_error = first_error.or(tally.first_error);
         }
         let rate = per_second(all.count(), elapsed);
-        report.add(
-            NAME,
-            visitor.to_string(),
-            format!(
-                "{rate} · {} · {} clients",
-                all.summary(),
-                args.token_clients
-            ),
-        );
+        report.add(NAME, visitor.to_string(), format!("{rate} · {} · {} clients", all.summary(), args.token_clients));
         if let Some(first) = first_error {
-            report.add(
-                NAME,
-                format!("{visitor}: errors"),
-                format!("{errors} (first: {first})"),
-            );
+            report.add(NAME, format!("{visitor}: errors"), format!("{errors} (first: {first})"));
         }
     }
     Ok(())
 }
 
 /// One client asking for tokens back to back until `deadline`.
-async fn client(
-    node: Node,
-    organization_id: &str,
-    visitor: Visitor,
-    deadline: Instant,
-) -> Result<Tally> {
+async fn client(node: Node, organization_id: &str, visitor: Visitor, deadline: Instant) -> Result<Tally> {
     let http = reqwest::Client::builder()
         .cookie_store(visitor == Visitor::Returning)
         .timeout(crate::customer::REQUEST_TIMEOUT)
@@ -108,10 +82,7 @@ async fn client(
     // A returning visitor was here before: its first grant (untimed) sets the cookies.
     let known_id = match visitor {
         Visitor::Returning => Some(
-            fetch_token(&http, &node, organization_id)
-                .await
-                .context("the returning visitor's first grant")?
-                .entity_id,
+            fetch_token(&http, &node, organization_id).await.context("the returning visitor's first grant")?.entity_id,
         ),
         Visitor::New => None,
     };
@@ -122,10 +93,7 @@ async fn client(
         let asked = Instant::now();
         let outcome = match fetch_token(&http, &node, organization_id).await {
             Ok(token) if known_id.as_ref().is_some_and(|id| *id != token.entity_id) => {
-                Err(format!(
-                    "returning visitor got a new customer id {}",
-                    token.entity_id
-                ))
+                Err(format!("returning visitor got a new customer id {}", token.entity_id))
             }
             Ok(_) => Ok(asked.elapsed()),
             Err(e) => Err(format!("{e:#}")),

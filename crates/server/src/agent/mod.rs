@@ -14,8 +14,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use confab_protocol::agent::{
-    DeactivateChatRequest, GetChatRequest, ListChatsRequest, ListChatsResponse, SendEventRequest,
-    SendEventResponse,
+    DeactivateChatRequest, GetChatRequest, ListChatsRequest, ListChatsResponse, SendEventRequest, SendEventResponse,
 };
 use confab_protocol::entity::Agent;
 use serde::de::DeserializeOwned;
@@ -32,9 +31,7 @@ impl FromRequestParts<AppState> for AuthenticatedAgent {
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or_else(|| {
-                Error::authentication("Missing `Authorization: Bearer <token>` header")
-            })?;
+            .ok_or_else(|| Error::authentication("Missing `Authorization: Bearer <token>` header"))?;
         let agent = state
             .domain
             .agent_for_token(token.trim())
@@ -46,13 +43,8 @@ impl FromRequestParts<AppState> for AuthenticatedAgent {
 
 /// Reads a JSON body; an empty body is `{}`.
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        b"{}".as_slice()
-    } else {
-        body
-    };
-    serde_json::from_slice(body)
-        .map_err(|e| Error::validation(format!("Invalid request body: {e}")))
+    let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
+    serde_json::from_slice(body).map_err(|e| Error::validation(format!("Invalid request body: {e}")))
 }
 
 pub async fn action(
@@ -66,52 +58,28 @@ pub async fn action(
     match action.as_str() {
         "list_chats" => {
             let req: ListChatsRequest = parse(&body)?;
-            if req.page_id.is_some()
-                && (req.filters.is_some() || req.limit.is_some() || req.sort_order.is_some())
-            {
-                return Err(Error::validation(
-                    "filters, limit and sort_order can't be used with page_id",
-                ));
+            if req.page_id.is_some() && (req.filters.is_some() || req.limit.is_some() || req.sort_order.is_some()) {
+                return Err(Error::validation("filters, limit and sort_order can't be used with page_id"));
             }
             let page = match req.page_id {
                 Some(page_id) => Page::decode(&page_id)?,
-                None => Page::first(
-                    req.limit,
-                    AGENT_LIST_CHATS_DEFAULT,
-                    AGENT_LIST_CHATS_MAX,
-                    req.sort_order,
-                )?,
+                None => Page::first(req.limit, AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX, req.sort_order)?,
             };
             let (chats_summary, total) = domain.list_chats(me, page).await?;
             let (next_page_id, previous_page_id) = page.links(chats_summary.len() as u32, total);
-            Ok(axum::Json(ListChatsResponse {
-                chats_summary,
-                found_chats: total,
-                next_page_id,
-                previous_page_id,
-            })
-            .into_response())
+            Ok(axum::Json(ListChatsResponse { chats_summary, found_chats: total, next_page_id, previous_page_id })
+                .into_response())
         }
         "get_chat" => {
             let req: GetChatRequest = parse(&body)?;
-            Ok(axum::Json(
-                domain
-                    .get_chat(me, &req.chat_id, req.thread_id.as_deref())
-                    .await?,
-            )
-            .into_response())
+            Ok(axum::Json(domain.get_chat(me, &req.chat_id, req.thread_id.as_deref()).await?).into_response())
         }
         "send_event" => {
             let req: SendEventRequest = parse(&body)?;
             let attach = req.attach_to_last_thread.unwrap_or(false);
-            let (stored, events) = domain
-                .send_event(me, &req.chat_id, req.event, attach)
-                .await?;
+            let (stored, events) = domain.send_event(me, &req.chat_id, req.event, attach).await?;
             state.fanout.deliver(&events, None);
-            Ok(axum::Json(SendEventResponse {
-                event_id: stored.id.unwrap_or_default(),
-            })
-            .into_response())
+            Ok(axum::Json(SendEventResponse { event_id: stored.id.unwrap_or_default() }).into_response())
         }
         "deactivate_chat" => {
             let req: DeactivateChatRequest = parse(&body)?;

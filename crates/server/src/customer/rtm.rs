@@ -21,8 +21,8 @@ use crate::clock::Micros;
 use crate::error::{Error, Result};
 use crate::fanout::hub::{SocketHandle, SocketQueue};
 use crate::limits::{
-    MAX_FRAME_BYTES, MAX_PENDING_REQUESTS, RTM_FRAME_BURST, RTM_FRAMES_PER_SECOND,
-    WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
+    MAX_FRAME_BYTES, MAX_PENDING_REQUESTS, RTM_FRAME_BURST, RTM_FRAMES_PER_SECOND, WS_READ_BUFFER_BYTES,
+    WS_WRITE_BUFFER_BYTES,
 };
 use crate::rate::TokenBucket;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
@@ -32,9 +32,7 @@ use axum::response::Response as HttpResponse;
 use confab_protocol::action::{DynamicConfig, LoginRequest, LoginResponse};
 use confab_protocol::frame::{PushFrame, ResponseFrame};
 use confab_protocol::push::{self, CustomerDisconnected, Push};
-use confab_protocol::{
-    ApiError, DecodeError, ErrorType, Request, RequestFrame, Response, ServerFrame,
-};
+use confab_protocol::{ApiError, DecodeError, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use futures::future::BoxFuture;
 use futures::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
@@ -61,10 +59,7 @@ pub async fn upgrade(
         (Some(org), _) if *org == state.settings.organization_id => {}
         (None, Some(_)) => {}
         _ => {
-            return Err(Error::new(
-                ErrorType::Other("license_not_found".into()),
-                "Unknown organization_id",
-            ));
+            return Err(Error::new(ErrorType::Other("license_not_found".into()), "Unknown organization_id"));
         }
     }
     state.settings.check_origin(&headers)?;
@@ -112,13 +107,7 @@ fn deadline(state: &AppState, at: Micros) -> BoxFuture<'static, ()> {
 
 async fn run(socket: WebSocket, state: AppState) {
     let (mut sink, mut stream) = socket.split();
-    let (
-        handle,
-        SocketQueue {
-            mut frames,
-            overflowed,
-        },
-    ) = state.fanout.hub.open_socket();
+    let (handle, SocketQueue { mut frames, overflowed }) = state.fanout.hub.open_socket();
     let now = state.domain.clock.now();
     let mut session = Session {
         state: state.clone(),
@@ -186,20 +175,11 @@ async fn run(socket: WebSocket, state: AppState) {
             }
         }
         if let Some(reason) = goodbye.reason {
-            let push = Push::CustomerDisconnected(CustomerDisconnected {
-                reason: reason.into(),
-                data: None,
-            });
-            let frame = ServerFrame::Push(PushFrame {
-                request_id: None,
-                push,
-            });
+            let push = Push::CustomerDisconnected(CustomerDisconnected { reason: reason.into(), data: None });
+            let frame = ServerFrame::Push(PushFrame { request_id: None, push });
             let _ = sink.send(Message::Text(frame.encode().into())).await;
         }
-        let close = CloseFrame {
-            code: goodbye.code,
-            reason: Utf8Bytes::from_static(goodbye.text),
-        };
+        let close = CloseFrame { code: goodbye.code, reason: Utf8Bytes::from_static(goodbye.text) };
         let _ = sink.send(Message::Close(Some(close))).await;
     }
 }
@@ -217,34 +197,23 @@ impl Session {
                     }
                     _ => ApiError::validation(e.to_string()),
                 };
-                return self.socket.send_frame(ResponseFrame::error(
-                    e.request_id().map(str::to_owned),
-                    action,
-                    error,
-                ));
+                return self.socket.send_frame(ResponseFrame::error(e.request_id().map(str::to_owned), action, error));
             }
         };
         let (request_id, action) = (frame.request_id, frame.request.name());
         if !self.bucket.take(self.state.domain.clock.now()) {
             let error = ApiError::new(ErrorType::TooManyRequests, "Too many requests; slow down");
-            return self
-                .socket
-                .send_frame(ResponseFrame::error(request_id, action, error));
+            return self.socket.send_frame(ResponseFrame::error(request_id, action, error));
         }
         if let Request::Ping(_) = frame.request {
-            return self.socket.send_frame(ResponseFrame::ok(
-                request_id,
-                Response::Ping(Default::default()),
-            ));
+            return self.socket.send_frame(ResponseFrame::ok(request_id, Response::Ping(Default::default())));
         }
         if self.waiting.len() >= MAX_PENDING_REQUESTS {
             let error = ApiError::new(
                 ErrorType::TooManyRequests,
                 format!("More than {MAX_PENDING_REQUESTS} requests waiting; wait for answers"),
             );
-            return self
-                .socket
-                .send_frame(ResponseFrame::error(request_id, action, error));
+            return self.socket.send_frame(ResponseFrame::error(request_id, action, error));
         }
         self.waiting.push_back((request_id, frame.request));
         self.start_next();
@@ -279,22 +248,12 @@ impl RunningRequest {
         let action = request.name();
         let result = match (&self.call.customer_id, request) {
             (None, Request::Login(login)) => self.login(login).await,
-            (None, _) => Err(Error::authentication(
-                "Log in first: send `login` with a customer access token",
-            )),
-            (Some(_), Request::Login(_)) => {
-                Err(Error::validation("This socket is already logged in"))
-            }
-            (Some(_), request) => actions::dispatch(&self.call, request)
-                .await
-                .map(|()| Outcome::Done),
+            (None, _) => Err(Error::authentication("Log in first: send `login` with a customer access token")),
+            (Some(_), Request::Login(_)) => Err(Error::validation("This socket is already logged in")),
+            (Some(_), request) => actions::dispatch(&self.call, request).await.map(|()| Outcome::Done),
         };
         result.unwrap_or_else(|e| {
-            self.call.socket.send_frame(ResponseFrame::error(
-                self.call.request_id.clone(),
-                action,
-                e.to_api(),
-            ));
+            self.call.socket.send_frame(ResponseFrame::error(self.call.request_id.clone(), action, e.to_api()));
             Outcome::Done
         })
     }
@@ -305,12 +264,9 @@ impl RunningRequest {
             .strip_prefix("Bearer ")
             .ok_or_else(|| Error::authentication("The token must be `Bearer <access_token>`"))?;
         let domain = &self.call.state.domain;
-        let claims = domain
-            .customer_for_token(token)
-            .ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
-        let (customer, chats) = domain
-            .login(&claims.customer_id, login.customer.as_ref())
-            .await?;
+        let claims =
+            domain.customer_for_token(token).ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
+        let (customer, chats) = domain.login(&claims.customer_id, login.customer.as_ref()).await?;
         let config = DynamicConfig::new(DEFAULT_GROUP, vec![DEFAULT_GROUP]);
         let response = Response::Login(LoginResponse::new(customer, chats, config));
         Ok(Outcome::LoggedIn {

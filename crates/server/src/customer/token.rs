@@ -32,36 +32,19 @@ fn refuse(status: StatusCode, error: TokenError) -> Response {
 }
 
 fn oauth_exception(message: &str) -> Response {
-    refuse(
-        StatusCode::BAD_REQUEST,
-        TokenError {
-            oauth_exception: Some(message.into()),
-            identity_exception: None,
-        },
-    )
+    refuse(StatusCode::BAD_REQUEST, TokenError { oauth_exception: Some(message.into()), identity_exception: None })
 }
 
 fn identity_exception(message: &str) -> Response {
-    refuse(
-        StatusCode::UNAUTHORIZED,
-        TokenError {
-            identity_exception: Some(message.into()),
-            oauth_exception: None,
-        },
-    )
+    refuse(StatusCode::UNAUTHORIZED, TokenError { identity_exception: Some(message.into()), oauth_exception: None })
 }
 
 fn too_many_requests() -> Response {
     let mut response = refuse(
         StatusCode::TOO_MANY_REQUESTS,
-        TokenError {
-            oauth_exception: Some("too_many_requests".into()),
-            identity_exception: None,
-        },
+        TokenError { oauth_exception: Some("too_many_requests".into()), identity_exception: None },
     );
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     response
 }
 
@@ -87,10 +70,7 @@ pub async fn grant(
     if let Err(error) = state.settings.check_origin(&headers) {
         return Ok(refuse(
             StatusCode::FORBIDDEN,
-            TokenError {
-                identity_exception: Some(error.to_api().message),
-                oauth_exception: None,
-            },
+            TokenError { identity_exception: Some(error.to_api().message), oauth_exception: None },
         ));
     }
     // Browsers send this JSON as text/plain (no preflight), so the content type is not checked.
@@ -112,26 +92,14 @@ pub async fn grant(
     if !state.token_limits.grants.take(client, now) {
         return Ok(too_many_requests());
     }
-    let known = match (
-        cookie(&headers, CUSTOMER_ID_COOKIE),
-        cookie(&headers, CUSTOMER_SECRET_COOKIE),
-    ) {
-        (Some(id), Some(secret)) => domain
-            .known_customer(id, secret)
-            .await?
-            .map(|id| (id, secret.to_owned())),
+    let known = match (cookie(&headers, CUSTOMER_ID_COOKIE), cookie(&headers, CUSTOMER_SECRET_COOKIE)) {
+        (Some(id), Some(secret)) => domain.known_customer(id, secret).await?.map(|id| (id, secret.to_owned())),
         _ => None,
     };
     if known.is_none() && !state.token_limits.new_customers.take(client, now) {
         return Ok(too_many_requests());
     }
-    let Grant {
-        customer_id,
-        cookie_secret: secret,
-        access_token,
-        expires_in,
-        ..
-    } = domain.grant(known);
+    let Grant { customer_id, cookie_secret: secret, access_token, expires_in, .. } = domain.grant(known);
 
     let reply = TokenResponse {
         access_token,
@@ -143,25 +111,14 @@ pub async fn grant(
     };
     let mut response = axum::Json(reply).into_response();
     // Renewed on every grant. They live under the endpoint's own path, as the protocol's do.
-    let path = if uri.path().starts_with("/v2/") {
-        "/v2/customer"
-    } else {
-        "/customer"
-    };
-    let attributes = state
-        .settings
-        .cookie_attributes(path, IDENTITY_COOKIE_MAX_AGE.as_secs());
-    for (name, value) in [
-        (CUSTOMER_ID_COOKIE, customer_id.as_str()),
-        (CUSTOMER_SECRET_COOKIE, secret.as_str()),
-    ] {
+    let path = if uri.path().starts_with("/v2/") { "/v2/customer" } else { "/customer" };
+    let attributes = state.settings.cookie_attributes(path, IDENTITY_COOKIE_MAX_AGE.as_secs());
+    for (name, value) in [(CUSTOMER_ID_COOKIE, customer_id.as_str()), (CUSTOMER_SECRET_COOKIE, secret.as_str())] {
         // Both values are ours ([A-Za-z0-9_-]), so they are valid header text.
         let cookie = HeaderValue::from_str(&format!("{name}={value}; {attributes}"))
             .map_err(|_| Error::validation("Invalid identity cookie"))?;
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

@@ -35,9 +35,7 @@ fn validate_event(requester: Requester<'_>, event: &Event) -> Result<()> {
                 return Err(Error::validation("Message text must not be empty"));
             }
             if m.text.len() > MAX_MESSAGE_TEXT_BYTES {
-                return Err(Error::validation(format!(
-                    "Message text is longer than {MAX_MESSAGE_TEXT_BYTES} bytes"
-                )));
+                return Err(Error::validation(format!("Message text is longer than {MAX_MESSAGE_TEXT_BYTES} bytes")));
             }
         }
         EventBody::File(f) => {
@@ -62,31 +60,20 @@ fn validate_event(requester: Requester<'_>, event: &Event) -> Result<()> {
             }
         }
         EventBody::Unknown(_) => {
-            return Err(Error::validation(format!(
-                "Event type `{}` is not supported",
-                event.body.kind()
-            )));
+            return Err(Error::validation(format!("Event type `{}` is not supported", event.body.kind())));
         }
     }
     match event.visibility.as_deref() {
         None | Some("all") => Ok(()),
         Some("agents") if requester.is_agent() => Ok(()),
-        Some(other) => Err(Error::validation(format!(
-            "Visibility `{other}` is not allowed"
-        ))),
+        Some(other) => Err(Error::validation(format!("Visibility `{other}` is not allowed"))),
     }
 }
 
 fn initial_events(requester: Requester<'_>, initial: &InitialChat) -> Result<Vec<Event>> {
-    let events = initial
-        .thread
-        .as_ref()
-        .and_then(|t| t.events.clone())
-        .unwrap_or_default();
+    let events = initial.thread.as_ref().and_then(|t| t.events.clone()).unwrap_or_default();
     if events.len() > MAX_INITIAL_EVENTS {
-        return Err(Error::validation(format!(
-            "A thread can start with at most {MAX_INITIAL_EVENTS} events"
-        )));
+        return Err(Error::validation(format!("A thread can start with at most {MAX_INITIAL_EVENTS} events")));
     }
     for event in &events {
         validate_event(requester, event)?;
@@ -99,17 +86,11 @@ fn not_found(chat_id: &str) -> Error {
 }
 
 fn inactive(chat_id: &str) -> Error {
-    Error::new(
-        ErrorType::ChatInactive,
-        format!("Chat {chat_id} is inactive"),
-    )
+    Error::new(ErrorType::ChatInactive, format!("Chat {chat_id} is inactive"))
 }
 
 fn already_active(chat_id: &str) -> Error {
-    Error::new(
-        ErrorType::ChatAlreadyActive,
-        format!("Chat {chat_id} is already active"),
-    )
+    Error::new(ErrorType::ChatAlreadyActive, format!("Chat {chat_id} is already active"))
 }
 
 /// Whether the requester may see the chat: a customer only their own, an agent any.
@@ -122,8 +103,7 @@ fn may_see(requester: Requester<'_>, chat: &ChatRow) -> bool {
 
 /// The chat, if the requester may see it; else `not_found` (so ids leak nothing).
 fn visible(requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Result<ChatRow> {
-    chat.filter(|chat| may_see(requester, chat))
-        .ok_or_else(|| not_found(chat_id))
+    chat.filter(|chat| may_see(requester, chat)).ok_or_else(|| not_found(chat_id))
 }
 
 /// Who is in the chat, by kind: who its pushes are for.
@@ -150,9 +130,7 @@ struct LockedChat {
 impl LockedChat {
     /// The latest thread, if it is active.
     fn active_thread(&self) -> Option<&str> {
-        self.thread_id
-            .as_deref()
-            .filter(|_| self.thread_active == Some(true))
+        self.thread_id.as_deref().filter(|_| self.thread_active == Some(true))
     }
 }
 
@@ -167,11 +145,8 @@ impl Conn {
              FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1
              FOR UPDATE OF c",
         );
-        let locked: Option<LockedChat> =
-            crate::store::fetch!(self, fetch_optional LockedChat, sql, chat_id);
-        locked
-            .filter(|locked| may_see(requester, &locked.chat))
-            .ok_or_else(|| not_found(chat_id))
+        let locked: Option<LockedChat> = crate::store::fetch!(self, fetch_optional LockedChat, sql, chat_id);
+        locked.filter(|locked| may_see(requester, &locked.chat)).ok_or_else(|| not_found(chat_id))
     }
 
     async fn members(&mut self, chat_id: &str) -> Result<Members> {
@@ -186,12 +161,7 @@ impl Conn {
     }
 
     async fn users(&mut self, chat_id: &str) -> Result<Vec<User>> {
-        Ok(self
-            .users_of_chats(&[chat_id.to_owned()])
-            .await?
-            .into_iter()
-            .map(|(_, u)| u)
-            .collect())
+        Ok(self.users_of_chats(&[chat_id.to_owned()]).await?.into_iter().map(|(_, u)| u).collect())
     }
 
     /// Stores `event` as the chat's next event, in `thread_id`, with the server's fields.
@@ -230,21 +200,11 @@ impl Conn {
         events: Vec<Event>,
         now: Micros,
     ) -> Result<(Thread, Vec<String>, Vec<User>)> {
-        let number = self
-            .bump_threads_count(chat_id)
-            .await?
-            .ok_or_else(|| not_found(chat_id))?;
+        let number = self.bump_threads_count(chat_id).await?.ok_or_else(|| not_found(chat_id))?;
         let thread_id = random_id(10);
-        let properties = initial
-            .thread
-            .as_ref()
-            .and_then(|t| t.properties.clone())
-            .unwrap_or_default();
+        let properties = initial.thread.as_ref().and_then(|t| t.properties.clone()).unwrap_or_default();
         let properties = serde_json::Value::Object(properties).to_string();
-        match self
-            .insert_thread(&thread_id, chat_id, number, &properties, now)
-            .await
-        {
+        match self.insert_thread(&thread_id, chat_id, number, &properties, now).await {
             Err(Error::Database(e)) if crate::store::is_unique_violation(&e) => {
                 // Another node opened a thread between our check and our insert.
                 return Err(already_active(chat_id));
@@ -253,10 +213,7 @@ impl Conn {
         }
         let mut stored = Vec::with_capacity(events.len());
         for event in events {
-            stored.push(
-                self.append_event(chat_id, &thread_id, requester.id(), event, now)
-                    .await?,
-            );
+            stored.push(self.append_event(chat_id, &thread_id, requester.id(), event, now).await?);
         }
         let event_ids = stored.iter().filter_map(|e| e.id.clone()).collect();
         let users = self.users(chat_id).await?;
@@ -280,22 +237,14 @@ impl Conn {
 impl Domain {
     /// Starts the customer's chat with its first thread and initial events, in one
     /// transaction. `chat_limit_reached` if they have one.
-    pub async fn start_chat(
-        &self,
-        customer_id: &str,
-        initial: &InitialChat,
-    ) -> Result<(Started, Vec<DomainEvent>)> {
+    pub async fn start_chat(&self, customer_id: &str, initial: &InitialChat) -> Result<(Started, Vec<DomainEvent>)> {
         let requester = Requester::Customer(customer_id);
         let events = initial_events(requester, initial)?;
         let now = self.clock.now();
         let chat_id = random_id(10);
-        let properties =
-            serde_json::Value::Object(initial.properties.clone().unwrap_or_default()).to_string();
+        let properties = serde_json::Value::Object(initial.properties.clone().unwrap_or_default()).to_string();
         let mut tx = self.store.write().await?;
-        if !tx
-            .insert_chat(&chat_id, customer_id, &properties, now)
-            .await?
-        {
+        if !tx.insert_chat(&chat_id, customer_id, &properties, now).await? {
             let existing = tx.chat_of_customer(customer_id).await?.unwrap_or_default();
             return Err(Error::new(
                 ErrorType::ChatLimitReached,
@@ -303,22 +252,14 @@ impl Domain {
             ));
         }
         tx.add_chat_user(&chat_id, customer_id, "customer").await?;
-        self.opened(tx, requester, &chat_id, &properties, initial, events, now)
-            .await
+        self.opened(tx, requester, &chat_id, &properties, initial, events, now).await
     }
 
     /// Opens a new thread in the customer's inactive chat (v3.5 `resume_chat`, v3.2
     /// `activate_chat`). `chat_already_active` if a thread is open.
-    pub async fn resume_chat(
-        &self,
-        customer_id: &str,
-        initial: &InitialChat,
-    ) -> Result<(Started, Vec<DomainEvent>)> {
+    pub async fn resume_chat(&self, customer_id: &str, initial: &InitialChat) -> Result<(Started, Vec<DomainEvent>)> {
         let requester = Requester::Customer(customer_id);
-        let chat_id = initial
-            .id
-            .as_deref()
-            .ok_or_else(|| Error::validation("chat.id is required"))?;
+        let chat_id = initial.id.as_deref().ok_or_else(|| Error::validation("chat.id is required"))?;
         let events = initial_events(requester, initial)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
@@ -326,16 +267,7 @@ impl Domain {
         if locked.active_thread().is_some() {
             return Err(already_active(chat_id));
         }
-        self.opened(
-            tx,
-            requester,
-            chat_id,
-            &locked.chat.properties,
-            initial,
-            events,
-            now,
-        )
-        .await
+        self.opened(tx, requester, chat_id, &locked.chat.properties, initial, events, now).await
     }
 
     /// The rest of `start_chat` and `resume_chat`: the thread, its events, the chat (with its
@@ -351,9 +283,7 @@ impl Domain {
         events: Vec<Event>,
         now: Micros,
     ) -> Result<(Started, Vec<DomainEvent>)> {
-        let (thread, event_ids, users) = tx
-            .open_thread(requester, chat_id, initial, events, now)
-            .await?;
+        let (thread, event_ids, users) = tx.open_thread(requester, chat_id, initial, events, now).await?;
         let members = members_of(&users);
         let chat = Chat {
             id: chat_id.to_owned(),
@@ -362,20 +292,10 @@ impl Domain {
             access: access(),
             thread: Some(thread.clone()),
         };
-        let events = vec![DomainEvent::ChatStarted {
-            chat: chat.clone(),
-            requester_id: requester.id().to_owned(),
-            members,
-        }];
+        let events =
+            vec![DomainEvent::ChatStarted { chat: chat.clone(), requester_id: requester.id().to_owned(), members }];
         self.commit(tx, &events).await?;
-        Ok((
-            Started {
-                chat,
-                thread_id: thread.id,
-                event_ids,
-            },
-            events,
-        ))
+        Ok((Started { chat, thread_id: thread.id, event_ids }, events))
     }
 
     /// Adds an event to the chat's active thread (or its latest, with `attach_to_last_thread`).
@@ -400,16 +320,11 @@ impl Domain {
         if let Requester::Agent(agent_id) = requester
             && tx.add_chat_user(chat_id, agent_id, "agent").await?
         {
-            let mut agent = tx
-                .agent(agent_id)
-                .await?
-                .ok_or_else(|| Error::authentication("Unknown agent"))?;
+            let mut agent = tx.agent(agent_id).await?.ok_or_else(|| Error::authentication("Unknown agent"))?;
             agent.present = Some(true);
             joined = Some(User::Agent(agent));
         }
-        let stored = tx
-            .append_event(chat_id, &thread_id, requester.id(), event, now)
-            .await?;
+        let stored = tx.append_event(chat_id, &thread_id, requester.id(), event, now).await?;
         let members = tx.members(chat_id).await?;
         let mut domain_events = Vec::with_capacity(2);
         if let Some(user) = joined {
@@ -432,17 +347,10 @@ impl Domain {
     }
 
     /// Closes the chat's active thread. `chat_inactive` if none is open.
-    pub async fn deactivate_chat(
-        &self,
-        requester: Requester<'_>,
-        chat_id: &str,
-    ) -> Result<Vec<DomainEvent>> {
+    pub async fn deactivate_chat(&self, requester: Requester<'_>, chat_id: &str) -> Result<Vec<DomainEvent>> {
         let mut tx = self.store.write().await?;
         let locked = tx.lock_chat(requester, chat_id).await?;
-        let thread_id = locked
-            .active_thread()
-            .ok_or_else(|| inactive(chat_id))?
-            .to_owned();
+        let thread_id = locked.active_thread().ok_or_else(|| inactive(chat_id))?.to_owned();
         if !tx.deactivate_thread(&thread_id).await? {
             return Err(inactive(chat_id));
         }
@@ -461,70 +369,46 @@ impl Domain {
     async fn commit(&self, mut tx: Conn, events: &[DomainEvent]) -> Result<()> {
         if tx.needs_bus() {
             let payload = serde_json::to_string(events).expect("domain events always encode");
-            tx.publish(&self.node_id, self.clock.now(), &payload)
-                .await?;
+            tx.publish(&self.node_id, self.clock.now(), &payload).await?;
         }
         tx.commit().await
     }
 
     /// The chat with one thread: `thread_id`, or the latest.
-    pub async fn get_chat(
-        &self,
-        requester: Requester<'_>,
-        chat_id: &str,
-        thread_id: Option<&str>,
-    ) -> Result<Chat> {
+    pub async fn get_chat(&self, requester: Requester<'_>, chat_id: &str, thread_id: Option<&str>) -> Result<Chat> {
         let mut db = self.store.read().await?;
         let chat = db.chat(chat_id).await?;
         let chat = visible(requester, chat_id, chat)?;
         let thread = match thread_id {
-            Some(id) => Some(
-                db.thread(chat_id, id)
-                    .await?
-                    .ok_or_else(|| Error::not_found(format!("Thread {id} not found")))?,
-            ),
+            Some(id) => {
+                Some(db.thread(chat_id, id).await?.ok_or_else(|| Error::not_found(format!("Thread {id} not found")))?)
+            }
             None => db.last_thread(chat_id).await?,
         };
         let users = db.users(chat_id).await?;
         let thread = match thread {
             Some(row) => {
                 let events = db
-                    .thread_events(
-                        std::slice::from_ref(&row.id),
-                        requester.is_agent(),
-                        MAX_EVENTS_PER_THREAD_READ,
-                    )
+                    .thread_events(std::slice::from_ref(&row.id), requester.is_agent(), MAX_EVENTS_PER_THREAD_READ)
                     .await?;
                 let neighbours = db.thread_neighbours(chat_id, row.seq).await?;
                 Some(views::thread(row, events, &users, neighbours))
             }
             None => None,
         };
-        Ok(Chat {
-            id: chat.id,
-            users,
-            properties: parse_properties(&chat.properties),
-            access: access(),
-            thread,
-        })
+        Ok(Chat { id: chat.id, users, properties: parse_properties(&chat.properties), access: access(), thread })
     }
 
     /// One page of the chats the requester sees: a customer their own, an agent all. Returns
     /// the page and the total.
-    pub async fn list_chats(
-        &self,
-        requester: Requester<'_>,
-        page: Page,
-    ) -> Result<(Vec<ChatSummary>, u64)> {
+    pub async fn list_chats(&self, requester: Requester<'_>, page: Page) -> Result<(Vec<ChatSummary>, u64)> {
         let owner = match requester {
             Requester::Customer(id) => Some(id),
             Requester::Agent(_) => None,
         };
         let mut db = self.store.read().await?;
         let total = db.count_chats(owner).await?;
-        let chats = db
-            .chat_page(owner, page.order, page.size, page.offset)
-            .await?;
+        let chats = db.chat_page(owner, page.order, page.size, page.offset).await?;
         let ids: Vec<String> = chats.iter().map(|c| c.id.clone()).collect();
         let last_events = db.last_event_per_type(&ids, requester.is_agent()).await?;
         let mut thread_ids: Vec<String> = last_events.iter().map(|e| e.thread_id.clone()).collect();
@@ -552,28 +436,12 @@ impl Domain {
         let chat = db.chat(chat_id).await?;
         visible(requester, chat_id, chat)?;
         let total = db.count_threads(chat_id).await?;
-        let limit = if page.by_events {
-            crate::limits::LIST_THREADS_MAX
-        } else {
-            page.size
-        };
-        let candidates = db
-            .thread_page(
-                chat_id,
-                page.order,
-                limit,
-                page.offset,
-                requester.is_agent(),
-            )
-            .await?;
+        let limit = if page.by_events { crate::limits::LIST_THREADS_MAX } else { page.size };
+        let candidates = db.thread_page(chat_id, page.order, limit, page.offset, requester.is_agent()).await?;
         let mut rows = Vec::new();
         let mut events = 0i64;
         for candidate in candidates {
-            let done = if page.by_events {
-                events >= i64::from(page.size)
-            } else {
-                rows.len() >= page.size as usize
-            };
+            let done = if page.by_events { events >= i64::from(page.size) } else { rows.len() >= page.size as usize };
             if done {
                 break;
             }
@@ -581,32 +449,21 @@ impl Domain {
             rows.push(candidate.thread);
         }
         let ids: Vec<String> = rows.iter().map(|t| t.id.clone()).collect();
-        let mut events = db
-            .thread_events(&ids, requester.is_agent(), MAX_EVENTS_PER_THREAD_READ)
-            .await?;
+        let mut events = db.thread_events(&ids, requester.is_agent(), MAX_EVENTS_PER_THREAD_READ).await?;
         let users = db.users(chat_id).await?;
         // Threads are numbered 1, 2, … without gaps: the page's neighbours are its own threads
         // and the two just outside it, read at once.
-        let (low, high) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), t| {
-            (lo.min(t.seq), hi.max(t.seq))
-        });
+        let (low, high) = rows.iter().fold((i64::MAX, i64::MIN), |(lo, hi), t| (lo.min(t.seq), hi.max(t.seq)));
         let ids: std::collections::HashMap<i64, String> = if rows.is_empty() {
             Default::default()
         } else {
-            db.thread_ids_between(chat_id, low - 1, high + 1)
-                .await?
-                .into_iter()
-                .collect()
+            db.thread_ids_between(chat_id, low - 1, high + 1).await?.into_iter().collect()
         };
         let mut threads = Vec::with_capacity(rows.len());
         for row in rows {
-            let (mine, rest): (Vec<EventRow>, Vec<EventRow>) =
-                events.into_iter().partition(|e| e.thread_id == row.id);
+            let (mine, rest): (Vec<EventRow>, Vec<EventRow>) = events.into_iter().partition(|e| e.thread_id == row.id);
             events = rest;
-            let neighbours = (
-                ids.get(&(row.seq - 1)).cloned(),
-                ids.get(&(row.seq + 1)).cloned(),
-            );
+            let neighbours = (ids.get(&(row.seq - 1)).cloned(), ids.get(&(row.seq + 1)).cloned());
             threads.push(views::thread(row, mine, &users, neighbours));
         }
         Ok((threads, total))

@@ -32,8 +32,7 @@ impl TokenKey {
     }
 
     fn mac(&self, claims: &str) -> String {
-        let mut mac =
-            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         mac.update(claims.as_bytes());
         URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
     }
@@ -48,8 +47,7 @@ impl TokenKey {
         let Ok(secret) = URL_SAFE_NO_PAD.decode(secret) else {
             return false;
         };
-        let mut check =
-            Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
+        let mut check = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes keys of any length");
         check.update(format!("{IDENTITY_VERSION}.{customer_id}").as_bytes());
         check.verify_slice(&secret).is_ok()
     }
@@ -67,23 +65,14 @@ impl TokenKey {
         let (claims, mac) = token.rsplit_once('.')?;
         let mut check = Hmac::<Sha256>::new_from_slice(&self.0).ok()?;
         check.update(claims.as_bytes());
-        check
-            .verify_slice(&URL_SAFE_NO_PAD.decode(mac).ok()?)
-            .ok()?;
+        check.verify_slice(&URL_SAFE_NO_PAD.decode(mac).ok()?).ok()?;
         let mut parts = claims.split('.');
-        let (TOKEN_VERSION, Some(customer_id), Some(expires_at), Some(_nonce), None) = (
-            parts.next()?,
-            parts.next(),
-            parts.next(),
-            parts.next(),
-            parts.next(),
-        ) else {
+        let (TOKEN_VERSION, Some(customer_id), Some(expires_at), Some(_nonce), None) =
+            (parts.next()?, parts.next(), parts.next(), parts.next(), parts.next())
+        else {
             return None;
         };
-        Some(TokenClaims {
-            customer_id: customer_id.to_owned(),
-            expires_at: expires_at.parse().ok()?,
-        })
+        Some(TokenClaims { customer_id: customer_id.to_owned(), expires_at: expires_at.parse().ok()? })
     }
 }
 
@@ -111,11 +100,7 @@ impl Domain {
             return Ok(Some(id.to_owned()));
         }
         // A visitor from before identity secrets were derived: their secret is stored hashed.
-        self.store
-            .read()
-            .await?
-            .customer_by_cookie(id, secret)
-            .await
+        self.store.read().await?.customer_by_cookie(id, secret).await
     }
 
     /// The cookie grant: keeps the visitor's customer id when their cookies match (`known`),
@@ -126,18 +111,9 @@ impl Domain {
             let secret = self.customer_tokens.identity_secret(&id);
             (id, secret)
         });
-        let expires_at = self
-            .clock
-            .now()
-            .plus(self.customer_token_ttl)
-            .unix_seconds();
+        let expires_at = self.clock.now().plus(self.customer_token_ttl).unix_seconds();
         let access_token = self.customer_tokens.sign(&customer_id, expires_at);
-        Grant {
-            customer_id,
-            cookie_secret,
-            access_token,
-            expires_in: self.customer_token_ttl.as_secs(),
-        }
+        Grant { customer_id, cookie_secret, access_token, expires_in: self.customer_token_ttl.as_secs() }
     }
 
     /// The customer an unexpired access token names.
@@ -157,21 +133,13 @@ impl Domain {
         let name = update.and_then(|u| u.name.as_deref());
         let email = update.and_then(|u| u.email.as_deref());
         let mut tx = self.store.write().await?;
-        tx.record_visit(customer_id, name, email, self.clock.now())
-            .await?;
-        let mut customer = tx
-            .customer(customer_id)
-            .await?
-            .ok_or_else(|| Error::authentication("Unknown customer"))?;
+        tx.record_visit(customer_id, name, email, self.clock.now()).await?;
+        let mut customer = tx.customer(customer_id).await?.ok_or_else(|| Error::authentication("Unknown customer"))?;
         let chats = tx
             .login_chats(customer_id)
             .await?
             .into_iter()
-            .map(|(chat_id, active)| LoginChat {
-                chat_id,
-                has_unread_events: false,
-                has_active_thread: Some(active),
-            })
+            .map(|(chat_id, active)| LoginChat { chat_id, has_unread_events: false, has_active_thread: Some(active) })
             .collect();
         tx.commit().await?;
         customer.session_fields = update.and_then(|u| u.session_fields.clone());
@@ -192,12 +160,7 @@ impl Domain {
 
     /// A customer, with statistics.
     pub async fn customer(&self, id: &str) -> Result<Customer> {
-        self.store
-            .read()
-            .await?
-            .customer(id)
-            .await?
-            .ok_or_else(|| Error::not_found(format!("Customer {id} not found")))
+        self.store.read().await?.customer(id).await?.ok_or_else(|| Error::not_found(format!("Customer {id} not found")))
     }
 }
 
@@ -210,14 +173,8 @@ mod tests {
         let key = TokenKey(b"k1".to_vec());
         let secret = key.identity_secret("c-1");
         assert!(key.is_identity_secret("c-1", &secret));
-        assert!(
-            !key.is_identity_secret("c-2", &secret),
-            "another customer's id"
-        );
-        assert!(
-            !TokenKey(b"k2".to_vec()).is_identity_secret("c-1", &secret),
-            "another cluster's key"
-        );
+        assert!(!key.is_identity_secret("c-2", &secret), "another customer's id");
+        assert!(!TokenKey(b"k2".to_vec()).is_identity_secret("c-1", &secret), "another cluster's key");
         assert!(!key.is_identity_secret("c-1", "guessed") && !key.is_identity_secret("c-1", ""));
     }
 
@@ -228,26 +185,11 @@ mod tests {
         let claims = key.verify(&token).unwrap();
         assert_eq!(claims.customer_id, "0b6e6a8e-1c1f-4e51-9d0e-6d2f5d1f7a00");
         assert_eq!(claims.expires_at, 1_900_000_000);
-        assert_eq!(
-            TokenKey(b"k2".to_vec()).verify(&token),
-            None,
-            "another cluster's key"
-        );
-        assert_ne!(
-            token,
-            key.sign("0b6e6a8e-1c1f-4e51-9d0e-6d2f5d1f7a00", 1_900_000_000),
-            "every grant is distinct"
-        );
+        assert_eq!(TokenKey(b"k2".to_vec()).verify(&token), None, "another cluster's key");
+        assert_ne!(token, key.sign("0b6e6a8e-1c1f-4e51-9d0e-6d2f5d1f7a00", 1_900_000_000), "every grant is distinct");
         let forged = token.replace("1900000000", "1999999999");
         assert_eq!(key.verify(&forged), None, "a changed expiry");
-        for garbage in [
-            "",
-            ".",
-            "c1..",
-            "c1.a.b.c",
-            "Bearer x",
-            &format!("c2{}", &token[2..]),
-        ] {
+        for garbage in ["", ".", "c1..", "c1.a.b.c", "Bearer x", &format!("c2{}", &token[2..])] {
             assert_eq!(key.verify(garbage), None, "{garbage:?}");
         }
     }

@@ -59,33 +59,13 @@ pub struct Members {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DomainEvent {
     /// A chat was started, or a new thread opened in it (`incoming_chat`).
-    ChatStarted {
-        chat: Chat,
-        requester_id: String,
-        members: Members,
-    },
+    ChatStarted { chat: Chat, requester_id: String, members: Members },
     /// Someone joined the chat (`user_added_to_chat`).
-    UserAdded {
-        chat_id: String,
-        thread_id: String,
-        user: User,
-        requester_id: String,
-        members: Members,
-    },
+    UserAdded { chat_id: String, thread_id: String, user: User, requester_id: String, members: Members },
     /// An event was added to a thread (`incoming_event`).
-    EventAdded {
-        chat_id: String,
-        thread_id: String,
-        event: Event,
-        members: Members,
-    },
+    EventAdded { chat_id: String, thread_id: String, event: Event, members: Members },
     /// The chat's active thread was closed (`chat_deactivated`).
-    ChatDeactivated {
-        chat_id: String,
-        thread_id: String,
-        user_id: String,
-        members: Members,
-    },
+    ChatDeactivated { chat_id: String, thread_id: String, user_id: String, members: Members },
 }
 
 impl DomainEvent {
@@ -117,12 +97,6 @@ impl Domain {
         customer_token_ttl: std::time::Duration,
     ) -> crate::error::Result<Self> {
         let customer_tokens = customers::TokenKey::load(&store).await?;
-        Ok(Self {
-            store,
-            clock,
-            node_id: crate::store::random_id(12),
-            customer_tokens,
-            customer_token_ttl,
-        })
+        Ok(Self { store, clock, node_id: crate::store::random_id(12), customer_tokens, customer_token_ttl })
     }
 }

@@ -3,9 +3,7 @@
 
 use crate::clock::Micros;
 use crate::store::{EventRow, ThreadRow};
-use confab_protocol::entity::{
-    Access, ChatSummary, LastEvent, Properties, Thread, ThreadSummary, User,
-};
+use confab_protocol::entity::{Access, ChatSummary, LastEvent, Properties, Thread, ThreadSummary, User};
 use std::collections::{BTreeMap, HashMap};
 
 /// The one group every chat belongs to until groups exist.
@@ -35,10 +33,7 @@ pub fn thread(
         created_at: Micros(row.created_at).rfc3339(),
         active: row.active,
         user_ids: user_ids(users),
-        events: events
-            .into_iter()
-            .filter_map(EventRow::into_event)
-            .collect(),
+        events: events.into_iter().filter_map(EventRow::into_event).collect(),
         properties: parse_properties(&row.properties),
         access: access(),
         previous_thread_id: neighbours.0,
@@ -60,11 +55,8 @@ pub fn summaries(chats: Vec<crate::store::ChatRow>, rows: SummaryRows) -> Vec<Ch
     for (chat_id, user) in rows.users {
         users.entry(chat_id).or_default().push(user);
     }
-    let mut last_threads: HashMap<String, ThreadRow> = rows
-        .last_threads
-        .into_iter()
-        .map(|t| (t.chat_id.clone(), t))
-        .collect();
+    let mut last_threads: HashMap<String, ThreadRow> =
+        rows.last_threads.into_iter().map(|t| (t.chat_id.clone(), t)).collect();
     let times: HashMap<String, i64> = rows.thread_times.into_iter().collect();
     let mut last_events: HashMap<String, BTreeMap<String, LastEvent>> = HashMap::new();
     for row in rows.last_events {
@@ -72,16 +64,11 @@ pub fn summaries(chats: Vec<crate::store::ChatRow>, rows: SummaryRows) -> Vec<Ch
         let Some(event) = row.into_event() else {
             continue;
         };
-        let thread_created_at =
-            Micros(times.get(&thread_id).copied().unwrap_or_default()).rfc3339();
-        last_events.entry(chat_id).or_default().insert(
-            event.body.kind().to_owned(),
-            LastEvent {
-                thread_id,
-                thread_created_at,
-                event,
-            },
-        );
+        let thread_created_at = Micros(times.get(&thread_id).copied().unwrap_or_default()).rfc3339();
+        last_events
+            .entry(chat_id)
+            .or_default()
+            .insert(event.body.kind().to_owned(), LastEvent { thread_id, thread_created_at, event });
     }
     chats
         .into_iter()

@@ -45,12 +45,7 @@ pub async fn start(
     };
     let pool = pool.clone();
     let first = listen(&pool).await?;
-    let listener = Listener {
-        domain,
-        fanout,
-        stats,
-        seen: Seen::default(),
-    };
+    let listener = Listener { domain, fanout, stats, seen: Seen::default() };
     tokio::spawn(async move {
         tokio::select! {
             _ = shutdown.signalled() => {}
@@ -153,9 +148,7 @@ impl Listener {
             match serde_json::from_str::<Vec<DomainEvent>>(&payload) {
                 Ok(events) => {
                     self.fanout.deliver(&events, None);
-                    self.stats
-                        .delivered
-                        .fetch_add(events.len() as u64, Ordering::Relaxed);
+                    self.stats.delivered.fetch_add(events.len() as u64, Ordering::Relaxed);
                 }
                 Err(error) => tracing::warn!(%error, id, "bus: unreadable log entry"),
             }

@@ -34,8 +34,7 @@ impl Frame {
     }
 
     pub fn into_message(self) -> Message {
-        let text =
-            Utf8Bytes::try_from(Bytes::from_owner(self)).expect("frames are built from strings");
+        let text = Utf8Bytes::try_from(Bytes::from_owner(self)).expect("frames are built from strings");
         Message::Text(text)
     }
 }
@@ -90,23 +89,13 @@ impl Hub {
         let id = SocketId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (tx, frames) = mpsc::channel(OUTBOUND_QUEUE_FRAMES);
         let overflowed = CancellationToken::new();
-        (
-            SocketHandle {
-                id,
-                tx,
-                overflowed: overflowed.clone(),
-            },
-            SocketQueue { frames, overflowed },
-        )
+        (SocketHandle { id, tx, overflowed: overflowed.clone() }, SocketQueue { frames, overflowed })
     }
 
     /// Delivers pushes for `user_id` to this socket from now on.
     pub fn subscribe(&self, user_id: &str, socket: &SocketHandle) {
         let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        sockets
-            .entry(user_id.to_owned())
-            .or_default()
-            .push(socket.clone());
+        sockets.entry(user_id.to_owned()).or_default().push(socket.clone());
     }
 
     pub fn unsubscribe(&self, user_id: &str, socket: SocketId) {
@@ -133,13 +122,7 @@ impl Hub {
                 if Some(handle.id) != skip {
                     let frame = frame.get_or_insert_with(|| {
                         let push = push.take().expect("encoded once");
-                        Frame::new(
-                            ServerFrame::Push(PushFrame {
-                                request_id: None,
-                                push,
-                            })
-                            .encode(),
-                        )
+                        Frame::new(ServerFrame::Push(PushFrame { request_id: None, push }).encode())
                     });
                     handle.send(frame.clone());
                 }

@@ -26,19 +26,10 @@ pub struct Origin {
 /// The push a domain event becomes, and the users it is for.
 pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
     fn everyone(members: &Members) -> Vec<&str> {
-        members
-            .customers
-            .iter()
-            .chain(&members.agents)
-            .map(String::as_str)
-            .collect()
+        members.customers.iter().chain(&members.agents).map(String::as_str).collect()
     }
     match event {
-        DomainEvent::ChatStarted {
-            chat,
-            requester_id,
-            members,
-        } => (
+        DomainEvent::ChatStarted { chat, requester_id, members } => (
             Push::IncomingChat(IncomingChat {
                 chat: chat.clone(),
                 requester_id: Some(requester_id.clone()),
@@ -46,13 +37,7 @@ pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
             }),
             everyone(members),
         ),
-        DomainEvent::UserAdded {
-            chat_id,
-            thread_id,
-            user,
-            requester_id,
-            members,
-        } => (
+        DomainEvent::UserAdded { chat_id, thread_id, user, requester_id, members } => (
             Push::UserAddedToChat(UserAddedToChat {
                 chat_id: chat_id.clone(),
                 thread_id: Some(thread_id.clone()),
@@ -62,12 +47,7 @@ pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
             }),
             everyone(members),
         ),
-        DomainEvent::EventAdded {
-            chat_id,
-            thread_id,
-            event,
-            members,
-        } => {
+        DomainEvent::EventAdded { chat_id, thread_id, event, members } => {
             // Internal notes (`visibility: agents`) never reach customers.
             let recipients = if event.visibility.as_deref() == Some("agents") {
                 members.agents.iter().map(String::as_str).collect()
@@ -81,12 +61,7 @@ pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
             });
             (push, recipients)
         }
-        DomainEvent::ChatDeactivated {
-            chat_id,
-            thread_id,
-            user_id,
-            members,
-        } => (
+        DomainEvent::ChatDeactivated { chat_id, thread_id, user_id, members } => (
             Push::ChatDeactivated(ChatDeactivated {
                 chat_id: chat_id.clone(),
                 thread_id: thread_id.clone(),
@@ -111,10 +86,7 @@ impl Fanout {
             let (push, recipients) = push_of(event);
             let skip = origin.map(|o| o.socket.id);
             if let Some(origin) = origin {
-                origin.socket.send_frame(PushFrame {
-                    request_id: origin.request_id.clone(),
-                    push: push.clone(),
-                });
+                origin.socket.send_frame(PushFrame { request_id: origin.request_id.clone(), push: push.clone() });
             }
             self.hub.push(&recipients, push, skip);
         }

@@ -119,13 +119,7 @@ macro_rules! fetch_in {
 impl Conn {
     /// Creates the customer's chat unless they have one; false when they do (the unique
     /// index on `chats.customer_id` decides, even between nodes).
-    pub async fn insert_chat(
-        &mut self,
-        id: &str,
-        customer_id: &str,
-        properties: &str,
-        now: Micros,
-    ) -> Result<bool> {
+    pub async fn insert_chat(&mut self, id: &str, customer_id: &str, properties: &str, now: Micros) -> Result<bool> {
         let inserted = exec!(
             self,
             "INSERT INTO chats (id, customer_id, created_at, properties) VALUES ($1, $2, $3, $4)
@@ -139,28 +133,17 @@ impl Conn {
     }
 
     pub async fn chat_of_customer(&mut self, customer_id: &str) -> Result<Option<String>> {
-        let row: Option<(String,)> = fetch!(
-            self,
-            fetch_optional(String,),
-            "SELECT id FROM chats WHERE customer_id = $1",
-            customer_id
-        );
+        let row: Option<(String,)> =
+            fetch!(self, fetch_optional(String,), "SELECT id FROM chats WHERE customer_id = $1", customer_id);
         Ok(row.map(|(id,)| id))
     }
 
     pub async fn chat(&mut self, id: &str) -> Result<Option<ChatRow>> {
-        Ok(
-            fetch!(self, fetch_optional ChatRow, "SELECT id, customer_id, properties FROM chats WHERE id = $1", id),
-        )
+        Ok(fetch!(self, fetch_optional ChatRow, "SELECT id, customer_id, properties FROM chats WHERE id = $1", id))
     }
 
     /// Adds a user to the chat; false if already in it.
-    pub async fn add_chat_user(
-        &mut self,
-        chat_id: &str,
-        user_id: &str,
-        user_type: &str,
-    ) -> Result<bool> {
+    pub async fn add_chat_user(&mut self, chat_id: &str, user_id: &str, user_type: &str) -> Result<bool> {
         let added = exec!(
             self,
             "INSERT INTO chat_users (chat_id, user_id, user_type) VALUES ($1, $2, $3)
@@ -197,10 +180,7 @@ impl Conn {
             placeholders(1, chat_ids.len())
         );
         let rows = fetch_in!(self, UserRow, &sql, chat_ids);
-        Ok(rows
-            .into_iter()
-            .map(|row| (row.chat_id.clone(), row.into_user()))
-            .collect())
+        Ok(rows.into_iter().map(|row| (row.chat_id.clone(), row.into_user())).collect())
     }
 
     /// Counts a new thread in the chat and returns its number. On PostgreSQL this locks the
@@ -270,22 +250,14 @@ impl Conn {
 
     /// Closes the thread; false if it was not active.
     pub async fn deactivate_thread(&mut self, thread_id: &str) -> Result<bool> {
-        Ok(exec!(
-            self,
-            "UPDATE threads SET active = FALSE WHERE id = $1 AND active = TRUE",
-            thread_id
-        ) > 0)
+        Ok(exec!(self, "UPDATE threads SET active = FALSE WHERE id = $1 AND active = TRUE", thread_id) > 0)
     }
 
     /// Ids of the threads before and after thread number `seq` of the chat.
-    pub async fn thread_neighbours(
-        &mut self,
-        chat_id: &str,
-        seq: i64,
-    ) -> Result<(Option<String>, Option<String>)> {
+    pub async fn thread_neighbours(&mut self, chat_id: &str, seq: i64) -> Result<(Option<String>, Option<String>)> {
         Ok(fetch!(
             self,
-            fetch_one (Option<String>, Option<String>),
+            fetch_one(Option<String>, Option<String>),
             "SELECT (SELECT id FROM threads WHERE chat_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT 1),
                     (SELECT id FROM threads WHERE chat_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT 1)",
             chat_id,
@@ -294,12 +266,7 @@ impl Conn {
     }
 
     /// `(seq, id)` of the chat's threads numbered `from..=to`.
-    pub async fn thread_ids_between(
-        &mut self,
-        chat_id: &str,
-        from: i64,
-        to: i64,
-    ) -> Result<Vec<(i64, String)>> {
+    pub async fn thread_ids_between(&mut self, chat_id: &str, from: i64, to: i64) -> Result<Vec<(i64, String)>> {
         Ok(fetch!(
             self,
             fetch_all(i64, String),
@@ -355,21 +322,14 @@ impl Conn {
              ) AS visible WHERE newest <= $2 ORDER BY seq",
             placeholders(3, thread_ids.len())
         );
-        Ok(fetch_in!(
-            self,
-            EventRow,
-            &sql,
-            thread_ids,
-            agents_view,
-            per_thread
-        ))
+        Ok(fetch_in!(self, EventRow, &sql, thread_ids, agents_view, per_thread))
     }
 
     /// `(chat_id, has_active_thread)` of the customer's chats, as `login` lists them.
     pub async fn login_chats(&mut self, customer_id: &str) -> Result<Vec<(String, bool)>> {
         Ok(fetch!(
             self,
-            fetch_all (String, bool),
+            fetch_all(String, bool),
             "SELECT c.id, EXISTS(SELECT 1 FROM threads t WHERE t.chat_id = c.id AND t.active = TRUE)
              FROM chats c WHERE c.customer_id = $1",
             customer_id
@@ -378,12 +338,8 @@ impl Conn {
 
     /// How many chats the reader sees: a customer's own (`owner`), or all.
     pub async fn count_chats(&mut self, owner: Option<&str>) -> Result<u64> {
-        let (count,): (i64,) = fetch!(
-            self,
-            fetch_one(i64,),
-            "SELECT COUNT(*) FROM chats WHERE ($1 IS NULL OR customer_id = $1)",
-            owner
-        );
+        let (count,): (i64,) =
+            fetch!(self, fetch_one(i64,), "SELECT COUNT(*) FROM chats WHERE ($1 IS NULL OR customer_id = $1)", owner);
         Ok(count as u64)
     }
 
@@ -418,11 +374,7 @@ impl Conn {
     }
 
     /// The newest event of each type in each chat of `chat_ids` that the reader may see.
-    pub async fn last_event_per_type(
-        &mut self,
-        chat_ids: &[String],
-        agents_view: bool,
-    ) -> Result<Vec<EventRow>> {
+    pub async fn last_event_per_type(&mut self, chat_ids: &[String], agents_view: bool) -> Result<Vec<EventRow>> {
         if chat_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -441,20 +393,13 @@ impl Conn {
         if thread_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!(
-            "SELECT id, created_at FROM threads WHERE id IN {}",
-            placeholders(1, thread_ids.len())
-        );
+        let sql = format!("SELECT id, created_at FROM threads WHERE id IN {}", placeholders(1, thread_ids.len()));
         Ok(fetch_in!(self, (String, i64), &sql, thread_ids))
     }
 
     pub async fn count_threads(&mut self, chat_id: &str) -> Result<u64> {
-        let (count,): (i64,) = fetch!(
-            self,
-            fetch_one(i64,),
-            "SELECT COUNT(*) FROM threads WHERE chat_id = $1",
-            chat_id
-        );
+        let (count,): (i64,) =
+            fetch!(self, fetch_one(i64,), "SELECT COUNT(*) FROM threads WHERE chat_id = $1", chat_id);
         Ok(count as u64)
     }
 
@@ -474,8 +419,6 @@ impl Conn {
              FROM threads t WHERE t.chat_id = $1 ORDER BY t.seq {} LIMIT $3 OFFSET $4",
             order(sort)
         );
-        Ok(
-            fetch!(self, fetch_all ThreadWithCount, &sql, chat_id, agents_view, i64::from(limit), i64::from(offset)),
-        )
+        Ok(fetch!(self, fetch_all ThreadWithCount, &sql, chat_id, agents_view, i64::from(limit), i64::from(offset)))
     }
 }

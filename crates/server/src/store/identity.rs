@@ -23,12 +23,7 @@ struct AgentRow {
 
 impl From<AgentRow> for Agent {
     fn from(row: AgentRow) -> Self {
-        Agent {
-            id: row.id,
-            name: Some(row.name),
-            job_title: row.job_title,
-            ..Agent::default()
-        }
+        Agent { id: row.id, name: Some(row.name), job_title: row.job_title, ..Agent::default() }
     }
 }
 
@@ -52,12 +47,8 @@ impl Conn {
             name,
             value
         );
-        let (value,): (String,) = fetch!(
-            self,
-            fetch_one(String,),
-            "SELECT value FROM server_secrets WHERE name = $1",
-            name
-        );
+        let (value,): (String,) =
+            fetch!(self, fetch_one(String,), "SELECT value FROM server_secrets WHERE name = $1", name);
         Ok(value)
     }
 
@@ -76,13 +67,7 @@ impl Conn {
 
     /// Counts a visit (a login) and applies the fields the client sent, creating the customer
     /// on their first.
-    pub async fn record_visit(
-        &mut self,
-        id: &str,
-        name: Option<&str>,
-        email: Option<&str>,
-        now: Micros,
-    ) -> Result<()> {
+    pub async fn record_visit(&mut self, id: &str, name: Option<&str>, email: Option<&str>, now: Micros) -> Result<()> {
         exec!(
             self,
             "INSERT INTO customers (id, cookie_secret, name, email, visits_count, created_at) VALUES ($1, '', $2, $3, 1, $4)
@@ -145,7 +130,8 @@ impl Conn {
     }
 
     pub async fn agent(&mut self, id: &str) -> Result<Option<Agent>> {
-        let row: Option<AgentRow> = fetch!(self, fetch_optional AgentRow, "SELECT id, name, job_title FROM agents WHERE id = $1", id);
+        let row: Option<AgentRow> =
+            fetch!(self, fetch_optional AgentRow, "SELECT id, name, job_title FROM agents WHERE id = $1", id);
         Ok(row.map(Agent::from))
     }
 }

@@ -73,9 +73,7 @@ use rand::Rng;
 use sha2::{Digest, Sha256};
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Database, Postgres, Sqlite, Transaction};
 use std::str::FromStr;
 use std::time::Duration;
@@ -131,31 +129,21 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(LOCK_TIMEOUT);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await?;
+        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         sqlx::migrate!("./migrations/sqlite").run(&writer).await?;
         // An in-memory database exists once per connection: readers share the writer's.
         let readers = if url.contains(":memory:") {
             writer.clone()
         } else {
-            SqlitePoolOptions::new()
-                .max_connections(SQLITE_READERS)
-                .connect_with(options.read_only(true))
-                .await?
+            SqlitePoolOptions::new().max_connections(SQLITE_READERS).connect_with(options.read_only(true)).await?
         };
         Ok(Store::Sqlite { writer, readers })
     }
 
     async fn open_postgres(url: &str) -> Result<Self, StoreError> {
         let lock_timeout = format!("{}ms", LOCK_TIMEOUT.as_millis());
-        let options =
-            PgConnectOptions::from_str(url)?.options([("lock_timeout", lock_timeout.as_str())]);
-        let pool = PgPoolOptions::new()
-            .max_connections(POSTGRES_CONNECTIONS)
-            .connect_with(options)
-            .await?;
+        let options = PgConnectOptions::from_str(url)?.options([("lock_timeout", lock_timeout.as_str())]);
+        let pool = PgPoolOptions::new().max_connections(POSTGRES_CONNECTIONS).connect_with(options).await?;
         // Nodes starting together are fine: sqlx migrates under an advisory lock.
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
         Ok(Store::Postgres { pool })
@@ -164,9 +152,7 @@ impl Store {
     /// A write transaction; nothing is kept unless [`Conn::commit`] is called.
     pub async fn write(&self) -> Result<Conn> {
         Ok(match self {
-            Store::Sqlite { writer, .. } => {
-                Conn::Sqlite(Held::Tx(writer.begin_with("BEGIN IMMEDIATE").await?))
-            }
+            Store::Sqlite { writer, .. } => Conn::Sqlite(Held::Tx(writer.begin_with("BEGIN IMMEDIATE").await?)),
             Store::Postgres { pool, .. } => Conn::Postgres(Held::Tx(pool.begin().await?)),
         })
     }
@@ -270,10 +256,7 @@ impl Conn {
             return Ok(Vec::new());
         }
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
-        let sql = format!(
-            "SELECT id, node_id, event FROM domain_log WHERE id IN ({}) ORDER BY id",
-            list.join(", ")
-        );
+        let sql = format!("SELECT id, node_id, event FROM domain_log WHERE id IN ({}) ORDER BY id", list.join(", "));
         Ok(fetch!(self, fetch_all(i64, String, String), &sql))
     }
 
@@ -290,11 +273,7 @@ impl Conn {
 
     /// Forgets log entries older than `before`.
     pub async fn prune_log(&mut self, before: Micros) -> Result<u64> {
-        Ok(exec!(
-            self,
-            "DELETE FROM domain_log WHERE created_at < $1",
-            before.0
-        ))
+        Ok(exec!(self, "DELETE FROM domain_log WHERE created_at < $1", before.0))
     }
 }
 
@@ -313,9 +292,7 @@ pub fn is_unique_violation(error: &sqlx::Error) -> bool {
 pub fn random_id(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::rng();
-    (0..len)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..len).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// 256 random bits, base64url: access tokens, cookie secrets, signing keys.
@@ -327,8 +304,5 @@ pub fn random_secret() -> String {
 
 /// Secrets are stored hashed: a leaked database does not leak live credentials.
 pub fn hash_secret(secret: &str) -> String {
-    Sha256::digest(secret.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    Sha256::digest(secret.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -37,48 +37,23 @@ impl Page {
     }
 
     /// The first page: `size` items (default `default`), refused unless 1–`max`.
-    pub fn first(
-        size: Option<u32>,
-        default: u32,
-        max: u32,
-        order: Option<SortOrder>,
-    ) -> Result<Self> {
+    pub fn first(size: Option<u32>, default: u32, max: u32, order: Option<SortOrder>) -> Result<Self> {
         let size = size.unwrap_or(default);
         if !(1..=max).contains(&size) {
             return Err(Error::validation(format!("limit must be 1–{max}")));
         }
-        Ok(Page {
-            offset: 0,
-            order: order.unwrap_or_default(),
-            size,
-            by_events: false,
-        })
+        Ok(Page { offset: 0, order: order.unwrap_or_default(), size, by_events: false })
     }
 
     /// `(next_page_id, previous_page_id)` of this page, which holds `taken` of `total` items.
     /// Each exists only when there is such a page.
     pub fn links(&self, taken: u32, total: u64) -> (Option<String>, Option<String>) {
         let next_offset = self.offset + taken;
-        let next = (taken > 0 && u64::from(next_offset) < total).then(|| {
-            Page {
-                offset: next_offset,
-                ..*self
-            }
-            .encode()
-        });
+        let next =
+            (taken > 0 && u64::from(next_offset) < total).then(|| Page { offset: next_offset, ..*self }.encode());
         // Pages counted in events hold a varying number of threads: step back by this one's.
-        let step = if self.by_events {
-            taken.max(1)
-        } else {
-            self.size
-        };
-        let previous = (self.offset > 0).then(|| {
-            Page {
-                offset: self.offset.saturating_sub(step),
-                ..*self
-            }
-            .encode()
-        });
+        let step = if self.by_events { taken.max(1) } else { self.size };
+        let previous = (self.offset > 0).then(|| Page { offset: self.offset.saturating_sub(step), ..*self }.encode());
         (next, previous)
     }
 }
@@ -89,12 +64,7 @@ mod tests {
 
     #[test]
     fn page_ids_round_trip_and_garbage_is_a_validation_error() {
-        let page = Page {
-            offset: 3,
-            order: SortOrder::Desc,
-            size: 25,
-            by_events: true,
-        };
+        let page = Page { offset: 3, order: SortOrder::Desc, size: 25, by_events: true };
         assert_eq!(Page::decode(&page.encode()).unwrap(), page);
         assert!(Page::decode("not a page").is_err());
         assert!(Page::decode("").is_err());

@@ -40,9 +40,7 @@ pub async fn start_on_clock(data_dir: &Path, listen: &str, extra: &[&str], clock
         data_dir.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    Server::start_with_clock(Config::parse_from(args), clock)
-        .await
-        .expect("server starts")
+    Server::start_with_clock(Config::parse_from(args), clock).await.expect("server starts")
 }
 
 pub struct TestServer {
@@ -65,29 +63,16 @@ impl TestServer {
         let dir = tempfile::tempdir().unwrap();
         let server = start_on_clock(dir.path(), "127.0.0.1:0", extra, clock).await;
         let url = format!("http://{}", server.api_addr);
-        Self {
-            server: Some(server),
-            dir,
-            url,
-        }
+        Self { server: Some(server), dir, url }
     }
 
     pub fn ws_url(&self) -> String {
-        format!(
-            "ws://{}/v3.5/customer/rtm/ws?organization_id={ORG}",
-            self.server.as_ref().unwrap().api_addr
-        )
+        format!("ws://{}/v3.5/customer/rtm/ws?organization_id={ORG}", self.server.as_ref().unwrap().api_addr)
     }
 
     /// A visitor with its own cookie jar.
     pub fn visitor(&self) -> Visitor {
-        Visitor {
-            http: reqwest::Client::builder()
-                .cookie_store(true)
-                .build()
-                .unwrap(),
-            url: self.url.clone(),
-        }
+        Visitor { http: reqwest::Client::builder().cookie_store(true).build().unwrap(), url: self.url.clone() }
     }
 
     /// Calls the Agent Chat Web API; returns status and JSON body.
@@ -95,12 +80,7 @@ impl TestServer {
         self.agent_with_token(action, body, Some(AGENT_TOKEN)).await
     }
 
-    pub async fn agent_with_token(
-        &self,
-        action: &str,
-        body: Value,
-        token: Option<&str>,
-    ) -> (u16, Value) {
+    pub async fn agent_with_token(&self, action: &str, body: Value, token: Option<&str>) -> (u16, Value) {
         let mut request = reqwest::Client::new()
             .post(format!("{}/v3.6/agent/action/{action}", self.url))
             .header("content-type", "application/json")
@@ -144,31 +124,23 @@ impl Visitor {
 
 /// A raw RTM socket.
 pub struct Rtm {
-    ws: tokio_tungstenite::WebSocketStream<
-        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
-    >,
+    ws: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
     next_id: u32,
 }
 
 impl Rtm {
     pub async fn open(url: &str) -> Self {
-        let (ws, _) = tokio_tungstenite::connect_async(url)
-            .await
-            .expect("socket opens");
+        let (ws, _) = tokio_tungstenite::connect_async(url).await.expect("socket opens");
         Self { ws, next_id: 0 }
     }
 
     /// Opens with an `Origin` header; returns the HTTP status when refused.
     pub async fn open_with_origin(url: &str, origin: &str) -> Result<Self, u16> {
         let mut request = url.into_client_request().unwrap();
-        request
-            .headers_mut()
-            .insert("origin", origin.parse().unwrap());
+        request.headers_mut().insert("origin", origin.parse().unwrap());
         match tokio_tungstenite::connect_async(request).await {
             Ok((ws, _)) => Ok(Self { ws, next_id: 0 }),
-            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
-                Err(response.status().as_u16())
-            }
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => Err(response.status().as_u16()),
             Err(e) => panic!("unexpected: {e}"),
         }
     }
@@ -178,18 +150,10 @@ impl Rtm {
         let visitor = server.visitor();
         let token = visitor.token().await;
         let mut rtm = Rtm::open(&server.ws_url()).await;
-        let login = rtm
-            .request(
-                "login",
-                json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())}),
-            )
-            .await;
+        let login =
+            rtm.request("login", json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())})).await;
         assert_eq!(login["success"], true, "{login}");
-        (
-            rtm,
-            visitor,
-            token["entity_id"].as_str().unwrap().to_owned(),
-        )
+        (rtm, visitor, token["entity_id"].as_str().unwrap().to_owned())
     }
 
     pub async fn send_text(&mut self, text: &str) {
@@ -218,9 +182,7 @@ impl Rtm {
     /// The next text frame, as JSON.
     pub async fn recv(&mut self) -> Value {
         loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("a frame in time");
+            let message = tokio::time::timeout(WAIT, self.ws.next()).await.expect("a frame in time");
             match message.expect("socket open").expect("frame") {
                 Message::Text(text) => return serde_json::from_str(&text).unwrap(),
                 Message::Ping(_) | Message::Pong(_) => continue,
@@ -233,16 +195,11 @@ impl Rtm {
     pub async fn closed(&mut self) -> (Vec<Value>, Option<(u16, String)>) {
         let mut frames = Vec::new();
         loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("close in time");
+            let message = tokio::time::timeout(WAIT, self.ws.next()).await.expect("close in time");
             match message {
                 Some(Ok(Message::Text(text))) => frames.push(serde_json::from_str(&text).unwrap()),
                 Some(Ok(Message::Close(frame))) => {
-                    return (
-                        frames,
-                        frame.map(|f| (u16::from(f.code), f.reason.to_string())),
-                    );
+                    return (frames, frame.map(|f| (u16::from(f.code), f.reason.to_string())));
                 }
                 Some(Ok(_)) => continue,
                 Some(Err(_)) | None => return (frames, None),
@@ -262,9 +219,7 @@ impl Rtm {
 
     /// Asserts nothing arrives within `within`.
     pub async fn silent(&mut self, within: Duration) {
-        if let Ok(Some(Ok(Message::Text(text)))) =
-            tokio::time::timeout(within, self.ws.next()).await
-        {
+        if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(within, self.ws.next()).await {
             panic!("unexpected frame {text}");
         }
     }

@@ -31,20 +31,13 @@ extern "C" fn stop_cluster() {
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 fn cluster() -> &'static Cluster {
     CLUSTER.get_or_init(|| {
         if let Ok(url) = std::env::var("CONFAB_TEST_POSTGRES_URL") {
-            let base_url = url
-                .rsplit_once('/')
-                .map(|(base, _)| base.to_owned())
-                .unwrap_or(url);
+            let base_url = url.rsplit_once('/').map(|(base, _)| base.to_owned()).unwrap_or(url);
             return Cluster { base_url };
         }
         // Directly under the temp dir: the postgres user must be able to reach it.
@@ -73,17 +66,10 @@ fn cluster() -> &'static Cluster {
 pub async fn database() -> String {
     use sqlx::Connection;
     let cluster = cluster();
-    let name = format!(
-        "confab_{}_{}",
-        std::process::id(),
-        NEXT_DATABASE.fetch_add(1, Ordering::Relaxed)
-    );
+    let name = format!("confab_{}_{}", std::process::id(), NEXT_DATABASE.fetch_add(1, Ordering::Relaxed));
     let mut admin = sqlx::PgConnection::connect(&format!("{}/postgres", cluster.base_url))
         .await
         .expect("connect to the test cluster");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .expect("create a test database");
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create a test database");
     format!("{}/{name}", cluster.base_url)
 }

@@ -5,21 +5,16 @@ use super::Call;
 use crate::domain::Started;
 use crate::error::{Error, Result};
 use crate::limits::{
-    CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, LIST_THREADS_DEFAULT, LIST_THREADS_MAX,
-    MIN_EVENTS_COUNT_MAX,
+    CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, LIST_THREADS_DEFAULT, LIST_THREADS_MAX, MIN_EVENTS_COUNT_MAX,
 };
 use crate::store::Page;
 use confab_protocol::action::{
-    Action, ActivateChatRequest, DeactivateChatRequest, GetChatRequest, ListChatsRequest,
-    ListChatsResponse, ListThreadsRequest, ListThreadsResponse, ResumeChatRequest,
-    StartChatRequest, StartChatResponse,
+    Action, ActivateChatRequest, DeactivateChatRequest, GetChatRequest, ListChatsRequest, ListChatsResponse,
+    ListThreadsRequest, ListThreadsResponse, ResumeChatRequest, StartChatRequest, StartChatResponse,
 };
 
 pub async fn start_chat(call: &Call, req: StartChatRequest) -> Result<()> {
-    let (started, events) = call
-        .domain()
-        .start_chat(call.customer_id(), &req.chat.unwrap_or_default())
-        .await?;
+    let (started, events) = call.domain().start_chat(call.customer_id(), &req.chat.unwrap_or_default()).await?;
     call.respond::<StartChatRequest>(started_response(started));
     call.fan_out(&events);
     Ok(())
@@ -33,14 +28,8 @@ pub async fn activate_chat(call: &Call, req: ActivateChatRequest) -> Result<()> 
     resume::<ActivateChatRequest>(call, req.0).await
 }
 
-async fn resume<A: Action<Response = StartChatResponse>>(
-    call: &Call,
-    req: ResumeChatRequest,
-) -> Result<()> {
-    let (started, events) = call
-        .domain()
-        .resume_chat(call.customer_id(), &req.chat)
-        .await?;
+async fn resume<A: Action<Response = StartChatResponse>>(call: &Call, req: ResumeChatRequest) -> Result<()> {
+    let (started, events) = call.domain().resume_chat(call.customer_id(), &req.chat).await?;
     call.respond::<A>(started_response(started));
     call.fan_out(&events);
     Ok(())
@@ -48,19 +37,12 @@ async fn resume<A: Action<Response = StartChatResponse>>(
 
 /// The direct answer to `start_chat`/`resume_chat`; `incoming_chat` follows for everyone.
 fn started_response(started: Started) -> StartChatResponse {
-    StartChatResponse {
-        chat_id: started.chat.id,
-        thread_id: started.thread_id,
-        event_ids: Some(started.event_ids),
-    }
+    StartChatResponse { chat_id: started.chat.id, thread_id: started.thread_id, event_ids: Some(started.event_ids) }
 }
 
 pub async fn deactivate_chat(call: &Call, req: DeactivateChatRequest) -> Result<()> {
     // v3.5 names the chat `id`, v3.2 `chat_id`.
-    let chat_id = req
-        .id
-        .or(req.chat_id)
-        .ok_or_else(|| Error::validation("`id` is required"))?;
+    let chat_id = req.id.or(req.chat_id).ok_or_else(|| Error::validation("`id` is required"))?;
     let events = call.domain().deactivate_chat(call.me(), &chat_id).await?;
     call.respond::<DeactivateChatRequest>(Default::default());
     call.fan_out(&events);
@@ -68,10 +50,7 @@ pub async fn deactivate_chat(call: &Call, req: DeactivateChatRequest) -> Result<
 }
 
 pub async fn get_chat(call: &Call, req: GetChatRequest) -> Result<()> {
-    let chat = call
-        .domain()
-        .get_chat(call.me(), &req.chat_id, req.thread_id.as_deref())
-        .await?;
+    let chat = call.domain().get_chat(call.me(), &req.chat_id, req.thread_id.as_deref()).await?;
     call.respond::<GetChatRequest>(chat);
     Ok(())
 }
@@ -79,12 +58,7 @@ pub async fn get_chat(call: &Call, req: GetChatRequest) -> Result<()> {
 pub async fn list_chats(call: &Call, req: ListChatsRequest) -> Result<()> {
     let page = match req.page_id {
         Some(page_id) => Page::decode(&page_id)?,
-        None => Page::first(
-            req.limit,
-            CUSTOMER_LIST_CHATS_DEFAULT,
-            CUSTOMER_LIST_CHATS_MAX,
-            req.sort_order,
-        )?,
+        None => Page::first(req.limit, CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, req.sort_order)?,
     };
     let (chats_summary, total) = call.domain().list_chats(call.me(), page).await?;
     let (next_page_id, previous_page_id) = page.links(chats_summary.len() as u32, total);
@@ -99,10 +73,7 @@ pub async fn list_chats(call: &Call, req: ListChatsRequest) -> Result<()> {
 
 pub async fn list_threads(call: &Call, req: ListThreadsRequest) -> Result<()> {
     let page = list_threads_page(&req)?;
-    let (threads, total) = call
-        .domain()
-        .list_threads(call.me(), &req.chat_id, page)
-        .await?;
+    let (threads, total) = call.domain().list_threads(call.me(), &req.chat_id, page).await?;
     let (next_page_id, previous_page_id) = page.links(threads.len() as u32, total);
     call.respond::<ListThreadsRequest>(ListThreadsResponse {
         threads,
@@ -121,18 +92,11 @@ pub fn list_threads_page(req: &ListThreadsRequest) -> Result<Page> {
     }
     let order = req.sort_order.unwrap_or_default();
     match (req.limit, req.min_events_count) {
-        (Some(_), Some(_)) => Err(Error::validation(
-            "limit and min_events_count cannot be used together",
-        )),
-        (_, Some(min)) if !(1..=MIN_EVENTS_COUNT_MAX).contains(&min) => Err(Error::validation(
-            format!("min_events_count must be 1–{MIN_EVENTS_COUNT_MAX}"),
-        )),
-        (_, Some(min)) => Ok(Page {
-            offset: 0,
-            order,
-            size: min,
-            by_events: true,
-        }),
+        (Some(_), Some(_)) => Err(Error::validation("limit and min_events_count cannot be used together")),
+        (_, Some(min)) if !(1..=MIN_EVENTS_COUNT_MAX).contains(&min) => {
+            Err(Error::validation(format!("min_events_count must be 1–{MIN_EVENTS_COUNT_MAX}")))
+        }
+        (_, Some(min)) => Ok(Page { offset: 0, order, size: min, by_events: true }),
         (limit, None) => Page::first(limit, LIST_THREADS_DEFAULT, LIST_THREADS_MAX, Some(order)),
     }
 }

@@ -3,8 +3,7 @@
 use super::{Call, not_yet};
 use crate::error::Result;
 use confab_protocol::action::{
-    GetCustomerRequest, SetCustomerSessionFieldsRequest, UpdateCustomerPageRequest,
-    UpdateCustomerRequest,
+    GetCustomerRequest, SetCustomerSessionFieldsRequest, UpdateCustomerPageRequest, UpdateCustomerRequest,
 };
 
 pub async fn get_customer(_call: &Call, _req: GetCustomerRequest) -> Result<()> {
@@ -15,10 +14,7 @@ pub async fn update_customer(_call: &Call, _req: UpdateCustomerRequest) -> Resul
     Err(not_yet::<UpdateCustomerRequest>())
 }
 
-pub async fn set_customer_session_fields(
-    _call: &Call,
-    _req: SetCustomerSessionFieldsRequest,
-) -> Result<()> {
+pub async fn set_customer_session_fields(_call: &Call, _req: SetCustomerSessionFieldsRequest) -> Result<()> {
     Err(not_yet::<SetCustomerSessionFieldsRequest>())
 }
 

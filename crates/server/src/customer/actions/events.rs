@@ -4,27 +4,18 @@
 use super::{Call, not_yet};
 use crate::error::Result;
 use confab_protocol::action::{
-    MarkEventsAsSeenRequest, SendEventRequest, SendEventResponse, SendRichMessagePostbackRequest,
-    SendSneakPeekRequest,
+    MarkEventsAsSeenRequest, SendEventRequest, SendEventResponse, SendRichMessagePostbackRequest, SendSneakPeekRequest,
 };
 
 pub async fn send_event(call: &Call, req: SendEventRequest) -> Result<()> {
     let attach = req.attach_to_last_thread.unwrap_or(false);
-    let (stored, events) = call
-        .domain()
-        .send_event(call.me(), &req.chat_id, req.event, attach)
-        .await?;
-    call.respond::<SendEventRequest>(SendEventResponse {
-        event_id: stored.id.unwrap_or_default(),
-    });
+    let (stored, events) = call.domain().send_event(call.me(), &req.chat_id, req.event, attach).await?;
+    call.respond::<SendEventRequest>(SendEventResponse { event_id: stored.id.unwrap_or_default() });
     call.fan_out(&events);
     Ok(())
 }
 
-pub async fn send_rich_message_postback(
-    _call: &Call,
-    _req: SendRichMessagePostbackRequest,
-) -> Result<()> {
+pub async fn send_rich_message_postback(_call: &Call, _req: SendRichMessagePostbackRequest) -> Result<()> {
     Err(not_yet::<SendRichMessagePostbackRequest>())
 }
 

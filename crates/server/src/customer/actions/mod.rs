@@ -38,9 +38,7 @@ pub(super) struct Call {
 impl Call {
     /// The customer asking.
     pub fn customer_id(&self) -> &str {
-        self.customer_id
-            .as_deref()
-            .expect("actions run after login")
+        self.customer_id.as_deref().expect("actions run after login")
     }
 
     pub fn me(&self) -> Requester<'_> {
@@ -53,18 +51,12 @@ impl Call {
 
     /// Answers the request with `A`'s response.
     pub fn respond<A: Action>(&self, response: A::Response) {
-        self.socket.send_frame(ResponseFrame::ok(
-            self.request_id.clone(),
-            A::into_response(response),
-        ));
+        self.socket.send_frame(ResponseFrame::ok(self.request_id.clone(), A::into_response(response)));
     }
 
     /// Pushes the domain events; this socket's copies carry the request's id.
     pub fn fan_out(&self, events: &[DomainEvent]) {
-        let origin = Origin {
-            socket: self.socket.clone(),
-            request_id: self.request_id.clone(),
-        };
+        let origin = Origin { socket: self.socket.clone(), request_id: self.request_id.clone() };
         self.state.fanout.deliver(events, Some(&origin));
     }
 }
@@ -91,9 +83,7 @@ pub(super) async fn dispatch(call: &Call, request: Request) -> Result<()> {
         Request::DeleteEventProperties(r) => properties::delete_event_properties(call, r).await,
         Request::GetCustomer(r) => customers::get_customer(call, r).await,
         Request::UpdateCustomer(r) => customers::update_customer(call, r).await,
-        Request::SetCustomerSessionFields(r) => {
-            customers::set_customer_session_fields(call, r).await
-        }
+        Request::SetCustomerSessionFields(r) => customers::set_customer_session_fields(call, r).await,
         Request::UpdateCustomerPage(r) => customers::update_customer_page(call, r).await,
         Request::AcceptGreeting(r) => greetings::accept_greeting(call, r).await,
         Request::CancelGreeting(r) => greetings::cancel_greeting(call, r).await,
@@ -108,8 +98,5 @@ pub(super) async fn dispatch(call: &Call, request: Request) -> Result<()> {
 /// The answer of an action this server does not implement yet.
 #[allow(dead_code)]
 pub(super) fn not_yet<A: Action>() -> Error {
-    Error::new(
-        ErrorType::NotAllowed,
-        format!("`{}` is not supported by this server yet", A::NAME),
-    )
+    Error::new(ErrorType::NotAllowed, format!("`{}` is not supported by this server yet", A::NAME))
 }

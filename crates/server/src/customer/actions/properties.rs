@@ -15,30 +15,18 @@ pub async fn delete_chat_properties(_call: &Call, _req: DeleteChatPropertiesRequ
     Err(not_yet::<DeleteChatPropertiesRequest>())
 }
 
-pub async fn update_thread_properties(
-    _call: &Call,
-    _req: UpdateThreadPropertiesRequest,
-) -> Result<()> {
+pub async fn update_thread_properties(_call: &Call, _req: UpdateThreadPropertiesRequest) -> Result<()> {
     Err(not_yet::<UpdateThreadPropertiesRequest>())
 }
 
-pub async fn delete_thread_properties(
-    _call: &Call,
-    _req: DeleteThreadPropertiesRequest,
-) -> Result<()> {
+pub async fn delete_thread_properties(_call: &Call, _req: DeleteThreadPropertiesRequest) -> Result<()> {
     Err(not_yet::<DeleteThreadPropertiesRequest>())
 }
 
-pub async fn update_event_properties(
-    _call: &Call,
-    _req: UpdateEventPropertiesRequest,
-) -> Result<()> {
+pub async fn update_event_properties(_call: &Call, _req: UpdateEventPropertiesRequest) -> Result<()> {
     Err(not_yet::<UpdateEventPropertiesRequest>())
 }
 
-pub async fn delete_event_properties(
-    _call: &Call,
-    _req: DeleteEventPropertiesRequest,
-) -> Result<()> {
+pub async fn delete_event_properties(_call: &Call, _req: DeleteEventPropertiesRequest) -> Result<()> {
     Err(not_yet::<DeleteEventPropertiesRequest>())
 }
