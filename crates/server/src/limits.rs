@@ -7,7 +7,9 @@ use std::time::Duration;
 pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Largest RTM frame accepted from a client. A message of `MAX_MESSAGE_TEXT_BYTES` plus its
-/// envelope fits; anything larger is refused by the WebSocket layer before it is buffered.
+/// envelope fits; anything larger is refused by the WebSocket layer from the frame's header,
+/// before its body is buffered, and the socket is closed with 1009 (RFC 6455 §7.4.1: "message
+/// too big").
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
 /// Longest message text accepted in a `message` event.

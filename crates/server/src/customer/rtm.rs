@@ -159,7 +159,12 @@ async fn run(socket: WebSocket, state: AppState) {
                     None, "unknown", ApiError::validation("Frames must be JSON text"),
                 )),
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break None,
+                Some(Err(e)) => break is_oversized(e).then_some(Goodbye {
+                    reason: None,
+                    code: close_code::SIZE,
+                    text: "frame larger than 64 KiB",
+                }),
+                Some(Ok(Message::Close(_))) | None => break None,
             },
         }
     };
@@ -182,6 +187,12 @@ async fn run(socket: WebSocket, state: AppState) {
         let close = CloseFrame { code: goodbye.code, reason: Utf8Bytes::from_static(goodbye.text) };
         let _ = sink.send(Message::Close(Some(close))).await;
     }
+}
+
+/// Whether the WebSocket layer refused a frame for its size (`MAX_FRAME_BYTES`): it reads the
+/// frame's header and refuses before buffering the body.
+fn is_oversized(error: axum::Error) -> bool {
+    matches!(error.into_inner().downcast::<tungstenite::Error>().map(|e| *e), Ok(tungstenite::Error::Capacity(_)))
 }
 
 impl Session {
