@@ -32,6 +32,11 @@ impl Micros {
         Duration::from_micros(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
     }
 
+    /// A time the wire wrote (RFC 3339, any offset); `None` if it is not one.
+    pub fn parse_rfc3339(text: &str) -> Option<Self> {
+        chrono::DateTime::parse_from_rfc3339(text).ok().map(|t| Micros(t.timestamp_micros()))
+    }
+
     /// As the wire writes times: RFC 3339, microseconds, UTC.
     pub fn rfc3339(self) -> String {
         chrono::DateTime::from_timestamp_micros(self.0).unwrap_or_default().format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
@@ -106,6 +111,9 @@ mod tests {
         assert_eq!(Micros(1_764_000_000_123_456).rfc3339(), "2025-11-24T16:00:00.123456Z");
         assert_eq!(Micros::from_unix_seconds(5).unix_seconds(), 5);
         assert_eq!(Micros(10).since(Micros(20)), Duration::ZERO);
+        assert_eq!(Micros::parse_rfc3339("2025-11-24T16:00:00.123456Z"), Some(Micros(1_764_000_000_123_456)));
+        assert_eq!(Micros::parse_rfc3339("2025-11-24T17:00:00.123456+01:00"), Some(Micros(1_764_000_000_123_456)));
+        assert_eq!(Micros::parse_rfc3339("yesterday"), None);
     }
 
     #[tokio::test]

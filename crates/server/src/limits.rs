@@ -93,3 +93,61 @@ pub const BUS_RECONNECT_DELAY: Duration = Duration::from_millis(250);
 pub const BUS_RESYNC_MARGIN: Duration = Duration::from_secs(5);
 pub const BUS_LOG_RETENTION: Duration = Duration::from_secs(10 * 60);
 pub const BUS_SEEN_IDS: usize = 10_000;
+
+/// Longest URL accepted in an event (a file, a rich message's image or button), a customer's
+/// avatar or page. Ours: browsers handle far longer, but a chat has no use for them.
+pub const MAX_URL_BYTES: usize = 2048;
+
+/// Longest `custom_id` a client may give an event (ours; clients use uuids).
+pub const MAX_CUSTOM_ID_BYTES: usize = 256;
+
+/// Longest file name / alternative text of a `file` event (ours).
+pub const MAX_FILE_NAME_BYTES: usize = 1024;
+
+/// Fields of one `filled_form` event (ours; LiveChat's form builder stays far below), and the
+/// longest answer or label in one.
+pub const MAX_FORM_FIELDS: usize = 64;
+pub const MAX_FORM_ANSWER_BYTES: usize = MAX_MESSAGE_TEXT_BYTES;
+
+/// Rich messages (agents only): elements of one message and buttons of one element (ours,
+/// above what the official widget lays out: cards scroll, quick replies wrap), and the longest
+/// title, subtitle or button text.
+pub const MAX_RICH_MESSAGE_ELEMENTS: usize = 10;
+pub const MAX_RICH_MESSAGE_BUTTONS: usize = 13;
+pub const MAX_RICH_MESSAGE_TEXT_BYTES: usize = 4096;
+
+/// Properties (`{namespace: {name: value}}`) of one chat, thread or event: the longest
+/// namespace and name, how many names in all, and the size of the whole object as JSON. Ours;
+/// LiveChat's namespaces are client ids (32 hex characters) and names short identifiers.
+pub const MAX_PROPERTY_NAMESPACE_BYTES: usize = 64;
+pub const MAX_PROPERTY_NAME_BYTES: usize = 64;
+pub const MAX_PROPERTIES: usize = 100;
+pub const MAX_PROPERTIES_BYTES: usize = 16 * 1024;
+
+/// A chat rating (`{"rating": {"score": 0|1, "comment": …}}`, the SDK's `rateChat`): the
+/// longest comment (ours; the official widget's rating box is a short text area).
+pub const MAX_RATING_COMMENT_BYTES: usize = 1024;
+
+/// Sneak peeks (what a customer is typing, to agents; not stored): the longest text (a
+/// message's), and how many one socket may send per second on average and in a burst. Beyond
+/// that they are answered `too_many_requests` (the SDK ignores the answer). Ours: the official
+/// SDK sends one per keystroke, throttled by the widget; agents need a few a second at most.
+pub const MAX_SNEAK_PEEK_TEXT_BYTES: usize = MAX_MESSAGE_TEXT_BYTES;
+pub const SNEAK_PEEKS_PER_SECOND: u32 = 2;
+pub const SNEAK_PEEK_BURST: u32 = 5;
+
+/// A customer's fields (`update_customer`, `login`): the longest name and email (RFC 5321's
+/// 254-character path limit).
+pub const MAX_CUSTOMER_NAME_BYTES: usize = 256;
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// Session fields of one customer (`set_customer_session_fields`, `update_customer`): how many,
+/// and the longest key and value. Beyond them: `customer_session_fields_limit_reached`
+/// (protocol.md §11.1; the SDK docs: "total amount of session fields would have been
+/// exceeded"). LiveChat publishes no figures; these are ours.
+pub const MAX_SESSION_FIELDS: usize = 100;
+pub const MAX_SESSION_FIELD_KEY_BYTES: usize = 256;
+pub const MAX_SESSION_FIELD_VALUE_BYTES: usize = 1024;
+
+/// The longest page title of `update_customer_page` (ours; browsers cap nothing).
+pub const MAX_PAGE_TITLE_BYTES: usize = 1024;

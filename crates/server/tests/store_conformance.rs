@@ -8,13 +8,14 @@
 mod common;
 
 use confab_protocol::ErrorType;
-use confab_protocol::action::{InitialChat, InitialThread, SortOrder};
-use confab_protocol::entity::Event;
+use confab_protocol::action::{CustomerPage, CustomerUpdate, InitialChat, InitialThread, Postback, SortOrder};
+use confab_protocol::entity::{Event, User};
 use confab_server::clock::{Clock, Micros};
-use confab_server::domain::{Domain, Requester};
+use confab_server::domain::{Domain, DomainEvent, Requester};
 use confab_server::error::Error;
 use confab_server::store::{Page, Store};
 use futures::future::join_all;
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -60,7 +61,7 @@ fn first_message(text: &str) -> InitialChat {
 /// A visitor who has logged in once (which creates the customer).
 async fn customer(domain: &Domain) -> String {
     let id = domain.grant(None).customer_id;
-    domain.login(&id, None).await.unwrap();
+    domain.login(&id, None, None).await.unwrap();
     id
 }
 
@@ -237,7 +238,7 @@ async fn access_tokens_expire_by_the_servers_clock(db: Db) {
     assert!(node.known_customer(&grant.customer_id, "wrong secret").await.unwrap().is_none());
     // Granting wrote nothing: the customer exists from their first login.
     assert_eq!(kind(node.customer(&grant.customer_id).await), Some(ErrorType::NotFound));
-    node.login(&grant.customer_id, None).await.unwrap();
+    node.login(&grant.customer_id, None, None).await.unwrap();
     let customer = node.customer(&grant.customer_id).await.unwrap();
     assert_eq!(customer.statistics.unwrap().visits_count, 1);
 }
@@ -258,6 +259,317 @@ async fn a_long_thread_is_read_in_bounded_memory(db: Db) {
     assert_eq!(events.len() as i64, MAX_EVENTS_PER_THREAD_READ, "the newest, not all");
     assert_eq!(events.first().unwrap().text(), Some("1"), "the oldest one left out");
     assert_eq!(events.last().unwrap().text(), Some(MAX_EVENTS_PER_THREAD_READ.to_string().as_str()));
+}
+
+const AGENT: &str = "alex@confab.example";
+
+fn props(value: serde_json::Value) -> confab_protocol::entity::Properties {
+    value.as_object().unwrap().clone()
+}
+
+fn names(namespace: &str, list: &[&str]) -> confab_protocol::entity::PropertyNames {
+    [(namespace.to_owned(), list.iter().map(|n| n.to_string()).collect())].into()
+}
+
+/// A rich message with one quick reply button per postback id.
+fn quick_replies(postback_ids: &[&str]) -> Event {
+    let buttons: Vec<serde_json::Value> = postback_ids
+        .iter()
+        .map(|id| json!({"type": "message", "text": format!("Reply {id}"), "postback_id": id, "value": id}))
+        .collect();
+    serde_json::from_value(json!({"type": "rich_message", "template_id": "quick_replies",
+        "elements": [{"title": "Pick one", "buttons": buttons}]}))
+    .unwrap()
+}
+
+async fn properties_merge_delete_and_show_in_every_read(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    let me = customer(&a).await;
+    let mine = Requester::Customer(&me);
+    let (started, _) = a.start_chat(&me, &first_message("hi")).await.unwrap();
+    let (chat_id, thread_id) = (started.chat.id.clone(), started.thread_id.clone());
+    let event_id = started.event_ids[0].clone();
+
+    // Chat: merged on update, names removed on delete, pushed to every member.
+    a.update_chat_properties(mine, &chat_id, props(json!({"ns": {"a": 1, "b": "two"}}))).await.unwrap();
+    let events =
+        a.update_chat_properties(mine, &chat_id, props(json!({"ns": {"a": 3}, "other": {"c": true}}))).await.unwrap();
+    assert!(
+        matches!(&events[..], [DomainEvent::ChatPropertiesUpdated { members, .. }] if members.customers == [me.clone()])
+    );
+    a.delete_chat_properties(mine, &chat_id, names("other", &["c"])).await.unwrap();
+    let chat = b.get_chat(mine, &chat_id, None).await.unwrap();
+    assert_eq!(serde_json::Value::Object(chat.properties.unwrap()), json!({"ns": {"a": 3, "b": "two"}}));
+    let (summaries, _) = b.list_chats(Requester::Agent(AGENT), page(10)).await.unwrap();
+    assert_eq!(summaries[0].properties.as_ref().unwrap()["ns"]["b"], "two");
+
+    // Thread: a rating on the ended thread (customers rate after the chat), then cancelled.
+    a.deactivate_chat(mine, &chat_id).await.unwrap();
+    let rating = props(json!({"rating": {"score": 1, "comment": "Quick and kind"}}));
+    a.update_thread_properties(mine, &chat_id, &thread_id, rating).await.unwrap();
+    let (threads, _) = b.list_threads(mine, &chat_id, page(10)).await.unwrap();
+    assert_eq!(threads[0].properties.as_ref().unwrap()["rating"], json!({"score": 1, "comment": "Quick and kind"}));
+    a.delete_thread_properties(mine, &chat_id, &thread_id, names("rating", &["score", "comment"])).await.unwrap();
+    let chat = b.get_chat(mine, &chat_id, Some(&thread_id)).await.unwrap();
+    assert_eq!(chat.thread.unwrap().properties, Some(Default::default()), "rating cancelled");
+    let bad_score = props(json!({"rating": {"score": 5}}));
+    assert_eq!(
+        kind(a.update_thread_properties(mine, &chat_id, &thread_id, bad_score).await),
+        Some(ErrorType::Validation)
+    );
+
+    // Event: stored with the event, shown wherever the event is.
+    a.update_event_properties(mine, &chat_id, &thread_id, &event_id, props(json!({"ns": {"liked": true}})))
+        .await
+        .unwrap();
+    let chat = b.get_chat(mine, &chat_id, None).await.unwrap();
+    let event = &chat.thread.unwrap().events[0];
+    assert_eq!((event.text(), event.properties.as_ref().unwrap()["ns"]["liked"].as_bool()), (Some("hi"), Some(true)));
+    a.delete_event_properties(mine, &chat_id, &thread_id, &event_id, names("ns", &["liked"])).await.unwrap();
+    let chat = b.get_chat(mine, &chat_id, None).await.unwrap();
+    assert_eq!(chat.thread.unwrap().events[0].properties, None);
+
+    // Wrong thread or event for the chat, someone else's chat: not found.
+    let other = customer(&a).await;
+    let (theirs, _) = a.start_chat(&other, &first_message("theirs")).await.unwrap();
+    let p = || props(json!({"ns": {"x": 1}}));
+    assert_eq!(
+        kind(a.update_thread_properties(mine, &chat_id, &theirs.thread_id, p()).await),
+        Some(ErrorType::NotFound)
+    );
+    let their_event = &theirs.event_ids[0];
+    assert_eq!(
+        kind(a.update_event_properties(mine, &chat_id, &thread_id, their_event, p()).await),
+        Some(ErrorType::NotFound)
+    );
+    assert_eq!(kind(a.update_chat_properties(mine, &theirs.chat.id, p()).await), Some(ErrorType::NotFound));
+    // An internal note is the agents' alone.
+    let mut note = Event::message("note");
+    note.visibility = Some("agents".into());
+    let their_chat = &theirs.chat.id;
+    let (note, _) = a.send_event(Requester::Agent(AGENT), their_chat, note, false).await.unwrap();
+    let note_id = note.id.unwrap();
+    let them = Requester::Customer(&other);
+    assert_eq!(
+        kind(a.update_event_properties(them, their_chat, &theirs.thread_id, &note_id, p()).await),
+        Some(ErrorType::NotFound)
+    );
+    let events =
+        a.update_event_properties(Requester::Agent(AGENT), their_chat, &theirs.thread_id, &note_id, p()).await.unwrap();
+    assert!(matches!(&events[..], [DomainEvent::EventPropertiesUpdated { internal: true, .. }]));
+}
+
+async fn seen_markers_only_move_forward(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    let me = customer(&a).await;
+    let mine = Requester::Customer(&me);
+    let (started, _) = a.start_chat(&me, &first_message("hi")).await.unwrap();
+    let chat_id = started.chat.id;
+    a.send_event(Requester::Agent(AGENT), &chat_id, Event::message("hello"), false).await.unwrap();
+    clock.advance(Duration::from_secs(60));
+
+    let later = Micros(START.0 + 30_000_000).rfc3339();
+    let earlier = Micros(START.0 + 10_000_000).rfc3339();
+    let (standing, events) = a.mark_events_as_seen(mine, &chat_id, &later).await.unwrap();
+    assert_eq!(standing, later);
+    match &events[..] {
+        [DomainEvent::EventsSeen { user_id, seen_up_to, members, .. }] => {
+            assert_eq!((user_id, seen_up_to), (&me, &later));
+            assert_eq!(members.agents, [AGENT.to_owned()], "the agent hears of it too");
+        }
+        other => panic!("{other:?}"),
+    }
+    let (standing, events) = b.mark_events_as_seen(mine, &chat_id, &earlier).await.unwrap();
+    assert_eq!((standing.as_str(), events.len()), (later.as_str(), 0), "never back");
+    // Ahead of the server's clock counts as now.
+    let (standing, _) = b.mark_events_as_seen(mine, &chat_id, "2999-01-01T00:00:00Z").await.unwrap();
+    assert_eq!(standing, clock.now().rfc3339());
+
+    let seen = |users: &[User]| {
+        users.iter().find_map(|u| match u {
+            User::Customer(c) if c.id == me => c.events_seen_up_to.clone(),
+            _ => None,
+        })
+    };
+    let chat = b.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap();
+    assert_eq!(seen(&chat.users), Some(clock.now().rfc3339()));
+    let (summaries, _) = b.list_chats(mine, page(10)).await.unwrap();
+    assert_eq!(seen(&summaries[0].users), Some(clock.now().rfc3339()));
+    let agent_seen = chat.users.iter().find_map(|u| match u {
+        User::Agent(agent) => Some(agent.events_seen_up_to.clone()),
+        _ => None,
+    });
+    assert_eq!(agent_seen, Some(None), "the agent has seen nothing yet");
+
+    assert_eq!(kind(a.mark_events_as_seen(mine, &chat_id, "yesterday").await), Some(ErrorType::Validation));
+    let other = customer(&a).await;
+    let theirs = Requester::Customer(&other);
+    assert_eq!(kind(a.mark_events_as_seen(theirs, &chat_id, &later).await), Some(ErrorType::NotFound));
+}
+
+async fn rich_message_postbacks_are_stored_per_user(db: Db) {
+    let clock = Clock::manual(START);
+    let node = db.node(&clock).await;
+    let me = customer(&node).await;
+    let mine = Requester::Customer(&me);
+    let (started, _) = node.start_chat(&me, &first_message("hi")).await.unwrap();
+    let (chat_id, thread_id) = (started.chat.id, started.thread_id);
+    let (rich, _) =
+        node.send_event(Requester::Agent(AGENT), &chat_id, quick_replies(&["yes", "no"]), false).await.unwrap();
+    let rich_id = rich.id.unwrap();
+    let click = |id: &str, toggled: bool| Postback { id: id.into(), toggled };
+
+    let events =
+        node.send_rich_message_postback(mine, &chat_id, &thread_id, &rich_id, click("yes", true)).await.unwrap();
+    match &events[..] {
+        [DomainEvent::RichMessagePostback { user_id, postback, members, .. }] => {
+            assert_eq!((user_id.as_str(), postback.id.as_str()), (me.as_str(), "yes"));
+            assert_eq!(members.agents, [AGENT.to_owned()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    node.send_rich_message_postback(mine, &chat_id, &thread_id, &rich_id, click("yes", false)).await.unwrap();
+    node.send_rich_message_postback(mine, &chat_id, &thread_id, &rich_id, click("no", true)).await.unwrap();
+    let stored = node.store.read().await.unwrap().postbacks(&rich_id, &me).await.unwrap();
+    assert_eq!(stored, [("no".to_owned(), true), ("yes".to_owned(), false)], "the latest state of each button");
+
+    let hi_id = &started.event_ids[0];
+    let not_rich = node.send_rich_message_postback(mine, &chat_id, &thread_id, hi_id, click("yes", true)).await;
+    assert_eq!(kind(not_rich), Some(ErrorType::Validation));
+    let no_button = node.send_rich_message_postback(mine, &chat_id, &thread_id, &rich_id, click("maybe", true)).await;
+    assert_eq!(kind(no_button), Some(ErrorType::Validation));
+    let unknown = node.send_rich_message_postback(mine, &chat_id, &thread_id, "NOPE_9", click("yes", true)).await;
+    assert_eq!(kind(unknown), Some(ErrorType::NotFound));
+    let other = customer(&node).await;
+    let theirs = Requester::Customer(&other);
+    let foreign = node.send_rich_message_postback(theirs, &chat_id, &thread_id, &rich_id, click("yes", true)).await;
+    assert_eq!(kind(foreign), Some(ErrorType::NotFound));
+}
+
+async fn sneak_peeks_go_to_agents_of_an_active_chat_and_are_not_stored(db: Db) {
+    let clock = Clock::manual(START);
+    let node = db.node(&clock).await;
+    let me = customer(&node).await;
+    let (started, _) = node.start_chat(&me, &first_message("hi")).await.unwrap();
+    let chat_id = started.chat.id;
+    node.send_event(Requester::Agent(AGENT), &chat_id, Event::message("hello"), false).await.unwrap();
+
+    let events = node.send_sneak_peek(&me, &chat_id, "what is the price for your ").await.unwrap();
+    match &events[..] {
+        [DomainEvent::SneakPeek { thread_id, author_id, text, timestamp, members, .. }] => {
+            assert_eq!(thread_id, &started.thread_id);
+            assert_eq!((author_id.as_str(), text.as_str()), (me.as_str(), "what is the price for your "));
+            assert_eq!(*timestamp as i64, START.unix_seconds());
+            assert_eq!(members.agents, [AGENT.to_owned()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let chat = node.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap();
+    assert_eq!(chat.thread.unwrap().events.len(), 2, "not an event");
+
+    let long = "x".repeat(confab_server::limits::MAX_SNEAK_PEEK_TEXT_BYTES + 1);
+    assert_eq!(kind(node.send_sneak_peek(&me, &chat_id, &long).await), Some(ErrorType::Validation));
+    let other = customer(&node).await;
+    assert_eq!(kind(node.send_sneak_peek(&other, &chat_id, "x").await), Some(ErrorType::NotFound));
+    node.deactivate_chat(Requester::Customer(&me), &chat_id).await.unwrap();
+    assert_eq!(kind(node.send_sneak_peek(&me, &chat_id, "x").await), Some(ErrorType::ChatInactive));
+}
+
+async fn customer_fields_session_fields_and_page_views(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    let id = a.grant(None).customer_id;
+    let field = |k: &str, v: &str| -> serde_json::Map<String, serde_json::Value> {
+        [(k.to_owned(), json!(v))].into_iter().collect()
+    };
+
+    // Login applies the fields and counts the page, through the same code as the actions.
+    let update = CustomerUpdate {
+        name: Some("Ada".into()),
+        session_fields: Some(vec![field("plan", "free")]),
+        ..Default::default()
+    };
+    let page = CustomerPage { url: Some("https://shop.example/".into()), title: Some("Shop".into()) };
+    let (customer, _, events) = a.login(&id, Some(&update), Some(&page)).await.unwrap();
+    assert_eq!(customer.name.as_deref(), Some("Ada"));
+    assert_eq!(customer.session_fields, Some(vec![field("plan", "free")]));
+    let stats = customer.statistics.unwrap();
+    assert_eq!((stats.visits_count, stats.page_views_count), (1, 1));
+    assert!(matches!(&events[..], [DomainEvent::CustomerUpdated { .. }, DomainEvent::CustomerPageUpdated { .. }]));
+    // A page that is no web page is not counted, and does not fail the login.
+    let local = CustomerPage { url: Some("file:///home/ada/test.html".into()), title: None };
+    let (customer, _, _) = b.login(&id, None, Some(&local)).await.unwrap();
+    let stats = customer.statistics.unwrap();
+    assert_eq!((stats.visits_count, stats.page_views_count), (2, 1));
+
+    // update_customer: fields set, session fields merged by key; pushed to the chat's agents.
+    let (started, _) = a.start_chat(&id, &first_message("hi")).await.unwrap();
+    a.send_event(Requester::Agent(AGENT), &started.chat.id, Event::message("hello"), false).await.unwrap();
+    let update = CustomerUpdate {
+        email: Some("ada@example.com".into()),
+        avatar: Some("https://cdn.example/ada.png".into()),
+        session_fields: Some(vec![field("plan", "pro"), field("cart", "3 items")]),
+        ..Default::default()
+    };
+    let events = b.update_customer(&id, &update).await.unwrap();
+    match &events[..] {
+        [DomainEvent::CustomerUpdated { customer, members }] => {
+            assert_eq!(customer.email.as_deref(), Some("ada@example.com"));
+            assert_eq!(customer.statistics, None, "only the fields");
+            assert_eq!(members.agents, [AGENT.to_owned()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    b.set_customer_session_fields(&id, vec![field("cart", "4 items")]).await.unwrap();
+    let customer = a.customer(&id).await.unwrap();
+    assert_eq!(
+        (customer.name.as_deref(), customer.avatar.as_deref()),
+        (Some("Ada"), Some("https://cdn.example/ada.png"))
+    );
+    assert_eq!(customer.session_fields, Some(vec![field("plan", "pro"), field("cart", "4 items")]));
+
+    // Limits and bad input.
+    let many: Vec<_> = (0..confab_server::limits::MAX_SESSION_FIELDS).map(|i| field(&format!("k{i}"), "v")).collect();
+    assert_eq!(
+        kind(a.set_customer_session_fields(&id, many).await),
+        Some(ErrorType::CustomerSessionFieldsLimitReached)
+    );
+    assert_eq!(a.customer(&id).await.unwrap().session_fields.unwrap().len(), 2, "nothing kept of a refused update");
+    for bad in [
+        CustomerUpdate { email: Some("not an email".into()), ..Default::default() },
+        CustomerUpdate { avatar: Some("http://cdn.example/ada.png".into()), ..Default::default() },
+        CustomerUpdate { avatar: Some("javascript:alert(1)".into()), ..Default::default() },
+    ] {
+        assert_eq!(kind(a.update_customer(&id, &bad).await), Some(ErrorType::Validation), "{bad:?}");
+    }
+    assert_eq!(
+        kind(a.login(&id, Some(&CustomerUpdate { email: Some("x".into()), ..Default::default() }), None).await),
+        Some(ErrorType::Validation)
+    );
+
+    // update_customer_page: a page view, remembered, pushed to the chat's agents only.
+    let events = a
+        .update_customer_page(
+            &id,
+            &CustomerPage { url: Some("https://shop.example/cart".into()), title: Some("Cart".into()) },
+        )
+        .await
+        .unwrap();
+    match &events[..] {
+        [DomainEvent::CustomerPageUpdated { url, opened_at, members, .. }] => {
+            assert_eq!((url.as_str(), opened_at.as_str()), ("https://shop.example/cart", START.rfc3339().as_str()));
+            assert!(members.customers.is_empty() && members.agents == [AGENT.to_owned()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    for bad in ["javascript:alert(1)", "ftp://x.example/", ""] {
+        let page = CustomerPage { url: Some(bad.into()), title: None };
+        assert_eq!(kind(a.update_customer_page(&id, &page).await), Some(ErrorType::Validation), "{bad}");
+    }
+    let stats = b.customer(&id).await.unwrap().statistics.unwrap();
+    assert_eq!((stats.visits_count, stats.page_views_count, stats.chats_count, stats.threads_count), (2, 2, 1, 1));
 }
 
 fn page(size: u32) -> Page {
@@ -295,4 +607,9 @@ on_both_backends!(
     customers_see_only_their_own_chat,
     access_tokens_expire_by_the_servers_clock,
     a_long_thread_is_read_in_bounded_memory,
+    properties_merge_delete_and_show_in_every_read,
+    seen_markers_only_move_forward,
+    rich_message_postbacks_are_stored_per_user,
+    sneak_peeks_go_to_agents_of_an_active_chat_and_are_not_stored,
+    customer_fields_session_fields_and_page_views,
 );

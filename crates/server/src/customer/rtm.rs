@@ -21,8 +21,8 @@ use crate::clock::Micros;
 use crate::error::{Error, Result};
 use crate::fanout::hub::{SocketHandle, SocketQueue};
 use crate::limits::{
-    MAX_FRAME_BYTES, MAX_PENDING_REQUESTS, RTM_FRAME_BURST, RTM_FRAMES_PER_SECOND, WS_READ_BUFFER_BYTES,
-    WS_WRITE_BUFFER_BYTES,
+    MAX_FRAME_BYTES, MAX_PENDING_REQUESTS, RTM_FRAME_BURST, RTM_FRAMES_PER_SECOND, SNEAK_PEEK_BURST,
+    SNEAK_PEEKS_PER_SECOND, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
 };
 use crate::rate::TokenBucket;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
@@ -37,6 +37,7 @@ use futures::future::BoxFuture;
 use futures::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
 use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
 
 /// The only group until groups exist; it is "online" whenever the server runs.
 const DEFAULT_GROUP: u32 = 0;
@@ -96,6 +97,7 @@ struct Session {
     socket: SocketHandle,
     customer_id: Option<String>,
     bucket: TokenBucket,
+    sneak_peeks: Arc<Mutex<TokenBucket>>,
     waiting: VecDeque<(Option<String>, Request)>,
     running: Option<BoxFuture<'static, Outcome>>,
 }
@@ -114,6 +116,7 @@ async fn run(socket: WebSocket, state: AppState) {
         socket: handle,
         customer_id: None,
         bucket: TokenBucket::new(RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, now),
+        sneak_peeks: Arc::new(Mutex::new(TokenBucket::new(SNEAK_PEEKS_PER_SECOND, SNEAK_PEEK_BURST, now))),
         waiting: VecDeque::new(),
         running: None,
     };
@@ -242,6 +245,7 @@ impl Session {
                     socket: self.socket.clone(),
                     customer_id: self.customer_id.clone(),
                     request_id,
+                    sneak_peeks: self.sneak_peeks.clone(),
                 },
             };
             self.running = Some(runner.serve(request).boxed());
@@ -277,7 +281,11 @@ impl RunningRequest {
         let domain = &self.call.state.domain;
         let claims =
             domain.customer_for_token(token).ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
-        let (customer, chats) = domain.login(&claims.customer_id, login.customer.as_ref()).await?;
+        let (customer, chats, events) =
+            domain.login(&claims.customer_id, login.customer.as_ref(), login.customer_page.as_ref()).await?;
+        // The customer's other sockets and the agents of their chat learn of the new fields
+        // and page; this socket is not subscribed yet (its login response comes first).
+        self.call.state.fanout.deliver(&events, None);
         let config = DynamicConfig::new(DEFAULT_GROUP, vec![DEFAULT_GROUP]);
         let response = Response::Login(LoginResponse::new(customer, chats, config));
         Ok(Outcome::LoggedIn {

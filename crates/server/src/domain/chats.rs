@@ -13,11 +13,15 @@ use super::views::{self, access, parse_properties};
 use super::{Domain, DomainEvent, Members, Requester};
 use crate::clock::Micros;
 use crate::error::{Error, Result};
-use crate::limits::{MAX_EVENTS_PER_THREAD_READ, MAX_INITIAL_EVENTS, MAX_MESSAGE_TEXT_BYTES};
+use crate::limits::{
+    MAX_CUSTOM_ID_BYTES, MAX_EVENTS_PER_THREAD_READ, MAX_FILE_NAME_BYTES, MAX_FORM_ANSWER_BYTES, MAX_FORM_FIELDS,
+    MAX_INITIAL_EVENTS, MAX_MESSAGE_TEXT_BYTES, MAX_RICH_MESSAGE_BUTTONS, MAX_RICH_MESSAGE_ELEMENTS,
+    MAX_RICH_MESSAGE_TEXT_BYTES, MAX_URL_BYTES,
+};
 use crate::store::{ChatRow, Conn, EventRow, Page, random_id};
 use confab_protocol::ErrorType;
 use confab_protocol::action::InitialChat;
-use confab_protocol::entity::{Chat, ChatSummary, Event, EventBody, Thread, User};
+use confab_protocol::entity::{Chat, ChatSummary, Event, EventBody, RichMessageBody, Thread, User};
 
 /// A chat just started or resumed: the direct response, and what `incoming_chat` carries.
 #[derive(Debug, Clone)]
@@ -27,37 +31,89 @@ pub struct Started {
     pub event_ids: Vec<String>,
 }
 
-/// Checks an event a user wants to send: what customers may send, sizes, URL schemes.
+/// Whether `url` is an http(s) URL of at most `MAX_URL_BYTES`.
+pub(super) fn is_web_url(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    let rest = if lower.starts_with("https://") {
+        &url[8..]
+    } else if lower.starts_with("http://") {
+        &url[7..]
+    } else {
+        return false;
+    };
+    !rest.is_empty() && url.len() <= MAX_URL_BYTES && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+fn web_url(url: &str, what: &str) -> Result<()> {
+    if is_web_url(url) {
+        Ok(())
+    } else {
+        Err(Error::validation(format!("{what} must be an http or https URL of at most {MAX_URL_BYTES} bytes")))
+    }
+}
+
+fn at_most(text: &str, limit: usize, what: &str) -> Result<()> {
+    if text.len() > limit {
+        return Err(Error::validation(format!("{what} is longer than {limit} bytes")));
+    }
+    Ok(())
+}
+
+fn not_blank(text: &str, limit: usize, what: &str) -> Result<()> {
+    if text.trim().is_empty() {
+        return Err(Error::validation(format!("{what} must not be empty")));
+    }
+    at_most(text, limit, what)
+}
+
+/// Checks an event a user wants to send (protocol.md §9.1): what customers may send (not rich
+/// messages or system messages), sizes, URL schemes.
 fn validate_event(requester: Requester<'_>, event: &Event) -> Result<()> {
+    if let Some(custom_id) = &event.custom_id {
+        at_most(custom_id, MAX_CUSTOM_ID_BYTES, "`custom_id`")?;
+    }
+    if let Some(properties) = &event.properties {
+        super::properties::validate(properties)?;
+    }
     match &event.body {
-        EventBody::Message(m) => {
-            if m.text.trim().is_empty() {
-                return Err(Error::validation("Message text must not be empty"));
-            }
-            if m.text.len() > MAX_MESSAGE_TEXT_BYTES {
-                return Err(Error::validation(format!("Message text is longer than {MAX_MESSAGE_TEXT_BYTES} bytes")));
-            }
-        }
+        EventBody::Message(m) => not_blank(&m.text, MAX_MESSAGE_TEXT_BYTES, "Message text")?,
         EventBody::File(f) => {
-            let lower = f.url.to_ascii_lowercase();
-            if !(lower.starts_with("https://") || lower.starts_with("http://")) {
-                return Err(Error::validation("File URL must be http or https"));
+            web_url(&f.url, "File URL")?;
+            for url in [&f.thumbnail_url, &f.thumbnail2x_url].into_iter().flatten() {
+                web_url(url, "Thumbnail URL")?;
+            }
+            for text in [&f.name, &f.content_type, &f.alternative_text].into_iter().flatten() {
+                at_most(text, MAX_FILE_NAME_BYTES, "A file's name, type or alternative text")?;
             }
         }
         EventBody::FilledForm(form) => {
-            if form.form_id.trim().is_empty() {
-                return Err(Error::validation("`form_id` must not be empty"));
+            not_blank(&form.form_id, MAX_CUSTOM_ID_BYTES, "`form_id`")?;
+            if form.fields.len() > MAX_FORM_FIELDS {
+                return Err(Error::validation(format!("A filled form has at most {MAX_FORM_FIELDS} fields")));
+            }
+            for field in &form.fields {
+                not_blank(&field.kind, MAX_CUSTOM_ID_BYTES, "A form field's `type`")?;
+                at_most(&field.label, MAX_FORM_ANSWER_BYTES, "A form field's label")?;
+                let answers = field.answer.iter().chain(field.answers.iter().flatten());
+                let size: usize = answers.map(|a| a.to_string().len()).sum();
+                if size > MAX_FORM_ANSWER_BYTES {
+                    return Err(Error::validation(format!(
+                        "A form field's answers are longer than {MAX_FORM_ANSWER_BYTES} bytes"
+                    )));
+                }
             }
         }
-        EventBody::RichMessage(_) => {
+        EventBody::RichMessage(rich) => {
             if !requester.is_agent() {
                 return Err(Error::validation("Customers cannot send rich messages"));
             }
+            validate_rich_message(rich)?;
         }
-        EventBody::SystemMessage(_) => {
+        EventBody::SystemMessage(m) => {
             if !requester.is_agent() {
                 return Err(Error::validation("Customers cannot send system messages"));
             }
+            not_blank(&m.text, MAX_MESSAGE_TEXT_BYTES, "System message text")?;
         }
         EventBody::Unknown(_) => {
             return Err(Error::validation(format!("Event type `{}` is not supported", event.body.kind())));
@@ -68,6 +124,44 @@ fn validate_event(requester: Requester<'_>, event: &Event) -> Result<()> {
         Some("agents") if requester.is_agent() => Ok(()),
         Some(other) => Err(Error::validation(format!("Visibility `{other}` is not allowed"))),
     }
+}
+
+/// A rich message: a template clients render, a bounded number of elements and buttons, and
+/// only http(s) links and images (every client opens them).
+fn validate_rich_message(rich: &RichMessageBody) -> Result<()> {
+    if !matches!(rich.template_id.as_str(), "cards" | "quick_replies" | "sticker") {
+        return Err(Error::validation("`template_id` must be cards, quick_replies or sticker"));
+    }
+    if rich.elements.is_empty() || rich.elements.len() > MAX_RICH_MESSAGE_ELEMENTS {
+        return Err(Error::validation(format!("A rich message has 1–{MAX_RICH_MESSAGE_ELEMENTS} elements")));
+    }
+    for element in &rich.elements {
+        for text in [&element.title, &element.subtitle].into_iter().flatten() {
+            at_most(text, MAX_RICH_MESSAGE_TEXT_BYTES, "A rich message's title or subtitle")?;
+        }
+        if let Some(image) = &element.image {
+            web_url(&image.url, "A rich message's image URL")?;
+        }
+        let buttons = element.buttons.as_deref().unwrap_or_default();
+        if buttons.len() > MAX_RICH_MESSAGE_BUTTONS {
+            return Err(Error::validation(format!("An element has at most {MAX_RICH_MESSAGE_BUTTONS} buttons")));
+        }
+        for button in buttons {
+            not_blank(&button.text, MAX_RICH_MESSAGE_TEXT_BYTES, "A button's text")?;
+            if let Some(postback_id) = &button.postback_id {
+                at_most(postback_id, MAX_CUSTOM_ID_BYTES, "A button's `postback_id`")?;
+            }
+            match (button.kind.as_deref(), &button.value) {
+                (Some("url" | "webview"), Some(url)) => web_url(url, "A url button's value")?,
+                (Some("url" | "webview"), None) => {
+                    return Err(Error::validation("A url or webview button needs its URL in `value`"));
+                }
+                (_, Some(value)) => at_most(value, MAX_RICH_MESSAGE_TEXT_BYTES, "A button's value")?,
+                (_, None) => {}
+            }
+        }
+    }
+    Ok(())
 }
 
 fn initial_events(requester: Requester<'_>, initial: &InitialChat) -> Result<Vec<Event>> {
@@ -81,11 +175,11 @@ fn initial_events(requester: Requester<'_>, initial: &InitialChat) -> Result<Vec
     Ok(events)
 }
 
-fn not_found(chat_id: &str) -> Error {
+pub(super) fn not_found(chat_id: &str) -> Error {
     Error::not_found(format!("Chat {chat_id} not found"))
 }
 
-fn inactive(chat_id: &str) -> Error {
+pub(super) fn inactive(chat_id: &str) -> Error {
     Error::new(ErrorType::ChatInactive, format!("Chat {chat_id} is inactive"))
 }
 
@@ -120,16 +214,16 @@ fn members_of(users: &[User]) -> Members {
 
 /// A chat locked for a change, with its latest thread.
 #[derive(sqlx::FromRow)]
-struct LockedChat {
+pub(super) struct LockedChat {
     #[sqlx(flatten)]
-    chat: ChatRow,
-    thread_id: Option<String>,
-    thread_active: Option<bool>,
+    pub chat: ChatRow,
+    pub thread_id: Option<String>,
+    pub thread_active: Option<bool>,
 }
 
 impl LockedChat {
     /// The latest thread, if it is active.
-    fn active_thread(&self) -> Option<&str> {
+    pub fn active_thread(&self) -> Option<&str> {
         self.thread_id.as_deref().filter(|_| self.thread_active == Some(true))
     }
 }
@@ -137,7 +231,7 @@ impl LockedChat {
 impl Conn {
     /// Locks the chat's row until commit (PostgreSQL: `FOR UPDATE`; SQLite's write
     /// transaction holds the database already) and reads its latest thread, in one query.
-    async fn lock_chat(&mut self, requester: Requester<'_>, chat_id: &str) -> Result<LockedChat> {
+    pub(super) async fn lock_chat(&mut self, requester: Requester<'_>, chat_id: &str) -> Result<LockedChat> {
         let sql = self.pick(
             "SELECT c.id, c.customer_id, c.properties, t.id AS thread_id, t.active AS thread_active
              FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1",
@@ -149,7 +243,7 @@ impl Conn {
         locked.filter(|locked| may_see(requester, &locked.chat)).ok_or_else(|| not_found(chat_id))
     }
 
-    async fn members(&mut self, chat_id: &str) -> Result<Members> {
+    pub(super) async fn members(&mut self, chat_id: &str) -> Result<Members> {
         let mut members = Members::default();
         for (user_id, user_type) in self.chat_members(chat_id).await? {
             match user_type.as_str() {
@@ -366,8 +460,8 @@ impl Domain {
     }
 
     /// Commits a change together with its domain events for the other nodes.
-    async fn commit(&self, mut tx: Conn, events: &[DomainEvent]) -> Result<()> {
-        if tx.needs_bus() {
+    pub(super) async fn commit(&self, mut tx: Conn, events: &[DomainEvent]) -> Result<()> {
+        if tx.needs_bus() && !events.is_empty() {
             let payload = serde_json::to_string(events).expect("domain events always encode");
             tx.publish(&self.node_id, self.clock.now(), &payload).await?;
         }

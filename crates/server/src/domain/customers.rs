@@ -5,15 +5,22 @@
 //! Granting one writes nothing (a returning visitor costs one indexed read), and any node can
 //! check one without a query. They cannot be revoked before they expire (`CUSTOMER_TOKEN_TTL`).
 
-use super::Domain;
+use super::chats::is_web_url;
+use super::{Domain, DomainEvent, Members};
 use crate::clock::Micros;
 use crate::error::{Error, Result};
-use crate::store::{AgentSeed, Store, random_secret};
+use crate::limits::{
+    MAX_CUSTOMER_NAME_BYTES, MAX_EMAIL_BYTES, MAX_PAGE_TITLE_BYTES, MAX_SESSION_FIELD_KEY_BYTES,
+    MAX_SESSION_FIELD_VALUE_BYTES, MAX_SESSION_FIELDS,
+};
+use crate::store::{AgentSeed, Conn, CustomerRow, Store, random_secret};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use confab_protocol::action::{CustomerUpdate, LoginChat};
-use confab_protocol::entity::{Agent, Customer};
+use confab_protocol::ErrorType;
+use confab_protocol::action::{CustomerPage, CustomerUpdate, LoginChat};
+use confab_protocol::entity::{Agent, Customer, SessionFields, Statistics};
 use hmac::{Hmac, Mac};
+use serde_json::Value;
 use sha2::Sha256;
 
 const TOKEN_VERSION: &str = "c1";
@@ -123,27 +130,83 @@ impl Domain {
             .filter(|claims| Micros::from_unix_seconds(claims.expires_at) > self.clock.now())
     }
 
-    /// Records a visit (a login), applies the customer fields the client sent, and returns the
-    /// customer with statistics and their chats, as `login` answers.
+    /// Records a visit (a login), applies the customer fields and the page the client sent
+    /// (the same rules as `update_customer` and `update_customer_page`), and returns the
+    /// customer with statistics, their chats, and the pushes the changes cause. Invalid
+    /// customer fields fail the login (`validation`); a page that is not an http(s) page (a
+    /// local file, say) is simply not counted.
     pub async fn login(
         &self,
         customer_id: &str,
         update: Option<&CustomerUpdate>,
-    ) -> Result<(Customer, Vec<LoginChat>)> {
-        let name = update.and_then(|u| u.name.as_deref());
-        let email = update.and_then(|u| u.email.as_deref());
+        page: Option<&CustomerPage>,
+    ) -> Result<(Customer, Vec<LoginChat>, Vec<DomainEvent>)> {
+        if let Some(update) = update {
+            validate_update(update)?;
+        }
+        let page = page.and_then(|page| valid_page(page).ok());
+        let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        tx.record_visit(customer_id, name, email, self.clock.now()).await?;
-        let mut customer = tx.customer(customer_id).await?.ok_or_else(|| Error::authentication("Unknown customer"))?;
+        tx.record_visit(customer_id, now).await?;
+        tx.lock_customer(customer_id).await?;
+        let members = members_of_customer(&mut tx, customer_id).await?;
+        let mut events = Vec::new();
+        if let Some(update) = update {
+            events.extend(apply_update(&mut tx, customer_id, update, &members).await?);
+        }
+        if let Some((url, title)) = page {
+            events.push(apply_page(&mut tx, customer_id, url, title, now, &members).await?);
+        }
+        let row = tx.customer(customer_id).await?.ok_or_else(|| Error::authentication("Unknown customer"))?;
         let chats = tx
             .login_chats(customer_id)
             .await?
             .into_iter()
             .map(|(chat_id, active)| LoginChat { chat_id, has_unread_events: false, has_active_thread: Some(active) })
             .collect();
-        tx.commit().await?;
-        customer.session_fields = update.and_then(|u| u.session_fields.clone());
-        Ok((customer, chats))
+        self.commit(tx, &events).await?;
+        Ok((customer_entity(row), chats, events))
+    }
+
+    /// `update_customer`: sets the fields given (name, email, avatar; session fields are
+    /// merged by key) and pushes `customer_updated` to the agents of the customer's chat and
+    /// the customer's other sockets. Nothing given, nothing pushed.
+    pub async fn update_customer(&self, customer_id: &str, update: &CustomerUpdate) -> Result<Vec<DomainEvent>> {
+        validate_update(update)?;
+        let mut tx = self.store.write().await?;
+        if !tx.lock_customer(customer_id).await? {
+            return Err(Error::not_found(format!("Customer {customer_id} not found")));
+        }
+        let members = members_of_customer(&mut tx, customer_id).await?;
+        let events: Vec<DomainEvent> =
+            apply_update(&mut tx, customer_id, update, &members).await?.into_iter().collect();
+        self.commit(tx, &events).await?;
+        Ok(events)
+    }
+
+    /// `set_customer_session_fields`: `update_customer` with session fields only.
+    pub async fn set_customer_session_fields(
+        &self,
+        customer_id: &str,
+        session_fields: SessionFields,
+    ) -> Result<Vec<DomainEvent>> {
+        let update = CustomerUpdate { session_fields: Some(session_fields), ..Default::default() };
+        self.update_customer(customer_id, &update).await
+    }
+
+    /// `update_customer_page`: counts a page view, remembers the page as the customer's last,
+    /// and pushes `customer_page_updated` to the agents of their chat.
+    pub async fn update_customer_page(&self, customer_id: &str, page: &CustomerPage) -> Result<Vec<DomainEvent>> {
+        let (url, title) = valid_page(page)?;
+        let now = self.clock.now();
+        let mut tx = self.store.write().await?;
+        if !tx.lock_customer(customer_id).await? {
+            return Err(Error::not_found(format!("Customer {customer_id} not found")));
+        }
+        let members = members_of_customer(&mut tx, customer_id).await?;
+        let events = vec![apply_page(&mut tx, customer_id, url, title, now, &members).await?];
+        self.commit(tx, &events).await?;
+        Ok(events)
     }
 
     /// Creates the agent if missing and sets its access token.
@@ -158,15 +221,222 @@ impl Domain {
         self.store.read().await?.agent_for_token(token).await
     }
 
-    /// A customer, with statistics.
+    /// A customer, with statistics (`get_customer`).
     pub async fn customer(&self, id: &str) -> Result<Customer> {
-        self.store.read().await?.customer(id).await?.ok_or_else(|| Error::not_found(format!("Customer {id} not found")))
+        let row = self.store.read().await?.customer(id).await?;
+        row.map(customer_entity).ok_or_else(|| Error::not_found(format!("Customer {id} not found")))
     }
+}
+
+/// A customer's statistics, from their stored counts: every counter is decided here.
+pub fn statistics(row: &CustomerRow) -> Statistics {
+    Statistics {
+        chats_count: row.chats_count.max(0) as u64,
+        threads_count: row.threads_count.max(0) as u64,
+        visits_count: row.visits_count.max(0) as u64,
+        page_views_count: row.page_views_count.max(0) as u64,
+        greetings_shown_count: 0,
+        greetings_accepted_count: 0,
+    }
+}
+
+/// The customer entity (`login`, `get_customer`): their fields and statistics.
+fn customer_entity(row: CustomerRow) -> Customer {
+    Customer {
+        statistics: Some(statistics(&row)),
+        created_at: Some(Micros(row.created_at).rfc3339()),
+        ..customer_fields(row)
+    }
+}
+
+/// The customer's own fields, as `customer_updated` carries them.
+fn customer_fields(row: CustomerRow) -> Customer {
+    Customer {
+        session_fields: Some(serde_json::from_str(&row.session_fields).unwrap_or_default()),
+        id: row.id,
+        name: row.name,
+        email: row.email,
+        avatar: row.avatar,
+        ..Customer::default()
+    }
+}
+
+/// Who hears of a customer's changes: the users of their chat (none without one).
+async fn members_of_customer(tx: &mut Conn, customer_id: &str) -> Result<Members> {
+    match tx.chat_of_customer(customer_id).await? {
+        Some(chat_id) => tx.members(&chat_id).await,
+        None => Ok(Members::default()),
+    }
+}
+
+/// Applies a validated update to a locked customer; the `customer_updated` it causes, if any.
+async fn apply_update(
+    tx: &mut Conn,
+    customer_id: &str,
+    update: &CustomerUpdate,
+    members: &Members,
+) -> Result<Option<DomainEvent>> {
+    let CustomerUpdate { name, email, avatar, session_fields } = update;
+    if name.is_none() && email.is_none() && avatar.is_none() && session_fields.is_none() {
+        return Ok(None);
+    }
+    let merged = match session_fields {
+        Some(fields) => {
+            let row = tx.customer(customer_id).await?.ok_or_else(|| Error::not_found("Unknown customer"))?;
+            let current: SessionFields = serde_json::from_str(&row.session_fields).unwrap_or_default();
+            Some(serde_json::to_string(&merge_session_fields(current, fields)?).expect("session fields encode"))
+        }
+        None => None,
+    };
+    tx.update_customer(customer_id, name.as_deref(), email.as_deref(), avatar.as_deref(), merged.as_deref()).await?;
+    let row = tx.customer(customer_id).await?.ok_or_else(|| Error::not_found("Unknown customer"))?;
+    Ok(Some(DomainEvent::CustomerUpdated { customer: customer_fields(row), members: members.clone() }))
+}
+
+/// Counts a page view of a locked customer; the `customer_page_updated` it causes.
+async fn apply_page(
+    tx: &mut Conn,
+    customer_id: &str,
+    url: &str,
+    title: Option<&str>,
+    now: Micros,
+    members: &Members,
+) -> Result<DomainEvent> {
+    tx.record_page_view(customer_id, url, title, now).await?;
+    Ok(DomainEvent::CustomerPageUpdated {
+        customer_id: customer_id.to_owned(),
+        url: url.to_owned(),
+        title: title.map(str::to_owned),
+        opened_at: now.rfc3339(),
+        members: Members { customers: Vec::new(), agents: members.agents.clone() },
+    })
+}
+
+/// Checks the fields of `update_customer` (and `login`'s `customer`).
+fn validate_update(update: &CustomerUpdate) -> Result<()> {
+    if let Some(name) = &update.name
+        && name.len() > MAX_CUSTOMER_NAME_BYTES
+    {
+        return Err(Error::validation(format!("`name` is longer than {MAX_CUSTOMER_NAME_BYTES} bytes")));
+    }
+    if let Some(email) = &update.email
+        && !is_email(email)
+    {
+        return Err(Error::validation("`email` is not an email address"));
+    }
+    if let Some(avatar) = &update.avatar
+        && !(avatar.get(..8).is_some_and(|s| s.eq_ignore_ascii_case("https://")) && is_web_url(avatar))
+    {
+        return Err(Error::validation("`avatar` must be an https URL"));
+    }
+    if let Some(fields) = &update.session_fields {
+        session_field_pairs(fields)?;
+    }
+    Ok(())
+}
+
+/// An address of the form `local@domain.tld`, without spaces, of at most `MAX_EMAIL_BYTES`.
+fn is_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    email.len() <= MAX_EMAIL_BYTES
+        && !local.is_empty()
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !domain.contains('@')
+}
+
+/// Session fields as `(key, value)` pairs: each an object of one key with a string value.
+fn session_field_pairs(fields: &SessionFields) -> Result<Vec<(&str, &str)>> {
+    fields
+        .iter()
+        .map(|field| {
+            let mut entries = field.iter();
+            match (entries.next(), entries.next()) {
+                (Some((key, Value::String(value))), None) => Ok((key.as_str(), value.as_str())),
+                _ => Err(Error::validation("Each session field must be an object of one key with a string value")),
+            }
+        })
+        .collect()
+}
+
+/// `current` with `update`'s keys set (an existing key keeps its place), within the limits on
+/// count and sizes (`customer_session_fields_limit_reached`).
+fn merge_session_fields(mut current: SessionFields, update: &SessionFields) -> Result<SessionFields> {
+    for (key, value) in session_field_pairs(update)? {
+        if key.len() > MAX_SESSION_FIELD_KEY_BYTES || value.len() > MAX_SESSION_FIELD_VALUE_BYTES {
+            return Err(Error::new(
+                ErrorType::CustomerSessionFieldsLimitReached,
+                format!(
+                    "Session field keys take at most {MAX_SESSION_FIELD_KEY_BYTES} bytes, values \
+                     {MAX_SESSION_FIELD_VALUE_BYTES}"
+                ),
+            ));
+        }
+        match current.iter_mut().find(|field| field.contains_key(key)) {
+            Some(field) => {
+                field.insert(key.to_owned(), Value::String(value.to_owned()));
+            }
+            None => current.push([(key.to_owned(), Value::String(value.to_owned()))].into_iter().collect()),
+        }
+    }
+    if current.len() > MAX_SESSION_FIELDS {
+        return Err(Error::new(
+            ErrorType::CustomerSessionFieldsLimitReached,
+            format!("A customer has at most {MAX_SESSION_FIELDS} session fields"),
+        ));
+    }
+    Ok(current)
+}
+
+/// A page a customer opened: an http(s) URL and a title of bounded length.
+fn valid_page(page: &CustomerPage) -> Result<(&str, Option<&str>)> {
+    let url = page.url.as_deref().ok_or_else(|| Error::validation("`url` is required"))?;
+    if !is_web_url(url) {
+        return Err(Error::validation("`url` must be an http or https URL"));
+    }
+    if let Some(title) = &page.title
+        && title.len() > MAX_PAGE_TITLE_BYTES
+    {
+        return Err(Error::validation(format!("`title` is longer than {MAX_PAGE_TITLE_BYTES} bytes")));
+    }
+    Ok((url, page.title.as_deref()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn emails_are_checked_for_their_shape() {
+        for good in ["ada@example.com", "a.b+c@mail.example.co.uk"] {
+            assert!(is_email(good), "{good}");
+        }
+        for bad in ["", "ada", "@example.com", "ada@", "ada@example", "ada@.com", "a da@example.com", "ada@x..com"] {
+            assert!(!is_email(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn session_fields_merge_by_key_within_the_limits() {
+        let field = |k: &str, v: &str| [(k.to_owned(), Value::String(v.to_owned()))].into_iter().collect();
+        let merged =
+            merge_session_fields(vec![field("a", "1"), field("b", "2")], &vec![field("a", "3"), field("c", "4")]);
+        assert_eq!(merged.unwrap(), vec![field("a", "3"), field("b", "2"), field("c", "4")]);
+        let full: SessionFields = (0..MAX_SESSION_FIELDS).map(|i| field(&format!("k{i}"), "v")).collect();
+        assert!(merge_session_fields(full.clone(), &vec![field("k0", "w")]).is_ok(), "replacing one");
+        let over = merge_session_fields(full, &vec![field("new", "v")]).unwrap_err();
+        assert_eq!(over.to_api().kind, ErrorType::CustomerSessionFieldsLimitReached);
+        let long = merge_session_fields(vec![], &vec![field("k", &"v".repeat(MAX_SESSION_FIELD_VALUE_BYTES + 1))]);
+        assert_eq!(long.unwrap_err().to_api().kind, ErrorType::CustomerSessionFieldsLimitReached);
+        let two_keys: SessionFields =
+            vec![[("a".to_owned(), Value::from("1")), ("b".to_owned(), Value::from("2"))].into_iter().collect()];
+        assert_eq!(merge_session_fields(vec![], &two_keys).unwrap_err().to_api().kind, ErrorType::Validation);
+    }
 
     #[test]
     fn identity_secrets_belong_to_one_customer_and_one_key() {

@@ -14,16 +14,19 @@
 //! Reads (`get_chat`, `list_chats`, `list_threads`) live here too, because what a requester may
 //! see (their own chat only; internal notes for agents only) is a domain rule.
 
+mod chat_state;
 mod chats;
 mod customers;
+mod properties;
 mod views;
 
 pub use chats::Started;
-pub use customers::{Grant, TokenClaims};
+pub use customers::{Grant, TokenClaims, statistics};
 
 use crate::clock::Clock;
 use crate::store::Store;
-use confab_protocol::entity::{Chat, Event, User};
+use confab_protocol::action::Postback;
+use confab_protocol::entity::{Chat, Customer, Event, Properties, PropertyNames, User};
 use serde::{Deserialize, Serialize};
 
 /// Who is asking: decides what they may see and write.
@@ -59,22 +62,134 @@ pub struct Members {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DomainEvent {
     /// A chat was started, or a new thread opened in it (`incoming_chat`).
-    ChatStarted { chat: Chat, requester_id: String, members: Members },
+    ChatStarted {
+        chat: Chat,
+        requester_id: String,
+        members: Members,
+    },
     /// Someone joined the chat (`user_added_to_chat`).
-    UserAdded { chat_id: String, thread_id: String, user: User, requester_id: String, members: Members },
+    UserAdded {
+        chat_id: String,
+        thread_id: String,
+        user: User,
+        requester_id: String,
+        members: Members,
+    },
     /// An event was added to a thread (`incoming_event`).
-    EventAdded { chat_id: String, thread_id: String, event: Event, members: Members },
+    EventAdded {
+        chat_id: String,
+        thread_id: String,
+        event: Event,
+        members: Members,
+    },
     /// The chat's active thread was closed (`chat_deactivated`).
-    ChatDeactivated { chat_id: String, thread_id: String, user_id: String, members: Members },
+    ChatDeactivated {
+        chat_id: String,
+        thread_id: String,
+        user_id: String,
+        members: Members,
+    },
+    /// A user clicked a rich message button (`incoming_rich_message_postback`, to the chat's
+    /// agents and the user's other sockets).
+    RichMessagePostback {
+        chat_id: String,
+        thread_id: String,
+        event_id: String,
+        user_id: String,
+        postback: Postback,
+        members: Members,
+    },
+    /// A user's seen marker moved forward (`events_marked_as_seen`).
+    EventsSeen {
+        chat_id: String,
+        user_id: String,
+        seen_up_to: String,
+        members: Members,
+    },
+    /// What a customer is typing (`incoming_sneak_peek`, to agents only). Not stored.
+    SneakPeek {
+        chat_id: String,
+        thread_id: String,
+        author_id: String,
+        text: String,
+        timestamp: u64,
+        members: Members,
+    },
+    /// `chat_properties_updated`: the names set, with their new values.
+    ChatPropertiesUpdated {
+        chat_id: String,
+        properties: Properties,
+        members: Members,
+    },
+    /// `chat_properties_deleted`: the names removed.
+    ChatPropertiesDeleted {
+        chat_id: String,
+        properties: PropertyNames,
+        members: Members,
+    },
+    ThreadPropertiesUpdated {
+        chat_id: String,
+        thread_id: String,
+        properties: Properties,
+        members: Members,
+    },
+    ThreadPropertiesDeleted {
+        chat_id: String,
+        thread_id: String,
+        properties: PropertyNames,
+        members: Members,
+    },
+    /// `internal`: the event is an internal note (agents only), and so is this change.
+    EventPropertiesUpdated {
+        chat_id: String,
+        thread_id: String,
+        event_id: String,
+        properties: Properties,
+        internal: bool,
+        members: Members,
+    },
+    EventPropertiesDeleted {
+        chat_id: String,
+        thread_id: String,
+        event_id: String,
+        properties: PropertyNames,
+        internal: bool,
+        members: Members,
+    },
+    /// The customer's fields changed (`customer_updated`, v3.5: the fields at the top level),
+    /// for the agents of their chat (`members`, empty without one) and their own sockets.
+    CustomerUpdated {
+        customer: Customer,
+        members: Members,
+    },
+    /// The customer opened a page (`customer_page_updated`), for the agents of their chat.
+    CustomerPageUpdated {
+        customer_id: String,
+        url: String,
+        title: Option<String>,
+        opened_at: String,
+        members: Members,
+    },
 }
 
 impl DomainEvent {
-    pub fn chat_id(&self) -> &str {
+    /// The chat the change happened in (`None` for changes of a customer).
+    pub fn chat_id(&self) -> Option<&str> {
         match self {
-            DomainEvent::ChatStarted { chat, .. } => &chat.id,
+            DomainEvent::ChatStarted { chat, .. } => Some(&chat.id),
             DomainEvent::UserAdded { chat_id, .. }
             | DomainEvent::EventAdded { chat_id, .. }
-            | DomainEvent::ChatDeactivated { chat_id, .. } => chat_id,
+            | DomainEvent::ChatDeactivated { chat_id, .. }
+            | DomainEvent::RichMessagePostback { chat_id, .. }
+            | DomainEvent::EventsSeen { chat_id, .. }
+            | DomainEvent::SneakPeek { chat_id, .. }
+            | DomainEvent::ChatPropertiesUpdated { chat_id, .. }
+            | DomainEvent::ChatPropertiesDeleted { chat_id, .. }
+            | DomainEvent::ThreadPropertiesUpdated { chat_id, .. }
+            | DomainEvent::ThreadPropertiesDeleted { chat_id, .. }
+            | DomainEvent::EventPropertiesUpdated { chat_id, .. }
+            | DomainEvent::EventPropertiesDeleted { chat_id, .. } => Some(chat_id),
+            DomainEvent::CustomerUpdated { .. } | DomainEvent::CustomerPageUpdated { .. } => None,
         }
     }
 }

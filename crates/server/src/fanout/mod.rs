@@ -6,20 +6,26 @@
 //! listener calls `deliver` there. Delivery never waits on a socket.
 //!
 //! The requester's own socket gets its copy carrying its `request_id` (protocol.md §3.4: that
-//! push settles the request); every other socket gets it without.
+//! push settles the request) when the requester is among the push's recipients; every other
+//! socket gets it without.
 
 pub mod bus;
 pub mod hub;
 
 use crate::domain::{DomainEvent, Members};
 use confab_protocol::frame::PushFrame;
-use confab_protocol::push::{ChatDeactivated, IncomingChat, IncomingEvent, Push, UserAddedToChat};
+use confab_protocol::push::{
+    ChatDeactivated, ChatPropertiesDeleted, ChatPropertiesUpdated, CustomerPageUpdated, EventPropertiesDeleted,
+    EventPropertiesUpdated, EventsMarkedAsSeen, IncomingChat, IncomingEvent, IncomingRichMessagePostback,
+    IncomingSneakPeek, Push, SneakPeek, ThreadPropertiesDeleted, ThreadPropertiesUpdated, UserAddedToChat,
+};
 use hub::{Hub, SocketHandle};
 
-/// The socket a request came from, and its `request_id`.
+/// The socket a request came from, whose user asked, and its `request_id`.
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub socket: SocketHandle,
+    pub user_id: String,
     pub request_id: Option<String>,
 }
 
@@ -27,6 +33,17 @@ pub struct Origin {
 pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
     fn everyone(members: &Members) -> Vec<&str> {
         members.customers.iter().chain(&members.agents).map(String::as_str).collect()
+    }
+    fn agents(members: &Members) -> Vec<&str> {
+        members.agents.iter().map(String::as_str).collect()
+    }
+    /// The chat's agents and one more user (the requester, on their other sockets).
+    fn agents_and<'a>(members: &'a Members, user_id: &'a str) -> Vec<&'a str> {
+        let mut users = agents(members);
+        if !users.contains(&user_id) {
+            users.push(user_id);
+        }
+        users
     }
     match event {
         DomainEvent::ChatStarted { chat, requester_id, members } => (
@@ -69,6 +86,93 @@ pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
             }),
             everyone(members),
         ),
+        DomainEvent::RichMessagePostback { chat_id, thread_id, event_id, user_id, postback, members } => (
+            Push::IncomingRichMessagePostback(IncomingRichMessagePostback {
+                user_id: user_id.clone(),
+                chat_id: chat_id.clone(),
+                thread_id: thread_id.clone(),
+                event_id: event_id.clone(),
+                postback: postback.clone(),
+            }),
+            agents_and(members, user_id),
+        ),
+        DomainEvent::EventsSeen { chat_id, user_id, seen_up_to, members } => (
+            Push::EventsMarkedAsSeen(EventsMarkedAsSeen {
+                user_id: user_id.clone(),
+                chat_id: chat_id.clone(),
+                seen_up_to: seen_up_to.clone(),
+            }),
+            everyone(members),
+        ),
+        // What a customer types is for agents only, never for customers.
+        DomainEvent::SneakPeek { chat_id, thread_id, author_id, text, timestamp, members } => (
+            Push::IncomingSneakPeek(IncomingSneakPeek {
+                chat_id: chat_id.clone(),
+                thread_id: thread_id.clone(),
+                sneak_peek: SneakPeek { author_id: author_id.clone(), text: text.clone(), timestamp: *timestamp },
+            }),
+            agents(members),
+        ),
+        DomainEvent::ChatPropertiesUpdated { chat_id, properties, members } => (
+            Push::ChatPropertiesUpdated(ChatPropertiesUpdated {
+                chat_id: chat_id.clone(),
+                properties: properties.clone(),
+            }),
+            everyone(members),
+        ),
+        DomainEvent::ChatPropertiesDeleted { chat_id, properties, members } => (
+            Push::ChatPropertiesDeleted(ChatPropertiesDeleted {
+                chat_id: chat_id.clone(),
+                properties: properties.clone(),
+            }),
+            everyone(members),
+        ),
+        DomainEvent::ThreadPropertiesUpdated { chat_id, thread_id, properties, members } => (
+            Push::ThreadPropertiesUpdated(ThreadPropertiesUpdated {
+                chat_id: chat_id.clone(),
+                thread_id: thread_id.clone(),
+                properties: properties.clone(),
+            }),
+            everyone(members),
+        ),
+        DomainEvent::ThreadPropertiesDeleted { chat_id, thread_id, properties, members } => (
+            Push::ThreadPropertiesDeleted(ThreadPropertiesDeleted {
+                chat_id: chat_id.clone(),
+                thread_id: thread_id.clone(),
+                properties: properties.clone(),
+            }),
+            everyone(members),
+        ),
+        DomainEvent::EventPropertiesUpdated { chat_id, thread_id, event_id, properties, internal, members } => (
+            Push::EventPropertiesUpdated(EventPropertiesUpdated {
+                chat_id: chat_id.clone(),
+                thread_id: thread_id.clone(),
+                event_id: event_id.clone(),
+                properties: properties.clone(),
+            }),
+            if *internal { agents(members) } else { everyone(members) },
+        ),
+        DomainEvent::EventPropertiesDeleted { chat_id, thread_id, event_id, properties, internal, members } => (
+            Push::EventPropertiesDeleted(EventPropertiesDeleted {
+                chat_id: chat_id.clone(),
+                thread_id: thread_id.clone(),
+                event_id: event_id.clone(),
+                properties: properties.clone(),
+            }),
+            if *internal { agents(members) } else { everyone(members) },
+        ),
+        DomainEvent::CustomerUpdated { customer, members } => {
+            (Push::CustomerUpdated(customer.clone()), agents_and(members, &customer.id))
+        }
+        DomainEvent::CustomerPageUpdated { customer_id, url, title, opened_at, members } => (
+            Push::CustomerPageUpdated(CustomerPageUpdated {
+                customer_id: Some(customer_id.clone()),
+                url: url.clone(),
+                title: title.clone(),
+                opened_at: Some(opened_at.clone()),
+            }),
+            agents(members),
+        ),
     }
 }
 
@@ -85,7 +189,7 @@ impl Fanout {
         for event in events {
             let (push, recipients) = push_of(event);
             let skip = origin.map(|o| o.socket.id);
-            if let Some(origin) = origin {
+            if let Some(origin) = origin.filter(|o| recipients.contains(&o.user_id.as_str())) {
                 origin.socket.send_frame(PushFrame { request_id: origin.request_id.clone(), push: push.clone() });
             }
             self.hub.push(&recipients, push, skip);

@@ -61,17 +61,22 @@ struct UserRow {
     user_type: String,
     name: Option<String>,
     email: Option<String>,
+    avatar: Option<String>,
     job_title: Option<String>,
+    events_seen_up_to: Option<i64>,
 }
 
 impl UserRow {
     fn into_user(self) -> User {
+        let events_seen_up_to = self.events_seen_up_to.map(|at| Micros(at).rfc3339());
         match self.user_type.as_str() {
             "customer" => User::Customer(Customer {
                 id: self.user_id,
                 name: self.name,
                 email: self.email,
+                avatar: self.avatar,
                 present: Some(true),
+                events_seen_up_to,
                 ..Customer::default()
             }),
             _ => User::Agent(confab_protocol::Agent {
@@ -79,6 +84,7 @@ impl UserRow {
                 name: self.name,
                 job_title: self.job_title,
                 present: Some(true),
+                events_seen_up_to,
                 ..Default::default()
             }),
         }
@@ -171,8 +177,8 @@ impl Conn {
             return Ok(Vec::new());
         }
         let sql = format!(
-            "SELECT u.chat_id, u.user_id, u.user_type,
-                    COALESCE(c.name, a.name) AS name, c.email AS email, a.job_title AS job_title
+            "SELECT u.chat_id, u.user_id, u.user_type, u.events_seen_up_to,
+                    COALESCE(c.name, a.name) AS name, c.email AS email, c.avatar AS avatar, a.job_title AS job_title
              FROM chat_users u
              LEFT JOIN customers c ON u.user_type = 'customer' AND c.id = u.user_id
              LEFT JOIN agents a ON u.user_type = 'agent' AND a.id = u.user_id

@@ -4,7 +4,7 @@
 use super::{Conn, hash_secret};
 use crate::clock::Micros;
 use crate::error::Result;
-use confab_protocol::entity::{Agent, Customer, Statistics};
+use confab_protocol::entity::Agent;
 
 /// An agent that exists from first start.
 #[derive(Debug, Clone)]
@@ -27,15 +27,24 @@ impl From<AgentRow> for Agent {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct CustomerRow {
-    id: String,
-    name: Option<String>,
-    email: Option<String>,
-    visits_count: i64,
-    created_at: i64,
-    chats_count: i64,
-    threads_count: i64,
+/// A customer's stored fields and the counts behind their statistics (`domain` builds the
+/// entity and the statistics from it).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CustomerRow {
+    pub id: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub avatar: Option<String>,
+    /// JSON: an array of one-key objects.
+    pub session_fields: String,
+    pub created_at: i64,
+    pub visits_count: i64,
+    pub page_views_count: i64,
+    pub chats_count: i64,
+    pub threads_count: i64,
+    pub last_page_url: Option<String>,
+    pub last_page_title: Option<String>,
+    pub last_page_at: Option<i64>,
 }
 
 impl Conn {
@@ -65,48 +74,77 @@ impl Conn {
         Ok(row.map(|(id,)| id))
     }
 
-    /// Counts a visit (a login) and applies the fields the client sent, creating the customer
-    /// on their first.
-    pub async fn record_visit(&mut self, id: &str, name: Option<&str>, email: Option<&str>, now: Micros) -> Result<()> {
+    /// Counts a visit (a login), creating the customer on their first.
+    pub async fn record_visit(&mut self, id: &str, now: Micros) -> Result<()> {
         exec!(
             self,
-            "INSERT INTO customers (id, cookie_secret, name, email, visits_count, created_at) VALUES ($1, '', $2, $3, 1, $4)
-             ON CONFLICT (id) DO UPDATE SET visits_count = customers.visits_count + 1,
-                 name = COALESCE(excluded.name, customers.name), email = COALESCE(excluded.email, customers.email)",
+            "INSERT INTO customers (id, cookie_secret, visits_count, created_at) VALUES ($1, '', 1, $2)
+             ON CONFLICT (id) DO UPDATE SET visits_count = customers.visits_count + 1",
             id,
-            name,
-            email,
             now.0
         );
         Ok(())
     }
 
-    /// A customer with statistics.
-    pub async fn customer(&mut self, id: &str) -> Result<Option<Customer>> {
-        let row: Option<CustomerRow> = fetch!(
+    /// Locks the customer's row until commit (PostgreSQL; SQLite's write transaction holds
+    /// the database already); false if there is no such customer.
+    pub async fn lock_customer(&mut self, id: &str) -> Result<bool> {
+        let sql =
+            self.pick("SELECT id FROM customers WHERE id = $1", "SELECT id FROM customers WHERE id = $1 FOR UPDATE");
+        let row: Option<(String,)> = fetch!(self, fetch_optional(String,), sql, id);
+        Ok(row.is_some())
+    }
+
+    /// A customer's fields and counts.
+    pub async fn customer(&mut self, id: &str) -> Result<Option<CustomerRow>> {
+        Ok(fetch!(
             self,
             fetch_optional CustomerRow,
-            "SELECT c.id, c.name, c.email, c.visits_count, c.created_at,
+            "SELECT c.id, c.name, c.email, c.avatar, c.session_fields, c.created_at, c.visits_count,
+                    c.page_views_count, c.last_page_url, c.last_page_title, c.last_page_at,
                     (SELECT COUNT(*) FROM chats WHERE customer_id = c.id) AS chats_count,
                     (SELECT COALESCE(MAX(threads_count), 0) FROM chats WHERE customer_id = c.id) AS threads_count
              FROM customers c WHERE c.id = $1",
             id
+        ))
+    }
+
+    /// Sets the given fields of a customer (`None`: unchanged).
+    pub async fn update_customer(
+        &mut self,
+        id: &str,
+        name: Option<&str>,
+        email: Option<&str>,
+        avatar: Option<&str>,
+        session_fields: Option<&str>,
+    ) -> Result<()> {
+        exec!(
+            self,
+            "UPDATE customers SET name = COALESCE($2, name), email = COALESCE($3, email),
+                 avatar = COALESCE($4, avatar), session_fields = COALESCE($5, session_fields)
+             WHERE id = $1",
+            id,
+            name,
+            email,
+            avatar,
+            session_fields
         );
-        Ok(row.map(|row| Customer {
-            id: row.id,
-            name: row.name,
-            email: row.email,
-            created_at: Some(Micros(row.created_at).rfc3339()),
-            statistics: Some(Statistics {
-                chats_count: row.chats_count as u64,
-                threads_count: row.threads_count as u64,
-                visits_count: row.visits_count as u64,
-                page_views_count: row.visits_count as u64,
-                greetings_shown_count: 0,
-                greetings_accepted_count: 0,
-            }),
-            ..Customer::default()
-        }))
+        Ok(())
+    }
+
+    /// Counts a page view and remembers the page as the customer's last.
+    pub async fn record_page_view(&mut self, id: &str, url: &str, title: Option<&str>, now: Micros) -> Result<()> {
+        exec!(
+            self,
+            "UPDATE customers SET page_views_count = page_views_count + 1,
+                 last_page_url = $2, last_page_title = $3, last_page_at = $4
+             WHERE id = $1",
+            id,
+            url,
+            title,
+            now.0
+        );
+        Ok(())
     }
 
     /// Creates the agent if missing and sets its access token.

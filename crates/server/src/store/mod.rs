@@ -59,12 +59,14 @@ macro_rules! fetch {
 #[allow(unused_imports)] // `exec!` is used by path only where `fetch!` is.
 pub(crate) use {exec, fetch};
 
+mod chat_state;
 mod chats;
 mod identity;
 mod paging;
 
+pub use chat_state::StoredEvent;
 pub use chats::{ChatRow, EventRow, ThreadRow};
-pub use identity::AgentSeed;
+pub use identity::{AgentSeed, CustomerRow};
 pub use paging::Page;
 
 use crate::clock::Micros;

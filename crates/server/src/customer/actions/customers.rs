@@ -1,23 +1,35 @@
 //! The customer: `get_customer`, `update_customer`, `set_customer_session_fields`, `update_customer_page`.
 
-use super::{Call, not_yet};
+use super::Call;
 use crate::error::Result;
 use confab_protocol::action::{
     GetCustomerRequest, SetCustomerSessionFieldsRequest, UpdateCustomerPageRequest, UpdateCustomerRequest,
 };
+use confab_protocol::entity::TaggedCustomer;
 
-pub async fn get_customer(_call: &Call, _req: GetCustomerRequest) -> Result<()> {
-    Err(not_yet::<GetCustomerRequest>())
+pub async fn get_customer(call: &Call, _req: GetCustomerRequest) -> Result<()> {
+    let customer = call.domain().customer(call.customer_id()).await?;
+    call.respond::<GetCustomerRequest>(TaggedCustomer(customer));
+    Ok(())
 }
 
-pub async fn update_customer(_call: &Call, _req: UpdateCustomerRequest) -> Result<()> {
-    Err(not_yet::<UpdateCustomerRequest>())
+pub async fn update_customer(call: &Call, req: UpdateCustomerRequest) -> Result<()> {
+    let events = call.domain().update_customer(call.customer_id(), &req.0).await?;
+    call.respond::<UpdateCustomerRequest>(Default::default());
+    call.fan_out(&events);
+    Ok(())
 }
 
-pub async fn set_customer_session_fields(_call: &Call, _req: SetCustomerSessionFieldsRequest) -> Result<()> {
-    Err(not_yet::<SetCustomerSessionFieldsRequest>())
+pub async fn set_customer_session_fields(call: &Call, req: SetCustomerSessionFieldsRequest) -> Result<()> {
+    let events = call.domain().set_customer_session_fields(call.customer_id(), req.session_fields).await?;
+    call.respond::<SetCustomerSessionFieldsRequest>(Default::default());
+    call.fan_out(&events);
+    Ok(())
 }
 
-pub async fn update_customer_page(_call: &Call, _req: UpdateCustomerPageRequest) -> Result<()> {
-    Err(not_yet::<UpdateCustomerPageRequest>())
+pub async fn update_customer_page(call: &Call, req: UpdateCustomerPageRequest) -> Result<()> {
+    let events = call.domain().update_customer_page(call.customer_id(), &req.0).await?;
+    call.respond::<UpdateCustomerPageRequest>(Default::default());
+    call.fan_out(&events);
+    Ok(())
 }

@@ -22,9 +22,11 @@ use crate::domain::{DomainEvent, Requester};
 use crate::error::{Error, Result};
 use crate::fanout::Origin;
 use crate::fanout::hub::SocketHandle;
+use crate::rate::TokenBucket;
 use confab_protocol::action::Action;
 use confab_protocol::frame::ResponseFrame;
 use confab_protocol::{ErrorType, Request};
+use std::sync::{Arc, Mutex};
 
 /// One request from a logged-in customer.
 pub(super) struct Call {
@@ -33,6 +35,8 @@ pub(super) struct Call {
     /// `None` only before login (then only `login` reaches the socket's own code).
     pub customer_id: Option<String>,
     pub request_id: Option<String>,
+    /// The socket's sneak peek rate (`SNEAK_PEEKS_PER_SECOND`), shared by its calls.
+    pub sneak_peeks: Arc<Mutex<TokenBucket>>,
 }
 
 impl Call {
@@ -49,6 +53,12 @@ impl Call {
         &self.state.domain
     }
 
+    /// Takes one of the socket's sneak peeks; false beyond its rate.
+    pub fn take_sneak_peek(&self) -> bool {
+        let now = self.state.domain.clock.now();
+        self.sneak_peeks.lock().unwrap_or_else(|e| e.into_inner()).take(now)
+    }
+
     /// Answers the request with `A`'s response.
     pub fn respond<A: Action>(&self, response: A::Response) {
         self.socket.send_frame(ResponseFrame::ok(self.request_id.clone(), A::into_response(response)));
@@ -56,7 +66,11 @@ impl Call {
 
     /// Pushes the domain events; this socket's copies carry the request's id.
     pub fn fan_out(&self, events: &[DomainEvent]) {
-        let origin = Origin { socket: self.socket.clone(), request_id: self.request_id.clone() };
+        let origin = Origin {
+            socket: self.socket.clone(),
+            user_id: self.customer_id().to_owned(),
+            request_id: self.request_id.clone(),
+        };
         self.state.fanout.deliver(events, Some(&origin));
     }
 }
