@@ -10,26 +10,56 @@ use serde_json::{Value, json};
 /// One documented request payload per action (protocol.md §7, §13 for v3.5 names).
 fn requests() -> Vec<(&'static str, Value)> {
     vec![
-        ("login", json!({"token": "Bearer t", "customer": {"name": "Ann"}, "group_id": 0, "customer_page": {"url": "https://shop.example/", "title": "Shop"}, "pushes": {"3.5": ["incoming_event"]}})),
-        ("start_chat", json!({"chat": {"access": {"group_ids": [0]}, "properties": {"source": {"page": "home"}}, "thread": {"events": [{"type": "message", "text": "hi", "custom_id": "c1"}]}}, "continuous": false, "active": true})),
+        (
+            "login",
+            json!({"token": "Bearer t", "customer": {"name": "Ann"}, "group_id": 0, "customer_page": {"url": "https://shop.example/", "title": "Shop"}, "pushes": {"3.5": ["incoming_event"]}}),
+        ),
+        (
+            "start_chat",
+            json!({"chat": {"access": {"group_ids": [0]}, "properties": {"source": {"page": "home"}}, "thread": {"events": [{"type": "message", "text": "hi", "custom_id": "c1"}]}}, "continuous": false, "active": true}),
+        ),
         ("resume_chat", json!({"chat": {"id": "CHAT1", "thread": {"events": []}}, "active": true})),
-        ("activate_chat", json!({"chat": {"id": "CHAT1", "access": {"group_ids": [1]}, "properties": {}, "thread": {"properties": {}}}, "continuous": true})),
+        (
+            "activate_chat",
+            json!({"chat": {"id": "CHAT1", "access": {"group_ids": [1]}, "properties": {}, "thread": {"properties": {}}}, "continuous": true}),
+        ),
         ("deactivate_chat", json!({"id": "CHAT1"})),
-        ("send_event", json!({"chat_id": "CHAT1", "event": {"type": "message", "text": "hi", "custom_id": "c2", "properties": {"ns": {"k": 1}}}, "attach_to_last_thread": true})),
+        (
+            "send_event",
+            json!({"chat_id": "CHAT1", "event": {"type": "message", "text": "hi", "custom_id": "c2", "properties": {"ns": {"k": 1}}}, "attach_to_last_thread": true}),
+        ),
         ("get_chat", json!({"chat_id": "CHAT1", "thread_id": "T1"})),
         ("list_chats", json!({"limit": 10, "page_id": "p"})),
         ("list_threads", json!({"chat_id": "CHAT1", "sort_order": "desc", "limit": 3, "min_events_count": 25})),
         ("update_chat_properties", json!({"id": "CHAT1", "properties": {"ns": {"a": "b"}}})),
         ("delete_chat_properties", json!({"id": "CHAT1", "properties": {"ns": ["a"]}})),
-        ("update_thread_properties", json!({"chat_id": "CHAT1", "thread_id": "T1", "properties": {"rating": {"score": 1, "comment": "Great help"}}})),
-        ("delete_thread_properties", json!({"chat_id": "CHAT1", "thread_id": "T1", "properties": {"rating": ["score", "comment"]}})),
-        ("update_event_properties", json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "properties": {"ns": {"a": true}}})),
-        ("delete_event_properties", json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "properties": {"ns": ["a"]}})),
+        (
+            "update_thread_properties",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "properties": {"rating": {"score": 1, "comment": "Great help"}}}),
+        ),
+        (
+            "delete_thread_properties",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "properties": {"rating": ["score", "comment"]}}),
+        ),
+        (
+            "update_event_properties",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "properties": {"ns": {"a": true}}}),
+        ),
+        (
+            "delete_event_properties",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "properties": {"ns": ["a"]}}),
+        ),
         ("mark_events_as_seen", json!({"chat_id": "CHAT1", "seen_up_to": "2020-06-24T12:00:42.000000Z"})),
-        ("send_rich_message_postback", json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "postback": {"id": "yes", "toggled": true}})),
+        (
+            "send_rich_message_postback",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "postback": {"id": "yes", "toggled": true}}),
+        ),
         ("send_sneak_peek", json!({"chat_id": "CHAT1", "sneak_peek_text": "I would like"})),
         ("get_customer", json!({})),
-        ("update_customer", json!({"name": "Ann", "email": "ann@example.com", "avatar": "https://example.com/a.png", "session_fields": [{"plan": "pro"}]})),
+        (
+            "update_customer",
+            json!({"name": "Ann", "email": "ann@example.com", "avatar": "https://example.com/a.png", "session_fields": [{"plan": "pro"}]}),
+        ),
         ("set_customer_session_fields", json!({"session_fields": [{"plan": "pro"}, {"cart": "3"}]})),
         ("update_customer_page", json!({"url": "https://shop.example/cart", "title": "Cart"})),
         ("accept_greeting", json!({"greeting_id": 7, "unique_id": "Q10X0W041P"})),
@@ -49,29 +79,77 @@ fn pushes() -> Vec<(&'static str, Value)> {
     vec![
         ("incoming_chat", json!({"chat": chat, "requester_id": "c1"})),
         ("chat_deactivated", json!({"chat_id": "CHAT1", "thread_id": "T1", "user_id": "a1"})),
-        ("chat_transferred", json!({"chat_id": "CHAT1", "thread_id": "T1", "requester_id": "a1", "reason": "manual", "transferred_to": {"group_ids": [1], "agent_ids": ["a2"]}, "queue": {"position": 1, "wait_time": 30, "queued_at": "2020-06-24T12:00:00.000000Z"}})),
-        ("user_added_to_chat", json!({"chat_id": "CHAT1", "thread_id": "T1", "user": {"id": "a1", "type": "agent", "name": "Jane", "present": true}, "reason": "manual", "requester_id": "a1"})),
-        ("user_removed_from_chat", json!({"chat_id": "CHAT1", "thread_id": "T1", "user_id": "a1", "reason": "manual", "requester_id": "a1"})),
+        (
+            "chat_transferred",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "requester_id": "a1", "reason": "manual", "transferred_to": {"group_ids": [1], "agent_ids": ["a2"]}, "queue": {"position": 1, "wait_time": 30, "queued_at": "2020-06-24T12:00:00.000000Z"}}),
+        ),
+        (
+            "user_added_to_chat",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "user": {"id": "a1", "type": "agent", "name": "Jane", "present": true}, "reason": "manual", "requester_id": "a1"}),
+        ),
+        (
+            "user_removed_from_chat",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "user_id": "a1", "reason": "manual", "requester_id": "a1"}),
+        ),
         ("incoming_event", json!({"chat_id": "CHAT1", "thread_id": "T1", "event": event.clone()})),
         ("event_updated", json!({"chat_id": "CHAT1", "thread_id": "T1", "event": event})),
-        ("incoming_rich_message_postback", json!({"user_id": "c1", "chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "postback": {"id": "yes", "toggled": true}})),
+        (
+            "incoming_rich_message_postback",
+            json!({"user_id": "c1", "chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "postback": {"id": "yes", "toggled": true}}),
+        ),
         ("chat_properties_updated", json!({"chat_id": "CHAT1", "properties": {"ns": {"a": 1}}})),
         ("chat_properties_deleted", json!({"chat_id": "CHAT1", "properties": {"ns": ["a"]}})),
-        ("thread_properties_updated", json!({"chat_id": "CHAT1", "thread_id": "T1", "properties": {"lc2": {"queue_pos": 2, "queue_waiting_time": 60}}})),
-        ("thread_properties_deleted", json!({"chat_id": "CHAT1", "thread_id": "T1", "properties": {"rating": ["score"]}})),
-        ("event_properties_updated", json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "properties": {"ns": {"a": 1}}})),
-        ("event_properties_deleted", json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "properties": {"ns": ["a"]}})),
-        ("events_marked_as_seen", json!({"user_id": "a1", "chat_id": "CHAT1", "seen_up_to": "2020-06-24T12:00:42.000000Z"})),
-        ("incoming_typing_indicator", json!({"chat_id": "CHAT1", "thread_id": "T1", "typing_indicator": {"author_id": "a1", "is_typing": true, "recipients": "all", "timestamp": 1593000000}})),
-        ("incoming_sneak_peek", json!({"chat_id": "CHAT1", "thread_id": "T1", "sneak_peek": {"author_id": "c1", "text": "I would", "timestamp": 1593000000}})),
-        ("customer_updated", json!({"id": "c1", "name": "Ann", "email": "ann@example.com", "session_fields": [{"plan": "pro"}]})),
-        ("customer_page_updated", json!({"customer_id": "c1", "url": "https://shop.example/cart", "title": "Cart", "opened_at": "2020-06-24T12:00:00.000000Z"})),
+        (
+            "thread_properties_updated",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "properties": {"lc2": {"queue_pos": 2, "queue_waiting_time": 60}}}),
+        ),
+        (
+            "thread_properties_deleted",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "properties": {"rating": ["score"]}}),
+        ),
+        (
+            "event_properties_updated",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "properties": {"ns": {"a": 1}}}),
+        ),
+        (
+            "event_properties_deleted",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "event_id": "E1", "properties": {"ns": ["a"]}}),
+        ),
+        (
+            "events_marked_as_seen",
+            json!({"user_id": "a1", "chat_id": "CHAT1", "seen_up_to": "2020-06-24T12:00:42.000000Z"}),
+        ),
+        (
+            "incoming_typing_indicator",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "typing_indicator": {"author_id": "a1", "is_typing": true, "recipients": "all", "timestamp": 1593000000}}),
+        ),
+        (
+            "incoming_sneak_peek",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "sneak_peek": {"author_id": "c1", "text": "I would", "timestamp": 1593000000}}),
+        ),
+        (
+            "customer_updated",
+            json!({"id": "c1", "name": "Ann", "email": "ann@example.com", "session_fields": [{"plan": "pro"}]}),
+        ),
+        (
+            "customer_page_updated",
+            json!({"customer_id": "c1", "url": "https://shop.example/cart", "title": "Cart", "opened_at": "2020-06-24T12:00:00.000000Z"}),
+        ),
         ("customer_side_storage_updated", json!({"customer_side_storage": {"k": "v"}})),
-        ("incoming_multicast", json!({"author_id": "a1", "type": "lc2", "content": {"name": "groups_update", "groups": [{"id": 0, "status": "offline"}]}})),
-        ("incoming_greeting", json!({"id": 7, "unique_id": "Q10X0W041P", "displayed_first_time": true, "accepted": false, "subtype": "greeting", "event": {"id": "G1", "created_at": "2020-06-24T12:00:00.000000Z", "type": "message", "text": "Need help?"}, "agent": {"id": "a1", "name": "Jane", "avatar": "https://x/a.png", "job_title": "Support", "is_bot": false}})),
+        (
+            "incoming_multicast",
+            json!({"author_id": "a1", "type": "lc2", "content": {"name": "groups_update", "groups": [{"id": 0, "status": "offline"}]}}),
+        ),
+        (
+            "incoming_greeting",
+            json!({"id": 7, "unique_id": "Q10X0W041P", "displayed_first_time": true, "accepted": false, "subtype": "greeting", "event": {"id": "G1", "created_at": "2020-06-24T12:00:00.000000Z", "type": "message", "text": "Need help?"}, "agent": {"id": "a1", "name": "Jane", "avatar": "https://x/a.png", "job_title": "Support", "is_bot": false}}),
+        ),
         ("greeting_accepted", json!({"unique_id": "Q10X0W041P"})),
         ("greeting_canceled", json!({"unique_id": "Q10X0W041P"})),
-        ("queue_position_updated", json!({"chat_id": "CHAT1", "thread_id": "T1", "queue": {"position": 1, "wait_time": 30}})),
+        (
+            "queue_position_updated",
+            json!({"chat_id": "CHAT1", "thread_id": "T1", "queue": {"position": 1, "wait_time": 30}}),
+        ),
         ("groups_status_updated", json!({"groups": [{"id": 0, "status": "online_for_queue"}]})),
         ("customer_disconnected", json!({"reason": "misdirected_connection", "data": {"region": "fra"}})),
     ]

@@ -77,6 +77,18 @@ pub struct Config {
     #[arg(long, hide = true, env = "CONFAB_NEW_CUSTOMER_BURST", default_value_t = crate::limits::NEW_CUSTOMER_BURST_PER_ADDRESS)]
     pub new_customer_burst: u32,
 
+    /// An address `get_url_info` may fetch from although it is loopback, private or otherwise
+    /// not public (repeatable; comma-separated in the environment variable). None by default:
+    /// for tests, which serve pages on loopback.
+    #[arg(
+        long = "url-info-allow-private",
+        hide = true,
+        env = "CONFAB_URL_INFO_ALLOW_PRIVATE",
+        value_delimiter = ',',
+        value_name = "IP"
+    )]
+    pub url_info_allow_private: Vec<std::net::IpAddr>,
+
     /// Directory of the built widget, served at /widget/.
     #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]
     pub widget_dir: PathBuf,

@@ -35,6 +35,7 @@ pub mod limits;
 pub mod rate;
 pub mod shutdown;
 pub mod store;
+pub mod url_info;
 
 use crate::clock::Clock;
 use crate::config::{Config, url_of};
@@ -42,7 +43,7 @@ use crate::domain::Domain;
 use crate::error::Error;
 use crate::fanout::Fanout;
 use crate::fanout::bus::BusStats;
-use crate::limits::{MAX_HTTP_BODY_BYTES, SHUTDOWN_GRACE};
+use crate::limits::{MAX_HTTP_BODY_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_OVERHEAD_BYTES, SHUTDOWN_GRACE};
 use crate::rate::AddressLimiter;
 use crate::shutdown::Shutdown;
 use crate::store::{AgentSeed, Store};
@@ -142,6 +143,10 @@ pub struct AppStateInner {
     pub shutdown: Shutdown,
     pub token_limits: TokenLimits,
     pub bus: Arc<BusStats>,
+    /// Uploaded files on disk and the upload rate.
+    pub uploads: customer::upload::Uploads,
+    /// `get_url_info`'s guarded fetcher and its rate.
+    pub url_info: url_info::UrlInfoFetcher,
 }
 
 /// Shared by every handler.
@@ -191,16 +196,30 @@ pub fn app(state: AppState) -> Router {
         .route("/customer/token", post(customer::token::grant))
         .route("/v3.5/customer/rtm/ws", get(customer::rtm::upgrade))
         .route("/v3.2/customer/rtm/ws", get(customer::rtm::upgrade))
+        .route("/v3.5/customer/action/upload_file", upload_route(customer::upload::customer_upload))
+        .route("/v3.2/customer/action/upload_file", upload_route(customer::upload::customer_upload))
         .layer(cors);
     Router::new()
         .merge(customer)
+        .route("/v3.6/agent/action/upload_file", upload_route(customer::upload::agent_upload))
         .route("/v3.6/agent/action/{action}", post(agent::action))
+        .route("/files/{id}/{name}", get(customer::upload::serve))
         .route("/confab.js", get(assets::loader))
         .route("/healthz", get(|| async { "ok" }))
         .merge(assets::widget(&state))
         .fallback(|| async { Error::not_found("No such endpoint") })
         .layer(DefaultBodyLimit::max(MAX_HTTP_BODY_BYTES))
         .with_state(state)
+}
+
+/// An upload endpoint: its body may hold a whole file (`MAX_UPLOAD_BYTES`), streamed.
+fn upload_route<H, T>(handler: H) -> axum::routing::MethodRouter<AppState>
+where
+    H: axum::handler::Handler<T, AppState>,
+    T: 'static,
+{
+    let limit = usize::try_from(MAX_UPLOAD_BYTES).unwrap_or(usize::MAX).saturating_add(MAX_UPLOAD_OVERHEAD_BYTES);
+    post(handler).layer(DefaultBodyLimit::max(limit))
 }
 
 /// The fixed identity of the first agent.
@@ -249,7 +268,8 @@ impl Server {
         }
         let store = Store::open(&config.database_url()).await?;
         let token_ttl = std::time::Duration::from_secs(config.customer_token_ttl_secs);
-        let domain = Arc::new(Domain::new(store, clock, token_ttl).await?);
+        let files_url = format!("{public_url}{}", domain::uploads::FILES_PATH);
+        let domain = Arc::new(Domain::new(store, clock.clone(), token_ttl).await?.with_files_url(files_url));
         let agent_token = config.agent_token.clone().unwrap_or_else(store::random_secret);
         domain.upsert_agent(&first_agent(), &agent_token).await?;
         if !config.widget_dir.join("index.html").exists() {
@@ -280,6 +300,8 @@ impl Server {
             shutdown: shutdown.clone(),
             token_limits,
             bus,
+            uploads: customer::upload::Uploads::new(&config.data_dir)?,
+            url_info: url_info::UrlInfoFetcher::new(clock, config.url_info_allow_private.clone()),
         }));
 
         let mut tasks = Vec::new();

@@ -151,3 +151,34 @@ pub const MAX_SESSION_FIELD_VALUE_BYTES: usize = 1024;
 
 /// The longest page title of `update_customer_page` (ours; browsers cap nothing).
 pub const MAX_PAGE_TITLE_BYTES: usize = 1024;
+/// Largest file a customer may upload (protocol.md §10: the SDK refuses more than 10 MB as
+/// `TOO_BIG_FILE`; Agent Chat Web API v3.6 `upload_file`: "maximum size: 10MB", and
+/// `entity_too_large`: "Upload limit exceeded (10MB)"). Counted while the file streams to disk:
+/// exactly this many bytes pass, one more is refused.
+pub const MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
+
+/// What a multipart body may carry besides the file: boundaries, part headers, small fields.
+/// The body as a whole is cut off at `MAX_UPLOAD_BYTES` plus this. Ours.
+pub const MAX_UPLOAD_OVERHEAD_BYTES: usize = 64 * 1024;
+
+/// Longest original file name kept (bytes, after sanitizing): what common file systems allow.
+pub const MAX_UPLOAD_NAME_BYTES: usize = 255;
+
+/// Uploads per customer (or agent): per second on average, and in a burst. Each one is up to
+/// 10 MiB of disk, so far fewer than RTM frames. Ours; LiveChat publishes no figure.
+pub const UPLOADS_PER_SECOND: u32 = 1;
+pub const UPLOAD_BURST: u32 = 20;
+
+/// `get_url_info`: the largest page read (HTML heads with Open Graph tags are well below this),
+/// the time one lookup may take from the first byte sent to the last read (redirects included),
+/// how many redirects are followed (each hop's address is checked again), and the longest
+/// title or description returned. Ours; the RTM reference documents none.
+pub const MAX_URL_INFO_BYTES: usize = 1024 * 1024;
+pub const URL_INFO_TIMEOUT: Duration = Duration::from_secs(10);
+pub const MAX_URL_INFO_REDIRECTS: usize = 5;
+pub const MAX_URL_INFO_TEXT_CHARS: usize = 1000;
+
+/// `get_url_info` lookups per customer: per second on average, and in a burst. Each one makes
+/// this server fetch a page from the Internet for the customer. Ours.
+pub const URL_INFO_PER_SECOND: u32 = 1;
+pub const URL_INFO_BURST: u32 = 10;

@@ -4,6 +4,7 @@
 use crate::clock::Micros;
 use crate::limits::MAX_TRACKED_ADDRESSES;
 use std::collections::HashMap;
+use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
@@ -45,31 +46,37 @@ impl TokenBucket {
     }
 }
 
-/// One token bucket per client address, for limits that must hold across connections (the
-/// token endpoint). Remembers at most `MAX_TRACKED_ADDRESSES`; when full, it forgets the
-/// addresses whose bucket has refilled (they lose nothing by it).
-pub struct AddressLimiter {
+/// One token bucket per key, for limits that must hold across connections: per client address
+/// (the token endpoint), per customer (uploads, link previews). Remembers at most
+/// `MAX_TRACKED_ADDRESSES` keys; when full, it forgets the keys whose bucket has refilled (they
+/// lose nothing by it).
+pub struct KeyedLimiter<K> {
     rate: u32,
     burst: u32,
-    buckets: Mutex<HashMap<IpAddr, TokenBucket>>,
+    buckets: Mutex<HashMap<K, TokenBucket>>,
 }
 
-impl AddressLimiter {
+/// Per client address.
+pub type AddressLimiter = KeyedLimiter<IpAddr>;
+/// Per customer (or agent) id.
+pub type UserLimiter = KeyedLimiter<String>;
+
+impl<K: Eq + Hash> KeyedLimiter<K> {
     pub fn new(rate: u32, burst: u32) -> Self {
         Self { rate, burst, buckets: Mutex::new(HashMap::new()) }
     }
 
-    /// Takes one token from `address`'s bucket if there is one.
-    pub fn take(&self, address: IpAddr, now: Micros) -> bool {
+    /// Takes one token from `key`'s bucket if there is one.
+    pub fn take(&self, key: K, now: Micros) -> bool {
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() >= MAX_TRACKED_ADDRESSES && !buckets.contains_key(&address) {
+        if buckets.len() >= MAX_TRACKED_ADDRESSES && !buckets.contains_key(&key) {
             buckets.retain(|_, bucket| !bucket.is_full(now));
             if buckets.len() >= MAX_TRACKED_ADDRESSES {
-                // Every tracked address is busy: forgetting them is fairer than refusing all.
+                // Every tracked key is busy: forgetting them is fairer than refusing all.
                 buckets.clear();
             }
         }
-        buckets.entry(address).or_insert_with(|| TokenBucket::new(self.rate, self.burst, now)).take(now)
+        buckets.entry(key).or_insert_with(|| TokenBucket::new(self.rate, self.burst, now)).take(now)
     }
 }
 

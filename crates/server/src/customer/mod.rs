@@ -4,5 +4,6 @@
 mod actions;
 pub mod rtm;
 pub mod token;
+pub mod upload;
 
 pub use actions::chats::list_threads_page;

@@ -402,6 +402,7 @@ impl Domain {
         attach_to_last_thread: bool,
     ) -> Result<(Event, Vec<DomainEvent>)> {
         validate_event(requester, &event)?;
+        let event = self.with_upload_facts(event).await?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let locked = tx.lock_chat(requester, chat_id).await?;

@@ -18,6 +18,7 @@ mod chat_state;
 mod chats;
 mod customers;
 mod properties;
+pub mod uploads;
 mod views;
 
 pub use chats::Started;
@@ -202,6 +203,8 @@ pub struct Domain {
     pub node_id: String,
     customer_tokens: customers::TokenKey,
     customer_token_ttl: std::time::Duration,
+    /// Where uploads are served (`uploads::with_files_url`); `None`: no file event names one.
+    files_url: Option<String>,
 }
 
 impl Domain {
@@ -212,6 +215,13 @@ impl Domain {
         customer_token_ttl: std::time::Duration,
     ) -> crate::error::Result<Self> {
         let customer_tokens = customers::TokenKey::load(&store).await?;
-        Ok(Self { store, clock, node_id: crate::store::random_id(12), customer_tokens, customer_token_ttl })
+        Ok(Self {
+            store,
+            clock,
+            node_id: crate::store::random_id(12),
+            customer_tokens,
+            customer_token_ttl,
+            files_url: None,
+        })
     }
 }

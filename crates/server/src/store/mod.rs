@@ -63,11 +63,13 @@ mod chat_state;
 mod chats;
 mod identity;
 mod paging;
+mod uploads;
 
 pub use chat_state::StoredEvent;
 pub use chats::{ChatRow, EventRow, ThreadRow};
 pub use identity::{AgentSeed, CustomerRow};
 pub use paging::Page;
+pub use uploads::UploadRow;
 
 use crate::clock::Micros;
 use crate::error::Result;
