@@ -66,3 +66,12 @@ pub struct DeactivateChatRequest {
 pub struct SendEventResponse {
     pub event_id: String,
 }
+
+/// `send_typing_indicator`: `visibility` is `all` (default) or `agents`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendTypingIndicatorRequest {
+    pub chat_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    pub is_typing: bool,
+}

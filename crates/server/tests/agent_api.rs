@@ -131,3 +131,34 @@ async fn agents_page_through_chats() {
     let (status, _) = server.agent("list_chats", json!({"page_id": page_id, "limit": 2})).await;
     assert_eq!(status, 400, "page_id cannot be combined with limit");
 }
+
+#[tokio::test]
+async fn an_agent_typing_reaches_the_customer_unless_meant_for_agents_only() {
+    let server = TestServer::start().await;
+    let (mut rtm, chat_id, _) = customer_with_chat(&server).await;
+
+    let (status, body) = server.agent("send_typing_indicator", json!({"chat_id": chat_id, "is_typing": true})).await;
+    assert_eq!(status, 200, "{body}");
+    let push = rtm.recv().await;
+    assert_eq!(push["action"], "incoming_typing_indicator", "{push}");
+    assert_eq!(push["payload"]["chat_id"], chat_id.as_str());
+    let typing = &push["payload"]["typing_indicator"];
+    assert_eq!((typing["is_typing"].as_bool(), typing["recipients"].as_str()), (Some(true), Some("all")));
+    assert!(typing["author_id"].is_string());
+
+    let body = json!({"chat_id": chat_id, "is_typing": false, "visibility": "agents", "a_field_we_do_not_use": 1});
+    assert_eq!(server.agent("send_typing_indicator", body).await.0, 200);
+    rtm.silent(std::time::Duration::from_millis(200)).await;
+
+    for (body, status, kind) in [
+        (json!({"chat_id": chat_id, "is_typing": true, "visibility": "everyone"}), 400, "validation"),
+        (json!({"chat_id": chat_id}), 400, "validation"),
+        (json!({"chat_id": "NOSUCHCHAT", "is_typing": true}), 404, "not_found"),
+    ] {
+        let (got, reply) = server.agent("send_typing_indicator", body).await;
+        assert_eq!((got, reply["error"]["type"].as_str()), (status, Some(kind)), "{reply}");
+    }
+    assert_eq!(server.agent("deactivate_chat", json!({"id": chat_id})).await.0, 200);
+    let (status, reply) = server.agent("send_typing_indicator", json!({"chat_id": chat_id, "is_typing": true})).await;
+    assert_eq!((status, reply["error"]["type"].as_str()), (422, Some("chat_inactive")), "{reply}");
+}

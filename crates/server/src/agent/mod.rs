@@ -1,7 +1,7 @@
 //! The Agent Chat Web API v3.6: `POST /v3.6/agent/action/<action>` with
 //! `Authorization: Bearer <token>` (reference: livechat-agent-chat-web-api-v3.6.txt).
 //!
-//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`. Every failure is
+//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`, `send_typing_indicator`. Every failure is
 //! `{"error": {"type", "message"}}` with a matching status.
 
 use crate::domain::Requester;
@@ -15,6 +15,7 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use confab_protocol::agent::{
     DeactivateChatRequest, GetChatRequest, ListChatsRequest, ListChatsResponse, SendEventRequest, SendEventResponse,
+    SendTypingIndicatorRequest,
 };
 use confab_protocol::entity::Agent;
 use serde::de::DeserializeOwned;
@@ -84,6 +85,19 @@ pub async fn action(
         "deactivate_chat" => {
             let req: DeactivateChatRequest = parse(&body)?;
             let events = domain.deactivate_chat(me, &req.id).await?;
+            state.fanout.deliver(&events, None);
+            Ok(axum::Json(serde_json::json!({})).into_response())
+        }
+        "send_typing_indicator" => {
+            let req: SendTypingIndicatorRequest = parse(&body)?;
+            let agents_only = match req.visibility.as_deref() {
+                None | Some("all") => false,
+                Some("agents") => true,
+                Some(other) => {
+                    return Err(Error::validation(format!("`visibility` must be `all` or `agents`, not `{other}`")));
+                }
+            };
+            let events = domain.send_typing_indicator(&agent.id, &req.chat_id, req.is_typing, agents_only).await?;
             state.fanout.deliver(&events, None);
             Ok(axum::Json(serde_json::json!({})).into_response())
         }

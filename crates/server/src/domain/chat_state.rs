@@ -107,23 +107,61 @@ impl Domain {
                 "`sneak_peek_text` is longer than {MAX_SNEAK_PEEK_TEXT_BYTES} bytes"
             )));
         }
-        let mut db = self.store.read().await?;
-        let chat =
-            db.chat(chat_id).await?.filter(|c| c.customer_id == customer_id).ok_or_else(|| not_found(chat_id))?;
-        let thread = db.last_thread(&chat.id).await?.filter(|t| t.active).ok_or_else(|| inactive(chat_id))?;
-        let members = db.members(chat_id).await?;
-        // Only the announcement is written, and only when an agent may be listening elsewhere.
-        let announce = db.needs_bus() && !members.agents.is_empty();
-        drop(db);
-        let events = vec![DomainEvent::SneakPeek {
-            chat_id: chat.id,
-            thread_id: thread.id,
+        let timestamp = self.clock.now().unix_seconds().max(0) as u64;
+        self.announce(Requester::Customer(customer_id), chat_id, |thread_id, members| DomainEvent::SneakPeek {
+            chat_id: chat_id.to_owned(),
+            thread_id,
             author_id: customer_id.to_owned(),
             text: text.to_owned(),
-            timestamp: self.clock.now().unix_seconds().max(0) as u64,
+            timestamp,
             members,
-        }];
-        if announce {
+        })
+        .await
+    }
+
+    /// An agent started or stopped typing in an active chat: for its customer (unless
+    /// `agents_only`) and its other agents. Not stored, like a sneak peek.
+    pub async fn send_typing_indicator(
+        &self,
+        agent_id: &str,
+        chat_id: &str,
+        is_typing: bool,
+        agents_only: bool,
+    ) -> Result<Vec<DomainEvent>> {
+        let timestamp = self.clock.now().unix_seconds().max(0) as u64;
+        self.announce(Requester::Agent(agent_id), chat_id, |thread_id, members| DomainEvent::TypingIndicator {
+            chat_id: chat_id.to_owned(),
+            thread_id,
+            author_id: agent_id.to_owned(),
+            is_typing,
+            agents_only,
+            timestamp,
+            members,
+        })
+        .await
+    }
+
+    /// A change that is announced, not stored (typing, sneak peeks), in the requester's active
+    /// chat. Only the announcement is written, and only when a recipient may be listening on
+    /// another node.
+    async fn announce(
+        &self,
+        requester: Requester<'_>,
+        chat_id: &str,
+        event: impl FnOnce(String, super::Members) -> DomainEvent,
+    ) -> Result<Vec<DomainEvent>> {
+        let mut db = self.store.read().await?;
+        let chat = db
+            .chat(chat_id)
+            .await?
+            .filter(|c| requester.is_agent() || c.customer_id == requester.id())
+            .ok_or_else(|| not_found(chat_id))?;
+        let thread = db.last_thread(&chat.id).await?.filter(|t| t.active).ok_or_else(|| inactive(chat_id))?;
+        let members = db.members(chat_id).await?;
+        let needs_bus = db.needs_bus();
+        drop(db);
+        let events = vec![event(thread.id, members)];
+        if needs_bus {
             self.commit(self.store.write().await?, &events).await?;
         }
         Ok(events)

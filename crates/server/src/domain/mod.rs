@@ -116,6 +116,17 @@ pub enum DomainEvent {
         timestamp: u64,
         members: Members,
     },
+    /// An agent started or stopped typing (`incoming_typing_indicator`: to the customer unless
+    /// `agents_only`, and to the other agents). Not stored.
+    TypingIndicator {
+        chat_id: String,
+        thread_id: String,
+        author_id: String,
+        is_typing: bool,
+        agents_only: bool,
+        timestamp: u64,
+        members: Members,
+    },
     /// `chat_properties_updated`: the names set, with their new values.
     ChatPropertiesUpdated {
         chat_id: String,
@@ -184,6 +195,7 @@ impl DomainEvent {
             | DomainEvent::RichMessagePostback { chat_id, .. }
             | DomainEvent::EventsSeen { chat_id, .. }
             | DomainEvent::SneakPeek { chat_id, .. }
+            | DomainEvent::TypingIndicator { chat_id, .. }
             | DomainEvent::ChatPropertiesUpdated { chat_id, .. }
             | DomainEvent::ChatPropertiesDeleted { chat_id, .. }
             | DomainEvent::ThreadPropertiesUpdated { chat_id, .. }

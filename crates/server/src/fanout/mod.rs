@@ -17,7 +17,8 @@ use confab_protocol::frame::PushFrame;
 use confab_protocol::push::{
     ChatDeactivated, ChatPropertiesDeleted, ChatPropertiesUpdated, CustomerPageUpdated, EventPropertiesDeleted,
     EventPropertiesUpdated, EventsMarkedAsSeen, IncomingChat, IncomingEvent, IncomingRichMessagePostback,
-    IncomingSneakPeek, Push, SneakPeek, ThreadPropertiesDeleted, ThreadPropertiesUpdated, UserAddedToChat,
+    IncomingSneakPeek, IncomingTypingIndicator, Push, SneakPeek, ThreadPropertiesDeleted, ThreadPropertiesUpdated,
+    TypingIndicator, UserAddedToChat,
 };
 use hub::{Hub, SocketHandle};
 
@@ -113,6 +114,21 @@ pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
             }),
             agents(members),
         ),
+        DomainEvent::TypingIndicator { chat_id, thread_id, author_id, is_typing, agents_only, timestamp, members } => {
+            let recipients = if *agents_only { agents(members) } else { everyone(members) };
+            let push = Push::IncomingTypingIndicator(IncomingTypingIndicator {
+                chat_id: chat_id.clone(),
+                thread_id: Some(thread_id.clone()),
+                typing_indicator: TypingIndicator {
+                    author_id: author_id.clone(),
+                    is_typing: *is_typing,
+                    recipients: Some(if *agents_only { "agents" } else { "all" }.to_owned()),
+                    timestamp: Some(*timestamp),
+                },
+            });
+            // The typist's own sockets learn nothing new.
+            (push, recipients.into_iter().filter(|id| id != author_id).collect())
+        }
         DomainEvent::ChatPropertiesUpdated { chat_id, properties, members } => (
             Push::ChatPropertiesUpdated(ChatPropertiesUpdated {
                 chat_id: chat_id.clone(),
