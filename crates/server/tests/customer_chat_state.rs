@@ -156,7 +156,8 @@ async fn send_event_takes_every_event_type_a_client_may_send() {
     let form = json!({"type":"filled_form","form_id":"prechat","fields":[
         {"id":"1","type":"name","label":"Name","answer":"Ada"},
         {"id":"2","type":"checkbox","label":"Topics","answers":[{"id":"0","label":"Billing"}]}]});
-    for event in [file, form] {
+    let with_properties = json!({"type":"message","text":"tagged","properties":{}});
+    for event in [file, form, with_properties] {
         let push = ok_then_push(&mut me.first, "send_event", send(event.clone()), "incoming_event").await;
         assert_eq!(push["payload"]["event"]["type"], event["type"]);
         assert_eq!(pushed(&mut me.second, "incoming_event").await["event"]["type"], event["type"]);
@@ -176,6 +177,7 @@ async fn send_event_takes_every_event_type_a_client_may_send() {
         json!({"type":"message","text":""}),
         json!({"type":"message","text":"x","custom_id": "c".repeat(confab_server::limits::MAX_CUSTOM_ID_BYTES + 1)}),
         json!({"type":"message","text":"x","visibility":"agents"}),
+        json!({"type":"message","text":"x","properties":{"ns": {"k": {"deep": 1}}}}),
         json!({"type":"annotation","text":"?"}),
         json!({"type":"message"}),
         json!("message"),
@@ -450,6 +452,10 @@ async fn chat_thread_and_event_properties_reach_every_member() {
         refused(&mut me.first, action, bad, kind).await;
     }
     let (mut mallory, _, _) = Rtm::logged_in(&server).await;
+    let bad_start = json!({"chat": {"properties": {"ns": {"x": {"deep": 1}}}}});
+    refused(&mut mallory, "start_chat", bad_start, "validation").await;
+    let bad_rating = json!({"chat": {"thread": {"properties": {"rating": {"score": 9}}}}});
+    refused(&mut mallory, "start_chat", bad_rating, "validation").await;
     for (action, payload) in [
         ("update_chat_properties", json!({"id": c, "properties": p})),
         ("delete_chat_properties", json!({"id": c, "properties": {"shop": ["cart"]}})),
