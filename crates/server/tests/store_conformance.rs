@@ -468,6 +468,11 @@ async fn sneak_peeks_go_to_agents_of_an_active_chat_and_are_not_stored(db: Db) {
     }
     let chat = node.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap();
     assert_eq!(chat.thread.unwrap().events.len(), 2, "not an event");
+    if let Store::Postgres { .. } = &node.store {
+        // Not stored, but announced on the bus, so agents on other nodes see it too.
+        let logged = node.store.read().await.unwrap().logged_since(START).await.unwrap();
+        assert!(logged.last().is_some_and(|(_, _, payload)| payload.contains("\"sneak_peek\"")), "{logged:?}");
+    }
 
     let long = "x".repeat(confab_server::limits::MAX_SNEAK_PEEK_TEXT_BYTES + 1);
     assert_eq!(kind(node.send_sneak_peek(&me, &chat_id, &long).await), Some(ErrorType::Validation));

@@ -164,7 +164,13 @@ fn validate_rich_message(rich: &RichMessageBody) -> Result<()> {
     Ok(())
 }
 
+/// The events a new thread starts with, checked, and the properties of the chat and thread
+/// checked as `update_*_properties` checks them.
 fn initial_events(requester: Requester<'_>, initial: &InitialChat) -> Result<Vec<Event>> {
+    let thread_properties = initial.thread.as_ref().and_then(|t| t.properties.as_ref());
+    for properties in initial.properties.iter().chain(thread_properties) {
+        super::properties::validate(properties)?;
+    }
     let events = initial.thread.as_ref().and_then(|t| t.events.clone()).unwrap_or_default();
     if events.len() > MAX_INITIAL_EVENTS {
         return Err(Error::validation(format!("A thread can start with at most {MAX_INITIAL_EVENTS} events")));

@@ -147,15 +147,17 @@ impl Domain {
         let page = page.and_then(|page| valid_page(page).ok());
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
+        // Counting the visit locks the customer's row (an upsert) until commit.
         tx.record_visit(customer_id, now).await?;
-        tx.lock_customer(customer_id).await?;
-        let members = members_of_customer(&mut tx, customer_id).await?;
         let mut events = Vec::new();
-        if let Some(update) = update {
-            events.extend(apply_update(&mut tx, customer_id, update, &members).await?);
-        }
-        if let Some((url, title)) = page {
-            events.push(apply_page(&mut tx, customer_id, url, title, now, &members).await?);
+        if update.is_some() || page.is_some() {
+            let members = members_of_customer(&mut tx, customer_id).await?;
+            if let Some(update) = update {
+                events.extend(apply_update(&mut tx, customer_id, update, &members).await?);
+            }
+            if let Some((url, title)) = page {
+                events.push(apply_page(&mut tx, customer_id, url, title, now, &members).await?);
+            }
         }
         let row = tx.customer(customer_id).await?.ok_or_else(|| Error::authentication("Unknown customer"))?;
         let chats = tx

@@ -40,11 +40,9 @@ fn is_value(value: &Value) -> bool {
 }
 
 /// Checks properties a client wants to set: `{namespace: {name: value}}`, keys non-empty and
-/// short, values plain, a rating well formed, and the whole within the limits.
+/// short, values plain, a rating well formed, and the whole within the limits. `{}` passes
+/// (an event or a new chat may carry it); an update must name something (`Change::validate`).
 pub(super) fn validate(properties: &Properties) -> Result<()> {
-    if properties.is_empty() {
-        return Err(Error::validation("`properties` must name at least one namespace"));
-    }
     for (namespace, names) in properties {
         check_key(namespace, MAX_PROPERTY_NAMESPACE_BYTES, "namespace")?;
         let Value::Object(names) = names else {
@@ -156,6 +154,9 @@ enum Change<'a> {
 impl Change<'_> {
     fn validate(&self) -> Result<()> {
         match self {
+            Change::Update(properties) if properties.is_empty() => {
+                Err(Error::validation("`properties` must name at least one namespace"))
+            }
             Change::Update(properties) => validate(properties),
             Change::Delete(names) => validate_names(names),
         }
@@ -368,8 +369,9 @@ mod tests {
 
     #[test]
     fn bad_properties_are_refused() {
+        assert!(Change::Update(&props(json!({}))).validate().is_err(), "an update names something");
+        assert!(validate(&props(json!({}))).is_ok(), "an event may carry empty properties");
         for bad in [
-            json!({}),
             json!({"": {"x": 1}}),
             json!({"a": {"": 1}}),
             json!({"a": 1}),
