@@ -577,6 +577,61 @@ async fn customer_fields_session_fields_and_page_views(db: Db) {
     assert_eq!((stats.visits_count, stats.page_views_count, stats.chats_count, stats.threads_count), (2, 2, 1, 1));
 }
 
+async fn uploads_are_recorded_and_file_events_naming_one_carry_its_facts(db: Db) {
+    use confab_protocol::entity::{EventBody, FileBody};
+    use confab_server::store::UploadRow;
+    let clock = Clock::manual(START);
+    let store = Store::open(&db.url).await.expect("store opens");
+    let node = Domain::new(store, clock.clone(), TTL).await.unwrap().with_files_url("https://chat.example/files/");
+    let me = customer(&node).await;
+    let upload = UploadRow {
+        id: "U".repeat(32),
+        customer_id: Some(me.clone()),
+        agent_id: None,
+        name: "dot.png".into(),
+        content_type: "image/png".into(),
+        size: 10_485_760,
+        width: Some(3),
+        height: Some(2),
+        created_at: START.0,
+    };
+    node.add_upload(&upload).await.unwrap();
+    assert_eq!(node.upload(&upload.id).await.unwrap(), Some(upload.clone()));
+    assert_eq!(node.upload("NOSUCHUPLOAD").await.unwrap(), None);
+    assert_eq!(kind(node.add_upload(&upload).await), Some(ErrorType::Internal), "ids are unique");
+    let url = node.upload_url(&upload.id, "dot.png");
+    assert_eq!(url, format!("https://chat.example/files/{}/dot.png", upload.id));
+
+    let (started, _) = node.start_chat(&me, &first_message("hi")).await.unwrap();
+    let file = |url: &str| Event {
+        body: EventBody::File(FileBody {
+            url: url.to_owned(),
+            name: Some("claimed.exe".into()),
+            content_type: Some("text/html".into()),
+            size: Some(1),
+            width: None,
+            height: None,
+            thumbnail_url: None,
+            thumbnail2x_url: None,
+            alternative_text: None,
+        }),
+        ..Event::message("")
+    };
+    let me_ = Requester::Customer(&me);
+    let (stored, _) = node.send_event(me_, &started.chat.id, file(&url), false).await.unwrap();
+    let EventBody::File(facts) = stored.body else { panic!("a file event") };
+    assert_eq!(
+        (facts.name.as_deref(), facts.content_type.as_deref(), facts.size, facts.width, facts.height),
+        (Some("dot.png"), Some("image/png"), Some(10_485_760), Some(3), Some(2))
+    );
+    let unknown = format!("https://chat.example/files/{}/x.png", "A".repeat(32));
+    assert_eq!(kind(node.send_event(me_, &started.chat.id, file(&unknown), false).await), Some(ErrorType::Validation));
+    let (elsewhere, _) =
+        node.send_event(me_, &started.chat.id, file("https://cdn.example/x.pdf"), false).await.unwrap();
+    let EventBody::File(kept) = elsewhere.body else { panic!("a file event") };
+    assert_eq!(kept.name.as_deref(), Some("claimed.exe"), "another server's file is passed on as sent");
+}
+
 fn page(size: u32) -> Page {
     Page { offset: 0, order: SortOrder::Desc, size, by_events: false }
 }
@@ -617,4 +672,5 @@ on_both_backends!(
     rich_message_postbacks_are_stored_per_user,
     sneak_peeks_go_to_agents_of_an_active_chat_and_are_not_stored,
     customer_fields_session_fields_and_page_views,
+    uploads_are_recorded_and_file_events_naming_one_carry_its_facts,
 );
