@@ -77,6 +77,13 @@ pub struct Config {
     #[arg(long, hide = true, env = "CONFAB_NEW_CUSTOMER_BURST", default_value_t = crate::limits::NEW_CUSTOMER_BURST_PER_ADDRESS)]
     pub new_customer_burst: u32,
 
+    /// Greeting rules: a JSON array of `{"text", "agent_id", "url_contains"?, "delay_secs"?,
+    /// "subtype"?}`, shown to customers whose page URL contains `url_contains` after
+    /// `delay_secs` on it (at most once a day per rule and customer). Replaces the stored rules
+    /// on start; without it they are kept (none at first).
+    #[arg(long, env = "CONFAB_GREETINGS_FILE", value_name = "FILE")]
+    pub greetings_file: Option<PathBuf>,
+
     /// Directory of the built widget, served at /widget/.
     #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]
     pub widget_dir: PathBuf,

@@ -31,6 +31,7 @@ pub mod customer;
 pub mod domain;
 pub mod error;
 pub mod fanout;
+pub mod greeter;
 pub mod limits;
 pub mod rate;
 pub mod shutdown;
@@ -42,8 +43,11 @@ use crate::domain::Domain;
 use crate::error::Error;
 use crate::fanout::Fanout;
 use crate::fanout::bus::BusStats;
-use crate::limits::{MAX_HTTP_BODY_BYTES, SHUTDOWN_GRACE};
-use crate::rate::AddressLimiter;
+use crate::greeter::Greeter;
+use crate::limits::{
+    MAX_HTTP_BODY_BYTES, SHUTDOWN_GRACE, TEMPORARY_BLOCK, TOO_MANY_CONNECTIONS_PERIOD, TOO_MANY_CONNECTIONS_STRIKES,
+};
+use crate::rate::{AddressLimiter, PendingSockets, Strikes};
 use crate::shutdown::Shutdown;
 use crate::store::{AgentSeed, Store};
 use axum::Router;
@@ -142,6 +146,12 @@ pub struct AppStateInner {
     pub shutdown: Shutdown,
     pub token_limits: TokenLimits,
     pub bus: Arc<BusStats>,
+    /// Greetings waiting for their delay.
+    pub greeter: Arc<Greeter>,
+    /// Sockets not logged in yet, per client address (`too_many_unauthorized_connections`).
+    pub pending_sockets: Arc<PendingSockets>,
+    /// Customers refused `too_many_connections` (`customer_temporarily_blocked`).
+    pub connection_strikes: Strikes,
 }
 
 /// Shared by every handler.
@@ -189,8 +199,8 @@ pub fn app(state: AppState) -> Router {
     let customer = Router::new()
         .route("/v2/customer/token", post(customer::token::grant))
         .route("/customer/token", post(customer::token::grant))
-        .route("/v3.5/customer/rtm/ws", get(customer::rtm::upgrade))
-        .route("/v3.2/customer/rtm/ws", get(customer::rtm::upgrade))
+        // Every version, so that one this server does not speak hears `unsupported_version`.
+        .route("/{version}/customer/rtm/ws", get(customer::rtm::upgrade))
         .layer(cors);
     Router::new()
         .merge(customer)
@@ -252,6 +262,15 @@ impl Server {
         let domain = Arc::new(Domain::new(store, clock, token_ttl).await?);
         let agent_token = config.agent_token.clone().unwrap_or_else(store::random_secret);
         domain.upsert_agent(&first_agent(), &agent_token).await?;
+        if let Some(path) = &config.greetings_file {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let rules: Vec<domain::GreetingRule> =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            domain
+                .set_greeting_rules(&rules)
+                .await
+                .map_err(|e| format!("{}: {}", path.display(), e.to_api().message))?;
+        }
         if !config.widget_dir.join("index.html").exists() {
             tracing::warn!(dir = %config.widget_dir.display(), "the widget is not built here; /widget/ will 404 (run `make widget`)");
         }
@@ -273,6 +292,8 @@ impl Server {
             grants: AddressLimiter::new(config.token_grants_per_second, config.token_grant_burst),
             new_customers: AddressLimiter::new(config.new_customers_per_second, config.new_customer_burst),
         };
+        let greeter = Arc::new(Greeter::default());
+        greeter.clone().start(domain.clone(), fanout.clone(), shutdown.clone());
         let state = AppState(Arc::new(AppStateInner {
             domain,
             fanout,
@@ -280,6 +301,13 @@ impl Server {
             shutdown: shutdown.clone(),
             token_limits,
             bus,
+            greeter,
+            pending_sockets: Arc::default(),
+            connection_strikes: Strikes::new(
+                TOO_MANY_CONNECTIONS_STRIKES,
+                TOO_MANY_CONNECTIONS_PERIOD,
+                TEMPORARY_BLOCK,
+            ),
         }));
 
         let mut tasks = Vec::new();

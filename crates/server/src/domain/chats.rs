@@ -107,7 +107,7 @@ fn visible(requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Re
 }
 
 /// Who is in the chat, by kind: who its pushes are for.
-fn members_of(users: &[User]) -> Members {
+pub(super) fn members_of(users: &[User]) -> Members {
     let mut members = Members::default();
     for user in users {
         match user {
@@ -120,16 +120,16 @@ fn members_of(users: &[User]) -> Members {
 
 /// A chat locked for a change, with its latest thread.
 #[derive(sqlx::FromRow)]
-struct LockedChat {
+pub(super) struct LockedChat {
     #[sqlx(flatten)]
-    chat: ChatRow,
+    pub(super) chat: ChatRow,
     thread_id: Option<String>,
     thread_active: Option<bool>,
 }
 
 impl LockedChat {
     /// The latest thread, if it is active.
-    fn active_thread(&self) -> Option<&str> {
+    pub(super) fn active_thread(&self) -> Option<&str> {
         self.thread_id.as_deref().filter(|_| self.thread_active == Some(true))
     }
 }
@@ -137,7 +137,7 @@ impl LockedChat {
 impl Conn {
     /// Locks the chat's row until commit (PostgreSQL: `FOR UPDATE`; SQLite's write
     /// transaction holds the database already) and reads its latest thread, in one query.
-    async fn lock_chat(&mut self, requester: Requester<'_>, chat_id: &str) -> Result<LockedChat> {
+    pub(super) async fn lock_chat(&mut self, requester: Requester<'_>, chat_id: &str) -> Result<LockedChat> {
         let sql = self.pick(
             "SELECT c.id, c.customer_id, c.properties, t.id AS thread_id, t.active AS thread_active
              FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1",
@@ -149,7 +149,7 @@ impl Conn {
         locked.filter(|locked| may_see(requester, &locked.chat)).ok_or_else(|| not_found(chat_id))
     }
 
-    async fn members(&mut self, chat_id: &str) -> Result<Members> {
+    pub(super) async fn members(&mut self, chat_id: &str) -> Result<Members> {
         let mut members = Members::default();
         for (user_id, user_type) in self.chat_members(chat_id).await? {
             match user_type.as_str() {
@@ -165,7 +165,7 @@ impl Conn {
     }
 
     /// Stores `event` as the chat's next event, in `thread_id`, with the server's fields.
-    async fn append_event(
+    pub(super) async fn append_event(
         &mut self,
         chat_id: &str,
         thread_id: &str,
@@ -192,7 +192,7 @@ impl Conn {
 
     /// Opens the chat's next thread with its first events; the chat must be locked and have no
     /// active thread. Returns the thread, its events' ids, and the chat's users.
-    async fn open_thread(
+    pub(super) async fn open_thread(
         &mut self,
         requester: Requester<'_>,
         chat_id: &str,
@@ -366,7 +366,7 @@ impl Domain {
     }
 
     /// Commits a change together with its domain events for the other nodes.
-    async fn commit(&self, mut tx: Conn, events: &[DomainEvent]) -> Result<()> {
+    pub(super) async fn commit(&self, mut tx: Conn, events: &[DomainEvent]) -> Result<()> {
         if tx.needs_bus() {
             let payload = serde_json::to_string(events).expect("domain events always encode");
             tx.publish(&self.node_id, self.clock.now(), &payload).await?;

@@ -123,7 +123,7 @@ impl Domain {
             .filter(|claims| Micros::from_unix_seconds(claims.expires_at) > self.clock.now())
     }
 
-    /// Records a visit (a login), applies the customer fields the client sent, and returns the
+    /// Refuses a banned customer (`customer_banned`). Records a visit (a login), applies the customer fields the client sent, and returns the
     /// customer with statistics and their chats, as `login` answers.
     pub async fn login(
         &self,
@@ -132,8 +132,13 @@ impl Domain {
     ) -> Result<(Customer, Vec<LoginChat>)> {
         let name = update.and_then(|u| u.name.as_deref());
         let email = update.and_then(|u| u.email.as_deref());
+        let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        tx.record_visit(customer_id, name, email, self.clock.now()).await?;
+        if let Some(until) = tx.ban_of(customer_id, now).await? {
+            let message = format!("Customer is banned until {}", until.rfc3339());
+            return Err(Error::new(confab_protocol::ErrorType::CustomerBanned, message));
+        }
+        tx.record_visit(customer_id, name, email, now).await?;
         let mut customer = tx.customer(customer_id).await?.ok_or_else(|| Error::authentication("Unknown customer"))?;
         let chats = tx
             .login_chats(customer_id)

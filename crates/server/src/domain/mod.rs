@@ -16,14 +16,16 @@
 
 mod chats;
 mod customers;
+mod greetings;
 mod views;
 
 pub use chats::Started;
 pub use customers::{Grant, TokenClaims};
+pub use greetings::{AGENT_GREETING_TEMPLATE_ID, GreetingRule, PageGreetings};
 
 use crate::clock::Clock;
 use crate::store::Store;
-use confab_protocol::entity::{Chat, Event, User};
+use confab_protocol::entity::{Chat, Event, Greeting, User};
 use serde::{Deserialize, Serialize};
 
 /// Who is asking: decides what they may see and write.
@@ -66,15 +68,29 @@ pub enum DomainEvent {
     EventAdded { chat_id: String, thread_id: String, event: Event, members: Members },
     /// The chat's active thread was closed (`chat_deactivated`).
     ChatDeactivated { chat_id: String, thread_id: String, user_id: String, members: Members },
+    /// A greeting was shown to the customer (`incoming_greeting`).
+    GreetingShown { customer_id: String, greeting: Greeting },
+    /// The customer accepted a greeting (`greeting_accepted`).
+    GreetingAccepted { customer_id: String, unique_id: String },
+    /// A greeting was canceled, by the customer or by a newer one (`greeting_canceled`).
+    GreetingCanceled { customer_id: String, unique_id: String },
+    /// Every session of the customer ends with `customer_disconnected` and this reason (a ban,
+    /// a remote logout), on every node.
+    CustomerDisconnected { customer_id: String, reason: String },
 }
 
 impl DomainEvent {
-    pub fn chat_id(&self) -> &str {
+    /// The chat it changed, if it is about a chat.
+    pub fn chat_id(&self) -> Option<&str> {
         match self {
-            DomainEvent::ChatStarted { chat, .. } => &chat.id,
+            DomainEvent::ChatStarted { chat, .. } => Some(&chat.id),
             DomainEvent::UserAdded { chat_id, .. }
             | DomainEvent::EventAdded { chat_id, .. }
-            | DomainEvent::ChatDeactivated { chat_id, .. } => chat_id,
+            | DomainEvent::ChatDeactivated { chat_id, .. } => Some(chat_id),
+            DomainEvent::GreetingShown { .. }
+            | DomainEvent::GreetingAccepted { .. }
+            | DomainEvent::GreetingCanceled { .. }
+            | DomainEvent::CustomerDisconnected { .. } => None,
         }
     }
 }

@@ -36,6 +36,8 @@ struct CustomerRow {
     created_at: i64,
     chats_count: i64,
     threads_count: i64,
+    greetings_shown_count: i64,
+    greetings_accepted_count: i64,
 }
 
 impl Conn {
@@ -88,7 +90,10 @@ impl Conn {
             fetch_optional CustomerRow,
             "SELECT c.id, c.name, c.email, c.visits_count, c.created_at,
                     (SELECT COUNT(*) FROM chats WHERE customer_id = c.id) AS chats_count,
-                    (SELECT COALESCE(MAX(threads_count), 0) FROM chats WHERE customer_id = c.id) AS threads_count
+                    (SELECT COALESCE(MAX(threads_count), 0) FROM chats WHERE customer_id = c.id) AS threads_count,
+                    (SELECT COUNT(shown_at) FROM greetings WHERE customer_id = c.id) AS greetings_shown_count,
+                    (SELECT COUNT(*) FROM greetings WHERE customer_id = c.id AND state = 'accepted')
+                        AS greetings_accepted_count
              FROM customers c WHERE c.id = $1",
             id
         );
@@ -102,8 +107,8 @@ impl Conn {
                 threads_count: row.threads_count as u64,
                 visits_count: row.visits_count as u64,
                 page_views_count: row.visits_count as u64,
-                greetings_shown_count: 0,
-                greetings_accepted_count: 0,
+                greetings_shown_count: row.greetings_shown_count as u64,
+                greetings_accepted_count: row.greetings_accepted_count as u64,
             }),
             ..Customer::default()
         }))

@@ -60,10 +60,12 @@ macro_rules! fetch {
 pub(crate) use {exec, fetch};
 
 mod chats;
+mod greetings;
 mod identity;
 mod paging;
 
 pub use chats::{ChatRow, EventRow, ThreadRow};
+pub use greetings::{GreetingRow, GreetingRuleRow};
 pub use identity::AgentSeed;
 pub use paging::Page;
 

@@ -1,9 +1,9 @@
 //! The customer: `get_customer`, `update_customer`, `set_customer_session_fields`, `update_customer_page`.
 
-use super::{Call, not_yet};
+use super::{Call, greetings, not_yet};
 use crate::error::Result;
 use confab_protocol::action::{
-    GetCustomerRequest, SetCustomerSessionFieldsRequest, UpdateCustomerPageRequest, UpdateCustomerRequest,
+    Empty, GetCustomerRequest, SetCustomerSessionFieldsRequest, UpdateCustomerPageRequest, UpdateCustomerRequest,
 };
 
 pub async fn get_customer(_call: &Call, _req: GetCustomerRequest) -> Result<()> {
@@ -18,6 +18,8 @@ pub async fn set_customer_session_fields(_call: &Call, _req: SetCustomerSessionF
     Err(not_yet::<SetCustomerSessionFieldsRequest>())
 }
 
-pub async fn update_customer_page(_call: &Call, _req: UpdateCustomerPageRequest) -> Result<()> {
-    Err(not_yet::<UpdateCustomerPageRequest>())
+/// So far only the greeting rules look at the page (`customer_page_updated` to agents is not
+/// served yet); the answer comes first, then the greetings it shows.
+pub async fn update_customer_page(call: &Call, req: UpdateCustomerPageRequest) -> Result<()> {
+    greetings::greet_on_page(call, req.0.url.as_deref(), || call.respond::<UpdateCustomerPageRequest>(Empty {})).await
 }
