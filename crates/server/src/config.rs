@@ -77,6 +77,10 @@ pub struct Config {
     #[arg(long, hide = true, env = "CONFAB_NEW_CUSTOMER_BURST", default_value_t = crate::limits::NEW_CUSTOMER_BURST_PER_ADDRESS)]
     pub new_customer_burst: u32,
 
+    /// Sockets not yet logged in per client address and node. For load tests.
+    #[arg(long, hide = true, env = "CONFAB_MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS", default_value_t = crate::limits::MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS)]
+    pub max_unauthorized_connections_per_address: usize,
+
     /// Greeting rules: a JSON array of `{"text", "agent_id", "url_contains"?, "delay_secs"?,
     /// "subtype"?}`, shown to customers whose page URL contains `url_contains` after
     /// `delay_secs` on it (at most once a day per rule and customer). Replaces the stored rules

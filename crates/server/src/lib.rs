@@ -76,6 +76,8 @@ pub struct Settings {
     pub login_timeout: std::time::Duration,
     /// Proxies (nginx, a load balancer) whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<IpAddr>,
+    /// `MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS`, unless the command line says otherwise.
+    pub max_unauthorized_connections_per_address: usize,
 }
 
 impl Settings {
@@ -283,6 +285,7 @@ impl Server {
             widget_dir: config.widget_dir.clone(),
             login_timeout: crate::limits::LOGIN_TIMEOUT,
             trusted_proxies: config.trusted_proxies.clone(),
+            max_unauthorized_connections_per_address: config.max_unauthorized_connections_per_address,
         };
         let shutdown = Shutdown::new();
         let fanout = Arc::new(Fanout::default());

@@ -19,7 +19,7 @@
 //! | `logged_out_remotely` | an agent ended the customer's sessions (`logout_customer`), on any node | 1000 normal |
 //! | `too_many_connections` | a login beyond `MAX_CONNECTIONS_PER_CUSTOMER` sockets on this node (the newest goes) | 1008 policy |
 //! | `customer_temporarily_blocked` | a login within `TEMPORARY_BLOCK` after `TOO_MANY_CONNECTIONS_STRIKES` such refusals in `TOO_MANY_CONNECTIONS_PERIOD` | 1013 try again later |
-//! | `too_many_unauthorized_connections` | a socket beyond `MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS` not logged in from one client address | 1013 try again later |
+//! | `too_many_unauthorized_connections` | a socket beyond `MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS` (or `--max-unauthorized-connections-per-address`) not logged in from one client address | 1013 try again later |
 //! | `inactivity_timeout` | `INACTIVITY_TIMEOUT` without a request (pings aside) or a push | 1000 normal |
 //! | `unsupported_version` | a path version (`/v3.1/…`) or a login `version` this server does not speak | 1008 policy |
 //! | `license_not_found` | an `organization_id` that is not this server's | 1008 policy |
@@ -41,9 +41,8 @@ use crate::error::{Error, Result};
 use crate::fanout::hub::SocketFlags;
 use crate::fanout::hub::{SocketHandle, SocketQueue};
 use crate::limits::{
-    INACTIVITY_TIMEOUT, MAX_CONNECTIONS_PER_CUSTOMER, MAX_FRAME_BYTES, MAX_PENDING_REQUESTS,
-    MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS, RTM_FRAME_BURST, RTM_FRAMES_PER_SECOND, WS_READ_BUFFER_BYTES,
-    WS_WRITE_BUFFER_BYTES,
+    INACTIVITY_TIMEOUT, MAX_CONNECTIONS_PER_CUSTOMER, MAX_FRAME_BYTES, MAX_PENDING_REQUESTS, RTM_FRAME_BURST,
+    RTM_FRAMES_PER_SECOND, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
 };
 use crate::rate::{PendingSocket, TokenBucket};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
@@ -101,7 +100,7 @@ pub async fn upgrade(
         let client = state.settings.client_address(peer, &headers);
         state
             .pending_sockets
-            .try_open(client, MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS)
+            .try_open(client, state.settings.max_unauthorized_connections_per_address)
             .ok_or(reason::TOO_MANY_UNAUTHORIZED_CONNECTIONS)
     };
     let shutdown = state.shutdown.clone();
