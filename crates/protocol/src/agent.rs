@@ -75,3 +75,45 @@ pub struct SendTypingIndicatorRequest {
     pub visibility: Option<String>,
     pub is_typing: bool,
 }
+
+/// `send_greeting` (a Confab extension of the Agent Chat Web API): shows the customer a
+/// greeting with `text` from the calling agent, on every socket they have open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SendGreetingRequest {
+    pub customer_id: String,
+    pub text: String,
+    /// `greeting` (default) or `announcement`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subtype: Option<String>,
+}
+
+/// The greeting made: what the customer's `accept_greeting` / `cancel_greeting` name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SendGreetingResponse {
+    pub greeting_id: u64,
+    pub unique_id: String,
+}
+
+/// `ban_customer` (v3.6): bans the customer for `ban.days` days.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BanCustomerRequest {
+    pub id: String,
+    pub ban: Ban,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ban {
+    pub days: u32,
+}
+
+/// `logout_customer` (a Confab extension): ends every session of the customer (their sockets
+/// get `customer_disconnected` with `logged_out_remotely`), as when the site's own account
+/// behind the visitor logs out elsewhere.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutCustomerRequest {
+    pub id: String,
+}

@@ -89,6 +89,17 @@ pub struct Config {
     )]
     pub url_info_allow_private: Vec<std::net::IpAddr>,
 
+    /// Sockets not yet logged in per client address and node. For load tests.
+    #[arg(long, hide = true, env = "CONFAB_MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS", default_value_t = crate::limits::MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS)]
+    pub max_unauthorized_connections_per_address: usize,
+
+    /// Greeting rules: a JSON array of `{"text", "agent_id", "url_contains"?, "delay_secs"?,
+    /// "subtype"?}`, shown to customers whose page URL contains `url_contains` after
+    /// `delay_secs` on it (at most once a day per rule and customer). Replaces the stored rules
+    /// on start; without it they are kept (none at first).
+    #[arg(long, env = "CONFAB_GREETINGS_FILE", value_name = "FILE")]
+    pub greetings_file: Option<PathBuf>,
+
     /// Directory of the built widget, served at /widget/.
     #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]
     pub widget_dir: PathBuf,

@@ -31,6 +31,7 @@ pub mod customer;
 pub mod domain;
 pub mod error;
 pub mod fanout;
+pub mod greeter;
 pub mod limits;
 pub mod rate;
 pub mod shutdown;
@@ -43,8 +44,12 @@ use crate::domain::Domain;
 use crate::error::Error;
 use crate::fanout::Fanout;
 use crate::fanout::bus::BusStats;
-use crate::limits::{MAX_HTTP_BODY_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_OVERHEAD_BYTES, SHUTDOWN_GRACE};
-use crate::rate::AddressLimiter;
+use crate::greeter::Greeter;
+use crate::limits::{
+    MAX_HTTP_BODY_BYTES, MAX_UPLOAD_BYTES, MAX_UPLOAD_OVERHEAD_BYTES, SHUTDOWN_GRACE, TEMPORARY_BLOCK,
+    TOO_MANY_CONNECTIONS_PERIOD, TOO_MANY_CONNECTIONS_STRIKES,
+};
+use crate::rate::{AddressLimiter, PendingSockets, Strikes};
 use crate::shutdown::Shutdown;
 use crate::store::{AgentSeed, Store};
 use axum::Router;
@@ -73,6 +78,8 @@ pub struct Settings {
     pub login_timeout: std::time::Duration,
     /// Proxies (nginx, a load balancer) whose `X-Forwarded-For` names the real client.
     pub trusted_proxies: Vec<IpAddr>,
+    /// `MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS`, unless the command line says otherwise.
+    pub max_unauthorized_connections_per_address: usize,
 }
 
 impl Settings {
@@ -147,6 +154,12 @@ pub struct AppStateInner {
     pub uploads: customer::upload::Uploads,
     /// `get_url_info`'s guarded fetcher and its rate.
     pub url_info: url_info::UrlInfoFetcher,
+    /// Greetings waiting for their delay.
+    pub greeter: Arc<Greeter>,
+    /// Sockets not logged in yet, per client address (`too_many_unauthorized_connections`).
+    pub pending_sockets: Arc<PendingSockets>,
+    /// Customers refused `too_many_connections` (`customer_temporarily_blocked`).
+    pub connection_strikes: Strikes,
 }
 
 /// Shared by every handler.
@@ -194,8 +207,8 @@ pub fn app(state: AppState) -> Router {
     let customer = Router::new()
         .route("/v2/customer/token", post(customer::token::grant))
         .route("/customer/token", post(customer::token::grant))
-        .route("/v3.5/customer/rtm/ws", get(customer::rtm::upgrade))
-        .route("/v3.2/customer/rtm/ws", get(customer::rtm::upgrade))
+        // Every version, so that one this server does not speak hears `unsupported_version`.
+        .route("/{version}/customer/rtm/ws", get(customer::rtm::upgrade))
         .route("/v3.5/customer/action/upload_file", upload_route(customer::upload::customer_upload))
         .route("/v3.2/customer/action/upload_file", upload_route(customer::upload::customer_upload))
         .layer(cors);
@@ -272,6 +285,15 @@ impl Server {
         let domain = Arc::new(Domain::new(store, clock.clone(), token_ttl).await?.with_files_url(files_url));
         let agent_token = config.agent_token.clone().unwrap_or_else(store::random_secret);
         domain.upsert_agent(&first_agent(), &agent_token).await?;
+        if let Some(path) = &config.greetings_file {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            let rules: Vec<domain::GreetingRule> =
+                serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            domain
+                .set_greeting_rules(&rules)
+                .await
+                .map_err(|e| format!("{}: {}", path.display(), e.to_api().message))?;
+        }
         if !config.widget_dir.join("index.html").exists() {
             tracing::warn!(dir = %config.widget_dir.display(), "the widget is not built here; /widget/ will 404 (run `make widget`)");
         }
@@ -284,6 +306,7 @@ impl Server {
             widget_dir: config.widget_dir.clone(),
             login_timeout: crate::limits::LOGIN_TIMEOUT,
             trusted_proxies: config.trusted_proxies.clone(),
+            max_unauthorized_connections_per_address: config.max_unauthorized_connections_per_address,
         };
         let shutdown = Shutdown::new();
         let fanout = Arc::new(Fanout::default());
@@ -293,6 +316,8 @@ impl Server {
             grants: AddressLimiter::new(config.token_grants_per_second, config.token_grant_burst),
             new_customers: AddressLimiter::new(config.new_customers_per_second, config.new_customer_burst),
         };
+        let greeter = Arc::new(Greeter::default());
+        greeter.clone().start(domain.clone(), fanout.clone(), shutdown.clone());
         let state = AppState(Arc::new(AppStateInner {
             domain,
             fanout,
@@ -302,6 +327,13 @@ impl Server {
             bus,
             uploads: customer::upload::Uploads::new(&config.data_dir)?,
             url_info: url_info::UrlInfoFetcher::new(clock, config.url_info_allow_private.clone()),
+            greeter,
+            pending_sockets: Arc::default(),
+            connection_strikes: Strikes::new(
+                TOO_MANY_CONNECTIONS_STRIKES,
+                TOO_MANY_CONNECTIONS_PERIOD,
+                TEMPORARY_BLOCK,
+            ),
         }));
 
         let mut tasks = Vec::new();

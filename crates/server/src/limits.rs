@@ -182,3 +182,49 @@ pub const MAX_URL_INFO_TEXT_CHARS: usize = 1000;
 /// this server fetch a page from the Internet for the customer. Ours.
 pub const URL_INFO_PER_SECOND: u32 = 1;
 pub const URL_INFO_BURST: u32 = 10;
+
+/// Logged-in sockets one customer may have open on one node (SDK docs, "Too many connections":
+/// "The Customer has reached the maximum number of connections", no figure given; ours: more
+/// browser tabs than a person keeps open, fewer than a script opening sockets in a loop). The
+/// newest socket beyond it gets `too_many_connections` and is closed.
+pub const MAX_CONNECTIONS_PER_CUSTOMER: usize = 16;
+
+/// A customer refused `too_many_connections` this many times within
+/// `TOO_MANY_CONNECTIONS_PERIOD` is refused `customer_temporarily_blocked` for
+/// `TEMPORARY_BLOCK` (SDK docs, "Customer temporarily blocked": "tried reconnecting too many
+/// times after the too_many_connections error"; figures ours).
+pub const TOO_MANY_CONNECTIONS_STRIKES: u32 = 5;
+pub const TOO_MANY_CONNECTIONS_PERIOD: Duration = Duration::from_secs(60);
+pub const TEMPORARY_BLOCK: Duration = Duration::from_secs(5 * 60);
+
+/// Customers whose `too_many_connections` strikes are tracked at once (per node); past it,
+/// those whose strikes and block have lapsed are forgotten first.
+pub const MAX_TRACKED_CUSTOMERS: usize = 100_000;
+
+/// Sockets from one client address that have not logged in yet (per node). Beyond it a new
+/// socket gets `too_many_unauthorized_connections` and is closed (SDK docs, "Too many
+/// unauthorized connections"; figure ours: a socket is unauthorized for the moment between
+/// open and login, so even a large NAT has few at once; above the load tool's 64 concurrent
+/// setups). `--max-unauthorized-connections-per-address` overrides it (load tests whose
+/// thousands of loopback clients reconnect at once).
+pub const MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS: usize = 256;
+
+/// A logged-in customer with no chat activity (no request but pings, no push) and no page
+/// change for this long gets `inactivity_timeout` (SDK docs, "Inactivity timeout": "didn't
+/// chat or change the page in the past 30 minutes").
+pub const INACTIVITY_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// A greeting rule greets one customer at most once per period (periods are counted from the
+/// Unix epoch, so "once a day" is once per UTC day). Ours.
+pub const GREETING_RULE_PERIOD: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// Greeting rules loaded from `--greetings-file`, and the longest delay one may have. Ours.
+pub const MAX_GREETING_RULES: usize = 100;
+pub const MAX_GREETING_DELAY: Duration = Duration::from_secs(60 * 60);
+
+/// Greeting timers waiting on one node; beyond it the latest are dropped (the customer's next
+/// login or page change schedules them again).
+pub const MAX_SCHEDULED_GREETINGS: usize = 100_000;
+
+/// Longest ban `ban_customer` takes (Agent Chat Web API v3.6 gives no maximum; ours: ten years).
+pub const MAX_BAN_DAYS: u32 = 3650;

@@ -2,11 +2,12 @@
 //! in (from the server's `Clock`), so the rules are tested without sleeping.
 
 use crate::clock::Micros;
-use crate::limits::MAX_TRACKED_ADDRESSES;
+use crate::limits::{MAX_TRACKED_ADDRESSES, MAX_TRACKED_CUSTOMERS};
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
@@ -80,6 +81,102 @@ impl<K: Eq + Hash> KeyedLimiter<K> {
     }
 }
 
+/// Sockets open per client address that have not logged in yet. The map holds only addresses
+/// with such a socket, so it is bounded by the open sockets.
+#[derive(Default)]
+pub struct PendingSockets {
+    counts: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// One not-yet-logged-in socket from `address`; dropping it (at login, or when the socket
+/// ends) gives the place back.
+pub struct PendingSocket {
+    owner: Arc<PendingSockets>,
+    address: IpAddr,
+}
+
+impl PendingSockets {
+    /// A place for one more socket from `address`, unless it has `max` already.
+    pub fn try_open(self: &Arc<Self>, address: IpAddr, max: usize) -> Option<PendingSocket> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = counts.entry(address).or_default();
+        if *count >= max {
+            return None;
+        }
+        *count += 1;
+        Some(PendingSocket { owner: self.clone(), address })
+    }
+}
+
+impl Drop for PendingSocket {
+    fn drop(&mut self) {
+        let mut counts = self.owner.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = counts.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                counts.remove(&self.address);
+            }
+        }
+    }
+}
+
+/// Strikes against customers who keep opening sockets beyond their limit: `strikes` within
+/// `period` block them for `block`. Remembers at most `MAX_TRACKED_CUSTOMERS`; when full, it
+/// forgets the customers whose strikes and block have lapsed.
+pub struct Strikes {
+    strikes: u32,
+    period: Duration,
+    block: Duration,
+    customers: Mutex<HashMap<String, Record>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Record {
+    since: Micros,
+    count: u32,
+    blocked_until: Option<Micros>,
+}
+
+impl Record {
+    fn lapsed(&self, now: Micros, period: Duration) -> bool {
+        self.blocked_until.is_none_or(|until| until <= now) && now.since(self.since) >= period
+    }
+}
+
+impl Strikes {
+    pub fn new(strikes: u32, period: Duration, block: Duration) -> Self {
+        Self { strikes, period, block, customers: Mutex::new(HashMap::new()) }
+    }
+
+    /// Whether the customer is blocked at `now`.
+    pub fn is_blocked(&self, customer_id: &str, now: Micros) -> bool {
+        let customers = self.customers.lock().unwrap_or_else(|e| e.into_inner());
+        customers.get(customer_id).and_then(|r| r.blocked_until).is_some_and(|until| until > now)
+    }
+
+    /// Counts a strike; the one that reaches the limit within the period starts a block.
+    pub fn strike(&self, customer_id: &str, now: Micros) {
+        let mut customers = self.customers.lock().unwrap_or_else(|e| e.into_inner());
+        if customers.len() >= MAX_TRACKED_CUSTOMERS && !customers.contains_key(customer_id) {
+            customers.retain(|_, record| !record.lapsed(now, self.period));
+            if customers.len() >= MAX_TRACKED_CUSTOMERS {
+                return; // every tracked customer is striking: this one goes unrecorded
+            }
+        }
+        let record =
+            customers.entry(customer_id.to_owned()).or_insert(Record { since: now, count: 0, blocked_until: None });
+        if now.since(record.since) >= self.period {
+            *record = Record { since: now, count: 0, blocked_until: record.blocked_until };
+        }
+        record.count += 1;
+        if record.count >= self.strikes {
+            record.blocked_until = Some(now.plus(self.block));
+            record.count = 0;
+            record.since = now;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::TokenBucket;
@@ -109,5 +206,35 @@ mod tests {
         assert!(!limiter.take(a, now), "a's burst is spent");
         assert!(limiter.take(b, now), "b is not a");
         assert!(limiter.take(a, now.plus(Duration::from_secs(1))), "a refills");
+    }
+
+    #[test]
+    fn strikes_within_the_period_block_for_a_while() {
+        let start = Micros(0);
+        let strikes = super::Strikes::new(3, Duration::from_secs(60), Duration::from_secs(300));
+        strikes.strike("c", start);
+        strikes.strike("c", start.plus(Duration::from_secs(10)));
+        assert!(!strikes.is_blocked("c", start.plus(Duration::from_secs(10))));
+        // The period lapses: counting starts again.
+        strikes.strike("c", start.plus(Duration::from_secs(70)));
+        strikes.strike("c", start.plus(Duration::from_secs(71)));
+        assert!(!strikes.is_blocked("c", start.plus(Duration::from_secs(71))));
+        strikes.strike("c", start.plus(Duration::from_secs(72)));
+        assert!(strikes.is_blocked("c", start.plus(Duration::from_secs(72))));
+        assert!(!strikes.is_blocked("d", start.plus(Duration::from_secs(72))), "only that customer");
+        assert!(strikes.is_blocked("c", start.plus(Duration::from_secs(371))));
+        assert!(!strikes.is_blocked("c", start.plus(Duration::from_secs(372))), "the block ends");
+    }
+
+    #[test]
+    fn pending_sockets_are_counted_per_address_until_dropped() {
+        let pending = std::sync::Arc::new(super::PendingSockets::default());
+        let (a, b) = ("10.0.0.1".parse().unwrap(), "10.0.0.2".parse().unwrap());
+        let first = pending.try_open(a, 2).unwrap();
+        let _second = pending.try_open(a, 2).unwrap();
+        assert!(pending.try_open(a, 2).is_none(), "a has two");
+        assert!(pending.try_open(b, 2).is_some(), "b is not a");
+        drop(first);
+        assert!(pending.try_open(a, 2).is_some(), "a place came back");
     }
 }

@@ -116,3 +116,27 @@ async fn a_node_that_loses_its_listener_resyncs_and_misses_nothing() {
 }
 
 use sqlx::Connection;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ban_on_one_node_disconnects_the_customer_on_another() {
+    let (a, b, _) = two_nodes().await;
+    let visitor = a.visitor();
+    let token = visitor.token().await;
+    let mut on_a = login_with(&a, &token).await;
+    let customer_id = token["entity_id"].as_str().unwrap();
+
+    // A greeting sent through B reaches the socket on A, too.
+    let (status, sent) = b.agent("send_greeting", json!({"customer_id": customer_id, "text": "Hello from B"})).await;
+    assert_eq!(status, 200, "{sent}");
+    let greeting = next_push(&mut on_a, "incoming_greeting").await;
+    assert_eq!(greeting["payload"]["unique_id"], sent["unique_id"]);
+
+    let (status, body) = b.agent("ban_customer", json!({"id": customer_id, "ban": {"days": 1}})).await;
+    assert_eq!((status, body), (200, json!({})));
+    on_a.expect_goodbye("customer_banned", 1008, "customer banned").await;
+    // Either node refuses the banned customer's login.
+    let mut again = Rtm::open(&a.ws_url()).await;
+    let login =
+        again.request("login", json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())})).await;
+    assert_eq!(login["payload"]["error"]["type"], "customer_banned", "{login}");
+}

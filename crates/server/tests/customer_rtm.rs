@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use confab_server::clock::{Clock, Micros};
-use confab_server::limits::{CUSTOMER_TOKEN_TTL, LOGIN_TIMEOUT};
+use confab_server::limits::{CUSTOMER_TOKEN_TTL, INACTIVITY_TIMEOUT, LOGIN_TIMEOUT};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -302,7 +302,15 @@ async fn a_socket_that_never_logs_in_is_told_why_and_closed() {
 async fn a_socket_ends_when_its_token_expires() {
     let (server, clock) = server_on_manual_clock().await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;
-    clock.advance(CUSTOMER_TOKEN_TTL - Duration::from_secs(1));
+    // Active all along (a request every half of the inactivity timeout), so only the token ends it.
+    let step = INACTIVITY_TIMEOUT / 2;
+    let mut elapsed = Duration::ZERO;
+    while elapsed + step < CUSTOMER_TOKEN_TTL {
+        clock.advance(step);
+        elapsed += step;
+        assert_eq!(rtm.request("list_chats", json!({})).await["success"], true);
+    }
+    clock.advance(CUSTOMER_TOKEN_TTL - elapsed - Duration::from_secs(1));
     assert_eq!(rtm.request("ping", json!({})).await["success"], true, "still valid a second before");
     clock.advance(Duration::from_secs(1));
     rtm.expect_goodbye("access_token_expired", 1008, "access token expired").await;
@@ -322,8 +330,12 @@ async fn foreign_origins_and_unknown_organizations_cannot_open_a_socket() {
     let server = TestServer::start().await;
     assert_eq!(Rtm::open_with_origin(&server.ws_url(), "https://evil.example").await.err(), Some(403));
     assert!(Rtm::open_with_origin(&server.ws_url(), &server.url).await.is_ok(), "own origin");
+    // An unknown organization is told so over the socket (customer_disconnections.rs).
     let wrong_org = server.ws_url().replace(ORG, "00000000-0000-4000-8000-000000000000");
-    assert_eq!(Rtm::open_with_origin(&wrong_org, &server.url).await.err(), Some(400));
+    let mut refused = Rtm::open_with_origin(&wrong_org, &server.url).await.expect("upgraded");
+    refused.expect_goodbye("license_not_found", 1008, "license not found").await;
+    let foreign = Rtm::open_with_origin(&wrong_org, "https://evil.example").await.err();
+    assert_eq!(foreign, Some(403), "the origin is checked first");
 }
 
 #[tokio::test]

@@ -632,6 +632,137 @@ async fn uploads_are_recorded_and_file_events_naming_one_carry_its_facts(db: Db)
     assert_eq!(kept.name.as_deref(), Some("claimed.exe"), "another server's file is passed on as sent");
 }
 
+fn shown(events: &[DomainEvent]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            DomainEvent::GreetingShown { greeting, .. } => Some(greeting.unique_id.as_str()),
+            _ => None,
+        })
+        .collect()
+}
+
+async fn greetings_are_shown_answered_and_counted(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    let me = customer(&a).await;
+    let other = customer(&a).await;
+    const AGENT: &str = "alex@confab.example";
+    let (first, events) = a.send_greeting(AGENT, &me, "Hello there", None).await.unwrap();
+    assert_eq!(shown(&events), [first.unique_id.as_str()]);
+    assert!(first.displayed_first_time);
+    assert_eq!(first.subtype.as_deref(), Some("greeting"));
+    assert_eq!(b.current_greeting(&me).await.unwrap().map(|g| g.unique_id), Some(first.unique_id.clone()));
+    assert_eq!(kind(a.send_greeting(AGENT, "nobody", "hi", None).await), Some(ErrorType::NotFound));
+    assert_eq!(kind(a.send_greeting(AGENT, &me, "", None).await), Some(ErrorType::Validation));
+
+    // A newer greeting replaces the shown one.
+    let (second, events) = b.send_greeting(AGENT, &me, "Still there?", Some("announcement")).await.unwrap();
+    assert!(matches!(&events[0], DomainEvent::GreetingCanceled { unique_id, .. } if *unique_id == first.unique_id));
+    assert_eq!(a.greeting_counts(&me).await.unwrap(), (2, 0));
+
+    // Someone else's, a wrong template, a replaced one: not answerable.
+    let id = second.unique_id.as_str();
+    assert_eq!(kind(a.accept_greeting(&other, 0, id).await), Some(ErrorType::GreetingNotFound));
+    assert_eq!(kind(a.cancel_greeting(&other, id).await), Some(ErrorType::GreetingNotFound));
+    assert_eq!(kind(a.accept_greeting(&me, 7, id).await), Some(ErrorType::GreetingNotFound));
+    assert_eq!(kind(a.accept_greeting(&me, 0, "NOPE").await), Some(ErrorType::GreetingNotFound));
+    assert_eq!(kind(a.accept_greeting(&me, 0, &first.unique_id).await), Some(ErrorType::Validation));
+
+    // Accepted once, from either node; it starts the chat with the greeting's agent.
+    let (x, y) = (a.clone(), b.clone());
+    let (m1, m2) = (me.clone(), me.clone());
+    let (i1, i2) = (id.to_owned(), id.to_owned());
+    let accepts = [
+        tokio::spawn(async move { x.accept_greeting(&m1, 0, &i1).await }),
+        tokio::spawn(async move { y.accept_greeting(&m2, 0, &i2).await }),
+    ];
+    let results: Vec<_> = join_all(accepts).await.into_iter().map(Result::unwrap).collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    let events = results.into_iter().find_map(Result::ok).unwrap();
+    assert!(matches!(&events[0], DomainEvent::GreetingAccepted { unique_id, .. } if unique_id == id));
+    let DomainEvent::ChatStarted { chat, members, .. } = &events[1] else { panic!("{events:?}") };
+    assert_eq!(members.agents, [AGENT]);
+    assert_eq!(chat.thread.as_ref().unwrap().events[0].text(), Some("Still there?"));
+    assert_eq!(a.greeting_counts(&me).await.unwrap(), (2, 1));
+    assert_eq!(a.greeting_counts(&other).await.unwrap(), (0, 0));
+    assert_eq!(a.current_greeting(&me).await.unwrap(), None);
+    let stats = a.customer(&me).await.unwrap().statistics.unwrap();
+    assert_eq!((stats.greetings_shown_count, stats.greetings_accepted_count), (2, 1));
+    assert_eq!(kind(b.cancel_greeting(&me, id).await), Some(ErrorType::Validation), "already accepted");
+}
+
+async fn a_rule_greets_once_per_period_even_from_two_nodes(db: Db) {
+    use confab_server::domain::GreetingRule;
+    use confab_server::limits::GREETING_RULE_PERIOD;
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    let rule = |url: &str, delay_secs| GreetingRule {
+        text: format!("About {url}?"),
+        agent_id: "alex@confab.example".into(),
+        url_contains: url.into(),
+        delay_secs,
+        subtype: None,
+    };
+    a.set_greeting_rules(&[rule("/pricing", 0), rule("/docs", 30)]).await.unwrap();
+    let bad = GreetingRule { agent_id: "nobody@example".into(), ..rule("/x", 0) };
+    assert_eq!(kind(a.set_greeting_rules(&[bad]).await), Some(ErrorType::NotFound));
+    let me = customer(&a).await;
+
+    let nothing = a.greet_on_page(&me, Some("https://shop.example/about")).await.unwrap();
+    assert!(nothing.events.is_empty() && nothing.current.is_none() && nothing.next_due.is_none());
+
+    let visits = (0..6).map(|i| {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let me = me.clone();
+        tokio::spawn(async move { node.greet_on_page(&me, Some("https://shop.example/pricing")).await.unwrap() })
+    });
+    let visits: Vec<_> = join_all(visits).await.into_iter().map(Result::unwrap).collect();
+    let greeted: Vec<_> = visits.iter().flat_map(|v| shown(&v.events)).collect();
+    assert_eq!(greeted.len(), 1, "once per rule, customer and period: {greeted:?}");
+    assert!(visits.iter().all(|v| v.current.as_ref().map(|g| g.id) == Some(1)));
+
+    // A delayed rule waits for the server's clock.
+    let docs = b.greet_on_page(&me, Some("https://shop.example/docs/start")).await.unwrap();
+    assert!(docs.events.is_empty());
+    assert_eq!(docs.next_due, Some(START.plus(Duration::from_secs(30))));
+    clock.advance(Duration::from_secs(29));
+    assert!(a.show_due_greetings(&me).await.unwrap().0.is_empty());
+    clock.advance(Duration::from_secs(1));
+    let (events, next_due) = a.show_due_greetings(&me).await.unwrap();
+    assert_eq!(next_due, None);
+    assert!(matches!(&events[0], DomainEvent::GreetingCanceled { .. }), "it replaces the pricing greeting");
+    let DomainEvent::GreetingShown { greeting, .. } = &events[1] else { panic!("{events:?}") };
+    assert_eq!((greeting.id, greeting.event.text()), (2, Some("About /docs?")));
+    assert!(b.show_due_greetings(&me).await.unwrap().0.is_empty(), "shown once");
+
+    clock.advance(GREETING_RULE_PERIOD);
+    let next = b.greet_on_page(&me, Some("https://shop.example/pricing")).await.unwrap();
+    assert_eq!(shown(&next.events).len(), 1, "a new period");
+    assert_eq!(a.greeting_counts(&me).await.unwrap(), (3, 0));
+}
+
+async fn bans_hold_until_they_end_by_the_servers_clock(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    let me = customer(&a).await;
+    assert_eq!(kind(a.ban_customer("nobody", 1).await), Some(ErrorType::NotFound));
+    assert_eq!(kind(a.ban_customer(&me, 0).await), Some(ErrorType::Validation));
+    let events = a.ban_customer(&me, 2).await.unwrap();
+    assert!(
+        matches!(&events[..], [DomainEvent::CustomerDisconnected { customer_id, reason }] if *customer_id == me && reason == "customer_banned")
+    );
+    assert_eq!(b.ban_of(&me).await.unwrap(), Some(START.plus(Duration::from_secs(2 * 24 * 3600))));
+    assert_eq!(kind(b.login(&me, None, None).await), Some(ErrorType::CustomerBanned));
+    clock.advance(Duration::from_secs(2 * 24 * 3600));
+    assert_eq!(b.ban_of(&me).await.unwrap(), None);
+    b.login(&me, None, None).await.unwrap();
+    let events = b.logout_customer(&me).await.unwrap();
+    assert!(
+        matches!(&events[..], [DomainEvent::CustomerDisconnected { reason, .. }] if reason == "logged_out_remotely")
+    );
+}
+
 fn page(size: u32) -> Page {
     Page { offset: 0, order: SortOrder::Desc, size, by_events: false }
 }
@@ -673,4 +804,7 @@ on_both_backends!(
     sneak_peeks_go_to_agents_of_an_active_chat_and_are_not_stored,
     customer_fields_session_fields_and_page_views,
     uploads_are_recorded_and_file_events_naming_one_carry_its_facts,
+    greetings_are_shown_answered_and_counted,
+    a_rule_greets_once_per_period_even_from_two_nodes,
+    bans_hold_until_they_end_by_the_servers_clock,
 );

@@ -1,8 +1,13 @@
 //! The Agent Chat Web API v3.6: `POST /v3.6/agent/action/<action>` with
 //! `Authorization: Bearer <token>` (reference: livechat-agent-chat-web-api-v3.6.txt).
 //!
-//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`, `send_typing_indicator`. Every failure is
-//! `{"error": {"type", "message"}}` with a matching status.
+//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`, `send_typing_indicator`,
+//! `ban_customer` (`customers.rs`), and Confab's extensions `send_greeting` (`greetings.rs`) and
+//! `logout_customer` (`customers.rs`). Every failure is `{"error": {"type", "message"}}` with a
+//! matching status.
+
+mod customers;
+mod greetings;
 
 use crate::domain::Requester;
 use crate::error::{Error, Result};
@@ -43,7 +48,7 @@ impl FromRequestParts<AppState> for AuthenticatedAgent {
 }
 
 /// Reads a JSON body; an empty body is `{}`.
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
     serde_json::from_slice(body).map_err(|e| Error::validation(format!("Invalid request body: {e}")))
 }
@@ -99,6 +104,15 @@ pub async fn action(
             };
             let events = domain.send_typing_indicator(&agent.id, &req.chat_id, req.is_typing, agents_only).await?;
             state.fanout.deliver(&events, None);
+            Ok(axum::Json(serde_json::json!({})).into_response())
+        }
+        "send_greeting" => Ok(axum::Json(greetings::send_greeting(&state, &agent, &body).await?).into_response()),
+        "ban_customer" => {
+            customers::ban_customer(&state, &body).await?;
+            Ok(axum::Json(serde_json::json!({})).into_response())
+        }
+        "logout_customer" => {
+            customers::logout_customer(&state, &body).await?;
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
         other => Err(Error::not_found(format!("Unknown action `{other}`"))),

@@ -1,4 +1,4 @@
-//! The customer RTM socket: `GET /v3.5/customer/rtm/ws?organization_id=<uuid>`.
+//! The customer RTM socket: `GET /v3.5/customer/rtm/ws?organization_id=<uuid>` (and `/v3.2/`).
 //!
 //! One task per socket. Its loop reads frames, writes what its queue holds (responses and
 //! pushes alike, so they leave in the order they were queued), and runs the socket's requests
@@ -6,11 +6,30 @@
 //! never its reading, its pings, or other sockets. At most `MAX_PENDING_REQUESTS` wait; more are
 //! answered `too_many_requests`, as are frames beyond the socket's rate.
 //!
-//! Before `login` only `login` and `ping` are served; a socket that has not logged in within
-//! `LOGIN_TIMEOUT` gets `customer_disconnected` (`connection_timeout`) and is closed, and so is
-//! a socket whose token expires (`access_token_expired`: clients fetch a new token and
-//! reconnect, protocol.md §6.3). Every bad frame is answered in the protocol's error shape; the
-//! socket stays up.
+//! Before `login` only `login` and `ping` are served. Every bad frame is answered in the
+//! protocol's error shape; the socket stays up. A socket ends with `customer_disconnected`
+//! (protocol.md §6.3) and a close frame, for one of these reasons:
+//!
+//! | reason | when | close code |
+//! |---|---|---|
+//! | `connection_timeout` | no login within `LOGIN_TIMEOUT` | 1008 policy |
+//! | `access_token_expired` | the token it logged in with expired (clients reconnect) | 1008 policy |
+//! | `service_temporarily_unavailable` | the server shuts down | 1001 going away |
+//! | `customer_banned` | an agent banned the customer (`ban_customer`), on any node | 1008 policy |
+//! | `logged_out_remotely` | an agent ended the customer's sessions (`logout_customer`), on any node | 1000 normal |
+//! | `too_many_connections` | a login beyond `MAX_CONNECTIONS_PER_CUSTOMER` sockets on this node (the newest goes) | 1008 policy |
+//! | `customer_temporarily_blocked` | a login within `TEMPORARY_BLOCK` after `TOO_MANY_CONNECTIONS_STRIKES` such refusals in `TOO_MANY_CONNECTIONS_PERIOD` | 1013 try again later |
+//! | `too_many_unauthorized_connections` | a socket beyond `MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS` (or `--max-unauthorized-connections-per-address`) not logged in from one client address | 1013 try again later |
+//! | `inactivity_timeout` | `INACTIVITY_TIMEOUT` without a request (pings aside) or a push | 1000 normal |
+//! | `unsupported_version` | a path version (`/v3.1/…`) or a login `version` this server does not speak | 1008 policy |
+//! | `license_not_found` | an `organization_id` that is not this server's | 1008 policy |
+//!
+//! The last three refusals happen after the upgrade, not as an HTTP error: a client only
+//! stops retrying (destroys itself, §6.3) when it hears the reason. `misdirected_connection`
+//! is never sent: it names another region (`data.region`) for the client to move to, and a
+//! Confab deployment is one region, every node of which serves every customer (a node that
+//! shuts down sends `service_temporarily_unavailable`, and clients come back through the
+//! load balancer to another node).
 //!
 //! This file is the socket: frames, login, limits, goodbyes. What each action does is in
 //! `actions/`, one file per group of actions.
@@ -19,28 +38,34 @@ use super::actions::{self, Call};
 use crate::AppState;
 use crate::clock::Micros;
 use crate::error::{Error, Result};
+use crate::fanout::hub::SocketFlags;
 use crate::fanout::hub::{SocketHandle, SocketQueue};
 use crate::limits::{
-    MAX_FRAME_BYTES, MAX_PENDING_REQUESTS, RTM_FRAME_BURST, RTM_FRAMES_PER_SECOND, SNEAK_PEEK_BURST,
-    SNEAK_PEEKS_PER_SECOND, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
+    INACTIVITY_TIMEOUT, MAX_CONNECTIONS_PER_CUSTOMER, MAX_FRAME_BYTES, MAX_PENDING_REQUESTS, RTM_FRAME_BURST,
+    RTM_FRAMES_PER_SECOND, SNEAK_PEEK_BURST, SNEAK_PEEKS_PER_SECOND, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
 };
-use crate::rate::TokenBucket;
+use crate::rate::{PendingSocket, TokenBucket};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::Response as HttpResponse;
 use confab_protocol::action::{DynamicConfig, LoginRequest, LoginResponse};
 use confab_protocol::frame::{PushFrame, ResponseFrame};
-use confab_protocol::push::{self, CustomerDisconnected, Push};
+use confab_protocol::push::{CustomerDisconnected, Push, reason};
 use confab_protocol::{ApiError, DecodeError, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use futures::future::BoxFuture;
 use futures::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 /// The only group until groups exist; it is "online" whenever the server runs.
 const DEFAULT_GROUP: u32 = 0;
+
+/// The Customer Chat API versions this server speaks: in the socket's path (`/v3.5/…`) and in
+/// `login`'s top-level `version`.
+pub const SUPPORTED_VERSIONS: [&str; 2] = ["3.5", "3.2"];
 
 #[derive(Debug, Deserialize)]
 pub struct RtmQuery {
@@ -49,28 +74,55 @@ pub struct RtmQuery {
     license_id: Option<u64>,
 }
 
-/// Checks the organization and the Origin, then upgrades.
+/// Checks the Origin, then upgrades; a socket this server will not serve (an unsupported
+/// version, an unknown organization, too many sockets not logged in from its address) hears
+/// why and is closed.
 pub async fn upgrade(
     State(state): State<AppState>,
+    Path(version): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<RtmQuery>,
     headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Result<HttpResponse> {
-    match (&query.organization_id, query.license_id) {
-        (Some(org), _) if *org == state.settings.organization_id => {}
-        (None, Some(_)) => {}
-        _ => {
-            return Err(Error::new(ErrorType::Other("license_not_found".into()), "Unknown organization_id"));
-        }
-    }
     state.settings.check_origin(&headers)?;
+    let known_organization = match (&query.organization_id, query.license_id) {
+        (Some(org), _) => *org == state.settings.organization_id,
+        (None, Some(_)) => true,
+        (None, None) => false,
+    };
+    let supported = version.strip_prefix('v').is_some_and(|v| SUPPORTED_VERSIONS.contains(&v));
+    let admitted = if !supported {
+        Err(reason::UNSUPPORTED_VERSION)
+    } else if !known_organization {
+        Err(reason::LICENSE_NOT_FOUND)
+    } else {
+        let client = state.settings.client_address(peer, &headers);
+        state
+            .pending_sockets
+            .try_open(client, state.settings.max_unauthorized_connections_per_address)
+            .ok_or(reason::TOO_MANY_UNAUTHORIZED_CONNECTIONS)
+    };
     let shutdown = state.shutdown.clone();
     Ok(ws
         .read_buffer_size(WS_READ_BUFFER_BYTES)
         .write_buffer_size(WS_WRITE_BUFFER_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| shutdown.track(run(socket, state))))
+        .on_upgrade(move |socket| {
+            shutdown.track(async move {
+                match admitted {
+                    Ok(pending) => run(socket, state, pending).await,
+                    Err(reason) => refuse(socket, reason).await,
+                }
+            })
+        }))
+}
+
+/// Tells a socket that will not be served why, and closes it.
+async fn refuse(socket: WebSocket, reason: &'static str) {
+    let (mut sink, _stream) = socket.split();
+    say_goodbye(&mut sink, Goodbye::because(reason)).await;
 }
 
 /// Why a socket ends, and what it is told.
@@ -78,6 +130,42 @@ struct Goodbye {
     reason: Option<&'static str>,
     code: u16,
     text: &'static str,
+}
+
+impl Goodbye {
+    /// The goodbye for a `customer_disconnected` reason, with its close code (see the table
+    /// at the top).
+    fn because(reason: &'static str) -> Self {
+        let (code, text) = match reason {
+            reason::CONNECTION_TIMEOUT => (close_code::POLICY, "login timeout"),
+            reason::ACCESS_TOKEN_EXPIRED => (close_code::POLICY, "access token expired"),
+            reason::SERVICE_TEMPORARILY_UNAVAILABLE => (close_code::AWAY, "server shutting down"),
+            reason::CUSTOMER_BANNED => (close_code::POLICY, "customer banned"),
+            reason::LOGGED_OUT_REMOTELY => (close_code::NORMAL, "logged out remotely"),
+            reason::TOO_MANY_CONNECTIONS => (close_code::POLICY, "too many connections"),
+            reason::CUSTOMER_TEMPORARILY_BLOCKED => (close_code::AGAIN, "customer temporarily blocked"),
+            reason::TOO_MANY_UNAUTHORIZED_CONNECTIONS => (close_code::AGAIN, "too many unauthorized connections"),
+            reason::INACTIVITY_TIMEOUT => (close_code::NORMAL, "inactivity timeout"),
+            reason::UNSUPPORTED_VERSION => (close_code::POLICY, "unsupported version"),
+            reason::LICENSE_NOT_FOUND => (close_code::POLICY, "license not found"),
+            _ => (close_code::ERROR, "internal error"),
+        };
+        Goodbye { reason: Some(reason), code, text }
+    }
+}
+
+/// Sends the goodbye: `customer_disconnected` (when it has a reason), then the close frame.
+async fn say_goodbye<S>(sink: &mut S, goodbye: Goodbye)
+where
+    S: futures::Sink<Message> + Unpin,
+{
+    if let Some(reason) = goodbye.reason {
+        let push = Push::CustomerDisconnected(CustomerDisconnected { reason: reason.into(), data: None });
+        let frame = ServerFrame::Push(PushFrame { request_id: None, push });
+        let _ = sink.send(Message::Text(frame.encode().into())).await;
+    }
+    let close = CloseFrame { code: goodbye.code, reason: Utf8Bytes::from_static(goodbye.text) };
+    let _ = sink.send(Message::Close(Some(close))).await;
 }
 
 /// What a finished request leaves for the socket's loop to do.
@@ -89,6 +177,8 @@ enum Outcome {
         expires_at: Micros,
         response: Box<ServerFrame>,
     },
+    /// The socket may not log in: it ends with this reason.
+    Refused(&'static str),
 }
 
 /// One socket: who logged in on it, and its requests.
@@ -100,6 +190,11 @@ struct Session {
     sneak_peeks: Arc<Mutex<TokenBucket>>,
     waiting: VecDeque<(Option<String>, Request)>,
     running: Option<BoxFuture<'static, Outcome>>,
+    /// This socket's place among its address's sockets not logged in yet (until login).
+    pending: Option<PendingSocket>,
+    /// The last request (pings aside) or push seen: the inactivity timeout counts from it.
+    last_active: Micros,
+    flags: Arc<SocketFlags>,
 }
 
 fn deadline(state: &AppState, at: Micros) -> BoxFuture<'static, ()> {
@@ -107,9 +202,9 @@ fn deadline(state: &AppState, at: Micros) -> BoxFuture<'static, ()> {
     async move { clock.sleep_until(at).await }.boxed()
 }
 
-async fn run(socket: WebSocket, state: AppState) {
+async fn run(socket: WebSocket, state: AppState, pending: PendingSocket) {
     let (mut sink, mut stream) = socket.split();
-    let (handle, SocketQueue { mut frames, overflowed }) = state.fanout.hub.open_socket();
+    let (handle, SocketQueue { mut frames, overflowed, flags }) = state.fanout.hub.open_socket();
     let now = state.domain.clock.now();
     let mut session = Session {
         state: state.clone(),
@@ -119,28 +214,39 @@ async fn run(socket: WebSocket, state: AppState) {
         sneak_peeks: Arc::new(Mutex::new(TokenBucket::new(SNEAK_PEEKS_PER_SECOND, SNEAK_PEEK_BURST, now))),
         waiting: VecDeque::new(),
         running: None,
+        pending: Some(pending),
+        last_active: now,
+        flags,
     };
     // Before login: the login timeout. After: the expiry of the token it logged in with.
     let mut deadline_at = deadline(&state, now.plus(state.settings.login_timeout));
+    // After login: when the customer will have been inactive too long, unless active meanwhile.
+    let mut idle_at: BoxFuture<'static, ()> = std::future::pending().boxed();
 
     let goodbye = loop {
         tokio::select! {
             biased;
-            _ = state.shutdown.signalled() => break Some(Goodbye {
-                reason: Some(push::reason::SERVICE_TEMPORARILY_UNAVAILABLE),
-                code: close_code::AWAY,
-                text: "server shutting down",
+            _ = state.shutdown.signalled() => break Some(Goodbye::because(reason::SERVICE_TEMPORARILY_UNAVAILABLE)),
+            _ = overflowed.cancelled() => break Some(match session.flags.ended_for() {
+                Some(reason) => Goodbye::because(reason),
+                None => Goodbye { reason: None, code: close_code::AGAIN, text: "client too slow" },
             }),
-            _ = overflowed.cancelled() => break Some(Goodbye {
-                reason: None,
-                code: close_code::AGAIN,
-                text: "client too slow",
-            }),
-            _ = &mut deadline_at => break Some(if session.customer_id.is_none() {
-                Goodbye { reason: Some(push::reason::CONNECTION_TIMEOUT), code: close_code::POLICY, text: "login timeout" }
+            _ = &mut deadline_at => break Some(Goodbye::because(if session.customer_id.is_none() {
+                reason::CONNECTION_TIMEOUT
             } else {
-                Goodbye { reason: Some(push::reason::ACCESS_TOKEN_EXPIRED), code: close_code::POLICY, text: "access token expired" }
-            }),
+                reason::ACCESS_TOKEN_EXPIRED
+            })),
+            _ = &mut idle_at => {
+                let now = state.domain.clock.now();
+                if session.flags.take_pushed() {
+                    session.last_active = now;
+                }
+                let due = session.last_active.plus(INACTIVITY_TIMEOUT);
+                if due <= now {
+                    break Some(Goodbye::because(reason::INACTIVITY_TIMEOUT));
+                }
+                idle_at = deadline(&state, due);
+            }
             Some(frame) = frames.recv() => {
                 if sink.send(frame.into_message()).await.is_err() {
                     break None;
@@ -148,16 +254,31 @@ async fn run(socket: WebSocket, state: AppState) {
             }
             outcome = async { session.running.as_mut().expect("guarded").await }, if session.running.is_some() => {
                 session.running = None;
-                if let Outcome::LoggedIn { customer_id, expires_at, response } = outcome {
-                    state.fanout.hub.subscribe(&customer_id, &session.socket);
-                    session.customer_id = Some(customer_id);
-                    session.socket.send_frame(*response);
-                    deadline_at = deadline(&state, expires_at);
+                match outcome {
+                    Outcome::Done => {}
+                    Outcome::Refused(reason) => break Some(Goodbye::because(reason)),
+                    Outcome::LoggedIn { customer_id, expires_at, response } => {
+                        let now = state.domain.clock.now();
+                        if !state.fanout.hub.try_subscribe(&customer_id, &session.socket, MAX_CONNECTIONS_PER_CUSTOMER) {
+                            state.connection_strikes.strike(&customer_id, now);
+                            break Some(Goodbye::because(reason::TOO_MANY_CONNECTIONS));
+                        }
+                        session.customer_id = Some(customer_id);
+                        session.pending = None;
+                        session.socket.send_frame(*response);
+                        deadline_at = deadline(&state, expires_at);
+                        session.last_active = now;
+                        idle_at = deadline(&state, now.plus(INACTIVITY_TIMEOUT));
+                    }
                 }
                 session.start_next();
             }
             message = stream.next() => match message {
-                Some(Ok(Message::Text(text))) => session.receive(&text),
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(goodbye) = session.receive(&text) {
+                        break Some(goodbye);
+                    }
+                }
                 Some(Ok(Message::Binary(_))) => session.socket.send_frame(ResponseFrame::error(
                     None, "unknown", ApiError::validation("Frames must be JSON text"),
                 )),
@@ -175,6 +296,7 @@ async fn run(socket: WebSocket, state: AppState) {
     if let Some(customer_id) = &session.customer_id {
         state.fanout.hub.unsubscribe(customer_id, session.socket.id);
     }
+    drop(session.pending.take());
     if let Some(goodbye) = goodbye {
         // What was queued before the goodbye still goes out first.
         while let Ok(frame) = frames.try_recv() {
@@ -182,13 +304,7 @@ async fn run(socket: WebSocket, state: AppState) {
                 return;
             }
         }
-        if let Some(reason) = goodbye.reason {
-            let push = Push::CustomerDisconnected(CustomerDisconnected { reason: reason.into(), data: None });
-            let frame = ServerFrame::Push(PushFrame { request_id: None, push });
-            let _ = sink.send(Message::Text(frame.encode().into())).await;
-        }
-        let close = CloseFrame { code: goodbye.code, reason: Utf8Bytes::from_static(goodbye.text) };
-        let _ = sink.send(Message::Close(Some(close))).await;
+        say_goodbye(&mut sink, goodbye).await;
     }
 }
 
@@ -199,8 +315,9 @@ fn is_oversized(error: axum::Error) -> bool {
 }
 
 impl Session {
-    /// Takes one text frame: answers pings and bad frames at once, queues the rest.
-    fn receive(&mut self, text: &str) {
+    /// Takes one text frame: answers pings and bad frames at once, queues the rest. A login
+    /// in a version this server does not speak ends the socket.
+    fn receive(&mut self, text: &str) -> Option<Goodbye> {
         let frame = match RequestFrame::decode(text) {
             Ok(frame) => frame,
             Err(e) => {
@@ -211,26 +328,38 @@ impl Session {
                     }
                     _ => ApiError::validation(e.to_string()),
                 };
-                return self.socket.send_frame(ResponseFrame::error(e.request_id().map(str::to_owned), action, error));
+                self.socket.send_frame(ResponseFrame::error(e.request_id().map(str::to_owned), action, error));
+                return None;
             }
         };
+        if let (Request::Login(_), Some(version)) = (&frame.request, &frame.version)
+            && !SUPPORTED_VERSIONS.contains(&version.as_str())
+        {
+            return Some(Goodbye::because(reason::UNSUPPORTED_VERSION));
+        }
         let (request_id, action) = (frame.request_id, frame.request.name());
-        if !self.bucket.take(self.state.domain.clock.now()) {
+        let now = self.state.domain.clock.now();
+        if !self.bucket.take(now) {
             let error = ApiError::new(ErrorType::TooManyRequests, "Too many requests; slow down");
-            return self.socket.send_frame(ResponseFrame::error(request_id, action, error));
+            self.socket.send_frame(ResponseFrame::error(request_id, action, error));
+            return None;
         }
         if let Request::Ping(_) = frame.request {
-            return self.socket.send_frame(ResponseFrame::ok(request_id, Response::Ping(Default::default())));
+            self.socket.send_frame(ResponseFrame::ok(request_id, Response::Ping(Default::default())));
+            return None;
         }
+        self.last_active = now;
         if self.waiting.len() >= MAX_PENDING_REQUESTS {
             let error = ApiError::new(
                 ErrorType::TooManyRequests,
                 format!("More than {MAX_PENDING_REQUESTS} requests waiting; wait for answers"),
             );
-            return self.socket.send_frame(ResponseFrame::error(request_id, action, error));
+            self.socket.send_frame(ResponseFrame::error(request_id, action, error));
+            return None;
         }
         self.waiting.push_back((request_id, frame.request));
         self.start_next();
+        None
     }
 
     /// Starts the next waiting request unless one is running.
@@ -278,16 +407,30 @@ impl RunningRequest {
             .token
             .strip_prefix("Bearer ")
             .ok_or_else(|| Error::authentication("The token must be `Bearer <access_token>`"))?;
-        let domain = &self.call.state.domain;
+        let state = &self.call.state;
+        let domain = &state.domain;
         let claims =
             domain.customer_for_token(token).ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
+        if state.connection_strikes.is_blocked(&claims.customer_id, domain.clock.now()) {
+            return Ok(Outcome::Refused(reason::CUSTOMER_TEMPORARILY_BLOCKED));
+        }
         let (customer, chats, events) =
             domain.login(&claims.customer_id, login.customer.as_ref(), login.customer_page.as_ref()).await?;
         // The customer's other sockets and the agents of their chat learn of the new fields
         // and page; this socket is not subscribed yet (its login response comes first).
-        self.call.state.fanout.deliver(&events, None);
+        state.fanout.deliver(&events, None);
+        // The greeting rules for the page the customer logs in on; the greeting shown now (if
+        // any) rides on the response, the customer's other sockets get it pushed.
+        let page_url = login.customer_page.as_ref().and_then(|page| page.url.as_deref());
+        let greetings = domain.greet_on_page(&claims.customer_id, page_url).await?;
+        state.fanout.deliver(&greetings.events, None);
+        if let Some(at) = greetings.next_due {
+            state.greeter.schedule(&claims.customer_id, at);
+        }
         let config = DynamicConfig::new(DEFAULT_GROUP, vec![DEFAULT_GROUP]);
-        let response = Response::Login(LoginResponse::new(customer, chats, config));
+        let mut login_response = LoginResponse::new(customer, chats, config);
+        login_response.greeting = greetings.current.map(|g| serde_json::to_value(g).expect("greetings always encode"));
+        let response = Response::Login(login_response);
         Ok(Outcome::LoggedIn {
             customer_id: claims.customer_id,
             expires_at: Micros::from_unix_seconds(claims.expires_at),

@@ -7,7 +7,9 @@
 //! `CUSTOMER_TOKEN_TTL`, and the cookies are renewed.
 //!
 //! Clients read the body, not the status: failures are `{"oauth_exception": …}` or
-//! `{"identity_exception": …}` bodies (with a 4xx status for everyone else's sake).
+//! `{"identity_exception": …}` bodies (with a 4xx status for everyone else's sake). A banned
+//! visitor (cookies naming a customer under a ban) gets `{"identity_exception":
+//! "customer_banned"}` with 403.
 //!
 //! Like the socket, the endpoint refuses a browser page on a foreign origin: no token, no
 //! cookie (else any website could mint tokens for, and renew the identity of, a visitor who
@@ -96,6 +98,16 @@ pub async fn grant(
         (Some(id), Some(secret)) => domain.known_customer(id, secret).await?.map(|id| (id, secret.to_owned())),
         _ => None,
     };
+    // A banned visitor gets no token: the SDK destroys itself with the exception's text as the
+    // reason (protocol.md §6.2), instead of retrying.
+    if let Some((id, _)) = &known
+        && domain.ban_of(id).await?.is_some()
+    {
+        return Ok(refuse(
+            StatusCode::FORBIDDEN,
+            TokenError { identity_exception: Some("customer_banned".into()), oauth_exception: None },
+        ));
+    }
     if known.is_none() && !state.token_limits.new_customers.take(client, now) {
         return Ok(too_many_requests());
     }

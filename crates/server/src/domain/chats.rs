@@ -207,7 +207,7 @@ fn visible(requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Re
 }
 
 /// Who is in the chat, by kind: who its pushes are for.
-fn members_of(users: &[User]) -> Members {
+pub(super) fn members_of(users: &[User]) -> Members {
     let mut members = Members::default();
     for user in users {
         match user {
@@ -265,7 +265,7 @@ impl Conn {
     }
 
     /// Stores `event` as the chat's next event, in `thread_id`, with the server's fields.
-    async fn append_event(
+    pub(super) async fn append_event(
         &mut self,
         chat_id: &str,
         thread_id: &str,
@@ -292,7 +292,7 @@ impl Conn {
 
     /// Opens the chat's next thread with its first events; the chat must be locked and have no
     /// active thread. Returns the thread, its events' ids, and the chat's users.
-    async fn open_thread(
+    pub(super) async fn open_thread(
         &mut self,
         requester: Requester<'_>,
         chat_id: &str,

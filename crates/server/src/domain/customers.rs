@@ -130,11 +130,11 @@ impl Domain {
             .filter(|claims| Micros::from_unix_seconds(claims.expires_at) > self.clock.now())
     }
 
-    /// Records a visit (a login), applies the customer fields and the page the client sent
-    /// (the same rules as `update_customer` and `update_customer_page`), and returns the
-    /// customer with statistics, their chats, and the pushes the changes cause. Invalid
-    /// customer fields fail the login (`validation`); a page that is not an http(s) page (a
-    /// local file, say) is simply not counted.
+    /// Refuses a banned customer (`customer_banned`). Records a visit (a login), applies the
+    /// customer fields and the page the client sent (the same rules as `update_customer` and
+    /// `update_customer_page`), and returns the customer with statistics, their chats, and the
+    /// pushes the changes cause. Invalid customer fields fail the login (`validation`); a page
+    /// that is not an http(s) page (a local file, say) is simply not counted.
     pub async fn login(
         &self,
         customer_id: &str,
@@ -147,6 +147,10 @@ impl Domain {
         let page = page.and_then(|page| valid_page(page).ok());
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
+        if let Some(until) = tx.ban_of(customer_id, now).await? {
+            let message = format!("Customer is banned until {}", until.rfc3339());
+            return Err(Error::new(confab_protocol::ErrorType::CustomerBanned, message));
+        }
         // Counting the visit locks the customer's row (an upsert) until commit.
         tx.record_visit(customer_id, now).await?;
         let mut events = Vec::new();
@@ -237,8 +241,8 @@ pub fn statistics(row: &CustomerRow) -> Statistics {
         threads_count: row.threads_count.max(0) as u64,
         visits_count: row.visits_count.max(0) as u64,
         page_views_count: row.page_views_count.max(0) as u64,
-        greetings_shown_count: 0,
-        greetings_accepted_count: 0,
+        greetings_shown_count: row.greetings_shown_count.max(0) as u64,
+        greetings_accepted_count: row.greetings_accepted_count.max(0) as u64,
     }
 }
 

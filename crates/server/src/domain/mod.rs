@@ -17,17 +17,19 @@
 mod chat_state;
 mod chats;
 mod customers;
+mod greetings;
 mod properties;
 pub mod uploads;
 mod views;
 
 pub use chats::Started;
 pub use customers::{Grant, TokenClaims, statistics};
+pub use greetings::{AGENT_GREETING_TEMPLATE_ID, GreetingRule, PageGreetings};
 
 use crate::clock::Clock;
 use crate::store::Store;
 use confab_protocol::action::Postback;
-use confab_protocol::entity::{Chat, Customer, Event, Properties, PropertyNames, User};
+use confab_protocol::entity::{Chat, Customer, Event, Greeting, Properties, PropertyNames, User};
 use serde::{Deserialize, Serialize};
 
 /// Who is asking: decides what they may see and write.
@@ -182,6 +184,27 @@ pub enum DomainEvent {
         opened_at: String,
         members: Members,
     },
+    /// A greeting was shown to the customer (`incoming_greeting`).
+    GreetingShown {
+        customer_id: String,
+        greeting: Greeting,
+    },
+    /// The customer accepted a greeting (`greeting_accepted`).
+    GreetingAccepted {
+        customer_id: String,
+        unique_id: String,
+    },
+    /// A greeting was canceled, by the customer or by a newer one (`greeting_canceled`).
+    GreetingCanceled {
+        customer_id: String,
+        unique_id: String,
+    },
+    /// Every session of the customer ends with `customer_disconnected` and this reason (a ban,
+    /// a remote logout), on every node.
+    CustomerDisconnected {
+        customer_id: String,
+        reason: String,
+    },
 }
 
 impl DomainEvent {
@@ -202,7 +225,12 @@ impl DomainEvent {
             | DomainEvent::ThreadPropertiesDeleted { chat_id, .. }
             | DomainEvent::EventPropertiesUpdated { chat_id, .. }
             | DomainEvent::EventPropertiesDeleted { chat_id, .. } => Some(chat_id),
-            DomainEvent::CustomerUpdated { .. } | DomainEvent::CustomerPageUpdated { .. } => None,
+            DomainEvent::CustomerUpdated { .. }
+            | DomainEvent::CustomerPageUpdated { .. }
+            | DomainEvent::GreetingShown { .. }
+            | DomainEvent::GreetingAccepted { .. }
+            | DomainEvent::GreetingCanceled { .. }
+            | DomainEvent::CustomerDisconnected { .. } => None,
         }
     }
 }

@@ -11,9 +11,8 @@
 use axum::body::Bytes;
 use axum::extract::ws::{Message, Utf8Bytes};
 use std::collections::HashMap;
-use std::sync::Arc;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -49,18 +48,44 @@ impl AsRef<[u8]> for Frame {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SocketId(u64);
 
-/// The hub's end of one socket: its outbound queue, and the signal that it fell behind.
+/// The hub's end of one socket: its outbound queue, and the signal that it must end (it fell
+/// behind, or its customer's sessions were ended).
 #[derive(Debug, Clone)]
 pub struct SocketHandle {
     pub id: SocketId,
     tx: mpsc::Sender<Frame>,
     overflowed: CancellationToken,
+    flags: Arc<SocketFlags>,
 }
 
-/// The socket's own end: frames to write, and when to give up on a slow reader.
+/// What the hub tells a socket besides frames.
+#[derive(Debug, Default)]
+pub struct SocketFlags {
+    /// Why the socket must end (a `customer_disconnected` reason), when it is told to end
+    /// (`overflowed` is cancelled then too); unset when it fell behind.
+    ended_for: OnceLock<&'static str>,
+    /// Set by every push the hub delivers (chat activity, for the inactivity timeout).
+    pushed: AtomicBool,
+}
+
+impl SocketFlags {
+    /// The reason the socket was told to end with, if any.
+    pub fn ended_for(&self) -> Option<&'static str> {
+        self.ended_for.get().copied()
+    }
+
+    /// Whether a push arrived since the last call.
+    pub fn take_pushed(&self) -> bool {
+        self.pushed.swap(false, Ordering::Relaxed)
+    }
+}
+
+/// The socket's own end: frames to write, and when to give up (a slow reader, or an end
+/// the hub was told of: see `flags`).
 pub struct SocketQueue {
     pub frames: mpsc::Receiver<Frame>,
     pub overflowed: CancellationToken,
+    pub flags: Arc<SocketFlags>,
 }
 
 #[derive(Default)]
@@ -89,13 +114,38 @@ impl Hub {
         let id = SocketId(self.next_id.fetch_add(1, Ordering::Relaxed));
         let (tx, frames) = mpsc::channel(OUTBOUND_QUEUE_FRAMES);
         let overflowed = CancellationToken::new();
-        (SocketHandle { id, tx, overflowed: overflowed.clone() }, SocketQueue { frames, overflowed })
+        let flags = Arc::new(SocketFlags::default());
+        (
+            SocketHandle { id, tx, overflowed: overflowed.clone(), flags: flags.clone() },
+            SocketQueue { frames, overflowed, flags },
+        )
     }
 
     /// Delivers pushes for `user_id` to this socket from now on.
     pub fn subscribe(&self, user_id: &str, socket: &SocketHandle) {
         let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
         sockets.entry(user_id.to_owned()).or_default().push(socket.clone());
+    }
+
+    /// Subscribes the socket unless `user_id` has `max` sockets here already; false then.
+    pub fn try_subscribe(&self, user_id: &str, socket: &SocketHandle, max: usize) -> bool {
+        let mut sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        let list = sockets.entry(user_id.to_owned()).or_default();
+        if list.len() >= max {
+            return false;
+        }
+        list.push(socket.clone());
+        true
+    }
+
+    /// Tells every socket of every user in `user_ids` to end with `reason`
+    /// (`customer_disconnected`). Each says its goodbye after the frames queued before.
+    pub fn disconnect(&self, user_ids: &[&str], reason: &'static str) {
+        let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+        for handle in user_ids.iter().filter_map(|id| sockets.get(*id)).flatten() {
+            let _ = handle.flags.ended_for.set(reason);
+            handle.overflowed.cancel();
+        }
     }
 
     pub fn unsubscribe(&self, user_id: &str, socket: SocketId) {
@@ -124,6 +174,7 @@ impl Hub {
                         let push = push.take().expect("encoded once");
                         Frame::new(ServerFrame::Push(PushFrame { request_id: None, push }).encode())
                     });
+                    handle.flags.pushed.store(true, Ordering::Relaxed);
                     handle.send(frame.clone());
                 }
             }

@@ -8,6 +8,10 @@
 //! The requester's own socket gets its copy carrying its `request_id` (protocol.md §3.4: that
 //! push settles the request) when the requester is among the push's recipients; every other
 //! socket gets it without.
+//!
+//! One domain event is no push: `CustomerDisconnected` (a ban, a remote logout) tells the
+//! customer's sockets to end; each then says its own goodbye (`customer_disconnected` with
+//! the reason, then the close), after the frames queued before it.
 
 pub mod bus;
 pub mod hub;
@@ -16,9 +20,9 @@ use crate::domain::{DomainEvent, Members};
 use confab_protocol::frame::PushFrame;
 use confab_protocol::push::{
     ChatDeactivated, ChatPropertiesDeleted, ChatPropertiesUpdated, CustomerPageUpdated, EventPropertiesDeleted,
-    EventPropertiesUpdated, EventsMarkedAsSeen, IncomingChat, IncomingEvent, IncomingRichMessagePostback,
-    IncomingSneakPeek, IncomingTypingIndicator, Push, SneakPeek, ThreadPropertiesDeleted, ThreadPropertiesUpdated,
-    TypingIndicator, UserAddedToChat,
+    EventPropertiesUpdated, EventsMarkedAsSeen, GreetingUniqueId, IncomingChat, IncomingEvent,
+    IncomingRichMessagePostback, IncomingSneakPeek, IncomingTypingIndicator, Push, SneakPeek, ThreadPropertiesDeleted,
+    ThreadPropertiesUpdated, TypingIndicator, UserAddedToChat, reason,
 };
 use hub::{Hub, SocketHandle};
 
@@ -30,8 +34,25 @@ pub struct Origin {
     pub request_id: Option<String>,
 }
 
+/// What a domain event becomes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Delivery<'a> {
+    /// A push, and the users it is for.
+    Push(Push, Vec<&'a str>),
+    /// The end of every socket of these users, with this `customer_disconnected` reason.
+    Disconnect(&'static str, Vec<&'a str>),
+}
+
+/// The `customer_disconnected` reasons a domain event may end sockets with, as the socket's
+/// goodbye names them (a reason this server does not send is dropped).
+fn known_reason(name: &str) -> Option<&'static str> {
+    [reason::CUSTOMER_BANNED, reason::LOGGED_OUT_REMOTELY, reason::SERVICE_TEMPORARILY_UNAVAILABLE]
+        .into_iter()
+        .find(|r| *r == name)
+}
+
 /// The push a domain event becomes, and the users it is for.
-pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
+pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
     fn everyone(members: &Members) -> Vec<&str> {
         members.customers.iter().chain(&members.agents).map(String::as_str).collect()
     }
@@ -46,7 +67,7 @@ pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
         }
         users
     }
-    match event {
+    let (push, recipients) = match event {
         DomainEvent::ChatStarted { chat, requester_id, members } => (
             Push::IncomingChat(IncomingChat {
                 chat: chat.clone(),
@@ -189,7 +210,24 @@ pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
             }),
             agents(members),
         ),
-    }
+        DomainEvent::GreetingShown { customer_id, greeting } => {
+            (Push::IncomingGreeting(greeting.clone()), vec![customer_id.as_str()])
+        }
+        DomainEvent::GreetingAccepted { customer_id, unique_id } => {
+            (Push::GreetingAccepted(GreetingUniqueId { unique_id: unique_id.clone() }), vec![customer_id.as_str()])
+        }
+        DomainEvent::GreetingCanceled { customer_id, unique_id } => {
+            (Push::GreetingCanceled(GreetingUniqueId { unique_id: unique_id.clone() }), vec![customer_id.as_str()])
+        }
+        DomainEvent::CustomerDisconnected { customer_id, reason } => {
+            let Some(reason) = known_reason(reason) else {
+                tracing::warn!(reason, "a disconnection for a reason this server does not send");
+                return Delivery::Disconnect(reason::SERVICE_TEMPORARILY_UNAVAILABLE, vec![customer_id.as_str()]);
+            };
+            return Delivery::Disconnect(reason, vec![customer_id.as_str()]);
+        }
+    };
+    Delivery::Push(push, recipients)
 }
 
 /// Delivers domain events as pushes on this node.
@@ -203,7 +241,13 @@ impl Fanout {
     /// gets its copies with its `request_id`.
     pub fn deliver(&self, events: &[DomainEvent], origin: Option<&Origin>) {
         for event in events {
-            let (push, recipients) = push_of(event);
+            let (push, recipients) = match push_of(event) {
+                Delivery::Push(push, recipients) => (push, recipients),
+                Delivery::Disconnect(reason, users) => {
+                    self.hub.disconnect(&users, reason);
+                    continue;
+                }
+            };
             let skip = origin.map(|o| o.socket.id);
             if let Some(origin) = origin.filter(|o| recipients.contains(&o.user_id.as_str())) {
                 origin.socket.send_frame(PushFrame { request_id: origin.request_id.clone(), push: push.clone() });

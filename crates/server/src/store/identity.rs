@@ -45,6 +45,8 @@ pub struct CustomerRow {
     pub last_page_url: Option<String>,
     pub last_page_title: Option<String>,
     pub last_page_at: Option<i64>,
+    pub greetings_shown_count: i64,
+    pub greetings_accepted_count: i64,
 }
 
 impl Conn {
@@ -103,7 +105,10 @@ impl Conn {
             "SELECT c.id, c.name, c.email, c.avatar, c.session_fields, c.created_at, c.visits_count,
                     c.page_views_count, c.last_page_url, c.last_page_title, c.last_page_at,
                     (SELECT COUNT(*) FROM chats WHERE customer_id = c.id) AS chats_count,
-                    (SELECT COALESCE(MAX(threads_count), 0) FROM chats WHERE customer_id = c.id) AS threads_count
+                    (SELECT COALESCE(MAX(threads_count), 0) FROM chats WHERE customer_id = c.id) AS threads_count,
+                    (SELECT COUNT(shown_at) FROM greetings WHERE customer_id = c.id) AS greetings_shown_count,
+                    (SELECT COUNT(*) FROM greetings WHERE customer_id = c.id AND state = 'accepted')
+                        AS greetings_accepted_count
              FROM customers c WHERE c.id = $1",
             id
         ))

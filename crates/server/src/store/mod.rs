@@ -61,12 +61,14 @@ pub(crate) use {exec, fetch};
 
 mod chat_state;
 mod chats;
+mod greetings;
 mod identity;
 mod paging;
 mod uploads;
 
 pub use chat_state::StoredEvent;
 pub use chats::{ChatRow, EventRow, ThreadRow};
+pub use greetings::{GreetingRow, GreetingRuleRow};
 pub use identity::{AgentSeed, CustomerRow};
 pub use paging::Page;
 pub use uploads::UploadRow;

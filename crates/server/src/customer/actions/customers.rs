@@ -1,6 +1,6 @@
 //! The customer: `get_customer`, `update_customer`, `set_customer_session_fields`, `update_customer_page`.
 
-use super::Call;
+use super::{Call, greetings};
 use crate::error::Result;
 use confab_protocol::action::{
     GetCustomerRequest, SetCustomerSessionFieldsRequest, UpdateCustomerPageRequest, UpdateCustomerRequest,
@@ -27,9 +27,13 @@ pub async fn set_customer_session_fields(call: &Call, req: SetCustomerSessionFie
     Ok(())
 }
 
+/// Counts the page view and tells the chat's agents (`customer_page_updated`); the answer
+/// comes first, then the greetings the page's rules show.
 pub async fn update_customer_page(call: &Call, req: UpdateCustomerPageRequest) -> Result<()> {
     let events = call.domain().update_customer_page(call.customer_id(), &req.0).await?;
-    call.respond::<UpdateCustomerPageRequest>(Default::default());
     call.fan_out(&events);
-    Ok(())
+    greetings::greet_on_page(call, req.0.url.as_deref(), || {
+        call.respond::<UpdateCustomerPageRequest>(Default::default())
+    })
+    .await
 }
