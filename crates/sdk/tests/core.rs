@@ -6,6 +6,7 @@
 //! client's own errors (§11.2); and what core.rs adds: every reconnect backs off, and each chat
 //! event reaches the app once. Backoff jitter comes from the seed, so every delay here is reproducible.
 
+use confab_protocol::action::Action;
 use confab_protocol::action::{
     DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginChat, LoginRequest, LoginResponse,
     SendEventRequest, SendEventResponse, StartChatRequest, StartChatResponse,
@@ -15,10 +16,11 @@ use confab_protocol::frame::{PushFrame, ResponseFrame};
 use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push};
 use confab_protocol::token::TokenResponse;
 use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
-use confab_sdk::Error;
 use confab_sdk::core::{
-    Config, Core, Event, Io, MAX_PENDING_REQUESTS, REQUEST_TIMEOUT, RawResponse, Reply, RequestId, STABLE_CONNECTION,
+    Config, Core, Io, KEEPALIVE_INTERVAL, MAX_PENDING_REQUESTS, Output, REQUEST_TIMEOUT, RawResponse, Reply, RequestId,
+    STABLE_CONNECTION,
 };
+use confab_sdk::{Availability, ClientEvent, DisconnectOutcome, SdkError as Error};
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
@@ -78,20 +80,20 @@ fn incoming_event(chat_id: &str, id: &str, seq: Option<u64>) -> Push {
     Push::IncomingEvent(IncomingEvent { chat_id: chat_id.into(), thread_id: "thread-1".into(), event })
 }
 
-fn start_chat() -> Request {
-    Request::StartChat(StartChatRequest::default())
+fn start_chat() -> StartChatRequest {
+    StartChatRequest::default()
 }
 
-fn send_message(text: &str) -> Request {
-    Request::SendEvent(SendEventRequest {
+fn send_message(text: &str) -> SendEventRequest {
+    SendEventRequest {
         chat_id: "chat-1".into(),
         event: confab_protocol::Event::message(text),
         attach_to_last_thread: None,
-    })
+    }
 }
 
-fn list_chats() -> Request {
-    Request::ListChats(ListChatsRequest::default())
+fn list_chats() -> ListChatsRequest {
+    ListChatsRequest::default()
 }
 
 fn list_chats_response(total: u64) -> Response {
@@ -103,12 +105,32 @@ fn list_chats_response(total: u64) -> Response {
     })
 }
 
-fn get_chat(id: &str) -> Request {
-    Request::GetChat(GetChatRequest { chat_id: id.into(), thread_id: None })
+fn get_chat(id: &str) -> GetChatRequest {
+    GetChatRequest { chat_id: id.into(), thread_id: None }
 }
 
-fn disconnected(reason: &str, will_reconnect: bool) -> Event {
-    Event::Disconnected { reason: reason.into(), will_reconnect }
+/// `Disconnected` without data: reconnecting, or destroyed.
+fn disconnected(reason: &str, will_reconnect: bool) -> Output {
+    let outcome = if will_reconnect { DisconnectOutcome::Reconnecting } else { DisconnectOutcome::Destroyed };
+    Output::Event(ClientEvent::Disconnected { reason: reason.into(), data: None, outcome })
+}
+
+/// The app event an `incoming_chat` or `incoming_event` push becomes.
+fn pushed(push: Push) -> Output {
+    Output::Event(match push {
+        Push::IncomingChat(incoming) => ClientEvent::IncomingChat(incoming),
+        Push::IncomingEvent(incoming) => ClientEvent::IncomingEvent(incoming),
+        other => panic!("not a push these tests map: {other:?}"),
+    })
+}
+
+/// A request settled by `push`, with no response before it.
+fn by_push(push: Push) -> Reply {
+    Reply::Push { push, response: None }
+}
+
+fn chat_reply(chat: Chat) -> Reply {
+    by_push(Push::IncomingChat(IncomingChat { chat, requester_id: None, transferred_from: None }))
 }
 
 /// A response payload as the core hands it on: undecoded.
@@ -116,8 +138,8 @@ fn raw(action: &str, response: Response) -> RawResponse {
     RawResponse { action: action.into(), payload: response.payload() }
 }
 
-fn settled(id: RequestId, result: Result<Reply, Error>) -> Event {
-    Event::Settled { id, result }
+fn settled(id: RequestId, result: Result<Reply, Error>) -> Output {
+    Output::Settled { id, result }
 }
 
 /// The inclusive range of `min(base ± percent %, cap)`, in ms.
@@ -152,6 +174,10 @@ fn assert_within(delay: Duration, (lo, hi): (u64, u64), what: &str) {
     assert!(ms(lo) <= delay && delay <= ms(hi), "{what}: {delay:?} not within {lo}..={hi} ms");
 }
 
+fn is_ping(io: &Io) -> bool {
+    matches!(io, Io::Send(text) if RequestFrame::decode(text).is_ok_and(|frame| matches!(frame.request, Request::Ping(_))))
+}
+
 /// A core, the simulated clock, and the adapter's side of the conversation.
 struct Harness {
     core: Core,
@@ -173,7 +199,7 @@ impl Harness {
         h.connect_until_login();
         let login = h.expect_login().0;
         h.login_ok(&login);
-        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
         h
     }
 
@@ -208,12 +234,18 @@ impl Harness {
         at
     }
 
+    /// The IO queued, keep-alive pings left out (`keep_alive_*` tests read those with
+    /// `poll_io`).
     fn drain_io(&mut self) -> Vec<Io> {
-        std::iter::from_fn(|| self.core.poll_io()).collect()
+        std::iter::from_fn(|| self.core.poll_io()).filter(|io| !is_ping(io)).collect()
     }
 
-    fn drain_events(&mut self) -> Vec<Event> {
-        std::iter::from_fn(|| self.core.poll_event()).collect()
+    fn drain_events(&mut self) -> Vec<Output> {
+        // `customer_id` comes with the first token; `customer_id_comes_once_with_the_first_token`
+        // checks it, the rest ignore it.
+        std::iter::from_fn(|| self.core.poll_event())
+            .filter(|output| !matches!(output, Output::Event(ClientEvent::CustomerId(_))))
+            .collect()
     }
 
     /// Nothing to do and nothing to tell.
@@ -252,7 +284,7 @@ impl Harness {
     }
 
     /// Makes a request that must be accepted; returns its id and its wire request_id.
-    fn request(&mut self, request: Request) -> (RequestId, String) {
+    fn request<A: Action>(&mut self, request: A) -> (RequestId, String) {
         let id = self.core.request(request, self.now).expect("the core is connected");
         let io = self.drain_io();
         let [Io::Send(text)] = &io[..] else { panic!("expected one frame, got {io:?}") };
@@ -290,11 +322,11 @@ impl Harness {
     /// The one event is `ConnectFailed`: its error and the retry delay from now.
     fn expect_connect_failed(&mut self) -> (Error, Duration) {
         let events = self.drain_events();
-        let [Event::ConnectFailed { error, retry_at }] = &events[..] else {
+        let [Output::Event(ClientEvent::ConnectFailed { error, retry_in })] = &events[..] else {
             panic!("expected one ConnectFailed, got {events:?}")
         };
-        assert_eq!(self.core.poll_timeout(), Some(*retry_at), "the retry is the next deadline");
-        (error.clone(), *retry_at - self.now)
+        assert_eq!(self.core.poll_timeout(), Some(self.now + *retry_in), "the retry is the next deadline");
+        (error.clone(), *retry_in)
     }
 }
 
@@ -354,10 +386,15 @@ fn sent_away_delays(seed: u64, reason: &str, count: u32) -> Vec<u64> {
         }
         let login = h.expect_login().0;
         h.login_ok(&login);
-        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
         h.customer_disconnected(reason);
         assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
-        assert_eq!(h.drain_events(), vec![disconnected(reason, true)]);
+        // A busy server's reasons reach the app as the socket's close (§6.3).
+        let seen_as = match reason {
+            "service_temporarily_unavailable" | "too_many_unauthorized_connections" => "connection_lost",
+            reason => reason,
+        };
+        assert_eq!(h.drain_events(), vec![disconnected(seen_as, true)]);
         delays.push((h.core.poll_timeout().expect("a reconnect is scheduled") - h.now).as_millis() as u64);
     }
     delays
@@ -426,12 +463,18 @@ fn connect_fetches_token_and_opens_socket_in_parallel_and_logs_in_once_both_are_
 
         h.login_ok(&frame.request_id.unwrap());
         let events = h.drain_events();
-        let [Event::Connected { customer, chats, online }] = &events[..] else { panic!("{events:?}") };
+        let [Output::Event(ClientEvent::Connected { customer, chats, availability, .. })] = &events[..] else {
+            panic!("{events:?}")
+        };
         assert_eq!(customer.id, CUSTOMER);
         assert_eq!(chats, &vec![]);
-        assert!(online, "online_groups_ids [1, 3] contains the monitoring group 3");
+        assert_eq!(*availability, Availability::Online, "online_groups_ids [1, 3] contains the monitoring group 3");
         assert!(h.core.is_connected());
-        assert_eq!(h.core.poll_timeout(), None, "nothing is due once connected");
+        assert_eq!(
+            h.core.poll_timeout(),
+            Some(h.now + KEEPALIVE_INTERVAL),
+            "only the keep-alive is due once connected"
+        );
         assert_eq!(h.drain_io(), vec![]);
     }
 }
@@ -442,7 +485,10 @@ fn connected_is_offline_when_the_customer_group_is_not_among_the_online_groups()
     h.connect_until_login();
     let login = h.expect_login().0;
     h.respond(&login, login_response(vec![1, 2]));
-    assert!(matches!(h.drain_events()[..], [Event::Connected { online: false, .. }]));
+    assert!(matches!(
+        h.drain_events()[..],
+        [Output::Event(ClientEvent::Connected { availability: Availability::Offline, .. })]
+    ));
 }
 
 #[test]
@@ -460,7 +506,7 @@ fn connected_lists_the_customer_s_chats_with_whether_each_is_active() {
     response.has_active_thread = Some(true);
     h.respond(&login, Response::Login(response));
     let events = h.drain_events();
-    let [Event::Connected { chats, .. }] = &events[..] else { panic!("{events:?}") };
+    let [Output::Event(ClientEvent::Connected { chats, .. })] = &events[..] else { panic!("{events:?}") };
     assert_eq!(
         chats,
         &vec![chat("chat-1", Some(false)), chat("chat-2", Some(true))],
@@ -540,12 +586,24 @@ fn start_chat_and_send_event_settle_from_the_push_carrying_their_request_id() {
     h.push(Some("r999"), incoming_chat("chat-other"));
     assert_eq!(
         h.drain_events(),
-        vec![Event::Push(incoming_chat("chat-other")), Event::Push(incoming_chat("chat-other"))],
+        vec![pushed(incoming_chat("chat-other")), pushed(incoming_chat("chat-other"))],
         "pushes without our request_id are ordinary pushes"
     );
 
     h.push(Some(&start_wire), incoming_chat("chat-1"));
-    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(chat("chat-1"))))], "and not also a Push");
+    let response = raw(
+        "start_chat",
+        Response::StartChat(StartChatResponse {
+            chat_id: "chat-1".into(),
+            thread_id: "thread-1".into(),
+            event_ids: None,
+        }),
+    );
+    assert_eq!(
+        h.drain_events(),
+        vec![settled(start, Ok(Reply::Push { push: incoming_chat("chat-1"), response: Some(response) }))],
+        "and not also a Push"
+    );
 
     // send_event: settled by incoming_event with its request_id, as stored by the server.
     let (send, send_wire) = h.request(send_message("hello"));
@@ -560,16 +618,15 @@ fn start_chat_and_send_event_settle_from_the_push_carrying_their_request_id() {
         })
     };
     h.push(None, event("ev-0"));
-    assert_eq!(h.drain_events(), vec![Event::Push(event("ev-0"))]);
+    assert_eq!(h.drain_events(), vec![pushed(event("ev-0"))]);
     h.push(Some(&send_wire), event("ev-1"));
     assert_eq!(
         h.drain_events(),
         vec![settled(
             send,
-            Ok(Reply::Event {
-                chat_id: "chat-1".into(),
-                thread_id: "thread-1".into(),
-                event: stored_message("ev-1", "hello"),
+            Ok(Reply::Push {
+                push: event("ev-1"),
+                response: Some(raw("send_event", Response::SendEvent(SendEventResponse { event_id: "ev-1".into() }))),
             })
         )]
     );
@@ -579,7 +636,7 @@ fn start_chat_and_send_event_settle_from_the_push_carrying_their_request_id() {
     let error = h.respond_error(&start_wire, "start_chat", ErrorType::ChatLimitReached);
     assert_eq!(h.drain_events(), vec![settled(start, Err(Error::Api(error)))]);
     h.push(Some(&start_wire), incoming_chat("chat-2"));
-    assert_eq!(h.drain_events(), vec![Event::Push(incoming_chat("chat-2"))], "a push after the error is a push");
+    assert_eq!(h.drain_events(), vec![pushed(incoming_chat("chat-2"))], "a push after the error is a push");
 
     let (send, send_wire) = h.request(send_message("again"));
     let error = h.respond_error(&send_wire, "send_event", ErrorType::ChatInactive);
@@ -605,7 +662,7 @@ fn a_request_never_answered_fails_with_request_timeout_after_exactly_15_s_and_a_
     h.advance(1);
     assert_eq!(h.drain_events(), vec![settled(listing, Err(Error::RequestTimeout))]);
     assert_eq!(Error::RequestTimeout.code(), "REQUEST_TIMEOUT");
-    assert_eq!(h.core.poll_timeout(), None, "nothing left to wait for");
+    assert_eq!(h.core.poll_timeout(), Some(h.now + KEEPALIVE_INTERVAL), "only the keep-alive is left to wait for");
 
     // The answer turns up after all: nobody waits for it any more.
     h.respond(&listing_wire, list_chats_response(1));
@@ -631,7 +688,7 @@ fn requests_settled_by_a_push_time_out_when_the_push_never_comes_and_a_late_push
         event: stored_message("ev-1", "hello"),
     });
     h.push(Some(&send_wire), late.clone());
-    assert_eq!(h.drain_events(), vec![Event::Push(late)]);
+    assert_eq!(h.drain_events(), vec![pushed(late)]);
 }
 
 #[test]
@@ -650,7 +707,7 @@ fn each_request_times_out_at_its_own_deadline() {
 
     // Answered in time, the second one no longer has a deadline.
     h.push(Some(&second_wire), incoming_chat("chat-1"));
-    assert_eq!(h.drain_events(), vec![settled(second, Ok(Reply::Chat(chat("chat-1"))))]);
+    assert_eq!(h.drain_events(), vec![settled(second, Ok(chat_reply(chat("chat-1"))))]);
     assert_eq!(h.core.poll_timeout(), Some(ms(25_000)));
 
     h.advance(9_999);
@@ -695,20 +752,17 @@ fn an_event_pushed_twice_reaches_the_app_once() {
     h.push(None, incoming_event("chat-1", "ev-2", Some(2)));
     assert_eq!(
         h.drain_events(),
-        vec![
-            Event::Push(incoming_event("chat-1", "ev-1", Some(1))),
-            Event::Push(incoming_event("chat-1", "ev-2", Some(2)))
-        ]
+        vec![pushed(incoming_event("chat-1", "ev-1", Some(1))), pushed(incoming_event("chat-1", "ev-2", Some(2)))]
     );
 
     // The same seq in another chat is another event.
     h.push(None, incoming_event("chat-2", "ev-9", Some(1)));
-    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-2", "ev-9", Some(1)))]);
+    assert_eq!(h.drain_events(), vec![pushed(incoming_event("chat-2", "ev-9", Some(1)))]);
 
     // Without a seq, the event id tells.
     h.push(None, incoming_event("chat-3", "ev-7", None));
     h.push(None, incoming_event("chat-3", "ev-7", None));
-    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-3", "ev-7", None))]);
+    assert_eq!(h.drain_events(), vec![pushed(incoming_event("chat-3", "ev-7", None))]);
 
     // Without either, nothing tells: handed on every time.
     let anonymous = Push::IncomingEvent(IncomingEvent {
@@ -718,7 +772,7 @@ fn an_event_pushed_twice_reaches_the_app_once() {
     });
     h.push(None, anonymous.clone());
     h.push(None, anonymous.clone());
-    assert_eq!(h.drain_events(), vec![Event::Push(anonymous.clone()), Event::Push(anonymous)]);
+    assert_eq!(h.drain_events(), vec![pushed(anonymous.clone()), pushed(anonymous)]);
 }
 
 #[test]
@@ -731,7 +785,7 @@ fn an_event_arriving_late_with_a_lower_seq_is_handed_on_and_its_copies_are_not()
         .drain_events()
         .into_iter()
         .map(|event| match event {
-            Event::Push(Push::IncomingEvent(incoming)) => incoming.event.seq.unwrap(),
+            Output::Event(ClientEvent::IncomingEvent(incoming)) => incoming.event.seq.unwrap(),
             other => panic!("expected an incoming_event, got {other:?}"),
         })
         .collect();
@@ -744,7 +798,7 @@ fn the_copy_of_an_event_that_settled_send_event_is_dropped() {
     let (send, send_wire) = h.request(send_message("hello"));
     h.push(Some(&send_wire), incoming_event("chat-1", "ev-5", Some(5)));
     let Push::IncomingEvent(stored) = incoming_event("chat-1", "ev-5", Some(5)) else { unreachable!() };
-    let reply = Reply::Event { chat_id: "chat-1".into(), thread_id: "thread-1".into(), event: stored.event };
+    let reply = by_push(Push::IncomingEvent(stored));
     assert_eq!(h.drain_events(), vec![settled(send, Ok(reply.clone()))]);
 
     // The same event again, as a plain push or with the same request_id: already handed on.
@@ -757,11 +811,8 @@ fn the_copy_of_an_event_that_settled_send_event_is_dropped() {
     let Push::IncomingEvent(stored) = incoming_event("chat-1", "ev-6", Some(6)) else { unreachable!() };
     h.push(None, incoming_event("chat-1", "ev-6", Some(6)));
     h.push(Some(&send_wire), incoming_event("chat-1", "ev-6", Some(6)));
-    let reply = Reply::Event { chat_id: "chat-1".into(), thread_id: "thread-1".into(), event: stored.event };
-    assert_eq!(
-        h.drain_events(),
-        vec![Event::Push(incoming_event("chat-1", "ev-6", Some(6))), settled(send, Ok(reply))]
-    );
+    let reply = by_push(Push::IncomingEvent(stored));
+    assert_eq!(h.drain_events(), vec![pushed(incoming_event("chat-1", "ev-6", Some(6))), settled(send, Ok(reply))]);
 }
 
 #[test]
@@ -778,13 +829,13 @@ fn events_handed_on_before_a_reconnect_are_not_handed_on_again_after_it() {
     h.open();
     let login = h.expect_login().0;
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 
     h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
     h.push(None, incoming_event("chat-1", "ev-2", None));
     h.assert_quiet();
     h.push(None, incoming_event("chat-1", "ev-3", Some(3)));
-    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-1", "ev-3", Some(3)))]);
+    assert_eq!(h.drain_events(), vec![pushed(incoming_event("chat-1", "ev-3", Some(3)))]);
 }
 
 #[test]
@@ -808,7 +859,7 @@ fn events_that_came_inside_an_incoming_chat_count_as_handed_on() {
     });
     let push = Push::IncomingChat(IncomingChat { chat: started.clone(), requester_id: None, transferred_from: None });
     h.push(Some(&start_wire), push);
-    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(started)))]);
+    assert_eq!(h.drain_events(), vec![settled(start, Ok(chat_reply(started)))]);
 
     h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
     h.assert_quiet();
@@ -821,11 +872,8 @@ fn an_event_of_a_type_this_sdk_does_not_know_settles_send_event_and_keeps_its_js
         serde_json::json!({"type": "carousel_of_the_future", "template_id": "cards", "elements": [{"title": "A"}]});
     let serde_json::Value::Object(fields) = fields else { unreachable!() };
     let card = confab_protocol::Event::outgoing(EventBody::Unknown(fields));
-    let (send, send_wire) = h.request(Request::SendEvent(SendEventRequest {
-        chat_id: "chat-1".into(),
-        event: card,
-        attach_to_last_thread: None,
-    }));
+    let (send, send_wire) =
+        h.request(SendEventRequest { chat_id: "chat-1".into(), event: card, attach_to_last_thread: None });
 
     let stored = r#"{"id":"ev-4","seq":4,"author_id":"cust-1","created_at":"2025-01-01T00:00:00.000000Z","type":"carousel_of_the_future","template_id":"cards","elements":[{"title":"A"}]}"#;
     let push = |request_id: &str| {
@@ -835,7 +883,10 @@ fn an_event_of_a_type_this_sdk_does_not_know_settles_send_event_and_keeps_its_js
     };
     h.core.handle_text(&push(&format!(r#""request_id":"{send_wire}","#)), h.now);
     let events = h.drain_events();
-    let [Event::Settled { id, result: Ok(Reply::Event { event, .. }) }] = &events[..] else {
+    let [
+        Output::Settled { id, result: Ok(Reply::Push { push: Push::IncomingEvent(IncomingEvent { event, .. }), .. }) },
+    ] = &events[..]
+    else {
         panic!("expected send_event settled with the stored event, got {events:?}")
     };
     assert_eq!(*id, send);
@@ -849,7 +900,7 @@ fn an_event_of_a_type_this_sdk_does_not_know_settles_send_event_and_keeps_its_js
     h.core.handle_text(&push("").replace("ev-4", "ev-5").replace(r#""seq":4"#, r#""seq":5"#), h.now);
     let events = h.drain_events();
     assert!(
-        matches!(&events[..], [Event::Push(Push::IncomingEvent(incoming))] if incoming.event.body.kind() == "carousel_of_the_future"),
+        matches!(&events[..], [Output::Event(ClientEvent::IncomingEvent(incoming))] if incoming.event.body.kind() == "carousel_of_the_future"),
         "{events:?}"
     );
 }
@@ -897,7 +948,7 @@ fn login_times_out_after_exactly_15_s_then_retries_on_a_new_socket_with_the_same
     let (login, request, _) = h.expect_login();
     assert_eq!(request.token, "Bearer tok-1");
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 }
 
 #[test]
@@ -919,7 +970,7 @@ fn login_refused_for_authentication_drops_the_token_and_fetches_a_new_one_on_ret
     let (login, request, _) = h.expect_login();
     assert_eq!(request.token, "Bearer tok-2");
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 }
 
 #[test]
@@ -962,7 +1013,7 @@ fn login_retry_delays_grow_to_60_s_and_reset_once_a_connection_stays_up_30_s() {
     h.open();
     let login = h.expect_login().0;
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
     h.advance(STABLE_CONNECTION.as_millis() as u64);
 
     h.close();
@@ -1022,7 +1073,7 @@ fn socket_drop_fails_pending_requests_and_reconnects_with_a_backoff_capped_at_5_
     let (login, request, _) = h.expect_login();
     assert_eq!(request.token, "Bearer tok-1");
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
     h.request(list_chats());
 }
 
@@ -1050,7 +1101,7 @@ fn access_token_expired_refetches_the_token_and_reconnects_after_about_100_ms() 
     let (login, request, _) = h.expect_login();
     assert_eq!(request.token, "Bearer tok-2");
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 }
 
 #[test]
@@ -1063,7 +1114,7 @@ fn customer_banned_ends_the_client_for_good() {
     let events = h.drain_events();
     assert_eq!(events.last(), Some(&disconnected("customer_banned", false)));
     assert!(
-        matches!(&events[..], [Event::Settled { id, result: Err(_) }, _] if *id == pending),
+        matches!(&events[..], [Output::Settled { id, result: Err(_) }, _] if *id == pending),
         "the pending request fails: {events:?}"
     );
     assert!(!h.core.is_connected());
@@ -1119,7 +1170,7 @@ fn a_server_that_sends_every_login_away_with_internal_error_gets_growing_delays_
 fn every_reason_that_reconnects_backs_off_the_same_way() {
     // §6.3's default branch (any reason we do not know included) and access_token_expired.
     for reason in
-        ["inactivity_timeout", "connection_timeout", "access_token_expired", "connection_evicted", "brand_new_reason"]
+        ["internal_error", "connection_timeout", "access_token_expired", "connection_evicted", "brand_new_reason"]
     {
         for (n, delay) in sent_away_delays(SEED, reason, 8).into_iter().enumerate() {
             assert_within(ms(delay), sent_away_backoff_range(n as u32), &format!("{reason}, retry {n}"));
@@ -1160,7 +1211,7 @@ fn a_server_that_drops_each_socket_right_after_opening_it_gets_growing_delays() 
             h.open();
             let login = h.expect_login().0;
             h.login_ok(&login);
-            assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+            assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
         }
         h.advance(10);
         h.close();
@@ -1184,7 +1235,7 @@ fn only_a_connection_that_stays_up_30_s_resets_the_backoff() {
         h.open();
         let login = h.expect_login().0;
         h.login_ok(&login);
-        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
         delay
     };
     for n in 0..5 {
@@ -1285,7 +1336,7 @@ fn unreadable_frames_change_nothing() {
         assert!(!h.core.is_connected(), "{text}");
     }
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 
     // While connected, with a request waiting: it still settles from its push afterwards.
     let (start, start_wire) = h.request(start_chat());
@@ -1297,5 +1348,5 @@ fn unreadable_frames_change_nothing() {
         assert!(h.core.is_connected(), "{text}");
     }
     h.push(Some(&start_wire), incoming_chat("chat-1"));
-    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(chat("chat-1"))))]);
+    assert_eq!(h.drain_events(), vec![settled(start, Ok(chat_reply(chat("chat-1"))))]);
 }

@@ -4,22 +4,27 @@ mod common;
 
 use common::*;
 use confab_sdk::protocol::entity::Event;
-use confab_sdk::protocol::push::Push;
-use confab_sdk::{ClientEvent, Config, Events};
+use confab_sdk::{Availability, ClientEvent, Config, DisconnectOutcome, Events};
 use futures::StreamExt;
 use serde_json::json;
 
+/// The next event, `customer_id` and `user_data` (checked where they matter) left out.
 async fn next_event(events: &mut Events) -> ClientEvent {
-    tokio::time::timeout(WAIT, events.next()).await.expect("an event in time").expect("events open")
+    loop {
+        match tokio::time::timeout(WAIT, events.next()).await.expect("an event in time").expect("events open") {
+            ClientEvent::CustomerId(_) | ClientEvent::UserData(_) => continue,
+            event => return event,
+        }
+    }
 }
 
 async fn connected(server: &TestServer) -> (confab_sdk::Client, Events) {
     let (client, mut events) = confab_sdk::native::connect(Config::new(&server.url, ORG));
     match next_event(&mut events).await {
-        ClientEvent::Connected { customer, chats, online } => {
+        ClientEvent::Connected { customer, chats, availability, .. } => {
             assert!(!customer.id.is_empty());
             assert!(chats.is_empty());
-            assert!(online);
+            assert_eq!(availability, Availability::Online);
         }
         other => panic!("expected Connected, got {other:?}"),
     }
@@ -44,13 +49,13 @@ async fn a_visitor_chats_with_an_agent_through_the_sdk() {
         .await;
     assert_eq!(status, 200);
     match next_event(&mut events).await {
-        ClientEvent::Push(Push::UserAddedToChat(added)) => {
+        ClientEvent::UserAddedToChat(added) => {
             assert_eq!(added.user.id(), "alex@confab.example")
         }
         other => panic!("expected the agent to join, got {other:?}"),
     }
     match next_event(&mut events).await {
-        ClientEvent::Push(Push::IncomingEvent(incoming)) => {
+        ClientEvent::IncomingEvent(incoming) => {
             assert_eq!(incoming.chat_id, chat.id);
             assert_eq!(incoming.event.text(), Some("Hi! How can I help?"));
             assert_eq!(incoming.event.author_id.as_deref(), Some("alex@confab.example"));
@@ -92,9 +97,10 @@ async fn the_sdk_reconnects_after_a_server_restart() {
 
     server.shutdown().await;
     match next_event(&mut events).await {
-        ClientEvent::Disconnected { reason, will_reconnect } => {
-            assert_eq!(reason, "service_temporarily_unavailable");
-            assert!(will_reconnect);
+        // §6.3 (v4): the busy server's close is what the app sees.
+        ClientEvent::Disconnected { reason, outcome, .. } => {
+            assert_eq!(reason, "connection_lost");
+            assert_eq!(outcome, DisconnectOutcome::Reconnecting);
         }
         other => panic!("expected Disconnected, got {other:?}"),
     }
@@ -125,9 +131,9 @@ async fn the_sdk_renews_an_expired_token_and_carries_on() {
     let server = TestServer::start_with(&["--customer-token-ttl-secs", "2"]).await;
     let (client, mut events) = connected(&server).await;
     match next_event(&mut events).await {
-        ClientEvent::Disconnected { reason, will_reconnect } => {
+        ClientEvent::Disconnected { reason, outcome, .. } => {
             assert_eq!(reason, "access_token_expired");
-            assert!(will_reconnect);
+            assert_eq!(outcome, DisconnectOutcome::Reconnecting);
         }
         other => panic!("expected Disconnected, got {other:?}"),
     }
