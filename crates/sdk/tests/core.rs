@@ -11,9 +11,9 @@ use confab_protocol::action::{
     DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginChat, LoginRequest, LoginResponse,
     SendEventRequest, SendEventResponse, StartChatRequest, StartChatResponse,
 };
-use confab_protocol::entity::{Customer, EventBody, Statistics};
+use confab_protocol::entity::{Agent, Customer, EventBody, Statistics, User};
 use confab_protocol::frame::{PushFrame, ResponseFrame};
-use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push};
+use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push, QueuePositionUpdated};
 use confab_protocol::token::TokenResponse;
 use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use confab_sdk::core::{
@@ -1349,4 +1349,628 @@ fn unreadable_frames_change_nothing() {
     }
     h.push(Some(&start_wire), incoming_chat("chat-1"));
     assert_eq!(h.drain_events(), vec![settled(start, Ok(chat_reply(chat("chat-1"))))]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every disconnection reason (§6.2, §6.3, v4's column; `inactivity_timeout` per the SDK docs)
+// ---------------------------------------------------------------------------------------------
+
+fn customer_disconnected_with(h: &mut Harness, reason: &str, data: Option<serde_json::Value>) {
+    h.push(None, Push::CustomerDisconnected(CustomerDisconnected { reason: reason.into(), data }));
+}
+
+#[test]
+fn customer_id_comes_once_with_the_first_token() {
+    let mut h = Harness::new();
+    h.core.connect(h.now);
+    h.core.poll_io();
+    h.core.poll_io();
+    h.token(token("tok-1", CUSTOMER));
+    assert_eq!(h.core.poll_event(), Some(Output::Event(ClientEvent::CustomerId(CUSTOMER.into()))));
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    h.customer_disconnected("access_token_expired");
+    h.drain_events();
+    h.fire_timeout();
+    h.drain_io();
+    h.token(token("tok-2", CUSTOMER));
+    let events: Vec<Output> = std::iter::from_fn(|| h.core.poll_event()).collect();
+    assert!(!events.iter().any(|e| matches!(e, Output::Event(ClientEvent::CustomerId(_)))), "{events:?}");
+}
+
+#[test]
+fn each_destroying_reason_ends_the_client_without_data_and_fails_pending_requests() {
+    let destroying = [
+        ("customer_banned", Error::CustomerBanned),
+        ("customer_temporarily_blocked", Error::ConnectionLost),
+        ("license_not_found", Error::ConnectionLost),
+        ("product_version_changed", Error::ConnectionLost),
+        ("too_many_connections", Error::ConnectionLost),
+        ("unsupported_version", Error::ConnectionLost),
+        ("logged_out_remotely", Error::ConnectionLost),
+    ];
+    for (reason, error) in destroying {
+        let mut h = Harness::connected();
+        let (pending, _) = h.request(list_chats());
+        customer_disconnected_with(&mut h, reason, Some(serde_json::json!({"why": "test"})));
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket], "{reason}");
+        assert_eq!(h.drain_events(), vec![settled(pending, Err(error)), disconnected(reason, false)], "{reason}");
+        assert!(h.core.is_destroyed(), "{reason}");
+        assert_eq!(h.core.poll_timeout(), None, "{reason}: nothing more to do");
+        assert_eq!(h.core.request(list_chats(), h.now), Err(Error::Destroyed), "{reason}");
+        h.core.connect(h.now);
+        assert_eq!(h.drain_io(), vec![], "{reason}: connect() cannot revive it");
+    }
+}
+
+#[test]
+fn inactivity_timeout_pauses_until_connect_as_the_sdk_docs_say() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+    let data = serde_json::json!({"idle_secs": 1800});
+    customer_disconnected_with(&mut h, "inactivity_timeout", Some(data.clone()));
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(
+        h.drain_events(),
+        vec![
+            settled(pending, Err(Error::ConnectionLost)),
+            Output::Event(ClientEvent::Disconnected {
+                reason: "inactivity_timeout".into(),
+                data: Some(data),
+                outcome: DisconnectOutcome::Paused,
+            }),
+        ]
+    );
+    assert_eq!(h.core.poll_timeout(), None, "no automatic reconnect");
+    h.advance(600_000);
+    h.assert_quiet();
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::NoConnection), "paused, not destroyed");
+
+    h.core.connect(h.now);
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }], "the token is still fresh");
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
+}
+
+#[test]
+fn users_limit_reached_at_login_pauses_until_connect() {
+    let mut h = Harness::new();
+    h.connect_until_login();
+    let login = h.expect_login().0;
+    h.respond_error(&login, "login", ErrorType::UsersLimitReached);
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(
+        h.drain_events(),
+        vec![Output::Event(ClientEvent::Disconnected {
+            reason: "users_limit_reached".into(),
+            data: None,
+            outcome: DisconnectOutcome::Paused,
+        })]
+    );
+    assert_eq!(h.core.poll_timeout(), None);
+    assert!(!h.core.is_destroyed());
+    h.core.connect(h.now);
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+}
+
+#[test]
+fn wrong_product_version_and_customer_banned_at_login_destroy() {
+    for (kind, reason) in
+        [(ErrorType::WrongProductVersion, "wrong_product_version"), (ErrorType::CustomerBanned, "customer_banned")]
+    {
+        let mut h = Harness::new();
+        h.connect_until_login();
+        let login = h.expect_login().0;
+        h.respond_error(&login, "login", kind);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        assert_eq!(h.drain_events(), vec![disconnected(reason, false)]);
+        assert!(h.core.is_destroyed());
+    }
+}
+
+#[test]
+fn busy_server_reasons_fail_pending_requests_with_their_own_codes_and_retry_slower() {
+    for (reason, error, code) in [
+        ("service_temporarily_unavailable", Error::ServiceTemporarilyUnavailable, "SERVICE_TEMPORARILY_UNAVAILABLE"),
+        (
+            "too_many_unauthorized_connections",
+            Error::TooManyUnauthorizedConnections,
+            "TOO_MANY_UNAUTHORIZED_CONNECTIONS",
+        ),
+    ] {
+        let mut h = Harness::connected();
+        let (pending, _) = h.request(list_chats());
+        h.customer_disconnected(reason);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        assert_eq!(error.code(), code);
+        assert_eq!(h.drain_events(), vec![settled(pending, Err(error)), disconnected("connection_lost", true)]);
+        let delay = h.core.poll_timeout().unwrap() - h.now;
+        assert_within(delay, busy_server_backoff_range(0), reason);
+    }
+}
+
+#[test]
+fn misdirected_connection_fails_pending_requests_remembers_the_region_and_reconnects_silently() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+    customer_disconnected_with(&mut h, "misdirected_connection", Some(serde_json::json!({"region": "fra"})));
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(h.drain_events(), vec![settled(pending, Err(Error::MisdirectedConnection))], "no Disconnected");
+    assert_eq!(Error::MisdirectedConnection.code(), "MISDIRECTED_CONNECTION");
+    assert_eq!(h.core.region(), Some("fra"));
+    let delay = h.core.poll_timeout().unwrap() - h.now;
+    assert_within(delay, sent_away_backoff_range(0), "reconnect");
+    h.fire_timeout();
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }], "the token is kept");
+}
+
+#[test]
+fn reasons_that_reconnect_hand_on_the_push_data() {
+    let data = serde_json::json!({"detail": "node restarting"});
+    for reason in ["internal_error", "access_token_expired", "connection_evicted"] {
+        let mut h = Harness::connected();
+        customer_disconnected_with(&mut h, reason, Some(data.clone()));
+        assert_eq!(
+            h.drain_events(),
+            vec![Output::Event(ClientEvent::Disconnected {
+                reason: reason.into(),
+                data: Some(data.clone()),
+                outcome: DisconnectOutcome::Reconnecting,
+            })]
+        );
+        h.fire_timeout();
+        let io = h.drain_io();
+        assert_eq!(io.contains(&Io::FetchToken), reason == "access_token_expired", "{reason}: {io:?}");
+        assert!(io.contains(&Io::OpenSocket { url: config().socket_url() }), "{reason}: {io:?}");
+    }
+}
+
+#[test]
+fn a_token_refusal_ends_the_client_unless_the_server_says_it_is_passing() {
+    for (error, reason) in [
+        (Error::SsoIdentityException("unauthorized".into()), "unauthorized"),
+        (Error::SsoOauthException("access_denied".into()), "access_denied"),
+    ] {
+        let mut h = Harness::new();
+        h.core.connect(h.now);
+        h.drain_io();
+        h.core.handle_token(Err(error), h.now);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        assert_eq!(h.drain_events(), vec![disconnected(reason, false)]);
+        assert!(h.core.is_destroyed());
+    }
+    for message in ["server_error", "temporarily_unavailable", "too_many_requests"] {
+        let mut h = Harness::new();
+        h.core.connect(h.now);
+        h.drain_io();
+        h.core.handle_token(Err(Error::SsoOauthException(message.into())), h.now);
+        h.drain_io();
+        let (error, delay) = h.expect_connect_failed();
+        assert_eq!(error.code(), "SSO_OAUTH_EXCEPTION");
+        assert_within(delay, login_backoff_range(0), message);
+    }
+}
+
+#[test]
+fn destroy_fails_pending_requests_with_sdk_destroyed_and_emits_nothing() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+    h.core.destroy();
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(h.drain_events(), vec![settled(pending, Err(Error::Destroyed))]);
+    assert_eq!(h.core.request(list_chats(), h.now).map_err(|e| e.code()), Err("SDK_DESTROYED".into()));
+    assert_eq!(h.core.poll_timeout(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keep-alive and the browser's online / offline events (§5, §6.7)
+// ---------------------------------------------------------------------------------------------
+
+/// Every IO queued, pings included.
+fn all_io(h: &mut Harness) -> Vec<Io> {
+    std::iter::from_fn(|| h.core.poll_io()).collect()
+}
+
+#[test]
+fn keep_alive_pings_after_15_s_without_sending_and_each_frame_sent_restarts_the_count() {
+    let mut h = Harness::connected();
+    h.advance(KEEPALIVE_INTERVAL.as_millis() as u64 - 1);
+    assert_eq!(all_io(&mut h), vec![]);
+    h.advance(1);
+    let io = all_io(&mut h);
+    assert!(matches!(&io[..], [ping] if is_ping(ping)), "{io:?}");
+
+    h.advance(10_000);
+    h.request(list_chats());
+    h.advance(14_999);
+    assert_eq!(all_io(&mut h), vec![], "the request restarted the count");
+    h.advance(1);
+    assert!(all_io(&mut h).iter().all(is_ping));
+
+    // Not while disconnected.
+    h.close();
+    h.drain_events();
+    assert!(h.core.poll_timeout().is_some_and(|at| at - h.now < KEEPALIVE_INTERVAL), "only the reconnect is due");
+}
+
+#[test]
+fn offline_is_connection_unstable_and_online_probes_with_a_ping_then_recovers_on_any_frame() {
+    let mut h = Harness::connected();
+    h.core.handle_offline(h.now);
+    assert_eq!(h.drain_events(), vec![Output::Event(ClientEvent::ConnectionUnstable)]);
+
+    h.core.handle_online(h.now);
+    let io = all_io(&mut h);
+    assert!(matches!(&io[..], [ping] if is_ping(ping)), "a ping provokes a frame: {io:?}");
+    assert_eq!(h.core.poll_timeout(), Some(h.now + ms(2_000)));
+    h.advance(1_999);
+    h.respond("r999", Response::Ping(Default::default()));
+    assert_eq!(h.drain_events(), vec![Output::Event(ClientEvent::ConnectionRecovered)]);
+    assert!(h.core.is_connected());
+    h.advance(10);
+    assert_eq!(h.drain_io(), vec![], "no reconnect");
+}
+
+#[test]
+fn online_without_any_frame_within_2_s_forces_a_reconnect_without_disconnected() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+    h.core.handle_online(h.now);
+    all_io(&mut h);
+    h.advance(2_000);
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(h.drain_events(), vec![settled(pending, Err(Error::ConnectionLost))], "no Disconnected");
+    assert!(!h.core.is_connected());
+    h.fire_timeout();
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
+}
+
+#[test]
+fn network_changes_while_not_connected_do_nothing() {
+    let mut h = Harness::new();
+    h.core.handle_offline(h.now);
+    h.core.handle_online(h.now);
+    assert_eq!(all_io(&mut h), vec![]);
+    assert_eq!(h.drain_events(), vec![]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The history pager (§8.1)
+// ---------------------------------------------------------------------------------------------
+
+fn thread(id: &str) -> confab_protocol::entity::Thread {
+    confab_protocol::entity::Thread {
+        id: id.into(),
+        created_at: "2025-01-01T00:00:00.000000Z".into(),
+        active: false,
+        user_ids: vec![],
+        events: vec![],
+        properties: None,
+        access: None,
+        previous_thread_id: None,
+        next_thread_id: None,
+        queue: None,
+    }
+}
+
+#[test]
+fn history_asks_for_25_events_then_pages_by_page_id_alone_each_page_oldest_first() {
+    use confab_protocol::action::ListThreadsResponse;
+    use confab_sdk::history::HistoryPager;
+    let mut h = Harness::connected();
+    let mut pager = HistoryPager::new("chat-1");
+    let mut wire = vec![];
+    let mut pages = vec![];
+    let answers = [(vec!["t5", "t4"], Some("p2")), (vec!["t3", "t2"], Some("p3")), (vec!["t1"], None)];
+    for (threads, next) in answers {
+        let request = pager.request().expect("a page to ask for");
+        let (id, request_id) = h.request(request.clone());
+        wire.push(serde_json::to_value(&request).unwrap());
+        // The first answer fails once: the same page is asked again.
+        if wire.len() == 1 {
+            h.respond_error(&request_id, "list_threads", ErrorType::Internal);
+            h.drain_events();
+            assert_eq!(pager.request(), Some(request.clone()), "after an error, the same page");
+            let (_, again) = h.request(request);
+            h.respond(
+                &again,
+                Response::ListThreads(ListThreadsResponse {
+                    threads: threads.iter().map(|id| thread(id)).collect(),
+                    found_threads: 5,
+                    next_page_id: next.map(str::to_owned),
+                    previous_page_id: None,
+                }),
+            );
+        } else {
+            h.respond(
+                &request_id,
+                Response::ListThreads(ListThreadsResponse {
+                    threads: threads.iter().map(|id| thread(id)).collect(),
+                    found_threads: 5,
+                    next_page_id: next.map(str::to_owned),
+                    previous_page_id: None,
+                }),
+            );
+        }
+        let events = h.drain_events();
+        let [Output::Settled { result: Ok(Reply::Response(response)), .. }] = &events[..] else { panic!("{events:?}") };
+        let _ = id;
+        let page = pager.take(response.clone().decode().unwrap());
+        pages.push(page.into_iter().map(|t| t.id).collect::<Vec<_>>());
+    }
+    assert_eq!(
+        wire,
+        vec![
+            serde_json::json!({"chat_id": "chat-1", "min_events_count": 25}),
+            serde_json::json!({"chat_id": "chat-1", "page_id": "p2"}),
+            serde_json::json!({"chat_id": "chat-1", "page_id": "p3"}),
+        ]
+    );
+    assert_eq!(pages, vec![vec!["t4", "t5"], vec!["t2", "t3"], vec!["t1"]]);
+    assert!(pager.is_done());
+    assert_eq!(pager.request(), None, "done: no more requests");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every push as its typed event (§12)
+// ---------------------------------------------------------------------------------------------
+
+/// Feeds a push frame made of `name` and `payload`; returns what came out.
+fn feed_push(h: &mut Harness, name: &str, payload: serde_json::Value) -> Vec<Output> {
+    let text = serde_json::json!({"action": name, "type": "push", "payload": payload}).to_string();
+    h.core.handle_text(&text, h.now);
+    h.drain_events()
+}
+
+fn decoded<T: serde::de::DeserializeOwned>(payload: &serde_json::Value) -> T {
+    serde_json::from_value(payload.clone()).unwrap()
+}
+
+#[test]
+fn every_push_becomes_its_typed_event() {
+    use serde_json::json;
+    let mut h = Harness::connected();
+    let agent = json!({"id": "agent@x", "type": "agent", "name": "Alex", "present": true});
+    let message = json!({"id": "ev-1", "type": "message", "text": "hi", "author_id": "agent@x", "created_at": "2025-01-01T00:00:00Z"});
+    let one_to_one: Vec<(&str, serde_json::Value, fn(&serde_json::Value) -> ClientEvent)> = vec![
+        ("chat_deactivated", json!({"chat_id": "C1", "thread_id": "T1"}), |p| ClientEvent::ChatDeactivated(decoded(p))),
+        ("chat_properties_deleted", json!({"chat_id": "C1", "properties": {"a": ["b"]}}), |p| {
+            ClientEvent::ChatPropertiesDeleted(decoded(p))
+        }),
+        ("chat_properties_updated", json!({"chat_id": "C1", "properties": {"a": {"b": 1}}}), |p| {
+            ClientEvent::ChatPropertiesUpdated(decoded(p))
+        }),
+        (
+            "chat_transferred",
+            json!({"chat_id": "C1", "reason": "manual", "transferred_to": {"group_ids": [2]}, "queue": {"position": 1, "wait_time": 30}}),
+            |p| ClientEvent::ChatTransferred(decoded(p)),
+        ),
+        (
+            "customer_page_updated",
+            json!({"url": "https://x/a", "title": "A", "opened_at": "2025-01-01T00:00:00Z"}),
+            |p| ClientEvent::CustomerPageUpdated(decoded(p)),
+        ),
+        ("customer_updated", json!({"id": "cust-1", "name": "Jo"}), |p| ClientEvent::CustomerUpdated(decoded(p))),
+        (
+            "event_properties_deleted",
+            json!({"chat_id": "C1", "thread_id": "T1", "event_id": "E1", "properties": {"a": ["b"]}}),
+            |p| ClientEvent::EventPropertiesDeleted(decoded(p)),
+        ),
+        (
+            "event_properties_updated",
+            json!({"chat_id": "C1", "thread_id": "T1", "event_id": "E1", "properties": {"a": {"b": 1}}}),
+            |p| ClientEvent::EventPropertiesUpdated(decoded(p)),
+        ),
+        (
+            "event_updated",
+            json!({"chat_id": "C1", "thread_id": "T1", "event": {"id": "E1", "type": "message", "text": "edited"}}),
+            |p| ClientEvent::EventUpdated(decoded(p)),
+        ),
+        (
+            "events_marked_as_seen",
+            json!({"user_id": "agent@x", "chat_id": "C1", "seen_up_to": "2025-01-01T00:00:00Z"}),
+            |p| ClientEvent::EventsMarkedAsSeen(decoded(p)),
+        ),
+        ("greeting_accepted", json!({"unique_id": "G1"}), |_| ClientEvent::GreetingAccepted { unique_id: "G1".into() }),
+        ("greeting_canceled", json!({"unique_id": "G2"}), |_| ClientEvent::GreetingCanceled { unique_id: "G2".into() }),
+        (
+            "incoming_event",
+            json!({"chat_id": "C1", "thread_id": "T1", "event": {"id": "E9", "seq": 9, "type": "message", "text": "x"}}),
+            |p| ClientEvent::IncomingEvent(decoded(p)),
+        ),
+        (
+            "incoming_greeting",
+            json!({"id": 7, "unique_id": "G3", "displayed_first_time": true, "event": {"id": "E", "type": "message", "text": "Hello"}, "agent": {"id": "agent@x", "name": "Alex"}}),
+            |p| ClientEvent::IncomingGreeting(decoded(p)),
+        ),
+        ("incoming_multicast", json!({"author_id": "agent@x", "type": "custom", "content": {"x": 1}}), |p| {
+            ClientEvent::IncomingMulticast(decoded(p))
+        }),
+        (
+            "incoming_rich_message_postback",
+            json!({"user_id": "cust-1", "chat_id": "C1", "thread_id": "T1", "event_id": "E1", "postback": {"id": "yes", "toggled": true}}),
+            |p| ClientEvent::IncomingRichMessagePostback(decoded(p)),
+        ),
+        (
+            "incoming_typing_indicator",
+            json!({"chat_id": "C1", "typing_indicator": {"author_id": "agent@x", "is_typing": true}}),
+            |p| ClientEvent::IncomingTypingIndicator(decoded(p)),
+        ),
+        (
+            "queue_position_updated",
+            json!({"chat_id": "C1", "thread_id": "T1", "queue": {"position": 2, "wait_time": 60}}),
+            |p| ClientEvent::QueuePositionUpdated(decoded(p)),
+        ),
+        ("thread_properties_deleted", json!({"chat_id": "C1", "thread_id": "T1", "properties": {"a": ["b"]}}), |p| {
+            ClientEvent::ThreadPropertiesDeleted(decoded(p))
+        }),
+        (
+            "thread_properties_updated",
+            json!({"chat_id": "C1", "thread_id": "T1", "properties": {"a": {"b": 1}}}),
+            |p| ClientEvent::ThreadPropertiesUpdated(decoded(p)),
+        ),
+        ("user_removed_from_chat", json!({"chat_id": "C1", "user_id": "agent@x", "reason": "manual"}), |p| {
+            ClientEvent::UserRemovedFromChat(decoded(p))
+        }),
+    ];
+    for (name, payload, expected) in &one_to_one {
+        assert_eq!(feed_push(&mut h, name, payload.clone()), vec![Output::Event(expected(payload))], "{name}");
+    }
+
+    // incoming_chat and user_added_to_chat: the event, after `user_data` per new user.
+    let chat_payload = json!({"chat": {"id": "C2", "users": [agent], "thread": {"id": "T2", "created_at": "2025-01-01T00:00:00Z", "active": true, "events": [message]}}});
+    let alex = User::Agent(Agent { id: "agent@x".into(), name: Some("Alex".into()), ..Agent::default() });
+    assert_eq!(
+        feed_push(&mut h, "incoming_chat", chat_payload.clone()),
+        vec![
+            Output::Event(ClientEvent::UserData(alex.clone())),
+            Output::Event(ClientEvent::IncomingChat(decoded(&chat_payload)))
+        ]
+    );
+    let added = json!({"chat_id": "C2", "user": agent, "reason": "manual"});
+    assert_eq!(
+        feed_push(&mut h, "user_added_to_chat", added.clone()),
+        vec![Output::Event(ClientEvent::UserAddedToChat(decoded(&added)))],
+        "Alex was handed on already, unchanged"
+    );
+    let renamed =
+        json!({"chat_id": "C2", "user": {"id": "agent@x", "type": "agent", "name": "Alexandra"}, "reason": "manual"});
+    let alexandra = User::Agent(Agent { id: "agent@x".into(), name: Some("Alexandra".into()), ..Agent::default() });
+    assert_eq!(
+        feed_push(&mut h, "user_added_to_chat", renamed.clone()),
+        vec![
+            Output::Event(ClientEvent::UserData(alexandra)),
+            Output::Event(ClientEvent::UserAddedToChat(decoded(&renamed)))
+        ]
+    );
+
+    // thread_properties_updated with lc2.queue_pos: also a queue position.
+    let queued =
+        json!({"chat_id": "C1", "thread_id": "T1", "properties": {"lc2": {"queue_pos": 3, "queue_waiting_time": 120}}});
+    let queue: QueuePositionUpdated =
+        decoded(&json!({"chat_id": "C1", "thread_id": "T1", "queue": {"position": 3, "wait_time": 120}}));
+    assert_eq!(
+        feed_push(&mut h, "thread_properties_updated", queued.clone()),
+        vec![
+            Output::Event(ClientEvent::ThreadPropertiesUpdated(decoded(&queued))),
+            Output::Event(ClientEvent::QueuePositionUpdated(queue)),
+        ]
+    );
+
+    // Availability: v4's groups_status_updated for the customer's group (3), v2's multicast.
+    let offline = Output::Event(ClientEvent::AvailabilityUpdated { availability: Availability::Offline });
+    let online = Output::Event(ClientEvent::AvailabilityUpdated { availability: Availability::Online });
+    assert_eq!(
+        feed_push(
+            &mut h,
+            "groups_status_updated",
+            json!({"groups": [{"id": 1, "status": "offline"}, {"id": 3, "status": "offline"}]})
+        ),
+        vec![offline.clone()]
+    );
+    assert_eq!(
+        feed_push(&mut h, "groups_status_updated", json!({"groups": [{"id": 3, "status": "online_for_queue"}]})),
+        vec![online.clone()]
+    );
+    assert_eq!(
+        feed_push(&mut h, "groups_status_updated", json!({"groups": [{"id": 1, "status": "online"}]})),
+        vec![],
+        "not our group"
+    );
+    let multicast =
+        json!({"type": "lc2", "content": {"name": "groups_update", "groups": [{"id": 3, "status": "offline"}]}});
+    assert_eq!(
+        feed_push(&mut h, "incoming_multicast", multicast.clone()),
+        vec![Output::Event(ClientEvent::IncomingMulticast(decoded(&multicast))), offline]
+    );
+
+    // Not events: the agents' sneak peek; side storage, sent back with the next login.
+    assert_eq!(
+        feed_push(
+            &mut h,
+            "incoming_sneak_peek",
+            json!({"chat_id": "C1", "thread_id": "T1", "sneak_peek": {"author_id": "x", "text": "t", "timestamp": 1}})
+        ),
+        vec![]
+    );
+    assert_eq!(
+        feed_push(&mut h, "customer_side_storage_updated", json!({"customer_side_storage": {"k": "v"}})),
+        vec![]
+    );
+    h.close();
+    h.drain_events();
+    h.fire_timeout();
+    h.drain_io();
+    h.open();
+    let (_, login, _) = h.expect_login();
+    assert_eq!(login.customer_side_storage, Some(json!({"k": "v"}).as_object().unwrap().clone()));
+}
+
+#[test]
+fn get_chat_and_list_chats_answers_yield_user_data_and_list_chats_tells_which_chats_are_active() {
+    use serde_json::json;
+    let mut h = Harness::connected();
+    let (_, get) = h.request(get_chat("C1"));
+    let jo = json!({"id": "cust-1", "type": "customer", "name": "Jo", "present": true, "events_seen_up_to": "2025-01-01T00:00:00Z"});
+    let chat: Chat = decoded(&json!({"id": "C1", "users": [jo]}));
+    h.respond(&get, Response::GetChat(chat));
+    let events = h.drain_events();
+    let jo = User::Customer(Customer { id: "cust-1".into(), name: Some("Jo".into()), ..Customer::default() });
+    assert_eq!(events[0], Output::Event(ClientEvent::UserData(jo.clone())), "without per-chat fields");
+    assert!(matches!(events[1], Output::Settled { .. }));
+
+    // Sneak peeks go only to a chat known active.
+    h.core.sneak_peek("C5", "typing…", h.now);
+    assert_eq!(all_io(&mut h), vec![], "C5 is not known active");
+    let (_, list) = h.request(list_chats());
+    let summaries: ListChatsResponse = decoded(&json!({"chats_summary": [
+        {"id": "C5", "active": true, "users": [{"id": "cust-1", "type": "customer", "name": "Jo"}]},
+        {"id": "C6", "active": false, "users": []}
+    ], "total_chats": 2}));
+    h.respond(&list, Response::ListChats(summaries));
+    let events = h.drain_events();
+    assert!(matches!(&events[..], [Output::Settled { .. }]), "Jo unchanged: no second user_data: {events:?}");
+    assert!(h.core.sneak_peek("C5", "typing…", h.now));
+    let io = all_io(&mut h);
+    let [Io::Send(text)] = &io[..] else { panic!("{io:?}") };
+    let frame: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(frame["action"], "send_sneak_peek");
+    assert_eq!(frame["payload"], json!({"chat_id": "C5", "sneak_peek_text": "typing…"}));
+    assert!(!h.core.sneak_peek("C6", "x", h.now), "C6 is inactive");
+    feed_push(&mut h, "chat_deactivated", json!({"chat_id": "C5", "thread_id": "T"}));
+    assert!(!h.core.sneak_peek("C5", "x", h.now), "C5 was deactivated");
+}
+
+#[test]
+fn update_customer_page_is_remembered_for_the_next_login_and_sent_when_connected() {
+    use confab_protocol::action::CustomerPage;
+    let mut h = Harness::new();
+    let page = |url: &str| CustomerPage { url: Some(url.into()), title: None };
+    assert_eq!(h.core.update_customer_page(page("https://x/1"), h.now), Ok(None), "not connected: only remembered");
+    h.connect_until_login();
+    let (login, request, _) = h.expect_login();
+    assert_eq!(request.customer_page, Some(page("https://x/1")));
+
+    // Changed while the login was on its way: sent after it.
+    h.core.update_customer_page(page("https://x/2"), h.now).unwrap();
+    h.login_ok(&login);
+    let io = h.drain_io();
+    let [Io::Send(text)] = &io[..] else { panic!("{io:?}") };
+    assert!(text.contains("update_customer_page") && text.contains("https://x/2"), "{text}");
+
+    let id = h.core.update_customer_page(page("https://x/3"), h.now).unwrap().expect("sent: connected");
+    let io = h.drain_io();
+    let [Io::Send(text)] = &io[..] else { panic!("{io:?}") };
+    let frame = RequestFrame::decode(text).unwrap();
+    h.respond(frame.request_id.as_deref().unwrap(), Response::UpdateCustomerPage(Default::default()));
+    assert!(
+        h.drain_events().iter().any(|e| matches!(e, Output::Settled { id: settled, result: Ok(_) } if *settled == id))
+    );
 }
