@@ -1,5 +1,5 @@
 //! The async client: [`Client`] sends requests, [`Events`] yields what happens, and a driver
-//! task (spawned by the adapter) runs the sans-IO [`Core`] against a [`Platform`].
+//! task (spawned by the adapter) runs the sans-IO [`Core`] against a platform (`platform.rs`).
 //!
 //! The driver owns everything mutable; `Client` only holds the way to reach it, so it is cheap
 //! to clone and to share across tasks or UI components.
