@@ -32,6 +32,11 @@
 
 #![warn(missing_docs)]
 
+// The README's example compiles as a doc test.
+#[cfg(all(doctest, feature = "native"))]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
+
 // The async client exists where an adapter can run it.
 #[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
 pub mod client;
