@@ -1733,13 +1733,16 @@ fn decoded<T: serde::de::DeserializeOwned>(payload: &serde_json::Value) -> T {
     serde_json::from_value(payload.clone()).unwrap()
 }
 
+/// How the expected event is made from a push's payload.
+type ToEvent = fn(&serde_json::Value) -> ClientEvent;
+
 #[test]
 fn every_push_becomes_its_typed_event() {
     use serde_json::json;
     let mut h = Harness::connected();
     let agent = json!({"id": "agent@x", "type": "agent", "name": "Alex", "present": true});
     let message = json!({"id": "ev-1", "type": "message", "text": "hi", "author_id": "agent@x", "created_at": "2025-01-01T00:00:00Z"});
-    let one_to_one: Vec<(&str, serde_json::Value, fn(&serde_json::Value) -> ClientEvent)> = vec![
+    let one_to_one: Vec<(&str, serde_json::Value, ToEvent)> = vec![
         ("chat_deactivated", json!({"chat_id": "C1", "thread_id": "T1"}), |p| ClientEvent::ChatDeactivated(decoded(p))),
         ("chat_properties_deleted", json!({"chat_id": "C1", "properties": {"a": ["b"]}}), |p| {
             ClientEvent::ChatPropertiesDeleted(decoded(p))
