@@ -13,7 +13,8 @@ use crate::config::WidgetConfig;
 use crate::state::{ChatState, Connection, SendPlan};
 use confab_protocol::action::{InitialChat, InitialThread, ResumeChatRequest, StartChatRequest};
 use confab_protocol::entity::Event;
-use confab_sdk::{Client, ClientEvent, Config, Error};
+use confab_protocol::push::Push;
+use confab_sdk::{Client, ClientEvent, Config, DisconnectOutcome, SdkError as Error};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use leptos::prelude::*;
@@ -62,15 +63,23 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
                 ClientEvent::ConnectFailed { retry_in, .. } => {
                     connection.set(Connection::Retrying { retry_in_secs: retry_in.as_secs() });
                 }
-                ClientEvent::Disconnected { reason, will_reconnect } => {
-                    connection.set(if will_reconnect {
+                ClientEvent::Disconnected { reason, outcome, .. } => {
+                    connection.set(if outcome == DisconnectOutcome::Reconnecting {
                         Connection::Reconnecting
                     } else {
                         Connection::Ended { reason }
                     });
                     let _ = nudge.try_send(());
                 }
-                ClientEvent::Push(push) => {
+                event => {
+                    // The events the chat state follows, as the pushes they came from.
+                    let push = match event {
+                        ClientEvent::IncomingEvent(incoming) => Push::IncomingEvent(incoming),
+                        ClientEvent::IncomingChat(incoming) => Push::IncomingChat(incoming),
+                        ClientEvent::UserAddedToChat(added) => Push::UserAddedToChat(added),
+                        ClientEvent::ChatDeactivated(deactivated) => Push::ChatDeactivated(deactivated),
+                        _ => continue,
+                    };
                     if state.try_update(|s| s.apply_push(&push)).unwrap_or(false) {
                         on_new_message.run(());
                     }
@@ -141,8 +150,7 @@ async fn deliver(
         }
         SendPlan::ResumeChat { chat_id } => {
             let chat = InitialChat { id: Some(chat_id), thread: thread(), ..InitialChat::default() };
-            let chat =
-                client.resume_chat_with(ResumeChatRequest { chat, active: Some(true), continuous: None }).await?;
+            let chat = client.activate_chat(ResumeChatRequest { chat, active: Some(true), continuous: None }).await?;
             state.update(|s| s.load_chat(&chat));
         }
         SendPlan::SendEvent { chat_id } => {

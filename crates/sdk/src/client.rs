@@ -1,26 +1,39 @@
 //! The async client: [`Client`] sends requests, [`Events`] yields what happens, and a driver
-//! task (spawned by the adapter) runs the sans-IO [`Core`] against a [`Platform`].
+//! task (spawned by the adapter) runs the sans-IO [`Core`] against a platform (`platform.rs`).
 //!
 //! The driver owns everything mutable; `Client` only holds the way to reach it, so it is cheap
 //! to clone and to share across tasks or UI components.
+//!
+//! Every method goes through one typed call, [`Client::call`]: the request's
+//! [`Action`] impl (the protocol's action table) gives its wire name, its response type and
+//! the push that settles it, so the core's settling logic comes from that table.
 //!
 //! Between them, every queue is bounded except `Events`:
 //! - requests travel through a channel of `REQUEST_QUEUE` slots behind one shared sender; a
 //!   caller beyond that waits its turn, and the core refuses requests beyond
 //!   `MAX_PENDING_REQUESTS` at once;
-//! - `disconnect()` is a flag, not a message: asking twice is asking once;
+//! - `connect()`, `disconnect()` and `destroy()` are flags, not messages: asking twice is
+//!   asking once;
 //! - `Events` stays unbounded, see `connect`.
 
-use crate::core::{Config, Core, Event, Io, Reply, RequestId};
-use crate::error::Error;
-use crate::platform::{Platform, Socket};
+use crate::core::{Config, Core, Io, Output, RawResponse, Reply, RequestId};
+use crate::error::SdkError;
+use crate::event::ClientEvent;
+use crate::history::HistoryPager;
+use crate::platform::{NetworkChange, Platform, Socket};
+use crate::ticket::{TicketForm, read_ticket_response, ticket_body};
 use confab_protocol::Request;
-use confab_protocol::action::LoginChat;
 use confab_protocol::action::{
-    GetChatRequest, InitialChat, InitialThread, ListChatsRequest, ListChatsResponse, ListThreadsRequest,
-    ListThreadsResponse, ResumeChatRequest, SendEventRequest, StartChatRequest,
+    AcceptGreetingRequest, Action, CancelGreetingRequest, CustomerPage, CustomerUpdate, DeactivateChatRequest,
+    DeleteChatPropertiesRequest, DeleteEventPropertiesRequest, DeleteThreadPropertiesRequest, FormType, GetChatRequest,
+    GetCustomerRequest, GetFormRequest, GetFormResponse, GetPredictedAgentRequest, GetUrlInfoRequest, GroupStatus,
+    InitialChat, InitialThread, ListChatsRequest, ListChatsResponse, ListGroupStatusesRequest, ListThreadsRequest,
+    ListThreadsResponse, MarkEventsAsSeenRequest, Postback, PredictedAgent, ResumeChatRequest, SendEventRequest,
+    SendRichMessagePostbackRequest, SetCustomerSessionFieldsRequest, SortOrder, StartChatRequest,
+    UpdateChatPropertiesRequest, UpdateCustomerRequest, UpdateEventPropertiesRequest, UpdateThreadPropertiesRequest,
+    UrlInfo,
 };
-use confab_protocol::entity::{Chat, Customer, Event as ChatEvent, Thread};
+use confab_protocol::entity::{Chat, Customer, Event as ChatEvent, Properties, PropertyNames, SessionFields, Thread};
 use confab_protocol::push::Push;
 use confab_protocol::token::TokenReply;
 use futures::channel::{mpsc, oneshot};
@@ -28,222 +41,732 @@ use futures::future::{Either, FutureExt};
 use futures::lock::Mutex;
 use futures::task::AtomicWaker;
 use futures::{SinkExt, StreamExt};
-use std::collections::HashMap;
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
-use std::time::Duration;
 
-/// What the client user sees, in order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ClientEvent {
-    /// Logged in (also after every reconnect), with the customer's chats: whether each has an
-    /// active thread is known at once, no request needed.
-    Connected { customer: Customer, chats: Vec<LoginChat>, online: bool },
-    /// A connection attempt failed; another follows after `retry_in`.
-    ConnectFailed { error: Error, retry_in: Duration },
-    /// The connection dropped (`will_reconnect`) or ended.
-    Disconnected { reason: String, will_reconnect: bool },
-    /// A server push: `incoming_event`, `incoming_chat`, `chat_deactivated`, …
-    Push(Push),
+/// Where a settled request's result goes.
+type Responder = oneshot::Sender<Result<Reply, SdkError>>;
+
+/// Something a `Client` asks of the driver.
+enum Command {
+    Request { request: Box<Request>, settled_by: Option<&'static str>, reply: Responder },
+    SneakPeek { chat_id: String, text: String },
+    CustomerPage { page: CustomerPage, reply: Responder },
+    Ticket { form: Box<TicketForm>, reply: oneshot::Sender<Result<Value, SdkError>> },
 }
-
-/// A request on its way to the driver, with where its result goes.
-type Call = (Box<Request>, oneshot::Sender<Result<Reply, Error>>);
 
 /// Requests the driver has not picked up yet. The driver picks them up as soon as it is not
 /// writing to the socket, so this only fills when a caller fires many at once.
 const REQUEST_QUEUE: usize = 16;
+
+/// `list_chats` accepts at most this `limit` (protocol.md §6.6, enforced client-side).
+pub const MAX_LIST_CHATS_LIMIT: u32 = 25;
 
 /// Sends requests. Clone it freely; all clones drive the same connection.
 #[derive(Clone)]
 pub struct Client {
     /// One sender shared by every clone: each `mpsc::Sender` has a slot of its own beyond the
     /// channel's capacity, so a sender per clone (or per call) would leave it unbounded.
-    calls: Arc<Mutex<mpsc::Sender<Call>>>,
-    disconnect: Arc<DisconnectFlag>,
+    commands: Arc<Mutex<mpsc::Sender<Command>>>,
+    control: Arc<Control>,
 }
 
-/// `Client::disconnect` → the driver.
+/// `connect()`, `disconnect()`, `destroy()` → the driver. `disconnect` clears a `connect`
+/// asked before it; a `connect` after a `disconnect` runs after it.
 #[derive(Default)]
-struct DisconnectFlag {
-    requested: AtomicBool,
+struct Control {
+    connect: AtomicBool,
+    disconnect: AtomicBool,
+    destroy: AtomicBool,
     driver: AtomicWaker,
 }
 
 /// The stream of [`ClientEvent`]s. Ends when the client is dropped or destroyed.
 pub type Events = mpsc::UnboundedReceiver<ClientEvent>;
 
+/// A rating for [`Client::rate_chat`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Rating {
+    /// `1` good, `0` bad.
+    pub score: u8,
+    /// What the customer wrote with it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub comment: Option<String>,
+}
+
 /// Connects on `platform`: spawns the driver and returns the handle and its events.
 pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Events) {
-    let (calls_tx, calls) = mpsc::channel(REQUEST_QUEUE);
+    let (commands_tx, commands) = mpsc::channel(REQUEST_QUEUE);
     // Unbounded on purpose: the driver must never wait for the app. An app may await a reply
     // while not reading events (the widget did, on `Connected`); a driver blocked on a full
     // `Events` would never read that reply: a deadlock. Dropping events instead would lose
     // messages. What fills it is the server's pushes, which a connected app reads as they come.
     let (events_tx, events) = mpsc::unbounded();
-    let disconnect = Arc::new(DisconnectFlag::default());
+    let control = Arc::new(Control::default());
     let mut core = Core::new(config, platform.random_seed());
     core.connect(platform.now());
+    let network = platform.network_changes();
     let driver = Driver {
         platform,
         core,
-        calls,
-        disconnect: disconnect.clone(),
+        commands,
+        control: control.clone(),
         events: events_tx,
         pending: HashMap::new(),
         socket: None,
+        network,
     };
     P::spawn(Box::pin(driver.run()));
-    (Client { calls: Arc::new(Mutex::new(calls_tx)), disconnect }, events)
+    (Client { commands: Arc::new(Mutex::new(commands_tx)), control }, events)
 }
 
 impl Client {
-    async fn call(&self, request: Request) -> Result<Reply, Error> {
-        let (tx, rx) = oneshot::channel();
+    async fn command(&self, command: Command) -> Result<(), SdkError> {
         // Waits while the queue is full; the lock is released before waiting for the answer.
-        self.calls.lock().await.send((Box::new(request), tx)).await.map_err(|_| Error::Destroyed)?;
-        rx.await.map_err(|_| Error::Destroyed)?
+        self.commands.lock().await.send(command).await.map_err(|_| SdkError::Destroyed)
     }
 
-    /// Sends a request answered by a plain response, and decodes its payload as `T`.
-    async fn call_response<T: serde::de::DeserializeOwned>(&self, request: Request) -> Result<T, Error> {
-        match self.call(request).await? {
-            Reply::Response(response) => response.decode(),
-            other => Err(unexpected(&other)),
+    /// Sends `request` and waits until it settles, by its response or by the push its action
+    /// names (`A::SETTLED_BY`).
+    async fn settle<A: Action>(&self, request: A) -> Result<Reply, SdkError> {
+        let (reply, answer) = oneshot::channel();
+        let request = Box::new(request.into_request());
+        self.command(Command::Request { request, settled_by: A::SETTLED_BY, reply }).await?;
+        answer.await.map_err(|_| SdkError::Destroyed)?
+    }
+
+    /// Sends any action and returns its typed response: the one typed call every method uses.
+    ///
+    /// For an action settled by a push (`start_chat`, `resume_chat`, `send_event`), it returns
+    /// once that push has arrived, with the direct response that preceded it; the methods
+    /// [`Client::start_chat`], [`Client::activate_chat`] and [`Client::send_event`] return the
+    /// push's value (the chat, the event) instead.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::action::GetUrlInfoRequest;
+    /// let info = client.call(GetUrlInfoRequest { url: "https://example.com".into() }).await?;
+    /// println!("{:?}", info.title);
+    /// # Ok(()) }
+    /// ```
+    pub async fn call<A: Action>(&self, request: A) -> Result<A::Response, SdkError> {
+        match self.settle(request).await? {
+            Reply::Response(response) | Reply::Push { response: Some(response), .. } => response.decode(),
+            Reply::Push { push, response: None } => {
+                Err(SdkError::Protocol(format!("`{}` settled by `{}` before its response", A::NAME, push.name())))
+            }
         }
     }
 
-    async fn call_chat(&self, request: Request) -> Result<Chat, Error> {
-        match self.call(request).await? {
-            Reply::Chat(chat) => Ok(chat),
-            other => Err(unexpected(&other)),
+    /// The push that settled `request`.
+    async fn pushed<A: Action>(&self, request: A) -> Result<Push, SdkError> {
+        match self.settle(request).await? {
+            Reply::Push { push, .. } => Ok(push),
+            Reply::Response(response) => {
+                Err(SdkError::Protocol(format!("`{}` settled without its push", response.action)))
+            }
         }
     }
 
-    /// Starts the customer's chat, optionally with a first message. Resolves with the chat
-    /// once the server's `incoming_chat` arrives.
-    pub async fn start_chat(&self, first_message: Option<&str>) -> Result<Chat, Error> {
-        let chat = InitialChat { thread: first_message.map(initial_thread), ..InitialChat::default() };
-        self.start_chat_with(StartChatRequest { chat: Some(chat), active: Some(true), continuous: None }).await
+    async fn chat_from<A: Action>(&self, request: A) -> Result<Chat, SdkError> {
+        match self.pushed(request).await? {
+            Push::IncomingChat(incoming) => Ok(incoming.chat),
+            other => Err(SdkError::Protocol(format!("expected incoming_chat, got {}", other.name()))),
+        }
     }
 
-    /// `start_chat` with every parameter.
-    pub async fn start_chat_with(&self, request: StartChatRequest) -> Result<Chat, Error> {
-        self.call_chat(Request::StartChat(request)).await
+    /// Accepts a greeting (`accept_greeting`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// client.accept_greeting(7, "Q10X0W0CUK").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn accept_greeting(&self, greeting_id: u64, unique_id: &str) -> Result<(), SdkError> {
+        self.call(AcceptGreetingRequest { greeting_id, unique_id: unique_id.to_owned() }).await.map(drop)
     }
 
-    /// Opens a new thread in an inactive chat (the official SDK's `activateChat`).
-    pub async fn resume_chat(&self, chat_id: &str, first_message: Option<&str>) -> Result<Chat, Error> {
+    /// Opens a new thread in an inactive chat: the SDK's `activateChat`, the wire's
+    /// `resume_chat`. Resolves with the chat once its `incoming_chat` arrives.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::action::{InitialChat, ResumeChatRequest};
+    /// let chat = InitialChat { id: Some("C1".into()), ..Default::default() };
+    /// let chat = client.activate_chat(ResumeChatRequest { chat, active: Some(true), continuous: None }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn activate_chat(&self, request: ResumeChatRequest) -> Result<Chat, SdkError> {
+        self.chat_from(request).await
+    }
+
+    /// [`Client::activate_chat`] for `chat_id`, optionally with a first message.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let chat = client.resume_chat("C1", Some("Back again")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn resume_chat(&self, chat_id: &str, first_message: Option<&str>) -> Result<Chat, SdkError> {
         let chat = InitialChat {
             id: Some(chat_id.to_owned()),
             thread: first_message.map(initial_thread),
             ..InitialChat::default()
         };
-        self.resume_chat_with(ResumeChatRequest { chat, active: Some(true), continuous: None }).await
+        self.activate_chat(ResumeChatRequest { chat, active: Some(true), continuous: None }).await
     }
 
-    /// `resume_chat` with every parameter.
-    pub async fn resume_chat_with(&self, request: ResumeChatRequest) -> Result<Chat, Error> {
-        self.call_chat(Request::ResumeChat(request)).await
+    /// Cancels a greeting (`cancel_greeting`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// client.cancel_greeting("Q10X0W0CUK").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn cancel_greeting(&self, unique_id: &str) -> Result<(), SdkError> {
+        self.call(CancelGreetingRequest { unique_id: unique_id.to_owned() }).await.map(drop)
     }
 
-    /// Alias of [`Client::resume_chat`], the v3.2 name.
-    pub async fn activate_chat(&self, chat_id: &str, first_message: Option<&str>) -> Result<Chat, Error> {
-        self.resume_chat(chat_id, first_message).await
+    /// Takes back the rating of the chat's newest thread: deletes `rating` properties
+    /// `properties` (the SDK's default is `["score"]`). No thread: `MISSING_CHAT_THREAD`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// client.cancel_rate("C1", &["score", "comment"]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn cancel_rate(&self, chat_id: &str, properties: &[&str]) -> Result<(), SdkError> {
+        let thread = self.newest_thread(chat_id).await?;
+        let names = properties.iter().map(|name| (*name).to_owned()).collect();
+        let properties = PropertyNames::from([("rating".to_owned(), names)]);
+        self.delete_thread_properties(chat_id, &thread.id, properties).await
     }
 
-    /// Sends an event; resolves with the event as stored (id, author, time).
-    pub async fn send_event(&self, chat_id: &str, event: ChatEvent) -> Result<ChatEvent, Error> {
-        let request = SendEventRequest { chat_id: chat_id.to_owned(), event, attach_to_last_thread: None };
-        match self.call(Request::SendEvent(request)).await? {
-            Reply::Event { event, .. } => Ok(event),
-            other => Err(unexpected(&other)),
+    /// The chat's newest thread (`list_threads`, newest first).
+    async fn newest_thread(&self, chat_id: &str) -> Result<Thread, SdkError> {
+        let page = self
+            .list_threads(ListThreadsRequest {
+                chat_id: chat_id.to_owned(),
+                sort_order: Some(SortOrder::Desc),
+                limit: None,
+                page_id: None,
+                min_events_count: None,
+            })
+            .await?;
+        page.threads.into_iter().next().ok_or_else(|| SdkError::MissingChatThread { chat_id: chat_id.to_owned() })
+    }
+
+    /// Connects again after [`Client::disconnect`] or a pause (`users_limit_reached`,
+    /// `inactivity_timeout`). The client connects on its own when created; this does nothing
+    /// while connecting or connected.
+    ///
+    /// ```no_run
+    /// # fn demo(client: confab_sdk::Client) {
+    /// client.disconnect();
+    /// client.connect();
+    /// # }
+    /// ```
+    pub fn connect(&self) {
+        self.control.connect.store(true, Ordering::SeqCst);
+        self.control.driver.wake();
+    }
+
+    /// Closes the chat's active thread (`deactivate_chat`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// client.deactivate_chat("C1").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn deactivate_chat(&self, chat_id: &str) -> Result<(), SdkError> {
+        self.call(DeactivateChatRequest { id: Some(chat_id.to_owned()), chat_id: None }).await.map(drop)
+    }
+
+    /// Deletes chat properties: `{"<namespace>": ["<name>", …]}`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::entity::PropertyNames;
+    /// client.delete_chat_properties("C1", PropertyNames::from([("shop".into(), vec!["cart".into()])])).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_chat_properties(&self, chat_id: &str, properties: PropertyNames) -> Result<(), SdkError> {
+        self.call(DeleteChatPropertiesRequest { id: Some(chat_id.to_owned()), chat_id: None, properties })
+            .await
+            .map(drop)
+    }
+
+    /// Deletes an event's properties.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::entity::PropertyNames;
+    /// let names = PropertyNames::from([("shop".into(), vec!["sku".into()])]);
+    /// client.delete_event_properties("C1", "T1", "E1", names).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_event_properties(
+        &self,
+        chat_id: &str,
+        thread_id: &str,
+        event_id: &str,
+        properties: PropertyNames,
+    ) -> Result<(), SdkError> {
+        let request = DeleteEventPropertiesRequest {
+            chat_id: chat_id.to_owned(),
+            thread_id: thread_id.to_owned(),
+            event_id: event_id.to_owned(),
+            properties,
+        };
+        self.call(request).await.map(drop)
+    }
+
+    /// Deletes a thread's properties.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::entity::PropertyNames;
+    /// client.delete_thread_properties("C1", "T1", PropertyNames::from([("rating".into(), vec!["score".into()])])).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete_thread_properties(
+        &self,
+        chat_id: &str,
+        thread_id: &str,
+        properties: PropertyNames,
+    ) -> Result<(), SdkError> {
+        let request =
+            DeleteThreadPropertiesRequest { chat_id: chat_id.to_owned(), thread_id: thread_id.to_owned(), properties };
+        self.call(request).await.map(drop)
+    }
+
+    /// Ends the client for good: the socket closes, pending requests fail with
+    /// `SDK_DESTROYED`, and so does every later call; [`Events`] ends. No `Disconnected`.
+    ///
+    /// ```no_run
+    /// # fn demo(client: confab_sdk::Client) {
+    /// client.destroy();
+    /// # }
+    /// ```
+    pub fn destroy(&self) {
+        self.control.destroy.store(true, Ordering::SeqCst);
+        self.control.driver.wake();
+    }
+
+    /// Closes the connection until [`Client::connect`]; pending requests fail with
+    /// `CONNECTION_LOST`. Requests already handed to the driver are sent first (and fail with
+    /// it). No `Disconnected` event.
+    ///
+    /// ```no_run
+    /// # fn demo(client: confab_sdk::Client) {
+    /// client.disconnect();
+    /// # }
+    /// ```
+    pub fn disconnect(&self) {
+        self.control.connect.store(false, Ordering::SeqCst);
+        self.control.disconnect.store(true, Ordering::SeqCst);
+        self.control.driver.wake();
+    }
+
+    /// The chat with its latest thread (or `thread_id`). Also emits `UserData` per user.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let chat = client.get_chat("C1", None).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_chat(&self, chat_id: &str, thread_id: Option<&str>) -> Result<Chat, SdkError> {
+        self.call(GetChatRequest { chat_id: chat_id.to_owned(), thread_id: thread_id.map(str::to_owned) }).await
+    }
+
+    /// The chat's history, newest page first, each page's threads oldest first (the SDK's
+    /// `getChatHistory`, protocol.md §8.1).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let mut history = client.get_chat_history("C1");
+    /// while let Some(threads) = history.next().await? {
+    ///     for thread in threads {
+    ///         println!("{}: {} events", thread.id, thread.events.len());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn get_chat_history(&self, chat_id: &str) -> ChatHistory {
+        ChatHistory { client: self.clone(), pager: HistoryPager::new(chat_id) }
+    }
+
+    /// The customer, with statistics (`get_customer`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let me = client.get_customer().await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_customer(&self) -> Result<Customer, SdkError> {
+        self.call(GetCustomerRequest {}).await.map(|customer| customer.0)
+    }
+
+    /// A group's pre-chat, post-chat or ticket form (`get_form`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::action::FormType;
+    /// let form = client.get_form(0, FormType::Prechat).await?;
+    /// if form.enabled { /* show form.form */ }
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_form(&self, group_id: u32, kind: FormType) -> Result<GetFormResponse, SdkError> {
+        self.call(GetFormRequest { group_id, kind }).await
+    }
+
+    /// Who would take a chat started now (`get_predicted_agent`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let predicted = client.get_predicted_agent(None).await?;
+    /// println!("{:?}, queued: {}", predicted.agent.name, predicted.queue);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_predicted_agent(&self, group_id: Option<u32>) -> Result<PredictedAgent, SdkError> {
+        self.call(GetPredictedAgentRequest { group_id }).await
+    }
+
+    /// A link preview (`get_url_info`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let info = client.get_url_info("https://example.com").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn get_url_info(&self, url: &str) -> Result<UrlInfo, SdkError> {
+        self.call(GetUrlInfoRequest { url: url.to_owned() }).await
+    }
+
+    /// The customer's chats, a page at a time. A `limit` over 25 is refused here
+    /// (`VALIDATION`). Also emits `UserData` per user.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::action::ListChatsRequest;
+    /// let page = client.list_chats(ListChatsRequest { limit: Some(10), ..Default::default() }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_chats(&self, request: ListChatsRequest) -> Result<ListChatsResponse, SdkError> {
+        if request.limit.is_some_and(|limit| limit > MAX_LIST_CHATS_LIMIT) {
+            return Err(SdkError::Validation(format!("`limit` must be at most {MAX_LIST_CHATS_LIMIT}")));
+        }
+        self.call(request).await
+    }
+
+    /// Whether groups can take chats: those in `group_ids`, or all (`None`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let statuses = client.list_group_statuses(Some(vec![0, 1])).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_group_statuses(
+        &self,
+        group_ids: Option<Vec<u32>>,
+    ) -> Result<BTreeMap<u32, GroupStatus>, SdkError> {
+        let request = match group_ids {
+            Some(ids) => ListGroupStatusesRequest { all: None, group_ids: Some(ids) },
+            None => ListGroupStatusesRequest { all: Some(true), group_ids: None },
+        };
+        self.call(request).await.map(|response| response.groups_status)
+    }
+
+    /// A page of the chat's threads (`list_threads`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::action::ListThreadsRequest;
+    /// let request = ListThreadsRequest { chat_id: "C1".into(), sort_order: None, limit: Some(3), page_id: None, min_events_count: None };
+    /// let page = client.list_threads(request).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn list_threads(&self, request: ListThreadsRequest) -> Result<ListThreadsResponse, SdkError> {
+        self.call(request).await
+    }
+
+    /// Marks the chat's events up to `seen_up_to` (RFC 3339) as seen.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// client.mark_events_as_seen("C1", "2025-01-01T10:00:00.000000Z").await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn mark_events_as_seen(&self, chat_id: &str, seen_up_to: &str) -> Result<(), SdkError> {
+        self.call(MarkEventsAsSeenRequest { chat_id: chat_id.to_owned(), seen_up_to: seen_up_to.to_owned() })
+            .await
+            .map(drop)
+    }
+
+    /// Rates the chat's newest thread: its `rating` property becomes `{score, comment?}`. No
+    /// thread: `MISSING_CHAT_THREAD`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::Rating;
+    /// client.rate_chat("C1", Rating { score: 1, comment: Some("Quick and kind".into()) }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn rate_chat(&self, chat_id: &str, rating: Rating) -> Result<(), SdkError> {
+        let thread = self.newest_thread(chat_id).await?;
+        let mut properties = Properties::new();
+        properties.insert("rating".into(), serde_json::to_value(&rating).expect("a rating encodes"));
+        self.update_thread_properties(chat_id, &thread.id, properties).await
+    }
+
+    /// Sends an event; resolves with the event as stored (id, author, time) from its
+    /// `incoming_event`. Any event kind; set `custom_id` to recognise your copy.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::Event;
+    /// let stored = client.send_event("C1", Event::message("Hello!").with_custom_id("m-1")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_event(&self, chat_id: &str, event: ChatEvent) -> Result<ChatEvent, SdkError> {
+        self.send_event_with(SendEventRequest { chat_id: chat_id.to_owned(), event, attach_to_last_thread: None }).await
+    }
+
+    /// [`Client::send_event`] with every parameter (`attach_to_last_thread`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::{Event, action::SendEventRequest};
+    /// let request = SendEventRequest { chat_id: "C1".into(), event: Event::message("PS"), attach_to_last_thread: Some(true) };
+    /// client.send_event_with(request).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_event_with(&self, request: SendEventRequest) -> Result<ChatEvent, SdkError> {
+        // The flag only when set, as the SDK sends it (§7).
+        let request =
+            SendEventRequest { attach_to_last_thread: request.attach_to_last_thread.filter(|&v| v), ..request };
+        match self.pushed(request).await? {
+            Push::IncomingEvent(incoming) => Ok(incoming.event),
+            other => Err(SdkError::Protocol(format!("expected incoming_event, got {}", other.name()))),
         }
     }
 
-    /// The chat with its latest thread (or `thread_id`).
-    pub async fn get_chat(&self, chat_id: &str, thread_id: Option<&str>) -> Result<Chat, Error> {
-        let request = GetChatRequest { chat_id: chat_id.to_owned(), thread_id: thread_id.map(str::to_owned) };
-        self.call_response(Request::GetChat(request)).await
+    /// A click on a rich message button.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::action::Postback;
+    /// client.send_rich_message_postback("C1", "T1", "E1", Postback { id: "yes".into(), toggled: true }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_rich_message_postback(
+        &self,
+        chat_id: &str,
+        thread_id: &str,
+        event_id: &str,
+        postback: Postback,
+    ) -> Result<(), SdkError> {
+        let request = SendRichMessagePostbackRequest {
+            chat_id: chat_id.to_owned(),
+            thread_id: thread_id.to_owned(),
+            event_id: event_id.to_owned(),
+            postback,
+        };
+        self.call(request).await.map(drop)
     }
 
-    pub async fn list_chats(&self, request: ListChatsRequest) -> Result<ListChatsResponse, Error> {
-        self.call_response(Request::ListChats(request)).await
+    /// Sends a filled ticket form over HTTP (`POST /v2/tickets/new`, protocol.md §7.2);
+    /// resolves with the server's answer (`{id, …}`). 400/422: `VALIDATION`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::entity::FilledFormBody;
+    /// use confab_sdk::ticket::TicketForm;
+    /// let form = TicketForm { filled_form: FilledFormBody { form_id: "ticket".into(), fields: vec![] }, group_id: Some(0), time_zone: None };
+    /// let ticket = client.send_ticket_form(form).await?;
+    /// println!("ticket {}", ticket["id"]);
+    /// # Ok(()) }
+    /// ```
+    pub async fn send_ticket_form(&self, form: TicketForm) -> Result<Value, SdkError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::Ticket { form: Box::new(form), reply }).await?;
+        answer.await.map_err(|_| SdkError::Destroyed)?
     }
 
-    pub async fn list_threads(&self, request: ListThreadsRequest) -> Result<ListThreadsResponse, Error> {
-        self.call_response(Request::ListThreads(request)).await
+    /// Sets the customer's session fields (`[{key: value}, …]`).
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let mut field = serde_json::Map::new();
+    /// field.insert("plan".into(), "pro".into());
+    /// client.set_customer_session_fields(vec![field]).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn set_customer_session_fields(&self, session_fields: SessionFields) -> Result<(), SdkError> {
+        self.call(SetCustomerSessionFieldsRequest { session_fields }).await.map(drop)
     }
 
-    /// The chat's history, newest page first (the official SDK's `getChatHistory`).
-    pub fn get_chat_history(&self, chat_id: &str) -> ChatHistory {
-        ChatHistory { client: self.clone(), chat_id: chat_id.to_owned(), next_page: None, done: false }
+    /// Shows agents what the customer is typing. Sent only when connected and the chat is
+    /// known active; fire and forget (errors are swallowed, a full queue drops it).
+    ///
+    /// ```no_run
+    /// # fn demo(client: confab_sdk::Client) {
+    /// client.set_sneak_peek("C1", "I would like to ask ab");
+    /// # }
+    /// ```
+    pub fn set_sneak_peek(&self, chat_id: &str, text: &str) {
+        if let Some(mut commands) = self.commands.try_lock() {
+            let _ = commands.try_send(Command::SneakPeek { chat_id: chat_id.to_owned(), text: text.to_owned() });
+        }
     }
 
-    /// Closes the connection; pending requests fail with `ConnectionLost`. Requests already
-    /// handed to the driver are sent first (and fail with it).
-    pub fn disconnect(&self) {
-        self.disconnect.requested.store(true, Ordering::SeqCst);
-        self.disconnect.driver.wake();
+    /// Starts the customer's chat, optionally with a first message. Resolves with the chat
+    /// once the server's `incoming_chat` arrives.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let chat = client.start_chat(Some("Hello!")).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_chat(&self, first_message: Option<&str>) -> Result<Chat, SdkError> {
+        let chat = InitialChat { thread: first_message.map(initial_thread), ..InitialChat::default() };
+        self.start_chat_with(StartChatRequest { chat: Some(chat), active: Some(true), continuous: None }).await
     }
-}
 
-/// A reply of the wrong kind for its request (a server bug). Names the kind only: formatting
-/// whole replies would pull `Debug` of every wire type into the widget's wasm.
-fn unexpected(reply: &Reply) -> Error {
-    let kind = match reply {
-        Reply::Chat(_) => "a chat",
-        Reply::Event { .. } => "an event",
-        Reply::Response(response) => response.action.as_str(),
-    };
-    Error::Protocol(format!("unexpected reply: {kind}"))
+    /// [`Client::start_chat`] with every parameter.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::action::StartChatRequest;
+    /// let chat = client.start_chat_with(StartChatRequest { continuous: Some(true), ..Default::default() }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn start_chat_with(&self, request: StartChatRequest) -> Result<Chat, SdkError> {
+        // §7: `chat` is always present, `{}` at least.
+        let request = StartChatRequest { chat: Some(request.chat.unwrap_or_default()), ..request };
+        self.chat_from(request).await
+    }
+
+    /// Updates chat properties: `{"<namespace>": {"<name>": value}}`.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let properties = serde_json::json!({"shop": {"cart": 3}}).as_object().unwrap().clone();
+    /// client.update_chat_properties("C1", properties).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_chat_properties(&self, chat_id: &str, properties: Properties) -> Result<(), SdkError> {
+        self.call(UpdateChatPropertiesRequest { id: Some(chat_id.to_owned()), chat_id: None, properties })
+            .await
+            .map(drop)
+    }
+
+    /// Updates the customer's name, email, avatar or session fields.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::action::CustomerUpdate;
+    /// client.update_customer(CustomerUpdate { name: Some("Jo".into()), ..Default::default() }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_customer(&self, update: CustomerUpdate) -> Result<(), SdkError> {
+        self.call(UpdateCustomerRequest(update)).await.map(drop)
+    }
+
+    /// Tells the server the page the customer is on now; sent when connected, and remembered
+    /// for every later login's `customer_page` either way.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// use confab_sdk::protocol::action::CustomerPage;
+    /// client.update_customer_page(CustomerPage { url: Some("https://shop.example/cart".into()), title: Some("Cart".into()) }).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_customer_page(&self, page: CustomerPage) -> Result<(), SdkError> {
+        let (reply, answer) = oneshot::channel();
+        self.command(Command::CustomerPage { page, reply }).await?;
+        answer.await.map_err(|_| SdkError::Destroyed)?.map(drop)
+    }
+
+    /// Updates an event's properties.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let properties = serde_json::json!({"shop": {"sku": "A-1"}}).as_object().unwrap().clone();
+    /// client.update_event_properties("C1", "T1", "E1", properties).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_event_properties(
+        &self,
+        chat_id: &str,
+        thread_id: &str,
+        event_id: &str,
+        properties: Properties,
+    ) -> Result<(), SdkError> {
+        let request = UpdateEventPropertiesRequest {
+            chat_id: chat_id.to_owned(),
+            thread_id: thread_id.to_owned(),
+            event_id: event_id.to_owned(),
+            properties,
+        };
+        self.call(request).await.map(drop)
+    }
+
+    /// Updates a thread's properties.
+    ///
+    /// ```no_run
+    /// # async fn demo(client: confab_sdk::Client) -> Result<(), confab_sdk::SdkError> {
+    /// let properties = serde_json::json!({"shop": {"order": "123"}}).as_object().unwrap().clone();
+    /// client.update_thread_properties("C1", "T1", properties).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn update_thread_properties(
+        &self,
+        chat_id: &str,
+        thread_id: &str,
+        properties: Properties,
+    ) -> Result<(), SdkError> {
+        let request =
+            UpdateThreadPropertiesRequest { chat_id: chat_id.to_owned(), thread_id: thread_id.to_owned(), properties };
+        self.call(request).await.map(drop)
+    }
 }
 
 fn initial_thread(text: &str) -> InitialThread {
     InitialThread { events: Some(vec![ChatEvent::message(text)]), properties: None }
 }
 
-/// Pages through a chat's threads, newest first; each page's threads are oldest first
-/// (protocol.md §8.1).
+/// Pages through a chat's threads, newest page first; each page's threads are oldest first
+/// (protocol.md §8.1). See [`Client::get_chat_history`].
 pub struct ChatHistory {
     client: Client,
-    chat_id: String,
-    next_page: Option<String>,
-    done: bool,
+    pager: HistoryPager,
 }
 
-/// Events asked for per history page.
-pub const HISTORY_PAGE_EVENTS: u32 = 25;
-
 impl ChatHistory {
-    /// The next (older) page, or `None` when the history is exhausted.
-    pub async fn next(&mut self) -> Result<Option<Vec<Thread>>, Error> {
-        if self.done {
+    /// The next (older) page, or `None` when the history is exhausted. After an error, the
+    /// next call asks for the same page again.
+    pub async fn next(&mut self) -> Result<Option<Vec<Thread>>, SdkError> {
+        let Some(request) = self.pager.request() else {
             return Ok(None);
-        }
-        let request = match self.next_page.take() {
-            Some(page_id) => ListThreadsRequest {
-                chat_id: self.chat_id.clone(),
-                page_id: Some(page_id),
-                sort_order: None,
-                limit: None,
-                min_events_count: None,
-            },
-            None => ListThreadsRequest {
-                chat_id: self.chat_id.clone(),
-                page_id: None,
-                sort_order: None,
-                limit: None,
-                min_events_count: Some(HISTORY_PAGE_EVENTS),
-            },
         };
         let page = self.client.list_threads(request).await?;
-        self.done = page.next_page_id.is_none();
-        self.next_page = page.next_page_id;
-        let mut threads = page.threads;
-        threads.reverse();
-        Ok(Some(threads))
+        Ok(Some(self.pager.take(page)))
+    }
+
+    /// The pages as a stream, ending after the oldest page or the first error.
+    pub fn into_stream(self) -> impl futures::Stream<Item = Result<Vec<Thread>, SdkError>> {
+        futures::stream::unfold(Some(self), |history| async move {
+            let mut history = history?;
+            match history.next().await {
+                Ok(Some(page)) => Some((Ok(page), Some(history))),
+                Ok(None) => None,
+                Err(error) => Some((Err(error), None)),
+            }
+        })
     }
 }
 
@@ -251,21 +774,23 @@ impl ChatHistory {
 struct Driver<P: Platform> {
     platform: P,
     core: Core,
-    calls: mpsc::Receiver<Call>,
-    disconnect: Arc<DisconnectFlag>,
+    commands: mpsc::Receiver<Command>,
+    control: Arc<Control>,
     events: mpsc::UnboundedSender<ClientEvent>,
-    pending: HashMap<RequestId, oneshot::Sender<Result<Reply, Error>>>,
+    pending: HashMap<RequestId, Responder>,
     socket: Option<Socket>,
+    network: Option<crate::platform::BoxStream<NetworkChange>>,
 }
 
 /// One thing that happened, found by waiting on everything at once.
 enum Input {
     /// `None`: every `Client` is gone.
-    Call(Option<Call>),
-    Disconnect,
+    Command(Option<Command>),
+    Control,
     Token(Result<String, String>),
     Opened(Result<Socket, crate::platform::SocketError>),
     Frame(Option<String>),
+    Network(Option<NetworkChange>),
     Timeout,
 }
 
@@ -299,20 +824,23 @@ impl<P: Platform> Driver<P> {
                     }
                 }
             }
-            while let Some(event) = self.core.poll_event() {
-                self.deliver(event);
+            while let Some(output) = self.core.poll_event() {
+                self.deliver(output);
+            }
+            if self.core.is_destroyed() {
+                // Queued commands fail with `SDK_DESTROYED` as their replies drop; `Events` ends.
+                return;
             }
 
             let now = self.platform.now();
             let input = {
-                let call = self.calls.next().map(Input::Call);
-                let disconnect = futures::future::poll_fn(|cx| {
-                    self.disconnect.driver.register(cx.waker());
-                    if self.disconnect.requested.swap(false, Ordering::SeqCst) {
-                        Poll::Ready(Input::Disconnect)
-                    } else {
-                        Poll::Pending
-                    }
+                let command = self.commands.next().map(Input::Command);
+                let control = futures::future::poll_fn(|cx| {
+                    self.control.driver.register(cx.waker());
+                    let asked = [&self.control.destroy, &self.control.disconnect, &self.control.connect]
+                        .iter()
+                        .any(|flag| flag.load(Ordering::SeqCst));
+                    if asked { Poll::Ready(Input::Control) } else { Poll::Pending }
                 });
                 let token = optional(token_request.as_mut()).map(Input::Token);
                 let opened = optional(opening.as_mut()).map(Input::Opened);
@@ -321,41 +849,50 @@ impl<P: Platform> Driver<P> {
                     None => Either::Right(futures::future::pending()),
                 }
                 .map(Input::Frame);
+                let network = match &mut self.network {
+                    Some(network) => Either::Left(network.next()),
+                    None => Either::Right(futures::future::pending()),
+                }
+                .map(Input::Network);
                 let timeout = match self.core.poll_timeout() {
                     Some(at) => Either::Left(self.platform.sleep(at.saturating_sub(now))),
                     None => Either::Right(futures::future::pending()),
                 }
                 .map(|_| Input::Timeout);
-                // Calls before the disconnect flag: a call queued before `disconnect()` is
+                // Commands before the control flags: a call queued before `disconnect()` is
                 // handled before it.
                 futures::select_biased! {
-                    input = call.fuse() => input,
-                    input = disconnect.fuse() => input,
+                    input = command.fuse() => input,
+                    input = control.fuse() => input,
                     input = frame.fuse() => input,
                     input = token.fuse() => input,
                     input = opened.fuse() => input,
+                    input = network.fuse() => input,
                     input = timeout.fuse() => input,
                 }
             };
 
             let now = self.platform.now();
             match input {
-                Input::Call(Some((request, reply))) => match self.core.request(*request, now) {
-                    Ok(id) => {
-                        self.pending.insert(id, reply);
-                    }
-                    Err(error) => {
-                        let _ = reply.send(Err(error));
-                    }
-                },
-                Input::Disconnect => self.core.disconnect(),
-                Input::Call(None) => {
+                Input::Command(Some(command)) => self.on_command(command, now),
+                Input::Command(None) => {
                     // Every Client is gone: nobody can ask anything any more.
                     self.core.disconnect();
                     if let Some(mut socket) = self.socket.take() {
                         let _ = socket.outgoing.close().await;
                     }
                     return;
+                }
+                Input::Control => {
+                    if self.control.destroy.swap(false, Ordering::SeqCst) {
+                        self.core.destroy();
+                    }
+                    if self.control.disconnect.swap(false, Ordering::SeqCst) {
+                        self.core.disconnect();
+                    }
+                    if self.control.connect.swap(false, Ordering::SeqCst) {
+                        self.core.connect(now);
+                    }
                 }
                 Input::Token(result) => {
                     token_request = None;
@@ -375,31 +912,71 @@ impl<P: Platform> Driver<P> {
                     self.socket = None;
                     self.core.handle_close(now);
                 }
+                Input::Network(Some(NetworkChange::Online)) => self.core.handle_online(now),
+                Input::Network(Some(NetworkChange::Offline)) => self.core.handle_offline(now),
+                Input::Network(None) => self.network = None,
                 Input::Timeout => self.core.handle_timeout(now),
             }
         }
     }
 
-    /// Hands an event to whoever waits for it: a settled request to its caller, the rest to
+    fn on_command(&mut self, command: Command, now: std::time::Duration) {
+        match command {
+            Command::Request { request, settled_by, reply } => match self.core.request_raw(*request, settled_by, now) {
+                Ok(id) => {
+                    self.pending.insert(id, reply);
+                }
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                }
+            },
+            Command::SneakPeek { chat_id, text } => {
+                self.core.sneak_peek(&chat_id, &text, now);
+            }
+            Command::CustomerPage { page, reply } => match self.core.update_customer_page(page, now) {
+                Ok(Some(id)) => {
+                    self.pending.insert(id, reply);
+                }
+                Ok(None) => {
+                    let _ = reply.send(Ok(Reply::Response(RawResponse {
+                        action: "update_customer_page".into(),
+                        payload: None,
+                    })));
+                }
+                Err(error) => {
+                    let _ = reply.send(Err(error));
+                }
+            },
+            Command::Ticket { form, reply } => {
+                let config = self.core.config();
+                let page_url = config.page.as_ref().and_then(|page| page.url.as_deref());
+                let body = ticket_body(&form, &config.organization_id, self.core.customer_id(), page_url);
+                let post = self.platform.post_json(config.ticket_url(), body.to_string());
+                P::spawn(Box::pin(async move {
+                    let result = match post.await {
+                        Ok((status, body)) => read_ticket_response(status, &body),
+                        Err(error) => Err(SdkError::Http(error)),
+                    };
+                    let _ = reply.send(result);
+                }));
+            }
+        }
+    }
+
+    /// Hands an output to whoever waits for it: a settled request to its caller, an event to
     /// `Events`.
-    fn deliver(&mut self, event: Event) {
-        let now = self.platform.now();
-        let event = match event {
-            Event::Settled { id, result } => {
+    fn deliver(&mut self, output: Output) {
+        match output {
+            Output::Settled { id, result } => {
                 if let Some(reply) = self.pending.remove(&id) {
                     let _ = reply.send(result);
                 }
-                return;
             }
-            Event::Connected { customer, chats, online } => ClientEvent::Connected { customer, chats, online },
-            Event::ConnectFailed { error, retry_at } => {
-                ClientEvent::ConnectFailed { error, retry_in: retry_at.saturating_sub(now) }
+            // A dropped `Events` is fine: requests still work.
+            Output::Event(event) => {
+                let _ = self.events.unbounded_send(event);
             }
-            Event::Disconnected { reason, will_reconnect } => ClientEvent::Disconnected { reason, will_reconnect },
-            Event::Push(push) => ClientEvent::Push(push),
-        };
-        // A dropped `Events` is fine: requests still work.
-        let _ = self.events.unbounded_send(event);
+        }
     }
 }
 
@@ -414,14 +991,16 @@ fn optional<F: std::future::Future + Unpin>(
 }
 
 /// Reads the token endpoint's body (protocol.md §2.2: the body decides, not the status).
-fn parse_token(result: Result<String, String>) -> Result<confab_protocol::token::TokenResponse, Error> {
-    let body = result.map_err(Error::Token)?;
+fn parse_token(result: Result<String, String>) -> Result<confab_protocol::token::TokenResponse, SdkError> {
+    let body = result.map_err(SdkError::Token)?;
     match serde_json::from_str::<TokenReply>(&body) {
         Ok(TokenReply::Granted(token)) => Ok(token),
-        Ok(TokenReply::Refused(refused)) => Err(Error::Token(
-            refused.identity_exception.or(refused.oauth_exception).unwrap_or_else(|| "refused".into()),
-        )),
-        Err(e) => Err(Error::Token(format!("unreadable token response: {e}"))),
+        Ok(TokenReply::Refused(refused)) => Err(match (refused.identity_exception, refused.oauth_exception) {
+            (Some(message), _) => SdkError::SsoIdentityException(message),
+            (None, Some(message)) => SdkError::SsoOauthException(message),
+            (None, None) => SdkError::Token("refused".into()),
+        }),
+        Err(e) => Err(SdkError::Token(format!("unreadable token response: {e}"))),
     }
 }
 
@@ -434,7 +1013,7 @@ mod tests {
     use confab_protocol::entity::Statistics;
     use confab_protocol::frame::ResponseFrame;
     use confab_protocol::{RequestFrame, Response, ServerFrame};
-    use std::time::Instant;
+    use std::time::{Duration, Instant};
 
     /// The server's end of one socket the client opened.
     struct ServerEnd {
@@ -482,6 +1061,10 @@ mod tests {
             Box::pin(futures::future::ready(Ok(token.to_owned())))
         }
 
+        fn post_json(&self, _url: String, _body: String) -> BoxFuture<Result<(u16, String), String>> {
+            Box::pin(futures::future::ready(Ok((200, r#"{"id":"ticket-1"}"#.to_owned()))))
+        }
+
         fn random_seed(&self) -> u64 {
             7
         }
@@ -504,6 +1087,7 @@ mod tests {
         let mut server = opened.next().await.expect("a socket is opened");
         let login = server.receive().await;
         server.answer(&login, login_response());
+        assert_eq!(events.next().await, Some(ClientEvent::CustomerId("cust-1".into())), "from the first token");
         assert!(matches!(events.next().await, Some(ClientEvent::Connected { .. })));
         (client, events, server)
     }
@@ -520,8 +1104,8 @@ mod tests {
 
         client.disconnect();
         client.disconnect();
-        assert_eq!(waiting.await.unwrap().unwrap_err(), Error::ConnectionLost);
-        assert_eq!(client.list_chats(ListChatsRequest::default()).await.unwrap_err(), Error::NoConnection);
+        assert_eq!(waiting.await.unwrap().unwrap_err(), SdkError::ConnectionLost);
+        assert_eq!(client.list_chats(ListChatsRequest::default()).await.unwrap_err(), SdkError::NoConnection);
     }
 
     #[tokio::test]

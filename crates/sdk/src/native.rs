@@ -15,7 +15,14 @@ struct Native {
     http: reqwest::Client,
 }
 
-/// Connects in the background; returns at once. Watch `Events` for `Connected`.
+/// Connects in the background; returns at once. Watch `Events` for `Connected`. Must be
+/// called within a tokio runtime.
+///
+/// ```no_run
+/// # async fn demo() {
+/// let (client, events) = confab_sdk::native::connect(confab_sdk::Config::new("http://127.0.0.1:8080", "org-1"));
+/// # }
+/// ```
 pub fn connect(config: Config) -> (Client, Events) {
     let http = reqwest::Client::builder().cookie_store(true).build().expect("reqwest client builds");
     client::connect(Native { epoch: Instant::now(), http }, config)
@@ -50,6 +57,15 @@ impl Platform for Native {
         Box::pin(async move {
             let response = request.send().await.map_err(|e| e.to_string())?;
             response.text().await.map_err(|e| e.to_string())
+        })
+    }
+
+    fn post_json(&self, url: String, body: String) -> BoxFuture<Result<(u16, String), String>> {
+        let request = self.http.post(url).header("content-type", "application/json").body(body);
+        Box::pin(async move {
+            let response = request.send().await.map_err(|e| e.to_string())?;
+            let status = response.status().as_u16();
+            Ok((status, response.text().await.map_err(|e| e.to_string())?))
         })
     }
 

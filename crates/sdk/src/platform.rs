@@ -48,6 +48,15 @@ pub struct Socket {
     pub outgoing: BoxSink<String>,
 }
 
+/// The network came or went (the browser's `online` / `offline` events).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// Only the browser adapter reports them.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+pub enum NetworkChange {
+    Online,
+    Offline,
+}
+
 pub trait Platform: MaybeSend + 'static {
     /// Monotonic time since an epoch of the platform's choosing.
     fn now(&self) -> Duration;
@@ -55,6 +64,12 @@ pub trait Platform: MaybeSend + 'static {
     fn open_socket(&self, url: String) -> BoxFuture<Result<Socket, SocketError>>;
     /// `POST` `body` to `url` with cookies; the response body as text.
     fn fetch_token(&self, url: String, body: String) -> BoxFuture<Result<String, String>>;
+    /// `POST` `body` (JSON) to `url` without credentials; the status and the body as text.
+    fn post_json(&self, url: String, body: String) -> BoxFuture<Result<(u16, String), String>>;
+    /// The network's comings and goings, where the platform sees them.
+    fn network_changes(&self) -> Option<BoxStream<NetworkChange>> {
+        None
+    }
     fn random_seed(&self) -> u64;
     fn spawn(task: BoxFuture<()>);
 }

@@ -6,7 +6,7 @@
 
 use crate::client::{self, Client, Events};
 use crate::core::Config;
-use crate::platform::{BoxFuture, Platform, Socket, SocketError};
+use crate::platform::{BoxFuture, BoxStream, NetworkChange, Platform, Socket, SocketError};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use std::time::Duration;
@@ -16,7 +16,8 @@ use web_sys::{MessageEvent, RequestCredentials, WebSocket};
 
 struct Web;
 
-/// Connects in the background; returns at once. Watch `Events` for `Connected`.
+/// Connects in the background; returns at once. Watch `Events` for `Connected`. The window's
+/// `online` / `offline` events drive `connection_recovered` / `connection_unstable`.
 pub fn connect(config: Config) -> (Client, Events) {
     client::connect(Web, config)
 }
@@ -53,6 +54,30 @@ fn callback(
             let _ = tx.unbounded_send(signal);
         }
     })
+}
+
+fn callback_for(
+    tx: &mpsc::UnboundedSender<NetworkChange>,
+    change: NetworkChange,
+) -> Closure<dyn FnMut(web_sys::Event)> {
+    let tx = tx.clone();
+    Closure::new(move |_: web_sys::Event| {
+        let _ = tx.unbounded_send(change);
+    })
+}
+
+/// Keeps the window's `online` / `offline` listeners while the driver listens.
+struct NetworkGuard {
+    window: web_sys::Window,
+    on_online: Closure<dyn FnMut(web_sys::Event)>,
+    on_offline: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl Drop for NetworkGuard {
+    fn drop(&mut self) {
+        let _ = self.window.remove_event_listener_with_callback("online", self.on_online.as_ref().unchecked_ref());
+        let _ = self.window.remove_event_listener_with_callback("offline", self.on_offline.as_ref().unchecked_ref());
+    }
 }
 
 impl Platform for Web {
@@ -110,6 +135,34 @@ impl Platform for Web {
             let response = request.send().await.map_err(|e| e.to_string())?;
             response.text().await.map_err(|e| e.to_string())
         })
+    }
+
+    fn post_json(&self, url: String, body: String) -> BoxFuture<Result<(u16, String), String>> {
+        Box::pin(async move {
+            let request = gloo_net::http::Request::post(&url)
+                .header("content-type", "application/json")
+                .body(body)
+                .map_err(|e| e.to_string())?;
+            let response = request.send().await.map_err(|e| e.to_string())?;
+            let status = response.status();
+            Ok((status, response.text().await.map_err(|e| e.to_string())?))
+        })
+    }
+
+    fn network_changes(&self) -> Option<BoxStream<NetworkChange>> {
+        let window = web_sys::window()?;
+        let (tx, rx) = mpsc::unbounded();
+        let on_online = callback_for(&tx, NetworkChange::Online);
+        let on_offline = callback_for(&tx, NetworkChange::Offline);
+        window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref()).ok()?;
+        window.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref()).ok()?;
+        // Removes the listeners when the driver drops the stream.
+        let guard = NetworkGuard { window, on_online, on_offline };
+        let stream = futures::stream::unfold((rx, guard), |(mut rx, guard)| async move {
+            let change = rx.next().await?;
+            Some((change, (rx, guard)))
+        });
+        Some(Box::pin(stream))
     }
 
     fn random_seed(&self) -> u64 {

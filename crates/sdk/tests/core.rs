@@ -6,19 +6,21 @@
 //! client's own errors (§11.2); and what core.rs adds: every reconnect backs off, and each chat
 //! event reaches the app once. Backoff jitter comes from the seed, so every delay here is reproducible.
 
+use confab_protocol::action::Action;
 use confab_protocol::action::{
     DynamicConfig, GetChatRequest, ListChatsRequest, ListChatsResponse, LoginChat, LoginRequest, LoginResponse,
     SendEventRequest, SendEventResponse, StartChatRequest, StartChatResponse,
 };
-use confab_protocol::entity::{Customer, EventBody, Statistics};
+use confab_protocol::entity::{Agent, Customer, EventBody, Statistics, User};
 use confab_protocol::frame::{PushFrame, ResponseFrame};
-use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push};
+use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push, QueuePositionUpdated};
 use confab_protocol::token::TokenResponse;
 use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
-use confab_sdk::Error;
 use confab_sdk::core::{
-    Config, Core, Event, Io, MAX_PENDING_REQUESTS, REQUEST_TIMEOUT, RawResponse, Reply, RequestId, STABLE_CONNECTION,
+    Config, Core, Io, KEEPALIVE_INTERVAL, MAX_PENDING_REQUESTS, Output, REQUEST_TIMEOUT, RawResponse, Reply, RequestId,
+    STABLE_CONNECTION,
 };
+use confab_sdk::{Availability, ClientEvent, DisconnectOutcome, SdkError as Error};
 use std::time::Duration;
 
 // ---------------------------------------------------------------------------------------------
@@ -78,20 +80,20 @@ fn incoming_event(chat_id: &str, id: &str, seq: Option<u64>) -> Push {
     Push::IncomingEvent(IncomingEvent { chat_id: chat_id.into(), thread_id: "thread-1".into(), event })
 }
 
-fn start_chat() -> Request {
-    Request::StartChat(StartChatRequest::default())
+fn start_chat() -> StartChatRequest {
+    StartChatRequest::default()
 }
 
-fn send_message(text: &str) -> Request {
-    Request::SendEvent(SendEventRequest {
+fn send_message(text: &str) -> SendEventRequest {
+    SendEventRequest {
         chat_id: "chat-1".into(),
         event: confab_protocol::Event::message(text),
         attach_to_last_thread: None,
-    })
+    }
 }
 
-fn list_chats() -> Request {
-    Request::ListChats(ListChatsRequest::default())
+fn list_chats() -> ListChatsRequest {
+    ListChatsRequest::default()
 }
 
 fn list_chats_response(total: u64) -> Response {
@@ -103,12 +105,32 @@ fn list_chats_response(total: u64) -> Response {
     })
 }
 
-fn get_chat(id: &str) -> Request {
-    Request::GetChat(GetChatRequest { chat_id: id.into(), thread_id: None })
+fn get_chat(id: &str) -> GetChatRequest {
+    GetChatRequest { chat_id: id.into(), thread_id: None }
 }
 
-fn disconnected(reason: &str, will_reconnect: bool) -> Event {
-    Event::Disconnected { reason: reason.into(), will_reconnect }
+/// `Disconnected` without data: reconnecting, or destroyed.
+fn disconnected(reason: &str, will_reconnect: bool) -> Output {
+    let outcome = if will_reconnect { DisconnectOutcome::Reconnecting } else { DisconnectOutcome::Destroyed };
+    Output::Event(ClientEvent::Disconnected { reason: reason.into(), data: None, outcome })
+}
+
+/// The app event an `incoming_chat` or `incoming_event` push becomes.
+fn pushed(push: Push) -> Output {
+    Output::Event(match push {
+        Push::IncomingChat(incoming) => ClientEvent::IncomingChat(incoming),
+        Push::IncomingEvent(incoming) => ClientEvent::IncomingEvent(incoming),
+        other => panic!("not a push these tests map: {other:?}"),
+    })
+}
+
+/// A request settled by `push`, with no response before it.
+fn by_push(push: Push) -> Reply {
+    Reply::Push { push, response: None }
+}
+
+fn chat_reply(chat: Chat) -> Reply {
+    by_push(Push::IncomingChat(IncomingChat { chat, requester_id: None, transferred_from: None }))
 }
 
 /// A response payload as the core hands it on: undecoded.
@@ -116,8 +138,8 @@ fn raw(action: &str, response: Response) -> RawResponse {
     RawResponse { action: action.into(), payload: response.payload() }
 }
 
-fn settled(id: RequestId, result: Result<Reply, Error>) -> Event {
-    Event::Settled { id, result }
+fn settled(id: RequestId, result: Result<Reply, Error>) -> Output {
+    Output::Settled { id, result }
 }
 
 /// The inclusive range of `min(base ± percent %, cap)`, in ms.
@@ -152,6 +174,10 @@ fn assert_within(delay: Duration, (lo, hi): (u64, u64), what: &str) {
     assert!(ms(lo) <= delay && delay <= ms(hi), "{what}: {delay:?} not within {lo}..={hi} ms");
 }
 
+fn is_ping(io: &Io) -> bool {
+    matches!(io, Io::Send(text) if RequestFrame::decode(text).is_ok_and(|frame| matches!(frame.request, Request::Ping(_))))
+}
+
 /// A core, the simulated clock, and the adapter's side of the conversation.
 struct Harness {
     core: Core,
@@ -173,7 +199,7 @@ impl Harness {
         h.connect_until_login();
         let login = h.expect_login().0;
         h.login_ok(&login);
-        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
         h
     }
 
@@ -208,12 +234,18 @@ impl Harness {
         at
     }
 
+    /// The IO queued, keep-alive pings left out (`keep_alive_*` tests read those with
+    /// `poll_io`).
     fn drain_io(&mut self) -> Vec<Io> {
-        std::iter::from_fn(|| self.core.poll_io()).collect()
+        std::iter::from_fn(|| self.core.poll_io()).filter(|io| !is_ping(io)).collect()
     }
 
-    fn drain_events(&mut self) -> Vec<Event> {
-        std::iter::from_fn(|| self.core.poll_event()).collect()
+    fn drain_events(&mut self) -> Vec<Output> {
+        // `customer_id` comes with the first token; `customer_id_comes_once_with_the_first_token`
+        // checks it, the rest ignore it.
+        std::iter::from_fn(|| self.core.poll_event())
+            .filter(|output| !matches!(output, Output::Event(ClientEvent::CustomerId(_))))
+            .collect()
     }
 
     /// Nothing to do and nothing to tell.
@@ -252,7 +284,7 @@ impl Harness {
     }
 
     /// Makes a request that must be accepted; returns its id and its wire request_id.
-    fn request(&mut self, request: Request) -> (RequestId, String) {
+    fn request<A: Action>(&mut self, request: A) -> (RequestId, String) {
         let id = self.core.request(request, self.now).expect("the core is connected");
         let io = self.drain_io();
         let [Io::Send(text)] = &io[..] else { panic!("expected one frame, got {io:?}") };
@@ -290,11 +322,11 @@ impl Harness {
     /// The one event is `ConnectFailed`: its error and the retry delay from now.
     fn expect_connect_failed(&mut self) -> (Error, Duration) {
         let events = self.drain_events();
-        let [Event::ConnectFailed { error, retry_at }] = &events[..] else {
+        let [Output::Event(ClientEvent::ConnectFailed { error, retry_in })] = &events[..] else {
             panic!("expected one ConnectFailed, got {events:?}")
         };
-        assert_eq!(self.core.poll_timeout(), Some(*retry_at), "the retry is the next deadline");
-        (error.clone(), *retry_at - self.now)
+        assert_eq!(self.core.poll_timeout(), Some(self.now + *retry_in), "the retry is the next deadline");
+        (error.clone(), *retry_in)
     }
 }
 
@@ -354,10 +386,15 @@ fn sent_away_delays(seed: u64, reason: &str, count: u32) -> Vec<u64> {
         }
         let login = h.expect_login().0;
         h.login_ok(&login);
-        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
         h.customer_disconnected(reason);
         assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
-        assert_eq!(h.drain_events(), vec![disconnected(reason, true)]);
+        // A busy server's reasons reach the app as the socket's close (§6.3).
+        let seen_as = match reason {
+            "service_temporarily_unavailable" | "too_many_unauthorized_connections" => "connection_lost",
+            reason => reason,
+        };
+        assert_eq!(h.drain_events(), vec![disconnected(seen_as, true)]);
         delays.push((h.core.poll_timeout().expect("a reconnect is scheduled") - h.now).as_millis() as u64);
     }
     delays
@@ -426,12 +463,18 @@ fn connect_fetches_token_and_opens_socket_in_parallel_and_logs_in_once_both_are_
 
         h.login_ok(&frame.request_id.unwrap());
         let events = h.drain_events();
-        let [Event::Connected { customer, chats, online }] = &events[..] else { panic!("{events:?}") };
+        let [Output::Event(ClientEvent::Connected { customer, chats, availability, .. })] = &events[..] else {
+            panic!("{events:?}")
+        };
         assert_eq!(customer.id, CUSTOMER);
         assert_eq!(chats, &vec![]);
-        assert!(online, "online_groups_ids [1, 3] contains the monitoring group 3");
+        assert_eq!(*availability, Availability::Online, "online_groups_ids [1, 3] contains the monitoring group 3");
         assert!(h.core.is_connected());
-        assert_eq!(h.core.poll_timeout(), None, "nothing is due once connected");
+        assert_eq!(
+            h.core.poll_timeout(),
+            Some(h.now + KEEPALIVE_INTERVAL),
+            "only the keep-alive is due once connected"
+        );
         assert_eq!(h.drain_io(), vec![]);
     }
 }
@@ -442,7 +485,10 @@ fn connected_is_offline_when_the_customer_group_is_not_among_the_online_groups()
     h.connect_until_login();
     let login = h.expect_login().0;
     h.respond(&login, login_response(vec![1, 2]));
-    assert!(matches!(h.drain_events()[..], [Event::Connected { online: false, .. }]));
+    assert!(matches!(
+        h.drain_events()[..],
+        [Output::Event(ClientEvent::Connected { availability: Availability::Offline, .. })]
+    ));
 }
 
 #[test]
@@ -460,7 +506,7 @@ fn connected_lists_the_customer_s_chats_with_whether_each_is_active() {
     response.has_active_thread = Some(true);
     h.respond(&login, Response::Login(response));
     let events = h.drain_events();
-    let [Event::Connected { chats, .. }] = &events[..] else { panic!("{events:?}") };
+    let [Output::Event(ClientEvent::Connected { chats, .. })] = &events[..] else { panic!("{events:?}") };
     assert_eq!(
         chats,
         &vec![chat("chat-1", Some(false)), chat("chat-2", Some(true))],
@@ -540,12 +586,24 @@ fn start_chat_and_send_event_settle_from_the_push_carrying_their_request_id() {
     h.push(Some("r999"), incoming_chat("chat-other"));
     assert_eq!(
         h.drain_events(),
-        vec![Event::Push(incoming_chat("chat-other")), Event::Push(incoming_chat("chat-other"))],
+        vec![pushed(incoming_chat("chat-other")), pushed(incoming_chat("chat-other"))],
         "pushes without our request_id are ordinary pushes"
     );
 
     h.push(Some(&start_wire), incoming_chat("chat-1"));
-    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(chat("chat-1"))))], "and not also a Push");
+    let response = raw(
+        "start_chat",
+        Response::StartChat(StartChatResponse {
+            chat_id: "chat-1".into(),
+            thread_id: "thread-1".into(),
+            event_ids: None,
+        }),
+    );
+    assert_eq!(
+        h.drain_events(),
+        vec![settled(start, Ok(Reply::Push { push: incoming_chat("chat-1"), response: Some(response) }))],
+        "and not also a Push"
+    );
 
     // send_event: settled by incoming_event with its request_id, as stored by the server.
     let (send, send_wire) = h.request(send_message("hello"));
@@ -560,16 +618,15 @@ fn start_chat_and_send_event_settle_from_the_push_carrying_their_request_id() {
         })
     };
     h.push(None, event("ev-0"));
-    assert_eq!(h.drain_events(), vec![Event::Push(event("ev-0"))]);
+    assert_eq!(h.drain_events(), vec![pushed(event("ev-0"))]);
     h.push(Some(&send_wire), event("ev-1"));
     assert_eq!(
         h.drain_events(),
         vec![settled(
             send,
-            Ok(Reply::Event {
-                chat_id: "chat-1".into(),
-                thread_id: "thread-1".into(),
-                event: stored_message("ev-1", "hello"),
+            Ok(Reply::Push {
+                push: event("ev-1"),
+                response: Some(raw("send_event", Response::SendEvent(SendEventResponse { event_id: "ev-1".into() }))),
             })
         )]
     );
@@ -579,7 +636,7 @@ fn start_chat_and_send_event_settle_from_the_push_carrying_their_request_id() {
     let error = h.respond_error(&start_wire, "start_chat", ErrorType::ChatLimitReached);
     assert_eq!(h.drain_events(), vec![settled(start, Err(Error::Api(error)))]);
     h.push(Some(&start_wire), incoming_chat("chat-2"));
-    assert_eq!(h.drain_events(), vec![Event::Push(incoming_chat("chat-2"))], "a push after the error is a push");
+    assert_eq!(h.drain_events(), vec![pushed(incoming_chat("chat-2"))], "a push after the error is a push");
 
     let (send, send_wire) = h.request(send_message("again"));
     let error = h.respond_error(&send_wire, "send_event", ErrorType::ChatInactive);
@@ -605,7 +662,7 @@ fn a_request_never_answered_fails_with_request_timeout_after_exactly_15_s_and_a_
     h.advance(1);
     assert_eq!(h.drain_events(), vec![settled(listing, Err(Error::RequestTimeout))]);
     assert_eq!(Error::RequestTimeout.code(), "REQUEST_TIMEOUT");
-    assert_eq!(h.core.poll_timeout(), None, "nothing left to wait for");
+    assert_eq!(h.core.poll_timeout(), Some(h.now + KEEPALIVE_INTERVAL), "only the keep-alive is left to wait for");
 
     // The answer turns up after all: nobody waits for it any more.
     h.respond(&listing_wire, list_chats_response(1));
@@ -631,7 +688,7 @@ fn requests_settled_by_a_push_time_out_when_the_push_never_comes_and_a_late_push
         event: stored_message("ev-1", "hello"),
     });
     h.push(Some(&send_wire), late.clone());
-    assert_eq!(h.drain_events(), vec![Event::Push(late)]);
+    assert_eq!(h.drain_events(), vec![pushed(late)]);
 }
 
 #[test]
@@ -650,7 +707,7 @@ fn each_request_times_out_at_its_own_deadline() {
 
     // Answered in time, the second one no longer has a deadline.
     h.push(Some(&second_wire), incoming_chat("chat-1"));
-    assert_eq!(h.drain_events(), vec![settled(second, Ok(Reply::Chat(chat("chat-1"))))]);
+    assert_eq!(h.drain_events(), vec![settled(second, Ok(chat_reply(chat("chat-1"))))]);
     assert_eq!(h.core.poll_timeout(), Some(ms(25_000)));
 
     h.advance(9_999);
@@ -695,20 +752,17 @@ fn an_event_pushed_twice_reaches_the_app_once() {
     h.push(None, incoming_event("chat-1", "ev-2", Some(2)));
     assert_eq!(
         h.drain_events(),
-        vec![
-            Event::Push(incoming_event("chat-1", "ev-1", Some(1))),
-            Event::Push(incoming_event("chat-1", "ev-2", Some(2)))
-        ]
+        vec![pushed(incoming_event("chat-1", "ev-1", Some(1))), pushed(incoming_event("chat-1", "ev-2", Some(2)))]
     );
 
     // The same seq in another chat is another event.
     h.push(None, incoming_event("chat-2", "ev-9", Some(1)));
-    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-2", "ev-9", Some(1)))]);
+    assert_eq!(h.drain_events(), vec![pushed(incoming_event("chat-2", "ev-9", Some(1)))]);
 
     // Without a seq, the event id tells.
     h.push(None, incoming_event("chat-3", "ev-7", None));
     h.push(None, incoming_event("chat-3", "ev-7", None));
-    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-3", "ev-7", None))]);
+    assert_eq!(h.drain_events(), vec![pushed(incoming_event("chat-3", "ev-7", None))]);
 
     // Without either, nothing tells: handed on every time.
     let anonymous = Push::IncomingEvent(IncomingEvent {
@@ -718,7 +772,7 @@ fn an_event_pushed_twice_reaches_the_app_once() {
     });
     h.push(None, anonymous.clone());
     h.push(None, anonymous.clone());
-    assert_eq!(h.drain_events(), vec![Event::Push(anonymous.clone()), Event::Push(anonymous)]);
+    assert_eq!(h.drain_events(), vec![pushed(anonymous.clone()), pushed(anonymous)]);
 }
 
 #[test]
@@ -731,7 +785,7 @@ fn an_event_arriving_late_with_a_lower_seq_is_handed_on_and_its_copies_are_not()
         .drain_events()
         .into_iter()
         .map(|event| match event {
-            Event::Push(Push::IncomingEvent(incoming)) => incoming.event.seq.unwrap(),
+            Output::Event(ClientEvent::IncomingEvent(incoming)) => incoming.event.seq.unwrap(),
             other => panic!("expected an incoming_event, got {other:?}"),
         })
         .collect();
@@ -744,7 +798,7 @@ fn the_copy_of_an_event_that_settled_send_event_is_dropped() {
     let (send, send_wire) = h.request(send_message("hello"));
     h.push(Some(&send_wire), incoming_event("chat-1", "ev-5", Some(5)));
     let Push::IncomingEvent(stored) = incoming_event("chat-1", "ev-5", Some(5)) else { unreachable!() };
-    let reply = Reply::Event { chat_id: "chat-1".into(), thread_id: "thread-1".into(), event: stored.event };
+    let reply = by_push(Push::IncomingEvent(stored));
     assert_eq!(h.drain_events(), vec![settled(send, Ok(reply.clone()))]);
 
     // The same event again, as a plain push or with the same request_id: already handed on.
@@ -757,11 +811,8 @@ fn the_copy_of_an_event_that_settled_send_event_is_dropped() {
     let Push::IncomingEvent(stored) = incoming_event("chat-1", "ev-6", Some(6)) else { unreachable!() };
     h.push(None, incoming_event("chat-1", "ev-6", Some(6)));
     h.push(Some(&send_wire), incoming_event("chat-1", "ev-6", Some(6)));
-    let reply = Reply::Event { chat_id: "chat-1".into(), thread_id: "thread-1".into(), event: stored.event };
-    assert_eq!(
-        h.drain_events(),
-        vec![Event::Push(incoming_event("chat-1", "ev-6", Some(6))), settled(send, Ok(reply))]
-    );
+    let reply = by_push(Push::IncomingEvent(stored));
+    assert_eq!(h.drain_events(), vec![pushed(incoming_event("chat-1", "ev-6", Some(6))), settled(send, Ok(reply))]);
 }
 
 #[test]
@@ -778,13 +829,13 @@ fn events_handed_on_before_a_reconnect_are_not_handed_on_again_after_it() {
     h.open();
     let login = h.expect_login().0;
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 
     h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
     h.push(None, incoming_event("chat-1", "ev-2", None));
     h.assert_quiet();
     h.push(None, incoming_event("chat-1", "ev-3", Some(3)));
-    assert_eq!(h.drain_events(), vec![Event::Push(incoming_event("chat-1", "ev-3", Some(3)))]);
+    assert_eq!(h.drain_events(), vec![pushed(incoming_event("chat-1", "ev-3", Some(3)))]);
 }
 
 #[test]
@@ -808,7 +859,7 @@ fn events_that_came_inside_an_incoming_chat_count_as_handed_on() {
     });
     let push = Push::IncomingChat(IncomingChat { chat: started.clone(), requester_id: None, transferred_from: None });
     h.push(Some(&start_wire), push);
-    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(started)))]);
+    assert_eq!(h.drain_events(), vec![settled(start, Ok(chat_reply(started)))]);
 
     h.push(None, incoming_event("chat-1", "ev-1", Some(1)));
     h.assert_quiet();
@@ -821,11 +872,8 @@ fn an_event_of_a_type_this_sdk_does_not_know_settles_send_event_and_keeps_its_js
         serde_json::json!({"type": "carousel_of_the_future", "template_id": "cards", "elements": [{"title": "A"}]});
     let serde_json::Value::Object(fields) = fields else { unreachable!() };
     let card = confab_protocol::Event::outgoing(EventBody::Unknown(fields));
-    let (send, send_wire) = h.request(Request::SendEvent(SendEventRequest {
-        chat_id: "chat-1".into(),
-        event: card,
-        attach_to_last_thread: None,
-    }));
+    let (send, send_wire) =
+        h.request(SendEventRequest { chat_id: "chat-1".into(), event: card, attach_to_last_thread: None });
 
     let stored = r#"{"id":"ev-4","seq":4,"author_id":"cust-1","created_at":"2025-01-01T00:00:00.000000Z","type":"carousel_of_the_future","template_id":"cards","elements":[{"title":"A"}]}"#;
     let push = |request_id: &str| {
@@ -835,7 +883,10 @@ fn an_event_of_a_type_this_sdk_does_not_know_settles_send_event_and_keeps_its_js
     };
     h.core.handle_text(&push(&format!(r#""request_id":"{send_wire}","#)), h.now);
     let events = h.drain_events();
-    let [Event::Settled { id, result: Ok(Reply::Event { event, .. }) }] = &events[..] else {
+    let [
+        Output::Settled { id, result: Ok(Reply::Push { push: Push::IncomingEvent(IncomingEvent { event, .. }), .. }) },
+    ] = &events[..]
+    else {
         panic!("expected send_event settled with the stored event, got {events:?}")
     };
     assert_eq!(*id, send);
@@ -849,7 +900,7 @@ fn an_event_of_a_type_this_sdk_does_not_know_settles_send_event_and_keeps_its_js
     h.core.handle_text(&push("").replace("ev-4", "ev-5").replace(r#""seq":4"#, r#""seq":5"#), h.now);
     let events = h.drain_events();
     assert!(
-        matches!(&events[..], [Event::Push(Push::IncomingEvent(incoming))] if incoming.event.body.kind() == "carousel_of_the_future"),
+        matches!(&events[..], [Output::Event(ClientEvent::IncomingEvent(incoming))] if incoming.event.body.kind() == "carousel_of_the_future"),
         "{events:?}"
     );
 }
@@ -897,7 +948,7 @@ fn login_times_out_after_exactly_15_s_then_retries_on_a_new_socket_with_the_same
     let (login, request, _) = h.expect_login();
     assert_eq!(request.token, "Bearer tok-1");
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 }
 
 #[test]
@@ -919,7 +970,7 @@ fn login_refused_for_authentication_drops_the_token_and_fetches_a_new_one_on_ret
     let (login, request, _) = h.expect_login();
     assert_eq!(request.token, "Bearer tok-2");
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 }
 
 #[test]
@@ -962,7 +1013,7 @@ fn login_retry_delays_grow_to_60_s_and_reset_once_a_connection_stays_up_30_s() {
     h.open();
     let login = h.expect_login().0;
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
     h.advance(STABLE_CONNECTION.as_millis() as u64);
 
     h.close();
@@ -1022,7 +1073,7 @@ fn socket_drop_fails_pending_requests_and_reconnects_with_a_backoff_capped_at_5_
     let (login, request, _) = h.expect_login();
     assert_eq!(request.token, "Bearer tok-1");
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
     h.request(list_chats());
 }
 
@@ -1050,7 +1101,7 @@ fn access_token_expired_refetches_the_token_and_reconnects_after_about_100_ms() 
     let (login, request, _) = h.expect_login();
     assert_eq!(request.token, "Bearer tok-2");
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 }
 
 #[test]
@@ -1063,7 +1114,7 @@ fn customer_banned_ends_the_client_for_good() {
     let events = h.drain_events();
     assert_eq!(events.last(), Some(&disconnected("customer_banned", false)));
     assert!(
-        matches!(&events[..], [Event::Settled { id, result: Err(_) }, _] if *id == pending),
+        matches!(&events[..], [Output::Settled { id, result: Err(_) }, _] if *id == pending),
         "the pending request fails: {events:?}"
     );
     assert!(!h.core.is_connected());
@@ -1119,7 +1170,7 @@ fn a_server_that_sends_every_login_away_with_internal_error_gets_growing_delays_
 fn every_reason_that_reconnects_backs_off_the_same_way() {
     // §6.3's default branch (any reason we do not know included) and access_token_expired.
     for reason in
-        ["inactivity_timeout", "connection_timeout", "access_token_expired", "connection_evicted", "brand_new_reason"]
+        ["internal_error", "connection_timeout", "access_token_expired", "connection_evicted", "brand_new_reason"]
     {
         for (n, delay) in sent_away_delays(SEED, reason, 8).into_iter().enumerate() {
             assert_within(ms(delay), sent_away_backoff_range(n as u32), &format!("{reason}, retry {n}"));
@@ -1160,7 +1211,7 @@ fn a_server_that_drops_each_socket_right_after_opening_it_gets_growing_delays() 
             h.open();
             let login = h.expect_login().0;
             h.login_ok(&login);
-            assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+            assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
         }
         h.advance(10);
         h.close();
@@ -1184,7 +1235,7 @@ fn only_a_connection_that_stays_up_30_s_resets_the_backoff() {
         h.open();
         let login = h.expect_login().0;
         h.login_ok(&login);
-        assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+        assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
         delay
     };
     for n in 0..5 {
@@ -1285,7 +1336,7 @@ fn unreadable_frames_change_nothing() {
         assert!(!h.core.is_connected(), "{text}");
     }
     h.login_ok(&login);
-    assert!(matches!(h.drain_events()[..], [Event::Connected { .. }]));
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
 
     // While connected, with a request waiting: it still settles from its push afterwards.
     let (start, start_wire) = h.request(start_chat());
@@ -1297,5 +1348,632 @@ fn unreadable_frames_change_nothing() {
         assert!(h.core.is_connected(), "{text}");
     }
     h.push(Some(&start_wire), incoming_chat("chat-1"));
-    assert_eq!(h.drain_events(), vec![settled(start, Ok(Reply::Chat(chat("chat-1"))))]);
+    assert_eq!(h.drain_events(), vec![settled(start, Ok(chat_reply(chat("chat-1"))))]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every disconnection reason (§6.2, §6.3, v4's column; `inactivity_timeout` per the SDK docs)
+// ---------------------------------------------------------------------------------------------
+
+fn customer_disconnected_with(h: &mut Harness, reason: &str, data: Option<serde_json::Value>) {
+    h.push(None, Push::CustomerDisconnected(CustomerDisconnected { reason: reason.into(), data }));
+}
+
+#[test]
+fn customer_id_comes_once_with_the_first_token() {
+    let mut h = Harness::new();
+    h.core.connect(h.now);
+    h.core.poll_io();
+    h.core.poll_io();
+    h.token(token("tok-1", CUSTOMER));
+    assert_eq!(h.core.poll_event(), Some(Output::Event(ClientEvent::CustomerId(CUSTOMER.into()))));
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    h.customer_disconnected("access_token_expired");
+    h.drain_events();
+    h.fire_timeout();
+    h.drain_io();
+    h.token(token("tok-2", CUSTOMER));
+    let events: Vec<Output> = std::iter::from_fn(|| h.core.poll_event()).collect();
+    assert!(!events.iter().any(|e| matches!(e, Output::Event(ClientEvent::CustomerId(_)))), "{events:?}");
+}
+
+#[test]
+fn each_destroying_reason_ends_the_client_without_data_and_fails_pending_requests() {
+    let destroying = [
+        ("customer_banned", Error::CustomerBanned),
+        ("customer_temporarily_blocked", Error::ConnectionLost),
+        ("license_not_found", Error::ConnectionLost),
+        ("product_version_changed", Error::ConnectionLost),
+        ("too_many_connections", Error::ConnectionLost),
+        ("unsupported_version", Error::ConnectionLost),
+        ("logged_out_remotely", Error::ConnectionLost),
+    ];
+    for (reason, error) in destroying {
+        let mut h = Harness::connected();
+        let (pending, _) = h.request(list_chats());
+        customer_disconnected_with(&mut h, reason, Some(serde_json::json!({"why": "test"})));
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket], "{reason}");
+        assert_eq!(h.drain_events(), vec![settled(pending, Err(error)), disconnected(reason, false)], "{reason}");
+        assert!(h.core.is_destroyed(), "{reason}");
+        assert_eq!(h.core.poll_timeout(), None, "{reason}: nothing more to do");
+        assert_eq!(h.core.request(list_chats(), h.now), Err(Error::Destroyed), "{reason}");
+        h.core.connect(h.now);
+        assert_eq!(h.drain_io(), vec![], "{reason}: connect() cannot revive it");
+    }
+}
+
+#[test]
+fn inactivity_timeout_pauses_until_connect_as_the_sdk_docs_say() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+    let data = serde_json::json!({"idle_secs": 1800});
+    customer_disconnected_with(&mut h, "inactivity_timeout", Some(data.clone()));
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(
+        h.drain_events(),
+        vec![
+            settled(pending, Err(Error::ConnectionLost)),
+            Output::Event(ClientEvent::Disconnected {
+                reason: "inactivity_timeout".into(),
+                data: Some(data),
+                outcome: DisconnectOutcome::Paused,
+            }),
+        ]
+    );
+    assert_eq!(h.core.poll_timeout(), None, "no automatic reconnect");
+    h.advance(600_000);
+    h.assert_quiet();
+    assert_eq!(h.core.request(list_chats(), h.now), Err(Error::NoConnection), "paused, not destroyed");
+
+    h.core.connect(h.now);
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }], "the token is still fresh");
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
+}
+
+#[test]
+fn users_limit_reached_at_login_pauses_until_connect() {
+    let mut h = Harness::new();
+    h.connect_until_login();
+    let login = h.expect_login().0;
+    h.respond_error(&login, "login", ErrorType::UsersLimitReached);
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(
+        h.drain_events(),
+        vec![Output::Event(ClientEvent::Disconnected {
+            reason: "users_limit_reached".into(),
+            data: None,
+            outcome: DisconnectOutcome::Paused,
+        })]
+    );
+    assert_eq!(h.core.poll_timeout(), None);
+    assert!(!h.core.is_destroyed());
+    h.core.connect(h.now);
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+}
+
+#[test]
+fn wrong_product_version_and_customer_banned_at_login_destroy() {
+    for (kind, reason) in
+        [(ErrorType::WrongProductVersion, "wrong_product_version"), (ErrorType::CustomerBanned, "customer_banned")]
+    {
+        let mut h = Harness::new();
+        h.connect_until_login();
+        let login = h.expect_login().0;
+        h.respond_error(&login, "login", kind);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        assert_eq!(h.drain_events(), vec![disconnected(reason, false)]);
+        assert!(h.core.is_destroyed());
+    }
+}
+
+#[test]
+fn busy_server_reasons_fail_pending_requests_with_their_own_codes_and_retry_slower() {
+    for (reason, error, code) in [
+        ("service_temporarily_unavailable", Error::ServiceTemporarilyUnavailable, "SERVICE_TEMPORARILY_UNAVAILABLE"),
+        (
+            "too_many_unauthorized_connections",
+            Error::TooManyUnauthorizedConnections,
+            "TOO_MANY_UNAUTHORIZED_CONNECTIONS",
+        ),
+    ] {
+        let mut h = Harness::connected();
+        let (pending, _) = h.request(list_chats());
+        h.customer_disconnected(reason);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        assert_eq!(error.code(), code);
+        assert_eq!(h.drain_events(), vec![settled(pending, Err(error)), disconnected("connection_lost", true)]);
+        let delay = h.core.poll_timeout().unwrap() - h.now;
+        assert_within(delay, busy_server_backoff_range(0), reason);
+    }
+}
+
+#[test]
+fn misdirected_connection_fails_pending_requests_remembers_the_region_and_reconnects_silently() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+    customer_disconnected_with(&mut h, "misdirected_connection", Some(serde_json::json!({"region": "fra"})));
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(h.drain_events(), vec![settled(pending, Err(Error::MisdirectedConnection))], "no Disconnected");
+    assert_eq!(Error::MisdirectedConnection.code(), "MISDIRECTED_CONNECTION");
+    assert_eq!(h.core.region(), Some("fra"));
+    let delay = h.core.poll_timeout().unwrap() - h.now;
+    assert_within(delay, sent_away_backoff_range(0), "reconnect");
+    h.fire_timeout();
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }], "the token is kept");
+}
+
+#[test]
+fn reasons_that_reconnect_hand_on_the_push_data() {
+    let data = serde_json::json!({"detail": "node restarting"});
+    for reason in ["internal_error", "access_token_expired", "connection_evicted"] {
+        let mut h = Harness::connected();
+        customer_disconnected_with(&mut h, reason, Some(data.clone()));
+        assert_eq!(
+            h.drain_events(),
+            vec![Output::Event(ClientEvent::Disconnected {
+                reason: reason.into(),
+                data: Some(data.clone()),
+                outcome: DisconnectOutcome::Reconnecting,
+            })]
+        );
+        h.fire_timeout();
+        let io = h.drain_io();
+        assert_eq!(io.contains(&Io::FetchToken), reason == "access_token_expired", "{reason}: {io:?}");
+        assert!(io.contains(&Io::OpenSocket { url: config().socket_url() }), "{reason}: {io:?}");
+    }
+}
+
+#[test]
+fn a_token_refusal_ends_the_client_unless_the_server_says_it_is_passing() {
+    for (error, reason) in [
+        (Error::SsoIdentityException("unauthorized".into()), "unauthorized"),
+        (Error::SsoOauthException("access_denied".into()), "access_denied"),
+    ] {
+        let mut h = Harness::new();
+        h.core.connect(h.now);
+        h.drain_io();
+        h.core.handle_token(Err(error), h.now);
+        assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+        assert_eq!(h.drain_events(), vec![disconnected(reason, false)]);
+        assert!(h.core.is_destroyed());
+    }
+    for message in ["server_error", "temporarily_unavailable", "too_many_requests"] {
+        let mut h = Harness::new();
+        h.core.connect(h.now);
+        h.drain_io();
+        h.core.handle_token(Err(Error::SsoOauthException(message.into())), h.now);
+        h.drain_io();
+        let (error, delay) = h.expect_connect_failed();
+        assert_eq!(error.code(), "SSO_OAUTH_EXCEPTION");
+        assert_within(delay, login_backoff_range(0), message);
+    }
+}
+
+#[test]
+fn destroy_fails_pending_requests_with_sdk_destroyed_and_emits_nothing() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+    h.core.destroy();
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(h.drain_events(), vec![settled(pending, Err(Error::Destroyed))]);
+    assert_eq!(h.core.request(list_chats(), h.now).map_err(|e| e.code()), Err("SDK_DESTROYED".into()));
+    assert_eq!(h.core.poll_timeout(), None);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keep-alive and the browser's online / offline events (§5, §6.7)
+// ---------------------------------------------------------------------------------------------
+
+/// Every IO queued, pings included.
+fn all_io(h: &mut Harness) -> Vec<Io> {
+    std::iter::from_fn(|| h.core.poll_io()).collect()
+}
+
+#[test]
+fn keep_alive_pings_after_15_s_without_sending_and_each_frame_sent_restarts_the_count() {
+    let mut h = Harness::connected();
+    h.advance(KEEPALIVE_INTERVAL.as_millis() as u64 - 1);
+    assert_eq!(all_io(&mut h), vec![]);
+    h.advance(1);
+    let io = all_io(&mut h);
+    assert!(matches!(&io[..], [ping] if is_ping(ping)), "{io:?}");
+
+    h.advance(10_000);
+    h.request(list_chats());
+    h.advance(14_999);
+    assert_eq!(all_io(&mut h), vec![], "the request restarted the count");
+    h.advance(1);
+    assert!(all_io(&mut h).iter().all(is_ping));
+
+    // Not while disconnected.
+    h.close();
+    h.drain_events();
+    assert!(h.core.poll_timeout().is_some_and(|at| at - h.now < KEEPALIVE_INTERVAL), "only the reconnect is due");
+}
+
+#[test]
+fn offline_is_connection_unstable_and_online_probes_with_a_ping_then_recovers_on_any_frame() {
+    let mut h = Harness::connected();
+    h.core.handle_offline(h.now);
+    assert_eq!(h.drain_events(), vec![Output::Event(ClientEvent::ConnectionUnstable)]);
+
+    h.core.handle_online(h.now);
+    let io = all_io(&mut h);
+    assert!(matches!(&io[..], [ping] if is_ping(ping)), "a ping provokes a frame: {io:?}");
+    assert_eq!(h.core.poll_timeout(), Some(h.now + ms(2_000)));
+    h.advance(1_999);
+    h.respond("r999", Response::Ping(Default::default()));
+    assert_eq!(h.drain_events(), vec![Output::Event(ClientEvent::ConnectionRecovered)]);
+    assert!(h.core.is_connected());
+    h.advance(10);
+    assert_eq!(h.drain_io(), vec![], "no reconnect");
+}
+
+#[test]
+fn online_without_any_frame_within_2_s_forces_a_reconnect_without_disconnected() {
+    let mut h = Harness::connected();
+    let (pending, _) = h.request(list_chats());
+    h.core.handle_online(h.now);
+    all_io(&mut h);
+    h.advance(2_000);
+    assert_eq!(h.drain_io(), vec![Io::CloseSocket]);
+    assert_eq!(h.drain_events(), vec![settled(pending, Err(Error::ConnectionLost))], "no Disconnected");
+    assert!(!h.core.is_connected());
+    h.fire_timeout();
+    assert_eq!(h.drain_io(), vec![Io::OpenSocket { url: config().socket_url() }]);
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    assert!(matches!(h.drain_events()[..], [Output::Event(ClientEvent::Connected { .. })]));
+}
+
+#[test]
+fn network_changes_while_not_connected_do_nothing() {
+    let mut h = Harness::new();
+    h.core.handle_offline(h.now);
+    h.core.handle_online(h.now);
+    assert_eq!(all_io(&mut h), vec![]);
+    assert_eq!(h.drain_events(), vec![]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The history pager (§8.1)
+// ---------------------------------------------------------------------------------------------
+
+fn thread(id: &str) -> confab_protocol::entity::Thread {
+    confab_protocol::entity::Thread {
+        id: id.into(),
+        created_at: "2025-01-01T00:00:00.000000Z".into(),
+        active: false,
+        user_ids: vec![],
+        events: vec![],
+        properties: None,
+        access: None,
+        previous_thread_id: None,
+        next_thread_id: None,
+        queue: None,
+    }
+}
+
+#[test]
+fn history_asks_for_25_events_then_pages_by_page_id_alone_each_page_oldest_first() {
+    use confab_protocol::action::ListThreadsResponse;
+    use confab_sdk::history::HistoryPager;
+    let mut h = Harness::connected();
+    let mut pager = HistoryPager::new("chat-1");
+    let mut wire = vec![];
+    let mut pages = vec![];
+    let answers = [(vec!["t5", "t4"], Some("p2")), (vec!["t3", "t2"], Some("p3")), (vec!["t1"], None)];
+    for (threads, next) in answers {
+        let request = pager.request().expect("a page to ask for");
+        let (id, request_id) = h.request(request.clone());
+        wire.push(serde_json::to_value(&request).unwrap());
+        // The first answer fails once: the same page is asked again.
+        if wire.len() == 1 {
+            h.respond_error(&request_id, "list_threads", ErrorType::Internal);
+            h.drain_events();
+            assert_eq!(pager.request(), Some(request.clone()), "after an error, the same page");
+            let (_, again) = h.request(request);
+            h.respond(
+                &again,
+                Response::ListThreads(ListThreadsResponse {
+                    threads: threads.iter().map(|id| thread(id)).collect(),
+                    found_threads: 5,
+                    next_page_id: next.map(str::to_owned),
+                    previous_page_id: None,
+                }),
+            );
+        } else {
+            h.respond(
+                &request_id,
+                Response::ListThreads(ListThreadsResponse {
+                    threads: threads.iter().map(|id| thread(id)).collect(),
+                    found_threads: 5,
+                    next_page_id: next.map(str::to_owned),
+                    previous_page_id: None,
+                }),
+            );
+        }
+        let events = h.drain_events();
+        let [Output::Settled { result: Ok(Reply::Response(response)), .. }] = &events[..] else { panic!("{events:?}") };
+        let _ = id;
+        let page = pager.take(response.clone().decode().unwrap());
+        pages.push(page.into_iter().map(|t| t.id).collect::<Vec<_>>());
+    }
+    assert_eq!(
+        wire,
+        vec![
+            serde_json::json!({"chat_id": "chat-1", "min_events_count": 25}),
+            serde_json::json!({"chat_id": "chat-1", "page_id": "p2"}),
+            serde_json::json!({"chat_id": "chat-1", "page_id": "p3"}),
+        ]
+    );
+    assert_eq!(pages, vec![vec!["t4", "t5"], vec!["t2", "t3"], vec!["t1"]]);
+    assert!(pager.is_done());
+    assert_eq!(pager.request(), None, "done: no more requests");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Every push as its typed event (§12)
+// ---------------------------------------------------------------------------------------------
+
+/// Feeds a push frame made of `name` and `payload`; returns what came out.
+fn feed_push(h: &mut Harness, name: &str, payload: serde_json::Value) -> Vec<Output> {
+    let text = serde_json::json!({"action": name, "type": "push", "payload": payload}).to_string();
+    h.core.handle_text(&text, h.now);
+    h.drain_events()
+}
+
+fn decoded<T: serde::de::DeserializeOwned>(payload: &serde_json::Value) -> T {
+    serde_json::from_value(payload.clone()).unwrap()
+}
+
+/// How the expected event is made from a push's payload.
+type ToEvent = fn(&serde_json::Value) -> ClientEvent;
+
+#[test]
+fn every_push_becomes_its_typed_event() {
+    use serde_json::json;
+    let mut h = Harness::connected();
+    let agent = json!({"id": "agent@x", "type": "agent", "name": "Alex", "present": true});
+    let message = json!({"id": "ev-1", "type": "message", "text": "hi", "author_id": "agent@x", "created_at": "2025-01-01T00:00:00Z"});
+    let one_to_one: Vec<(&str, serde_json::Value, ToEvent)> = vec![
+        ("chat_deactivated", json!({"chat_id": "C1", "thread_id": "T1"}), |p| ClientEvent::ChatDeactivated(decoded(p))),
+        ("chat_properties_deleted", json!({"chat_id": "C1", "properties": {"a": ["b"]}}), |p| {
+            ClientEvent::ChatPropertiesDeleted(decoded(p))
+        }),
+        ("chat_properties_updated", json!({"chat_id": "C1", "properties": {"a": {"b": 1}}}), |p| {
+            ClientEvent::ChatPropertiesUpdated(decoded(p))
+        }),
+        (
+            "chat_transferred",
+            json!({"chat_id": "C1", "reason": "manual", "transferred_to": {"group_ids": [2]}, "queue": {"position": 1, "wait_time": 30}}),
+            |p| ClientEvent::ChatTransferred(decoded(p)),
+        ),
+        (
+            "customer_page_updated",
+            json!({"url": "https://x/a", "title": "A", "opened_at": "2025-01-01T00:00:00Z"}),
+            |p| ClientEvent::CustomerPageUpdated(decoded(p)),
+        ),
+        ("customer_updated", json!({"id": "cust-1", "name": "Jo"}), |p| ClientEvent::CustomerUpdated(decoded(p))),
+        (
+            "event_properties_deleted",
+            json!({"chat_id": "C1", "thread_id": "T1", "event_id": "E1", "properties": {"a": ["b"]}}),
+            |p| ClientEvent::EventPropertiesDeleted(decoded(p)),
+        ),
+        (
+            "event_properties_updated",
+            json!({"chat_id": "C1", "thread_id": "T1", "event_id": "E1", "properties": {"a": {"b": 1}}}),
+            |p| ClientEvent::EventPropertiesUpdated(decoded(p)),
+        ),
+        (
+            "event_updated",
+            json!({"chat_id": "C1", "thread_id": "T1", "event": {"id": "E1", "type": "message", "text": "edited"}}),
+            |p| ClientEvent::EventUpdated(decoded(p)),
+        ),
+        (
+            "events_marked_as_seen",
+            json!({"user_id": "agent@x", "chat_id": "C1", "seen_up_to": "2025-01-01T00:00:00Z"}),
+            |p| ClientEvent::EventsMarkedAsSeen(decoded(p)),
+        ),
+        ("greeting_accepted", json!({"unique_id": "G1"}), |_| ClientEvent::GreetingAccepted { unique_id: "G1".into() }),
+        ("greeting_canceled", json!({"unique_id": "G2"}), |_| ClientEvent::GreetingCanceled { unique_id: "G2".into() }),
+        (
+            "incoming_event",
+            json!({"chat_id": "C1", "thread_id": "T1", "event": {"id": "E9", "seq": 9, "type": "message", "text": "x"}}),
+            |p| ClientEvent::IncomingEvent(decoded(p)),
+        ),
+        (
+            "incoming_greeting",
+            json!({"id": 7, "unique_id": "G3", "displayed_first_time": true, "event": {"id": "E", "type": "message", "text": "Hello"}, "agent": {"id": "agent@x", "name": "Alex"}}),
+            |p| ClientEvent::IncomingGreeting(decoded(p)),
+        ),
+        ("incoming_multicast", json!({"author_id": "agent@x", "type": "custom", "content": {"x": 1}}), |p| {
+            ClientEvent::IncomingMulticast(decoded(p))
+        }),
+        (
+            "incoming_rich_message_postback",
+            json!({"user_id": "cust-1", "chat_id": "C1", "thread_id": "T1", "event_id": "E1", "postback": {"id": "yes", "toggled": true}}),
+            |p| ClientEvent::IncomingRichMessagePostback(decoded(p)),
+        ),
+        (
+            "incoming_typing_indicator",
+            json!({"chat_id": "C1", "typing_indicator": {"author_id": "agent@x", "is_typing": true}}),
+            |p| ClientEvent::IncomingTypingIndicator(decoded(p)),
+        ),
+        (
+            "queue_position_updated",
+            json!({"chat_id": "C1", "thread_id": "T1", "queue": {"position": 2, "wait_time": 60}}),
+            |p| ClientEvent::QueuePositionUpdated(decoded(p)),
+        ),
+        ("thread_properties_deleted", json!({"chat_id": "C1", "thread_id": "T1", "properties": {"a": ["b"]}}), |p| {
+            ClientEvent::ThreadPropertiesDeleted(decoded(p))
+        }),
+        (
+            "thread_properties_updated",
+            json!({"chat_id": "C1", "thread_id": "T1", "properties": {"a": {"b": 1}}}),
+            |p| ClientEvent::ThreadPropertiesUpdated(decoded(p)),
+        ),
+        ("user_removed_from_chat", json!({"chat_id": "C1", "user_id": "agent@x", "reason": "manual"}), |p| {
+            ClientEvent::UserRemovedFromChat(decoded(p))
+        }),
+    ];
+    for (name, payload, expected) in &one_to_one {
+        assert_eq!(feed_push(&mut h, name, payload.clone()), vec![Output::Event(expected(payload))], "{name}");
+    }
+
+    // incoming_chat and user_added_to_chat: the event, after `user_data` per new user.
+    let chat_payload = json!({"chat": {"id": "C2", "users": [agent], "thread": {"id": "T2", "created_at": "2025-01-01T00:00:00Z", "active": true, "events": [message]}}});
+    let alex = User::Agent(Agent { id: "agent@x".into(), name: Some("Alex".into()), ..Agent::default() });
+    assert_eq!(
+        feed_push(&mut h, "incoming_chat", chat_payload.clone()),
+        vec![
+            Output::Event(ClientEvent::UserData(alex.clone())),
+            Output::Event(ClientEvent::IncomingChat(decoded(&chat_payload)))
+        ]
+    );
+    let added = json!({"chat_id": "C2", "user": agent, "reason": "manual"});
+    assert_eq!(
+        feed_push(&mut h, "user_added_to_chat", added.clone()),
+        vec![Output::Event(ClientEvent::UserAddedToChat(decoded(&added)))],
+        "Alex was handed on already, unchanged"
+    );
+    let renamed =
+        json!({"chat_id": "C2", "user": {"id": "agent@x", "type": "agent", "name": "Alexandra"}, "reason": "manual"});
+    let alexandra = User::Agent(Agent { id: "agent@x".into(), name: Some("Alexandra".into()), ..Agent::default() });
+    assert_eq!(
+        feed_push(&mut h, "user_added_to_chat", renamed.clone()),
+        vec![
+            Output::Event(ClientEvent::UserData(alexandra)),
+            Output::Event(ClientEvent::UserAddedToChat(decoded(&renamed)))
+        ]
+    );
+
+    // thread_properties_updated with lc2.queue_pos: also a queue position.
+    let queued =
+        json!({"chat_id": "C1", "thread_id": "T1", "properties": {"lc2": {"queue_pos": 3, "queue_waiting_time": 120}}});
+    let queue: QueuePositionUpdated =
+        decoded(&json!({"chat_id": "C1", "thread_id": "T1", "queue": {"position": 3, "wait_time": 120}}));
+    assert_eq!(
+        feed_push(&mut h, "thread_properties_updated", queued.clone()),
+        vec![
+            Output::Event(ClientEvent::ThreadPropertiesUpdated(decoded(&queued))),
+            Output::Event(ClientEvent::QueuePositionUpdated(queue)),
+        ]
+    );
+
+    // Availability: v4's groups_status_updated for the customer's group (3), v2's multicast.
+    let offline = Output::Event(ClientEvent::AvailabilityUpdated { availability: Availability::Offline });
+    let online = Output::Event(ClientEvent::AvailabilityUpdated { availability: Availability::Online });
+    assert_eq!(
+        feed_push(
+            &mut h,
+            "groups_status_updated",
+            json!({"groups": [{"id": 1, "status": "offline"}, {"id": 3, "status": "offline"}]})
+        ),
+        vec![offline.clone()]
+    );
+    assert_eq!(
+        feed_push(&mut h, "groups_status_updated", json!({"groups": [{"id": 3, "status": "online_for_queue"}]})),
+        vec![online.clone()]
+    );
+    assert_eq!(
+        feed_push(&mut h, "groups_status_updated", json!({"groups": [{"id": 1, "status": "online"}]})),
+        vec![],
+        "not our group"
+    );
+    let multicast =
+        json!({"type": "lc2", "content": {"name": "groups_update", "groups": [{"id": 3, "status": "offline"}]}});
+    assert_eq!(
+        feed_push(&mut h, "incoming_multicast", multicast.clone()),
+        vec![Output::Event(ClientEvent::IncomingMulticast(decoded(&multicast))), offline]
+    );
+
+    // Not events: the agents' sneak peek; side storage, sent back with the next login.
+    assert_eq!(
+        feed_push(
+            &mut h,
+            "incoming_sneak_peek",
+            json!({"chat_id": "C1", "thread_id": "T1", "sneak_peek": {"author_id": "x", "text": "t", "timestamp": 1}})
+        ),
+        vec![]
+    );
+    assert_eq!(
+        feed_push(&mut h, "customer_side_storage_updated", json!({"customer_side_storage": {"k": "v"}})),
+        vec![]
+    );
+    h.close();
+    h.drain_events();
+    h.fire_timeout();
+    h.drain_io();
+    h.open();
+    let (_, login, _) = h.expect_login();
+    assert_eq!(login.customer_side_storage, Some(json!({"k": "v"}).as_object().unwrap().clone()));
+}
+
+#[test]
+fn get_chat_and_list_chats_answers_yield_user_data_and_list_chats_tells_which_chats_are_active() {
+    use serde_json::json;
+    let mut h = Harness::connected();
+    let (_, get) = h.request(get_chat("C1"));
+    let jo = json!({"id": "cust-1", "type": "customer", "name": "Jo", "present": true, "events_seen_up_to": "2025-01-01T00:00:00Z"});
+    let chat: Chat = decoded(&json!({"id": "C1", "users": [jo]}));
+    h.respond(&get, Response::GetChat(chat));
+    let events = h.drain_events();
+    let jo = User::Customer(Customer { id: "cust-1".into(), name: Some("Jo".into()), ..Customer::default() });
+    assert_eq!(events[0], Output::Event(ClientEvent::UserData(jo.clone())), "without per-chat fields");
+    assert!(matches!(events[1], Output::Settled { .. }));
+
+    // Sneak peeks go only to a chat known active.
+    h.core.sneak_peek("C5", "typing…", h.now);
+    assert_eq!(all_io(&mut h), vec![], "C5 is not known active");
+    let (_, list) = h.request(list_chats());
+    let summaries: ListChatsResponse = decoded(&json!({"chats_summary": [
+        {"id": "C5", "active": true, "users": [{"id": "cust-1", "type": "customer", "name": "Jo"}]},
+        {"id": "C6", "active": false, "users": []}
+    ], "total_chats": 2}));
+    h.respond(&list, Response::ListChats(summaries));
+    let events = h.drain_events();
+    assert!(matches!(&events[..], [Output::Settled { .. }]), "Jo unchanged: no second user_data: {events:?}");
+    assert!(h.core.sneak_peek("C5", "typing…", h.now));
+    let io = all_io(&mut h);
+    let [Io::Send(text)] = &io[..] else { panic!("{io:?}") };
+    let frame: serde_json::Value = serde_json::from_str(text).unwrap();
+    assert_eq!(frame["action"], "send_sneak_peek");
+    assert_eq!(frame["payload"], json!({"chat_id": "C5", "sneak_peek_text": "typing…"}));
+    assert!(!h.core.sneak_peek("C6", "x", h.now), "C6 is inactive");
+    feed_push(&mut h, "chat_deactivated", json!({"chat_id": "C5", "thread_id": "T"}));
+    assert!(!h.core.sneak_peek("C5", "x", h.now), "C5 was deactivated");
+}
+
+#[test]
+fn update_customer_page_is_remembered_for_the_next_login_and_sent_when_connected() {
+    use confab_protocol::action::CustomerPage;
+    let mut h = Harness::new();
+    let page = |url: &str| CustomerPage { url: Some(url.into()), title: None };
+    assert_eq!(h.core.update_customer_page(page("https://x/1"), h.now), Ok(None), "not connected: only remembered");
+    h.connect_until_login();
+    let (login, request, _) = h.expect_login();
+    assert_eq!(request.customer_page, Some(page("https://x/1")));
+
+    // Changed while the login was on its way: sent after it.
+    h.core.update_customer_page(page("https://x/2"), h.now).unwrap();
+    h.login_ok(&login);
+    let io = h.drain_io();
+    let [Io::Send(text)] = &io[..] else { panic!("{io:?}") };
+    assert!(text.contains("update_customer_page") && text.contains("https://x/2"), "{text}");
+
+    let id = h.core.update_customer_page(page("https://x/3"), h.now).unwrap().expect("sent: connected");
+    let io = h.drain_io();
+    let [Io::Send(text)] = &io[..] else { panic!("{io:?}") };
+    let frame = RequestFrame::decode(text).unwrap();
+    h.respond(frame.request_id.as_deref().unwrap(), Response::UpdateCustomerPage(Default::default()));
+    assert!(
+        h.drain_events().iter().any(|e| matches!(e, Output::Settled { id: settled, result: Ok(_) } if *settled == id))
+    );
 }

@@ -176,7 +176,7 @@ async fn forward(customer: usize, mut events: Events, seen: mpsc::UnboundedSende
             ClientEvent::Connected { .. } => Happened::Connected,
             ClientEvent::ConnectFailed { retry_in, .. } => Happened::Failed { retry_in },
             ClientEvent::Disconnected { reason, .. } => Happened::Disconnected { reason },
-            ClientEvent::Push(_) => continue,
+            _ => continue,
         };
         if seen.send(Seen { customer, what, at }).is_err() {
             return;
