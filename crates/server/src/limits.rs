@@ -182,3 +182,7 @@ pub const MAX_URL_INFO_TEXT_CHARS: usize = 1000;
 /// this server fetch a page from the Internet for the customer. Ours.
 pub const URL_INFO_PER_SECOND: u32 = 1;
 pub const URL_INFO_BURST: u32 = 10;
+
+/// `multicast`: the largest `content`, as JSON. Ours; the Agent Chat Web API v3.6 reference
+/// documents none. Multicasts are not stored, but each is copied to every recipient's sockets.
+pub const MAX_MULTICAST_CONTENT_BYTES: usize = 16 * 1024;

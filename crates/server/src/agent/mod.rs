@@ -1,8 +1,11 @@
 //! The Agent Chat Web API v3.6: `POST /v3.6/agent/action/<action>` with
 //! `Authorization: Bearer <token>` (reference: livechat-agent-chat-web-api-v3.6.txt).
 //!
-//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`, `send_typing_indicator`. Every failure is
+//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`, `send_typing_indicator`, and
+//! in [`chat_users`] `add_user_to_chat`, `remove_user_from_chat`, `transfer_chat`, `multicast`. Every failure is
 //! `{"error": {"type", "message"}}` with a matching status.
+
+mod chat_users;
 
 use crate::domain::Requester;
 use crate::error::{Error, Result};
@@ -43,7 +46,7 @@ impl FromRequestParts<AppState> for AuthenticatedAgent {
 }
 
 /// Reads a JSON body; an empty body is `{}`.
-fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+pub(super) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
     serde_json::from_slice(body).map_err(|e| Error::validation(format!("Invalid request body: {e}")))
 }
@@ -101,6 +104,6 @@ pub async fn action(
             state.fanout.deliver(&events, None);
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
-        other => Err(Error::not_found(format!("Unknown action `{other}`"))),
+        other => chat_users::action(&state, &agent, other, &body).await,
     }
 }
