@@ -660,7 +660,7 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
     match &events[..] {
         [DomainEvent::UserAdded { user, members, agents_only: false, .. }] => {
             assert_eq!(user.id(), sam.id);
-            assert_eq!(members.customers, [me.clone()]);
+            assert_eq!(members.customers, [me.as_str()]);
             assert_eq!(members.agents, [AGENT.to_owned(), sam.id.clone()]);
         }
         other => panic!("{other:?}"),
@@ -692,7 +692,7 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
         })
         .collect();
     assert_eq!(kinds, ["transferred", "added", "removed"]);
-    assert_eq!(agents(b.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()), [sam.id.clone()]);
+    assert_eq!(agents(b.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()), [sam.id.as_str()]);
     assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, to_sam.clone(), false).await), Some(ErrorType::MissingAccess));
     assert_eq!(
         kind(a.transfer_chat(AGENT, &chat_id, Some(Target::Group(vec![5])), true).await),
