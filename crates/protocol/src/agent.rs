@@ -117,3 +117,87 @@ pub struct Ban {
 pub struct LogoutCustomerRequest {
     pub id: String,
 }
+
+/// `remove_user_from_chat`: only agents can be removed (`user_type: agent`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveUserFromChatRequest {
+    pub chat_id: String,
+    pub user_id: String,
+    pub user_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_requester_presence: Option<bool>,
+}
+
+/// `add_user_to_chat`: `visibility` is `all` or `agents`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddUserToChatRequest {
+    pub chat_id: String,
+    pub user_id: String,
+    pub user_type: String,
+    pub visibility: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_requester_presence: Option<bool>,
+}
+
+/// `transfer_chat` (v3.6 names the chat `id`); without `target`, within the current group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferChatRequest {
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<TransferTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_agents_availability: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_requester_presence: Option<bool>,
+}
+
+/// Where a chat goes: `type` is `group` (ids are group numbers) or `agent` (agent ids).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferTarget {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub ids: Vec<serde_json::Value>,
+}
+
+/// `multicast`: chat-unrelated content for chosen users, not stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MulticastRequest {
+    pub recipients: MulticastRecipients,
+    pub content: serde_json::Value,
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MulticastRecipients {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub customers: Option<MulticastCustomers>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agents: Option<MulticastAgents>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MulticastCustomers {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MulticastAgents {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub groups: Option<Vec<u32>>,
+}

@@ -228,3 +228,7 @@ pub const MAX_SCHEDULED_GREETINGS: usize = 100_000;
 
 /// Longest ban `ban_customer` takes (Agent Chat Web API v3.6 gives no maximum; ours: ten years).
 pub const MAX_BAN_DAYS: u32 = 3650;
+
+/// `multicast`: the largest `content`, as JSON. Ours; the Agent Chat Web API v3.6 reference
+/// documents none. Multicasts are not stored, but each is copied to every recipient's sockets.
+pub const MAX_MULTICAST_CONTENT_BYTES: usize = 16 * 1024;

@@ -763,6 +763,94 @@ async fn bans_hold_until_they_end_by_the_servers_clock(db: Db) {
     );
 }
 
+async fn agents_join_leave_and_take_over_chats(db: Db) {
+    use confab_server::domain::chat_users::Target;
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    let sam = confab_server::store::AgentSeed {
+        id: "sam@confab.example".into(),
+        name: "Sam Lee".into(),
+        job_title: "Support Agent".into(),
+    };
+    a.upsert_agent(&sam, "sam-token").await.unwrap();
+    let me = customer(&a).await;
+    let (started, _) = a.start_chat(&me, &first_message("hi")).await.unwrap();
+    let chat_id = started.chat.id;
+    a.send_event(Requester::Agent(AGENT), &chat_id, Event::message("hello"), false).await.unwrap();
+    let agents = |chat: confab_protocol::entity::Chat| -> Vec<String> {
+        chat.users.iter().filter(|u| !matches!(u, User::Customer(_))).map(|u| u.id().to_owned()).collect()
+    };
+
+    // Two nodes add Sam at once: one adds, the other is told Sam is in already.
+    let (x, y) = tokio::join!(
+        a.add_user_to_chat(AGENT, &chat_id, &sam.id, "agent", "all", false),
+        b.add_user_to_chat(AGENT, &chat_id, &sam.id, "agent", "all", false),
+    );
+    assert_eq!([x.is_ok(), y.is_ok()].iter().filter(|ok| **ok).count(), 1, "{x:?} {y:?}");
+    let events = x.or(y).unwrap();
+    match &events[..] {
+        [DomainEvent::UserAdded { user, members, agents_only: false, .. }] => {
+            assert_eq!(user.id(), sam.id);
+            assert_eq!(members.customers, [me.as_str()]);
+            assert_eq!(members.agents, [AGENT.to_owned(), sam.id.clone()]);
+        }
+        other => panic!("{other:?}"),
+    }
+
+    let events = b.remove_user_from_chat(AGENT, &chat_id, &sam.id, "agent", false).await.unwrap();
+    match &events[..] {
+        [DomainEvent::UserRemoved { user_id, reason, members, .. }] => {
+            assert_eq!((user_id.as_str(), reason.as_str()), (sam.id.as_str(), "manual"));
+            assert_eq!(members.agents, [AGENT.to_owned()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(agents(a.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()), [AGENT]);
+    assert_eq!(
+        kind(a.remove_user_from_chat(AGENT, &chat_id, &sam.id, "agent", false).await),
+        Some(ErrorType::NotFound)
+    );
+
+    let to_sam = Some(Target::Agents(vec![sam.id.clone()]));
+    let events = a.transfer_chat(AGENT, &chat_id, to_sam.clone(), false).await.unwrap();
+    let kinds: Vec<&str> = events
+        .iter()
+        .map(|e| match e {
+            DomainEvent::ChatTransferred { .. } => "transferred",
+            DomainEvent::UserAdded { .. } => "added",
+            DomainEvent::UserRemoved { .. } => "removed",
+            _ => "other",
+        })
+        .collect();
+    assert_eq!(kinds, ["transferred", "added", "removed"]);
+    assert_eq!(agents(b.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()), [sam.id.as_str()]);
+    assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, to_sam.clone(), false).await), Some(ErrorType::MissingAccess));
+    assert_eq!(
+        kind(a.transfer_chat(AGENT, &chat_id, Some(Target::Group(vec![5])), true).await),
+        Some(ErrorType::GroupNotFound)
+    );
+    a.transfer_chat(AGENT, &chat_id, None, true).await.unwrap();
+    assert!(agents(a.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()).is_empty());
+
+    if let Store::Postgres { .. } = &a.store {
+        // A multicast is not stored, but announced on the bus for the other nodes.
+        let recipients = confab_protocol::agent::MulticastRecipients {
+            customers: Some(confab_protocol::agent::MulticastCustomers { all: None, ids: Some(vec![me.clone()]) }),
+            agents: None,
+        };
+        a.multicast(AGENT, &recipients, json!({"n": 1}), None).await.unwrap();
+        let logged = a.store.read().await.unwrap().logged_since(START).await.unwrap();
+        assert!(logged.last().is_some_and(|(_, _, payload)| payload.contains("\"multicast\"")), "{logged:?}");
+    }
+
+    a.deactivate_chat(Requester::Customer(&me), &chat_id).await.unwrap();
+    assert_eq!(
+        kind(a.add_user_to_chat(AGENT, &chat_id, &sam.id, "agent", "all", true).await),
+        Some(ErrorType::ChatInactive)
+    );
+    assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, to_sam, true).await), Some(ErrorType::ChatInactive));
+}
+
 fn page(size: u32) -> Page {
     Page { offset: 0, order: SortOrder::Desc, size, by_events: false }
 }
@@ -807,4 +895,5 @@ on_both_backends!(
     greetings_are_shown_answered_and_counted,
     a_rule_greets_once_per_period_even_from_two_nodes,
     bans_hold_until_they_end_by_the_servers_clock,
+    agents_join_leave_and_take_over_chats,
 );

@@ -1,13 +1,16 @@
 //! The Agent Chat Web API v3.6: `POST /v3.6/agent/action/<action>` with
 //! `Authorization: Bearer <token>` (reference: livechat-agent-chat-web-api-v3.6.txt).
 //!
-//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`, `send_typing_indicator`,
+//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`, `send_typing_indicator`;
+//! in [`chat_users`] `add_user_to_chat`, `remove_user_from_chat`, `transfer_chat`, `multicast`;
 //! `ban_customer` (`customers.rs`), and Confab's extensions `send_greeting` (`greetings.rs`) and
 //! `logout_customer` (`customers.rs`). Every failure is `{"error": {"type", "message"}}` with a
 //! matching status.
 
 mod customers;
 mod greetings;
+
+mod chat_users;
 
 use crate::domain::Requester;
 use crate::error::{Error, Result};
@@ -115,6 +118,6 @@ pub async fn action(
             customers::logout_customer(&state, &body).await?;
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
-        other => Err(Error::not_found(format!("Unknown action `{other}`"))),
+        other => chat_users::action(&state, &agent, other, &body).await,
     }
 }

@@ -52,7 +52,7 @@ fn web_url(url: &str, what: &str) -> Result<()> {
     }
 }
 
-fn at_most(text: &str, limit: usize, what: &str) -> Result<()> {
+pub(super) fn at_most(text: &str, limit: usize, what: &str) -> Result<()> {
     if text.len() > limit {
         return Err(Error::validation(format!("{what} is longer than {limit} bytes")));
     }
@@ -434,6 +434,7 @@ impl Domain {
                 thread_id: thread_id.clone(),
                 user,
                 requester_id: requester.id().to_owned(),
+                agents_only: false,
                 members: members.clone(),
             });
         }

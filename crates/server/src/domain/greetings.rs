@@ -400,6 +400,7 @@ impl Domain {
                             thread_id: thread_id.clone(),
                             user: User::Agent(agent),
                             requester_id: customer_id.to_owned(),
+                            agents_only: false,
                             members: members.clone(),
                         });
                     }

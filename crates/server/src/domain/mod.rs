@@ -15,6 +15,7 @@
 //! see (their own chat only; internal notes for agents only) is a domain rule.
 
 mod chat_state;
+pub mod chat_users;
 mod chats;
 mod customers;
 mod greetings;
@@ -76,7 +77,36 @@ pub enum DomainEvent {
         thread_id: String,
         user: User,
         requester_id: String,
+        /// Added with `visibility: agents`: the customer is not told.
+        #[serde(default)]
+        agents_only: bool,
         members: Members,
+    },
+    /// An agent left the chat (`user_removed_from_chat`, `reason`: `manual`), for the chat's
+    /// users and the removed agent.
+    UserRemoved {
+        chat_id: String,
+        thread_id: String,
+        user_id: String,
+        reason: String,
+        requester_id: String,
+        members: Members,
+    },
+    /// The chat went to other agents or a group (`chat_transferred`, `reason`: `manual`).
+    ChatTransferred {
+        chat_id: String,
+        thread_id: String,
+        requester_id: String,
+        group_ids: Option<Vec<u32>>,
+        agent_ids: Option<Vec<String>>,
+        members: Members,
+    },
+    /// Chat-unrelated content for chosen users (`incoming_multicast`). Not stored.
+    Multicast {
+        author_id: String,
+        message_type: Option<String>,
+        content: serde_json::Value,
+        recipients: Vec<String>,
     },
     /// An event was added to a thread (`incoming_event`).
     EventAdded {
@@ -224,9 +254,12 @@ impl DomainEvent {
             | DomainEvent::ThreadPropertiesUpdated { chat_id, .. }
             | DomainEvent::ThreadPropertiesDeleted { chat_id, .. }
             | DomainEvent::EventPropertiesUpdated { chat_id, .. }
-            | DomainEvent::EventPropertiesDeleted { chat_id, .. } => Some(chat_id),
+            | DomainEvent::EventPropertiesDeleted { chat_id, .. }
+            | DomainEvent::UserRemoved { chat_id, .. }
+            | DomainEvent::ChatTransferred { chat_id, .. } => Some(chat_id),
             DomainEvent::CustomerUpdated { .. }
             | DomainEvent::CustomerPageUpdated { .. }
+            | DomainEvent::Multicast { .. }
             | DomainEvent::GreetingShown { .. }
             | DomainEvent::GreetingAccepted { .. }
             | DomainEvent::GreetingCanceled { .. }

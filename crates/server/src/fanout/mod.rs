@@ -19,10 +19,11 @@ pub mod hub;
 use crate::domain::{DomainEvent, Members};
 use confab_protocol::frame::PushFrame;
 use confab_protocol::push::{
-    ChatDeactivated, ChatPropertiesDeleted, ChatPropertiesUpdated, CustomerPageUpdated, EventPropertiesDeleted,
-    EventPropertiesUpdated, EventsMarkedAsSeen, GreetingUniqueId, IncomingChat, IncomingEvent,
-    IncomingRichMessagePostback, IncomingSneakPeek, IncomingTypingIndicator, Push, SneakPeek, ThreadPropertiesDeleted,
-    ThreadPropertiesUpdated, TypingIndicator, UserAddedToChat, reason,
+    ChatDeactivated, ChatPropertiesDeleted, ChatPropertiesUpdated, ChatTransferred, CustomerPageUpdated,
+    EventPropertiesDeleted, EventPropertiesUpdated, EventsMarkedAsSeen, GreetingUniqueId, IncomingChat, IncomingEvent,
+    IncomingMulticast, IncomingRichMessagePostback, IncomingSneakPeek, IncomingTypingIndicator, Push, SneakPeek,
+    ThreadPropertiesDeleted, ThreadPropertiesUpdated, TransferredTo, TypingIndicator, UserAddedToChat,
+    UserRemovedFromChat, reason,
 };
 use hub::{Hub, SocketHandle};
 
@@ -76,7 +77,7 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
             }),
             everyone(members),
         ),
-        DomainEvent::UserAdded { chat_id, thread_id, user, requester_id, members } => (
+        DomainEvent::UserAdded { chat_id, thread_id, user, requester_id, agents_only, members } => (
             Push::UserAddedToChat(UserAddedToChat {
                 chat_id: chat_id.clone(),
                 thread_id: Some(thread_id.clone()),
@@ -84,7 +85,41 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
                 reason: "manual".into(),
                 requester_id: Some(requester_id.clone()),
             }),
+            if *agents_only { agents(members) } else { everyone(members) },
+        ),
+        // The removed agent is no longer a member, but learns it left.
+        DomainEvent::UserRemoved { chat_id, thread_id, user_id, reason, requester_id, members } => {
+            let mut users = everyone(members);
+            if !users.contains(&user_id.as_str()) {
+                users.push(user_id);
+            }
+            let push = Push::UserRemovedFromChat(UserRemovedFromChat {
+                chat_id: chat_id.clone(),
+                thread_id: Some(thread_id.clone()),
+                user_id: user_id.clone(),
+                reason: reason.clone(),
+                requester_id: Some(requester_id.clone()),
+            });
+            (push, users)
+        }
+        DomainEvent::ChatTransferred { chat_id, thread_id, requester_id, group_ids, agent_ids, members } => (
+            Push::ChatTransferred(ChatTransferred {
+                chat_id: chat_id.clone(),
+                thread_id: Some(thread_id.clone()),
+                requester_id: Some(requester_id.clone()),
+                reason: "manual".into(),
+                transferred_to: TransferredTo { group_ids: group_ids.clone(), agent_ids: agent_ids.clone() },
+                queue: None,
+            }),
             everyone(members),
+        ),
+        DomainEvent::Multicast { author_id, message_type, content, recipients } => (
+            Push::IncomingMulticast(IncomingMulticast {
+                author_id: Some(author_id.clone()),
+                kind: message_type.clone(),
+                content: content.clone(),
+            }),
+            recipients.iter().map(String::as_str).collect(),
         ),
         DomainEvent::EventAdded { chat_id, thread_id, event, members } => {
             // Internal notes (`visibility: agents`) never reach customers.

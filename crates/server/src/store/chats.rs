@@ -161,6 +161,12 @@ impl Conn {
         Ok(added > 0)
     }
 
+    /// Removes a user from the chat; false if not in it.
+    pub async fn remove_chat_user(&mut self, chat_id: &str, user_id: &str) -> Result<bool> {
+        let removed = exec!(self, "DELETE FROM chat_users WHERE chat_id = $1 AND user_id = $2", chat_id, user_id);
+        Ok(removed > 0)
+    }
+
     /// `(user_id, user_type)` of everyone in the chat.
     pub async fn chat_members(&mut self, chat_id: &str) -> Result<Vec<(String, String)>> {
         Ok(fetch!(

@@ -172,6 +172,18 @@ impl Conn {
         Ok(row.map(Agent::from))
     }
 
+    /// Every agent's id.
+    pub async fn agent_ids(&mut self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = fetch!(self, fetch_all(String,), "SELECT id FROM agents ORDER BY id");
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
+    /// Every customer's id.
+    pub async fn customer_ids(&mut self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = fetch!(self, fetch_all(String,), "SELECT id FROM customers ORDER BY id");
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
+
     pub async fn agent(&mut self, id: &str) -> Result<Option<Agent>> {
         let row: Option<AgentRow> =
             fetch!(self, fetch_optional AgentRow, "SELECT id, name, job_title FROM agents WHERE id = $1", id);
