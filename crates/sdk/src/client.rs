@@ -62,6 +62,8 @@ pub struct Client {
     /// channel's capacity, so a sender per clone (or per call) would leave it unbounded.
     calls: Arc<Mutex<mpsc::Sender<Call>>>,
     disconnect: Arc<DisconnectFlag>,
+    /// Where uploads go, with the driver's latest access token (`upload.rs`).
+    pub(crate) uploads: Arc<crate::upload::Uploads>,
 }
 
 /// `Client::disconnect` → the driver.
@@ -76,6 +78,7 @@ pub type Events = mpsc::UnboundedReceiver<ClientEvent>;
 
 /// Connects on `platform`: spawns the driver and returns the handle and its events.
 pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Events) {
+    let (platform, uploads) = crate::upload::tap(platform, &config);
     let (calls_tx, calls) = mpsc::channel(REQUEST_QUEUE);
     // Unbounded on purpose: the driver must never wait for the app. An app may await a reply
     // while not reading events (the widget did, on `Connected`); a driver blocked on a full
@@ -95,7 +98,7 @@ pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Even
         socket: None,
     };
     P::spawn(Box::pin(driver.run()));
-    (Client { calls: Arc::new(Mutex::new(calls_tx)), disconnect }, events)
+    (Client { calls: Arc::new(Mutex::new(calls_tx)), disconnect, uploads }, events)
 }
 
 impl Client {

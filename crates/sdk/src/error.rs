@@ -27,6 +27,16 @@ pub enum Error {
     /// The token endpoint refused or could not be reached.
     #[error("Could not get an access token: {0}")]
     Token(String),
+    /// An upload larger than the server accepts (`upload::MAX_UPLOAD_BYTES`), refused before
+    /// sending (protocol.md §10).
+    #[error("The file is too big (max size is 10.00 MB).")]
+    TooBigFile,
+    /// An upload failed in transit (no answer from the server).
+    #[error("Upload failed: {0}")]
+    UploadFailed(String),
+    /// An upload was canceled.
+    #[error("Upload canceled.")]
+    UploadCanceled,
     /// The server answered something this client cannot use.
     #[error("Protocol error: {0}")]
     Protocol(String),
@@ -45,6 +55,9 @@ impl Error {
             Error::TooManyPendingRequests => "PENDING_REQUESTS_LIMIT_REACHED".into(),
             Error::Token(_) => "SSO_OAUTH_EXCEPTION".into(),
             Error::Protocol(_) => "PROTOCOL".into(),
+            Error::TooBigFile => "TOO_BIG_FILE".into(),
+            Error::UploadFailed(_) => "UPLOAD_FAILED".into(),
+            Error::UploadCanceled => "UPLOAD_CANCELED".into(),
         }
     }
 }

@@ -35,9 +35,14 @@ mod seen;
 // workspace that contains the widget enables `web` too.)
 #[cfg(all(feature = "web", target_arch = "wasm32"))]
 pub mod web;
+// File uploads (protocol.md §10), beside the client.
+#[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
+pub mod upload;
 
 #[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
 pub use client::{ChatHistory, Client, ClientEvent, Events};
 pub use confab_protocol as protocol;
 pub use core::Config;
 pub use error::Error;
+#[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
+pub use upload::{CancelUpload, Progress, Upload, UploadFile, Uploaded};
