@@ -68,9 +68,7 @@ impl Platform for Native {
     fn upload(request: UploadRequest) -> BoxFuture<Transfer> {
         Box::pin(async move {
             let UploadRequest { url, token, file, progress, cancel } = request;
-            let bytes = match file.data {
-                FileData::Bytes(bytes) => bytes,
-            };
+            let FileData::Bytes(bytes) = file.data;
             let size = bytes.len() as u64;
             let body = reqwest::Body::wrap_stream(chunks_with_progress(bytes, progress).map(Ok::<_, std::io::Error>));
             let mut part = reqwest::multipart::Part::stream_with_length(body, size).file_name(file.name);
