@@ -72,6 +72,8 @@ pub struct Client {
     /// channel's capacity, so a sender per clone (or per call) would leave it unbounded.
     commands: Arc<Mutex<mpsc::Sender<Command>>>,
     control: Arc<Control>,
+    /// Where uploads go, with the driver's latest access token (`upload.rs`).
+    pub(crate) uploads: Arc<crate::upload::Uploads>,
 }
 
 /// `connect()`, `disconnect()`, `destroy()` → the driver. `disconnect` clears a `connect`
@@ -99,6 +101,7 @@ pub struct Rating {
 
 /// Connects on `platform`: spawns the driver and returns the handle and its events.
 pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Events) {
+    let (platform, uploads) = crate::upload::tap(platform, &config);
     let (commands_tx, commands) = mpsc::channel(REQUEST_QUEUE);
     // Unbounded on purpose: the driver must never wait for the app. An app may await a reply
     // while not reading events (the widget did, on `Connected`); a driver blocked on a full
@@ -120,7 +123,7 @@ pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Even
         network,
     };
     P::spawn(Box::pin(driver.run()));
-    (Client { commands: Arc::new(Mutex::new(commands_tx)), control }, events)
+    (Client { commands: Arc::new(Mutex::new(commands_tx)), control, uploads }, events)
 }
 
 impl Client {

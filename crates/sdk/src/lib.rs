@@ -54,6 +54,9 @@ pub mod ticket;
 // workspace that contains the widget enables `web` too.)
 #[cfg(all(feature = "web", target_arch = "wasm32"))]
 pub mod web;
+// File uploads (protocol.md §10), beside the client.
+#[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
+pub mod upload;
 
 #[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
 pub use client::{ChatHistory, Client, Events, Rating};
@@ -61,3 +64,5 @@ pub use confab_protocol as protocol;
 pub use core::Config;
 pub use error::{Error, SdkError};
 pub use event::{Availability, ClientEvent, DisconnectOutcome};
+#[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
+pub use upload::{CancelUpload, Progress, Upload, UploadFile, Uploaded};

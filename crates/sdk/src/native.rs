@@ -6,7 +6,8 @@
 use crate::client::{self, Client, Events};
 use crate::core::Config;
 use crate::platform::{BoxFuture, Platform, Socket, SocketError};
-use futures::{SinkExt, StreamExt};
+use crate::upload::{FileData, Transfer, UploadRequest, chunks_with_progress};
+use futures::{FutureExt, SinkExt, StreamExt};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
@@ -76,5 +77,36 @@ impl Platform for Native {
 
     fn spawn(task: BoxFuture<()>) {
         tokio::spawn(task);
+    }
+
+    /// A multipart body whose file part streams in chunks, each reported as the transport
+    /// takes it; dropping the request on cancel aborts the transfer.
+    fn upload(request: UploadRequest) -> BoxFuture<Transfer> {
+        Box::pin(async move {
+            let UploadRequest { url, token, file, progress, cancel } = request;
+            let FileData::Bytes(bytes) = file.data;
+            let size = bytes.len() as u64;
+            let body = reqwest::Body::wrap_stream(chunks_with_progress(bytes, progress).map(Ok::<_, std::io::Error>));
+            let mut part = reqwest::multipart::Part::stream_with_length(body, size).file_name(file.name);
+            if let Some(content_type) = &file.content_type {
+                part = match part.mime_str(content_type) {
+                    Ok(part) => part,
+                    Err(e) => return Transfer::Failed(format!("invalid content type: {e}")),
+                };
+            }
+            let form = reqwest::multipart::Form::new().part("file", part);
+            let send = async {
+                let response = reqwest::Client::new().post(url).bearer_auth(token).multipart(form).send().await?;
+                let status = response.status().as_u16();
+                Ok::<_, reqwest::Error>((status, response.text().await?))
+            };
+            futures::select_biased! {
+                _ = cancel.canceled().fuse() => Transfer::Canceled,
+                answered = send.fuse() => match answered {
+                    Ok((status, body)) => Transfer::Answered(status, body),
+                    Err(e) => Transfer::Failed(e.to_string()),
+                },
+            }
+        })
     }
 }

@@ -72,4 +72,10 @@ pub trait Platform: MaybeSend + 'static {
     }
     fn random_seed(&self) -> u64;
     fn spawn(task: BoxFuture<()>);
+    /// Sends a file to the upload endpoint, reporting progress, until done or canceled
+    /// (`upload.rs`). Platforms that cannot upload keep this default.
+    fn upload(request: crate::upload::UploadRequest) -> BoxFuture<crate::upload::Transfer> {
+        drop(request);
+        Box::pin(std::future::ready(crate::upload::Transfer::Failed("uploads are not supported here".into())))
+    }
 }

@@ -7,12 +7,14 @@
 use crate::client::{self, Client, Events};
 use crate::core::Config;
 use crate::platform::{BoxFuture, BoxStream, NetworkChange, Platform, Socket, SocketError};
+use crate::upload::{FileData, ProgressSender, Transfer, UploadFile, UploadRequest};
 use futures::StreamExt;
 use futures::channel::mpsc;
+use futures::{FutureExt, StreamExt};
 use std::time::Duration;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
-use web_sys::{MessageEvent, RequestCredentials, WebSocket};
+use web_sys::{Blob, FormData, MessageEvent, ProgressEvent, RequestCredentials, WebSocket, XmlHttpRequest};
 
 struct Web;
 
@@ -172,4 +174,79 @@ impl Platform for Web {
     fn spawn(task: BoxFuture<()>) {
         wasm_bindgen_futures::spawn_local(task);
     }
+
+    /// `XMLHttpRequest` with `FormData`: its `upload` progress events are the progress (`fetch`
+    /// reports none), `abort()` is the cancel.
+    fn upload(request: UploadRequest) -> BoxFuture<Transfer> {
+        Box::pin(async move {
+            let UploadRequest { url, token, file, progress, cancel } = request;
+            let xhr = match start_upload(&url, &token, file, progress) {
+                Ok(xhr) => xhr,
+                Err(e) => return Transfer::Failed(format!("{e:?}")),
+            };
+            let XhrUpload { xhr, mut done, _callbacks } = xhr;
+            futures::select_biased! {
+                _ = cancel.canceled().fuse() => {
+                    let _ = xhr.abort();
+                    Transfer::Canceled
+                }
+                ended = done.next() => match ended {
+                    Some(true) => {
+                        let status = xhr.status().unwrap_or(0);
+                        let body = xhr.response_text().ok().flatten().unwrap_or_default();
+                        Transfer::Answered(status, body)
+                    }
+                    _ => Transfer::Failed("network error".into()),
+                },
+            }
+        })
+    }
+}
+
+/// An `XMLHttpRequest` on its way: `done` yields `true` on load, `false` on error or abort.
+struct XhrUpload {
+    xhr: XmlHttpRequest,
+    done: mpsc::UnboundedReceiver<bool>,
+    _callbacks: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+fn start_upload(
+    url: &str,
+    token: &str,
+    file: UploadFile,
+    progress: ProgressSender,
+) -> Result<XhrUpload, wasm_bindgen::JsValue> {
+    let blob = match file.data {
+        FileData::Blob(blob) => blob,
+        FileData::Bytes(bytes) => {
+            let array = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+            Blob::new_with_u8_array_sequence(&array)?
+        }
+    };
+    let form = FormData::new()?;
+    form.append_with_blob_and_filename("file", &blob, &file.name)?;
+    let xhr = XmlHttpRequest::new()?;
+    xhr.open_with_async("POST", url, true)?;
+    xhr.set_request_header("Authorization", &format!("Bearer {token}"))?;
+    let (tx, done) = mpsc::unbounded();
+    let on_progress: Closure<dyn FnMut(web_sys::Event)> = Closure::new(move |event: web_sys::Event| {
+        if let Ok(event) = event.dyn_into::<ProgressEvent>()
+            && event.length_computable()
+        {
+            progress.report(event.loaded(), event.total());
+        }
+    });
+    let on_end = |ok: bool| {
+        let tx = tx.clone();
+        Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            let _ = tx.unbounded_send(ok);
+        })
+    };
+    let (on_load, on_error) = (on_end(true), on_end(false));
+    xhr.upload()?.set_onprogress(Some(on_progress.as_ref().unchecked_ref()));
+    xhr.set_onload(Some(on_load.as_ref().unchecked_ref()));
+    xhr.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    xhr.set_onabort(Some(on_error.as_ref().unchecked_ref()));
+    xhr.send_with_opt_form_data(Some(&form))?;
+    Ok(XhrUpload { xhr, done, _callbacks: vec![on_progress, on_load, on_error] })
 }

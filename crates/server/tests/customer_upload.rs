@@ -230,3 +230,30 @@ async fn uploads_are_rate_limited_per_customer() {
     assert_eq!((status, body["error"]["type"].as_str()), (429, Some("too_many_requests")), "{body}");
     assert_eq!(upload(&endpoint(&server), Some(&theirs), None, "a.bin", noise(4)).await.0, 200, "another customer");
 }
+
+#[tokio::test]
+async fn agents_upload_through_the_agent_api_and_their_file_events_carry_the_facts() {
+    let server = TestServer::start().await;
+    let agent_url = format!("{}/v3.6/agent/action/upload_file", server.url);
+    let (status, body) = upload(&agent_url, Some("not-the-agent-token"), None, "a.png", png(5, 4)).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (401, Some("authentication")), "{body}");
+    let (status, body) = upload(&agent_url, Some(AGENT_TOKEN), None, "reply.png", png(5, 4)).await;
+    assert_eq!(status, 200, "{body}");
+    let url = body["url"].as_str().unwrap();
+
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    rtm.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hello"}]}}})).await;
+    let chat_id = rtm.recv().await["payload"]["chat_id"].as_str().unwrap().to_owned();
+    let _incoming_chat = rtm.recv().await;
+    let (status, sent) =
+        server.agent("send_event", json!({"chat_id": chat_id, "event": {"type":"file","url": url, "name":"x"}})).await;
+    assert_eq!(status, 200, "{sent}");
+    let _joined = rtm.recv().await;
+    let push = rtm.recv().await;
+    assert_eq!(push["action"], "incoming_event", "{push}");
+    let event = &push["payload"]["event"];
+    assert_eq!(
+        (event["name"].as_str(), event["width"].as_u64(), event["height"].as_u64()),
+        (Some("reply.png"), Some(5), Some(4))
+    );
+}
