@@ -77,6 +77,12 @@ pub struct Config {
     #[arg(long, hide = true, env = "CONFAB_NEW_CUSTOMER_BURST", default_value_t = crate::limits::NEW_CUSTOMER_BURST_PER_ADDRESS)]
     pub new_customer_burst: u32,
 
+    /// A JSON file of groups to create or update on start: `[{"id": 1, "name": "Sales",
+    /// "agents": ["alex@confab.example"], "forms": {"prechat": {"id": "…", "fields": […]},
+    /// "ticket": null}, "offline_chats": true}]`. Group 0 ("General") always exists.
+    #[arg(long, env = "CONFAB_GROUPS_FILE", value_name = "PATH")]
+    pub groups_file: Option<PathBuf>,
+
     /// Directory of the built widget, served at /widget/.
     #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]
     pub widget_dir: PathBuf,

@@ -1,8 +1,11 @@
 //! The Agent Chat Web API v3.6: `POST /v3.6/agent/action/<action>` with
 //! `Authorization: Bearer <token>` (reference: livechat-agent-chat-web-api-v3.6.txt).
 //!
-//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`. Every failure is
+//! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`, and (`routing`)
+//! `set_routing_status`, `list_routing_statuses`. Every failure is
 //! `{"error": {"type", "message"}}` with a matching status.
+
+mod routing;
 
 use crate::domain::Requester;
 use crate::error::{Error, Result};
@@ -87,6 +90,8 @@ pub async fn action(
             state.fanout.deliver(&events, None);
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
+        "set_routing_status" => routing::set_routing_status(&state, me, &body).await,
+        "list_routing_statuses" => routing::list_routing_statuses(&state, &body).await,
         other => Err(Error::not_found(format!("Unknown action `{other}`"))),
     }
 }

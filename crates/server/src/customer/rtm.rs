@@ -38,9 +38,6 @@ use futures::{FutureExt, SinkExt, StreamExt};
 use serde::Deserialize;
 use std::collections::VecDeque;
 
-/// The only group until groups exist; it is "online" whenever the server runs.
-const DEFAULT_GROUP: u32 = 0;
-
 #[derive(Debug, Deserialize)]
 pub struct RtmQuery {
     organization_id: Option<String>,
@@ -85,6 +82,7 @@ enum Outcome {
     /// The socket logged in: subscribe it, then send `response`.
     LoggedIn {
         customer_id: String,
+        group_id: u32,
         expires_at: Micros,
         response: Box<ServerFrame>,
     },
@@ -95,6 +93,8 @@ struct Session {
     state: AppState,
     socket: SocketHandle,
     customer_id: Option<String>,
+    /// The group the customer logged in with.
+    group_id: u32,
     bucket: TokenBucket,
     waiting: VecDeque<(Option<String>, Request)>,
     running: Option<BoxFuture<'static, Outcome>>,
@@ -113,6 +113,7 @@ async fn run(socket: WebSocket, state: AppState) {
         state: state.clone(),
         socket: handle,
         customer_id: None,
+        group_id: crate::domain::DEFAULT_GROUP,
         bucket: TokenBucket::new(RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, now),
         waiting: VecDeque::new(),
         running: None,
@@ -145,9 +146,11 @@ async fn run(socket: WebSocket, state: AppState) {
             }
             outcome = async { session.running.as_mut().expect("guarded").await }, if session.running.is_some() => {
                 session.running = None;
-                if let Outcome::LoggedIn { customer_id, expires_at, response } = outcome {
+                if let Outcome::LoggedIn { customer_id, group_id, expires_at, response } = outcome {
                     state.fanout.hub.subscribe(&customer_id, &session.socket);
+                    state.fanout.hub.subscribe_group(group_id, &session.socket);
                     session.customer_id = Some(customer_id);
+                    session.group_id = group_id;
                     session.socket.send_frame(*response);
                     deadline_at = deadline(&state, expires_at);
                 }
@@ -166,6 +169,7 @@ async fn run(socket: WebSocket, state: AppState) {
 
     if let Some(customer_id) = &session.customer_id {
         state.fanout.hub.unsubscribe(customer_id, session.socket.id);
+        state.fanout.hub.unsubscribe_group(session.group_id, session.socket.id);
     }
     if let Some(goodbye) = goodbye {
         // What was queued before the goodbye still goes out first.
@@ -230,6 +234,7 @@ impl Session {
                     state: self.state.clone(),
                     socket: self.socket.clone(),
                     customer_id: self.customer_id.clone(),
+                    group_id: self.group_id,
                     request_id,
                 },
             };
@@ -266,11 +271,15 @@ impl RunningRequest {
         let domain = &self.call.state.domain;
         let claims =
             domain.customer_for_token(token).ok_or_else(|| Error::authentication("Invalid or expired access token"))?;
+        // The customer's group: availability is theirs, and so are the group's pushes.
+        let group_id = login.group_id.unwrap_or(crate::domain::DEFAULT_GROUP);
+        domain.check_groups(&[group_id]).await?;
         let (customer, chats) = domain.login(&claims.customer_id, login.customer.as_ref()).await?;
-        let config = DynamicConfig::new(DEFAULT_GROUP, vec![DEFAULT_GROUP]);
+        let config = DynamicConfig::new(group_id, domain.online_groups().await?);
         let response = Response::Login(LoginResponse::new(customer, chats, config));
         Ok(Outcome::LoggedIn {
             customer_id: claims.customer_id,
+            group_id,
             expires_at: Micros::from_unix_seconds(claims.expires_at),
             response: Box::new(ResponseFrame::ok(self.call.request_id.clone(), response).into()),
         })

@@ -9,14 +9,16 @@
 //! serialized across nodes while different chats proceed in parallel; the unique constraints
 //! behind each rule catch what a lock would not.
 
+use super::routing::DEFAULT_GROUP;
 use super::views::{self, access, parse_properties};
 use super::{Domain, DomainEvent, Members, Requester};
 use crate::clock::Micros;
 use crate::error::{Error, Result};
+use crate::limits::MAX_QUEUE_PER_GROUP;
 use crate::limits::{MAX_EVENTS_PER_THREAD_READ, MAX_INITIAL_EVENTS, MAX_MESSAGE_TEXT_BYTES};
 use crate::store::{ChatRow, Conn, EventRow, Page, random_id};
 use confab_protocol::ErrorType;
-use confab_protocol::action::InitialChat;
+use confab_protocol::action::{GroupStatus, InitialChat};
 use confab_protocol::entity::{Chat, ChatSummary, Event, EventBody, Thread, User};
 
 /// A chat just started or resumed: the direct response, and what `incoming_chat` carries.
@@ -125,6 +127,7 @@ struct LockedChat {
     chat: ChatRow,
     thread_id: Option<String>,
     thread_active: Option<bool>,
+    group_id: i64,
 }
 
 impl LockedChat {
@@ -139,9 +142,9 @@ impl Conn {
     /// transaction holds the database already) and reads its latest thread, in one query.
     async fn lock_chat(&mut self, requester: Requester<'_>, chat_id: &str) -> Result<LockedChat> {
         let sql = self.pick(
-            "SELECT c.id, c.customer_id, c.properties, t.id AS thread_id, t.active AS thread_active
+            "SELECT c.id, c.customer_id, c.properties, c.group_id, t.id AS thread_id, t.active AS thread_active
              FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1",
-            "SELECT c.id, c.customer_id, c.properties, t.id AS thread_id, t.active AS thread_active
+            "SELECT c.id, c.customer_id, c.properties, c.group_id, t.id AS thread_id, t.active AS thread_active
              FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1
              FOR UPDATE OF c",
         );
@@ -149,7 +152,7 @@ impl Conn {
         locked.filter(|locked| may_see(requester, &locked.chat)).ok_or_else(|| not_found(chat_id))
     }
 
-    async fn members(&mut self, chat_id: &str) -> Result<Members> {
+    pub(super) async fn members(&mut self, chat_id: &str) -> Result<Members> {
         let mut members = Members::default();
         for (user_id, user_type) in self.chat_members(chat_id).await? {
             match user_type.as_str() {
@@ -235,11 +238,26 @@ impl Conn {
 }
 
 impl Domain {
-    /// Starts the customer's chat with its first thread and initial events, in one
-    /// transaction. `chat_limit_reached` if they have one.
+    /// Starts the customer's chat in the default group ([`Domain::start_chat_in`]).
     pub async fn start_chat(&self, customer_id: &str, initial: &InitialChat) -> Result<(Started, Vec<DomainEvent>)> {
+        self.start_chat_in(customer_id, DEFAULT_GROUP, initial).await
+    }
+
+    /// Starts the customer's chat with its first thread and initial events, in one
+    /// transaction, in the first group of `initial.access.group_ids`, else in `default_group`
+    /// (the group they logged in with), and routes it. `chat_limit_reached` if they have one;
+    /// `group_not_found` for an unknown group.
+    pub async fn start_chat_in(
+        &self,
+        customer_id: &str,
+        default_group: u32,
+        initial: &InitialChat,
+    ) -> Result<(Started, Vec<DomainEvent>)> {
         let requester = Requester::Customer(customer_id);
         let events = initial_events(requester, initial)?;
+        let groups = initial.access.as_ref().and_then(|a| a.group_ids.clone()).unwrap_or_default();
+        self.check_groups(&groups).await?;
+        let group = groups.first().copied().unwrap_or(default_group);
         let now = self.clock.now();
         let chat_id = random_id(10);
         let properties = serde_json::Value::Object(initial.properties.clone().unwrap_or_default()).to_string();
@@ -251,8 +269,11 @@ impl Domain {
                 format!("Customer already has chat {existing}; use resume_chat to continue it"),
             ));
         }
+        if group != DEFAULT_GROUP {
+            tx.set_chat_group(&chat_id, group).await?;
+        }
         tx.add_chat_user(&chat_id, customer_id, "customer").await?;
-        self.opened(tx, requester, &chat_id, &properties, initial, events, now).await
+        self.opened(tx, requester, &chat_id, group, &properties, initial, events, now).await
     }
 
     /// Opens a new thread in the customer's inactive chat (v3.5 `resume_chat`, v3.2
@@ -267,10 +288,11 @@ impl Domain {
         if locked.active_thread().is_some() {
             return Err(already_active(chat_id));
         }
-        self.opened(tx, requester, chat_id, &locked.chat.properties, initial, events, now).await
+        self.opened(tx, requester, chat_id, locked.group_id as u32, &locked.chat.properties, initial, events, now).await
     }
 
-    /// The rest of `start_chat` and `resume_chat`: the thread, its events, the chat (with its
+    /// The rest of `start_chat` and `resume_chat`: the thread, its events, its routing (an
+    /// agent, or a place in the queue, or, in an offline group, neither), the chat (with its
     /// `properties`, as JSON) as `incoming_chat` shows it, and the commit.
     #[allow(clippy::too_many_arguments)]
     async fn opened(
@@ -278,22 +300,43 @@ impl Domain {
         mut tx: Conn,
         requester: Requester<'_>,
         chat_id: &str,
+        group: u32,
         properties: &str,
         initial: &InitialChat,
         events: Vec<Event>,
         now: Micros,
     ) -> Result<(Started, Vec<DomainEvent>)> {
-        let (thread, event_ids, users) = tx.open_thread(requester, chat_id, initial, events, now).await?;
+        let routing = self.begin_routing(&mut tx, &[group]).await?;
+        let status = routing.status(group);
+        if status == GroupStatus::Offline && !self.offline_chats(&mut tx, group).await? {
+            return Err(Error::new(ErrorType::GroupsOffline, format!("Group {group} is offline")));
+        }
+        if status != GroupStatus::Offline && routing.queued(group) as i64 >= MAX_QUEUE_PER_GROUP {
+            return Err(Error::new(ErrorType::GroupUnavailable, format!("Group {group} has no room in its queue")));
+        }
+        let (mut thread, event_ids, _) = tx.open_thread(requester, chat_id, initial, events, now).await?;
+        if status != GroupStatus::Offline {
+            // Behind whoever waits already; settling hands it an agent if one has room.
+            tx.enqueue_thread(&thread.id, group, now).await?;
+        }
+        let routed = self.settle_routing(&mut tx, routing).await?;
+        let users = tx.users(chat_id).await?;
+        thread.user_ids = views::user_ids(&users);
+        thread.queue = tx
+            .queue_position(&thread.id)
+            .await?
+            .map(|(position, queued_at)| super::routing::queue_at(position, Some(Micros(queued_at))));
         let members = members_of(&users);
         let chat = Chat {
             id: chat_id.to_owned(),
             users,
             properties: parse_properties(properties),
-            access: access(),
+            access: Some(confab_protocol::Access::groups([group])),
             thread: Some(thread.clone()),
         };
-        let events =
+        let mut events =
             vec![DomainEvent::ChatStarted { chat: chat.clone(), requester_id: requester.id().to_owned(), members }];
+        events.extend(routed);
         self.commit(tx, &events).await?;
         Ok((Started { chat, thread_id: thread.id, event_ids }, events))
     }
@@ -351,22 +394,34 @@ impl Domain {
         let mut tx = self.store.write().await?;
         let locked = tx.lock_chat(requester, chat_id).await?;
         let thread_id = locked.active_thread().ok_or_else(|| inactive(chat_id))?.to_owned();
+        // The thread's agent gets room, and its place in the queue frees up: route the
+        // queues of the chat's group and of that agent's groups.
+        let (agent, queued_at) = tx.thread_routing(&thread_id).await?;
+        let mut groups = vec![locked.group_id as u32];
+        if let Some(agent) = &agent {
+            groups.extend(tx.groups_of_agent(agent).await?);
+        }
+        let routing = self.begin_routing(&mut tx, &groups).await?;
         if !tx.deactivate_thread(&thread_id).await? {
             return Err(inactive(chat_id));
         }
+        if queued_at.is_some() {
+            tx.dequeue_thread(&thread_id).await?;
+        }
         let members = tx.members(chat_id).await?;
-        let events = vec![DomainEvent::ChatDeactivated {
+        let mut events = vec![DomainEvent::ChatDeactivated {
             chat_id: chat_id.to_owned(),
             thread_id,
             user_id: requester.id().to_owned(),
             members,
         }];
+        events.extend(self.settle_routing(&mut tx, routing).await?);
         self.commit(tx, &events).await?;
         Ok(events)
     }
 
     /// Commits a change together with its domain events for the other nodes.
-    async fn commit(&self, mut tx: Conn, events: &[DomainEvent]) -> Result<()> {
+    pub(super) async fn commit(&self, mut tx: Conn, events: &[DomainEvent]) -> Result<()> {
         if tx.needs_bus() {
             let payload = serde_json::to_string(events).expect("domain events always encode");
             tx.publish(&self.node_id, self.clock.now(), &payload).await?;
@@ -392,11 +447,16 @@ impl Domain {
                     .thread_events(std::slice::from_ref(&row.id), requester.is_agent(), MAX_EVENTS_PER_THREAD_READ)
                     .await?;
                 let neighbours = db.thread_neighbours(chat_id, row.seq).await?;
-                Some(views::thread(row, events, &users, neighbours))
+                let queue = if row.active { db.queue_position(&row.id).await? } else { None };
+                let mut thread = views::thread(row, events, &users, neighbours);
+                thread.queue = queue.map(|(position, at)| super::routing::queue_at(position, Some(Micros(at))));
+                Some(thread)
             }
             None => None,
         };
-        Ok(Chat { id: chat.id, users, properties: parse_properties(&chat.properties), access: access(), thread })
+        let group = db.chat_group(chat_id).await?.unwrap_or(DEFAULT_GROUP);
+        let access = Some(confab_protocol::Access::groups([group]));
+        Ok(Chat { id: chat.id, users, properties: parse_properties(&chat.properties), access, thread })
     }
 
     /// One page of the chats the requester sees: a customer their own, an agent all. Returns

@@ -16,14 +16,19 @@
 
 mod chats;
 mod customers;
+mod routing;
+mod tickets;
 mod views;
 
 pub use chats::Started;
 pub use customers::{Grant, TokenClaims};
+pub use routing::{DEFAULT_GROUP, GroupConfig, parse_groups_file};
+pub use tickets::{TicketError, TicketInput};
 
 use crate::clock::Clock;
 use crate::store::Store;
-use confab_protocol::entity::{Chat, Event, User};
+use confab_protocol::action::GroupStatus;
+use confab_protocol::entity::{Chat, Event, Queue, User};
 use serde::{Deserialize, Serialize};
 
 /// Who is asking: decides what they may see and write.
@@ -66,15 +71,23 @@ pub enum DomainEvent {
     EventAdded { chat_id: String, thread_id: String, event: Event, members: Members },
     /// The chat's active thread was closed (`chat_deactivated`).
     ChatDeactivated { chat_id: String, thread_id: String, user_id: String, members: Members },
+    /// A queued thread moved in its group's queue (`queue_position_updated`).
+    QueuePositionUpdated { chat_id: String, thread_id: String, queue: Queue, members: Members },
+    /// A group's availability changed (`groups_status_updated`, for the customers logged in
+    /// with that group).
+    GroupStatusChanged { group_id: u32, status: GroupStatus },
 }
 
 impl DomainEvent {
+    /// The chat the event is about (`""` for a group's event).
     pub fn chat_id(&self) -> &str {
         match self {
             DomainEvent::ChatStarted { chat, .. } => &chat.id,
             DomainEvent::UserAdded { chat_id, .. }
             | DomainEvent::EventAdded { chat_id, .. }
-            | DomainEvent::ChatDeactivated { chat_id, .. } => chat_id,
+            | DomainEvent::ChatDeactivated { chat_id, .. }
+            | DomainEvent::QueuePositionUpdated { chat_id, .. } => chat_id,
+            DomainEvent::GroupStatusChanged { .. } => "",
         }
     }
 }

@@ -12,8 +12,10 @@ pub mod bus;
 pub mod hub;
 
 use crate::domain::{DomainEvent, Members};
-use confab_protocol::frame::PushFrame;
-use confab_protocol::push::{ChatDeactivated, IncomingChat, IncomingEvent, Push, UserAddedToChat};
+use confab_protocol::push::{
+    ChatDeactivated, GroupStatusEntry, GroupsStatusUpdated, IncomingChat, IncomingEvent, Push, QueuePositionUpdated,
+    UserAddedToChat,
+};
 use hub::{Hub, SocketHandle};
 
 /// The socket a request came from, and its `request_id`.
@@ -23,9 +25,22 @@ pub struct Origin {
     pub request_id: Option<String>,
 }
 
-/// The push a domain event becomes, and the users it is for.
-pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
-    fn everyone(members: &Members) -> Vec<&str> {
+/// Who a push is for: users (by id), and the customers logged in with a group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recipients<'a> {
+    pub users: Vec<&'a str>,
+    pub group: Option<u32>,
+}
+
+impl<'a> FromIterator<&'a str> for Recipients<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(users: I) -> Self {
+        Recipients { users: users.into_iter().collect(), group: None }
+    }
+}
+
+/// The push a domain event becomes, and who it is for.
+pub fn push_of(event: &DomainEvent) -> (Push, Recipients<'_>) {
+    fn everyone(members: &Members) -> Recipients<'_> {
         members.customers.iter().chain(&members.agents).map(String::as_str).collect()
     }
     match event {
@@ -69,6 +84,20 @@ pub fn push_of(event: &DomainEvent) -> (Push, Vec<&str>) {
             }),
             everyone(members),
         ),
+        DomainEvent::QueuePositionUpdated { chat_id, thread_id, queue, members } => (
+            Push::QueuePositionUpdated(QueuePositionUpdated {
+                chat_id: chat_id.clone(),
+                thread_id: thread_id.clone(),
+                queue: queue.clone(),
+            }),
+            everyone(members),
+        ),
+        DomainEvent::GroupStatusChanged { group_id, status } => (
+            Push::GroupsStatusUpdated(GroupsStatusUpdated {
+                groups: vec![GroupStatusEntry { id: *group_id, status: *status }],
+            }),
+            Recipients { users: Vec::new(), group: Some(*group_id) },
+        ),
     }
 }
 
@@ -80,15 +109,12 @@ pub struct Fanout {
 
 impl Fanout {
     /// Pushes each event to its recipients' sockets on this node, in order. `origin`'s socket
-    /// gets its copies with its `request_id`.
+    /// gets its copies (of the pushes for its user) with its `request_id`.
     pub fn deliver(&self, events: &[DomainEvent], origin: Option<&Origin>) {
         for event in events {
             let (push, recipients) = push_of(event);
-            let skip = origin.map(|o| o.socket.id);
-            if let Some(origin) = origin {
-                origin.socket.send_frame(PushFrame { request_id: origin.request_id.clone(), push: push.clone() });
-            }
-            self.hub.push(&recipients, push, skip);
+            let own = origin.map(|o| (o.socket.id, o.request_id.clone()));
+            self.hub.push(&recipients.users, recipients.group, push, own);
         }
     }
 }

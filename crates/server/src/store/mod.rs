@@ -62,10 +62,12 @@ pub(crate) use {exec, fetch};
 mod chats;
 mod identity;
 mod paging;
+mod routing;
 
 pub use chats::{ChatRow, EventRow, ThreadRow};
 pub use identity::AgentSeed;
 pub use paging::Page;
+pub use routing::{Candidate, GroupAvailability, GroupRow, QueuedThread, TicketRow};
 
 use crate::clock::Micros;
 use crate::error::Result;

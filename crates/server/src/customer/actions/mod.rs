@@ -32,6 +32,8 @@ pub(super) struct Call {
     pub socket: SocketHandle,
     /// `None` only before login (then only `login` reaches the socket's own code).
     pub customer_id: Option<String>,
+    /// The group the customer logged in with (`DEFAULT_GROUP` before login).
+    pub group_id: u32,
     pub request_id: Option<String>,
 }
 
