@@ -127,7 +127,6 @@ struct LockedChat {
     chat: ChatRow,
     thread_id: Option<String>,
     thread_active: Option<bool>,
-    group_id: i64,
 }
 
 impl LockedChat {
@@ -199,6 +198,7 @@ impl Conn {
         &mut self,
         requester: Requester<'_>,
         chat_id: &str,
+        group: i64,
         initial: &InitialChat,
         events: Vec<Event>,
         now: Micros,
@@ -228,7 +228,7 @@ impl Conn {
             user_ids: views::user_ids(&users),
             events: stored,
             properties: parse_properties(&properties),
-            access: access(),
+            access: access(group),
             previous_thread_id,
             next_thread_id: None,
             queue: None,
@@ -288,7 +288,8 @@ impl Domain {
         if locked.active_thread().is_some() {
             return Err(already_active(chat_id));
         }
-        self.opened(tx, requester, chat_id, locked.group_id as u32, &locked.chat.properties, initial, events, now).await
+        self.opened(tx, requester, chat_id, locked.chat.group_id as u32, &locked.chat.properties, initial, events, now)
+            .await
     }
 
     /// The rest of `start_chat` and `resume_chat`: the thread, its events, its routing (an
@@ -314,7 +315,8 @@ impl Domain {
         if status != GroupStatus::Offline && routing.queued(group) as i64 >= MAX_QUEUE_PER_GROUP {
             return Err(Error::new(ErrorType::GroupUnavailable, format!("Group {group} has no room in its queue")));
         }
-        let (mut thread, event_ids, _) = tx.open_thread(requester, chat_id, initial, events, now).await?;
+        let (mut thread, event_ids, _) =
+            tx.open_thread(requester, chat_id, i64::from(group), initial, events, now).await?;
         if status != GroupStatus::Offline {
             // Behind whoever waits already; settling hands it an agent if one has room.
             tx.enqueue_thread(&thread.id, group, now).await?;
@@ -331,7 +333,7 @@ impl Domain {
             id: chat_id.to_owned(),
             users,
             properties: parse_properties(properties),
-            access: Some(confab_protocol::Access::groups([group])),
+            access: access(i64::from(group)),
             thread: Some(thread.clone()),
         };
         let mut events =
@@ -342,7 +344,8 @@ impl Domain {
     }
 
     /// Adds an event to the chat's active thread (or its latest, with `attach_to_last_thread`).
-    /// An agent who writes joins the chat first (`user_added_to_chat`).
+    /// An agent who writes joins the chat first (`user_added_to_chat`), and takes the thread
+    /// if nobody was assigned to it (out of the queue, if it waited: the queue moves up).
     pub async fn send_event(
         &self,
         requester: Requester<'_>,
@@ -359,6 +362,14 @@ impl Domain {
             (Some(latest), None) if attach_to_last_thread => latest.clone(),
             _ => return Err(inactive(chat_id)),
         };
+        let mut routing = None;
+        if let Requester::Agent(agent_id) = requester
+            && locked.active_thread() == Some(thread_id.as_str())
+            && tx.thread_routing(&thread_id).await?.0.is_none()
+        {
+            routing = Some(self.begin_routing(&mut tx, &[locked.chat.group_id as u32]).await?);
+            tx.assign_thread(&thread_id, agent_id).await?;
+        }
         let mut joined = None;
         if let Requester::Agent(agent_id) = requester
             && tx.add_chat_user(chat_id, agent_id, "agent").await?
@@ -385,6 +396,9 @@ impl Domain {
             event: stored.clone(),
             members,
         });
+        if let Some(routing) = routing {
+            domain_events.extend(self.settle_routing(&mut tx, routing).await?);
+        }
         self.commit(tx, &domain_events).await?;
         Ok((stored, domain_events))
     }
@@ -397,7 +411,7 @@ impl Domain {
         // The thread's agent gets room, and its place in the queue frees up: route the
         // queues of the chat's group and of that agent's groups.
         let (agent, queued_at) = tx.thread_routing(&thread_id).await?;
-        let mut groups = vec![locked.group_id as u32];
+        let mut groups = vec![locked.chat.group_id as u32];
         if let Some(agent) = &agent {
             groups.extend(tx.groups_of_agent(agent).await?);
         }
@@ -448,14 +462,13 @@ impl Domain {
                     .await?;
                 let neighbours = db.thread_neighbours(chat_id, row.seq).await?;
                 let queue = if row.active { db.queue_position(&row.id).await? } else { None };
-                let mut thread = views::thread(row, events, &users, neighbours);
+                let mut thread = views::thread(chat.group_id, row, events, &users, neighbours);
                 thread.queue = queue.map(|(position, at)| super::routing::queue_at(position, Some(Micros(at))));
                 Some(thread)
             }
             None => None,
         };
-        let group = db.chat_group(chat_id).await?.unwrap_or(DEFAULT_GROUP);
-        let access = Some(confab_protocol::Access::groups([group]));
+        let access = access(chat.group_id);
         Ok(Chat { id: chat.id, users, properties: parse_properties(&chat.properties), access, thread })
     }
 
@@ -494,7 +507,7 @@ impl Domain {
     ) -> Result<(Vec<Thread>, u64)> {
         let mut db = self.store.read().await?;
         let chat = db.chat(chat_id).await?;
-        visible(requester, chat_id, chat)?;
+        let group = visible(requester, chat_id, chat)?.group_id;
         let total = db.count_threads(chat_id).await?;
         let limit = if page.by_events { crate::limits::LIST_THREADS_MAX } else { page.size };
         let candidates = db.thread_page(chat_id, page.order, limit, page.offset, requester.is_agent()).await?;
@@ -524,7 +537,7 @@ impl Domain {
             let (mine, rest): (Vec<EventRow>, Vec<EventRow>) = events.into_iter().partition(|e| e.thread_id == row.id);
             events = rest;
             let neighbours = (ids.get(&(row.seq - 1)).cloned(), ids.get(&(row.seq + 1)).cloned());
-            threads.push(views::thread(row, mine, &users, neighbours));
+            threads.push(views::thread(group, row, mine, &users, neighbours));
         }
         Ok((threads, total))
     }

@@ -310,13 +310,6 @@ impl Conn {
         Ok(row)
     }
 
-    /// The group of a chat.
-    pub async fn chat_group(&mut self, chat_id: &str) -> Result<Option<u32>> {
-        let row: Option<(i64,)> =
-            fetch!(self, fetch_optional(i64,), "SELECT group_id FROM chats WHERE id = $1", chat_id);
-        Ok(row.map(|(id,)| id as u32))
-    }
-
     pub async fn set_chat_group(&mut self, chat_id: &str, group_id: u32) -> Result<()> {
         exec!(self, "UPDATE chats SET group_id = $2 WHERE id = $1", chat_id, i64::from(group_id));
         Ok(())
