@@ -514,6 +514,114 @@ async fn groups_have_forms_and_tickets_are_stored(db: Db) {
     );
 }
 
+async fn an_agent_who_answers_takes_the_thread_and_a_resumed_chat_is_routed_again(db: Db) {
+    let clock = Clock::manual(START);
+    let node = db.node(&clock).await;
+    let load = |node: Arc<Domain>| async move {
+        let mut db = node.store.read().await.unwrap();
+        db.candidates(0).await.unwrap().into_iter().map(|c| (c.agent_id, c.load)).collect::<Vec<_>>()
+    };
+    // An offline chat, answered: the agent takes it (it counts towards their chats).
+    let me = customer(&node).await;
+    let (started, _) = node.start_chat(&me, &first_message("anyone?")).await.unwrap();
+    let chat_id = started.chat.id;
+    node.send_event(Requester::Agent(ALEX), &chat_id, Event::message("Here!"), false).await.unwrap();
+    accepting(&node, ALEX, RoutingStatus::AcceptingChats).await;
+    assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), 1)]);
+    // Closed and resumed: the new thread is routed again, to the agent with room.
+    node.deactivate_chat(Requester::Customer(&me), &chat_id).await.unwrap();
+    assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), 0)]);
+    let initial = InitialChat { id: Some(chat_id.clone()), ..first_message("me again") };
+    let (resumed, events) = node.resume_chat(&me, &initial).await.unwrap();
+    assert!(matches!(&events[1], DomainEvent::UserAdded { chat_id: c, .. } if *c == chat_id), "{events:?}");
+    assert!(resumed.chat.thread.unwrap().queue.is_none());
+    assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), 1)]);
+    // A queued chat an agent answers leaves the queue; the one behind it moves up.
+    for _ in 1..MAX_CHATS_PER_AGENT {
+        let other = customer(&node).await;
+        node.start_chat(&other, &first_message("hi")).await.unwrap();
+    }
+    let mut queued = Vec::new();
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(1));
+        let other = customer(&node).await;
+        let (started, _) = node.start_chat(&other, &first_message("waiting")).await.unwrap();
+        queued.push(started.chat.id);
+    }
+    let (_, events) =
+        node.send_event(Requester::Agent(ALEX), &queued[0], Event::message("I'll take it"), false).await.unwrap();
+    let moved: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            DomainEvent::QueuePositionUpdated { chat_id, queue, .. } => Some((chat_id.clone(), queue.position)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moved, [(queued[1].clone(), 1)]);
+    assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), MAX_CHATS_PER_AGENT + 1)], "taken by hand, over the limit");
+}
+
+async fn routing_under_concurrent_load_keeps_its_rules(db: Db) {
+    // Customers start and leave chats on two nodes while an agent comes and goes: nothing
+    // fails (no deadlock between routing transactions), no agent holds more than the limit,
+    // the queue's positions are 1..n, and nobody waits while an agent has room.
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    let sam = confab_server::store::AgentSeed {
+        id: "sam@confab.example".into(),
+        name: "Sam".into(),
+        job_title: "Support".into(),
+    };
+    a.upsert_agent(&sam, "sam-token").await.unwrap();
+    accepting(&a, ALEX, RoutingStatus::AcceptingChats).await;
+    const CUSTOMERS: usize = 24;
+    let customers = join_all((0..CUSTOMERS).map(|_| customer(&a))).await;
+    let mut tasks = Vec::new();
+    for (i, me) in customers.iter().cloned().enumerate() {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let (started, _) = node.start_chat(&me, &first_message("hi")).await.unwrap();
+            node.send_event(Requester::Customer(&me), &started.chat.id, Event::message("hello?"), false).await.unwrap();
+            if i % 3 == 0 {
+                node.deactivate_chat(Requester::Customer(&me), &started.chat.id).await.unwrap();
+            }
+        }));
+    }
+    let toggler = {
+        let (a, b, sam) = (a.clone(), b.clone(), sam.id.clone());
+        tokio::spawn(async move {
+            for round in 0..6 {
+                let node = if round % 2 == 0 { &a } else { &b };
+                let status =
+                    if round % 2 == 0 { RoutingStatus::AcceptingChats } else { RoutingStatus::NotAcceptingChats };
+                node.set_routing_status(Requester::Agent(&sam), None, status).await.unwrap();
+            }
+            a.set_routing_status(Requester::Agent(&sam), None, RoutingStatus::AcceptingChats).await.unwrap();
+        })
+    };
+    for task in tasks {
+        task.await.unwrap();
+    }
+    toggler.await.unwrap();
+    let mut db = a.store.read().await.unwrap();
+    let candidates = db.candidates(0).await.unwrap();
+    assert_eq!(candidates.len(), 2);
+    assert!(candidates.iter().all(|c| c.load <= MAX_CHATS_PER_AGENT), "{candidates:?}");
+    let queue = db.queue(0, 1000).await.unwrap();
+    let open = CUSTOMERS - CUSTOMERS.div_ceil(3);
+    let served: i64 = candidates.iter().map(|c| c.load).sum();
+    assert_eq!(served as usize + queue.len(), open, "every open chat is served or waits");
+    if !queue.is_empty() {
+        assert!(candidates.iter().all(|c| c.load == MAX_CHATS_PER_AGENT), "nobody waits while an agent has room");
+    }
+    let mut positions = Vec::new();
+    for waiting in &queue {
+        let chat = b.get_chat(Requester::Customer(&waiting.customer_id), &waiting.chat_id, None).await.unwrap();
+        positions.push(chat.thread.unwrap().queue.unwrap().position);
+    }
+    assert_eq!(positions, (1..=queue.len() as u32).collect::<Vec<_>>());
+}
+
 fn page(size: u32) -> Page {
     Page { offset: 0, order: SortOrder::Desc, size, by_events: false }
 }
@@ -554,4 +662,6 @@ on_both_backends!(
     the_least_loaded_agent_takes_the_chat_and_statuses_follow_routing,
     offline_groups_take_messages_or_refuse_as_configured,
     groups_have_forms_and_tickets_are_stored,
+    an_agent_who_answers_takes_the_thread_and_a_resumed_chat_is_routed_again,
+    routing_under_concurrent_load_keeps_its_rules,
 );
