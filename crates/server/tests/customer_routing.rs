@@ -351,3 +351,27 @@ async fn tickets_are_rate_limited_per_address() {
     assert!(codes[..codes.len() - 1].iter().all(|&c| c == 200), "{codes:?}");
     assert_eq!(codes.last(), Some(&429));
 }
+
+#[tokio::test]
+async fn a_bad_groups_file_stops_the_server_from_starting_and_says_why() {
+    use clap::Parser;
+    for (json, why) in [
+        (r#"[{"id": 1, "name": "Sales", "agents": ["ghost@example.com"]}]"#, "unknown agent ghost@example.com"),
+        (r#"[{"id": 1, "name": "Sales", "colour": "red"}]"#, "unknown field `colour`"),
+        (r#"{"id": 1}"#, "invalid type"),
+    ] {
+        let (_file, path) = groups_file(json);
+        let dir = tempfile::tempdir().unwrap();
+        let config = confab_server::config::Config::parse_from([
+            "confab-server",
+            "--listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--groups-file",
+            &path,
+        ]);
+        let error = confab_server::Server::start(config).await.err().expect("refused").to_string();
+        assert!(error.contains(why) && error.contains("groups.json"), "{error}");
+    }
+}
