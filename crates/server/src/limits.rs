@@ -109,7 +109,8 @@ pub const MAX_QUEUE_PER_GROUP: i64 = 500;
 pub const QUEUE_WAIT_PER_POSITION_SECS: u32 = 120;
 
 /// Groups read at once (`list_group_statuses {all: true}`, the login's online groups, the
-/// groups file). Groups come from the site owner's file, so this only bounds a mistake.
+/// groups file), and named in one request. Groups come from the site owner's file, so this
+/// only bounds a mistake (or a client listing ids at random).
 pub const MAX_GROUPS: i64 = 1000;
 
 /// Tickets per client address (`POST /v2/tickets/new`): per second on average, and in a

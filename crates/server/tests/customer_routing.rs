@@ -127,7 +127,14 @@ async fn list_group_statuses_answers_by_group() {
     assert_eq!(reply["payload"], json!({"groups_status": {"3": "online"}}));
     let reply = rtm.request("list_group_statuses", json!({"group_ids": [3, 7]})).await;
     assert_eq!(error_type(&reply), "group_not_found");
-    for bad in [json!({}), json!({"group_ids": "3"}), json!({"all": true, "group_ids": [0]}), json!({"all": "yes"})] {
+    let too_many: Vec<u32> = (0..=confab_server::limits::MAX_GROUPS as u32).collect();
+    for bad in [
+        json!({}),
+        json!({"group_ids": "3"}),
+        json!({"all": true, "group_ids": [0]}),
+        json!({"all": "yes"}),
+        json!({"group_ids": too_many}),
+    ] {
         let reply = rtm.request("list_group_statuses", bad.clone()).await;
         assert_eq!(error_type(&reply), "validation", "{bad}");
     }

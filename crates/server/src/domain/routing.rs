@@ -68,6 +68,14 @@ fn group_not_found(id: u32) -> Error {
     Error::new(ErrorType::GroupNotFound, format!("Group {id} not found"))
 }
 
+/// A request may name at most `MAX_GROUPS` groups.
+fn at_most_groups(ids: &[u32]) -> Result<()> {
+    if ids.len() as i64 > MAX_GROUPS {
+        return Err(Error::validation(format!("At most {MAX_GROUPS} groups at once")));
+    }
+    Ok(())
+}
+
 fn status_of(candidates: &[crate::store::Candidate]) -> GroupStatus {
     if candidates.iter().any(|c| c.load < MAX_CHATS_PER_AGENT) {
         GroupStatus::Online
@@ -163,7 +171,7 @@ impl Domain {
                     events.push(DomainEvent::QueuePositionUpdated {
                         chat_id: queued.chat_id,
                         thread_id: queued.thread_id,
-                        queue: Queue { queued_at: None, ..queue_at(position as i64, None) },
+                        queue: queue_at(position as i64, None),
                         // The push is the waiting customer's.
                         members: Members { customers: vec![queued.customer_id], agents: Vec::new() },
                     });
@@ -224,6 +232,7 @@ impl Domain {
 
     /// `group_not_found` unless every group of `ids` exists.
     pub async fn check_groups(&self, ids: &[u32]) -> Result<()> {
+        at_most_groups(ids)?;
         let existing = self.store.read().await?.existing_groups(ids).await?;
         match ids.iter().find(|id| !existing.contains(id)) {
             Some(&missing) => Err(group_not_found(missing)),
@@ -234,6 +243,7 @@ impl Domain {
     /// The status of each group of `ids` (`group_not_found` for an unknown one), or of every
     /// group.
     pub async fn group_statuses(&self, ids: Option<&[u32]>) -> Result<BTreeMap<u32, GroupStatus>> {
+        at_most_groups(ids.unwrap_or_default())?;
         let rows = self.store.read().await?.group_availability(ids, MAX_CHATS_PER_AGENT, MAX_GROUPS).await?;
         let statuses: BTreeMap<u32, GroupStatus> = rows
             .into_iter()

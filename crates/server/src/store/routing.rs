@@ -192,7 +192,7 @@ impl Conn {
         limit: i64,
     ) -> Result<Vec<GroupAvailability>> {
         let filter = match ids {
-            Some(ids) if ids.is_empty() => return Ok(Vec::new()),
+            Some([]) => return Ok(Vec::new()),
             Some(ids) => format!("WHERE g.id IN ({})", id_list(ids)),
             None => String::new(),
         };
@@ -217,7 +217,7 @@ impl Conn {
     pub async fn routing_statuses(&mut self, group_ids: Option<&[u32]>) -> Result<Vec<(String, String)>> {
         let sql = match group_ids {
             None => "SELECT id, routing_status FROM agents ORDER BY id".to_owned(),
-            Some(ids) if ids.is_empty() => return Ok(Vec::new()),
+            Some([]) => return Ok(Vec::new()),
             Some(ids) => format!(
                 "SELECT id, routing_status FROM agents
                  WHERE id IN (SELECT agent_id FROM group_agents WHERE group_id IN ({})) ORDER BY id",
