@@ -307,21 +307,30 @@ impl Domain {
         events: Vec<Event>,
         now: Micros,
     ) -> Result<(Started, Vec<DomainEvent>)> {
-        let routing = self.begin_routing(&mut tx, &[group]).await?;
-        let status = routing.status(group);
-        if status == GroupStatus::Offline && !self.offline_chats(&mut tx, group).await? {
-            return Err(Error::new(ErrorType::GroupsOffline, format!("Group {group} is offline")));
-        }
-        if status != GroupStatus::Offline && routing.queued(group) as i64 >= MAX_QUEUE_PER_GROUP {
-            return Err(Error::new(ErrorType::GroupUnavailable, format!("Group {group} has no room in its queue")));
-        }
         let (mut thread, event_ids, _) =
             tx.open_thread(requester, chat_id, i64::from(group), initial, events, now).await?;
-        if status != GroupStatus::Offline {
-            // Behind whoever waits already; settling hands it an agent if one has room.
-            tx.enqueue_thread(&thread.id, group, now).await?;
+        // Routing locks the group (serializing its chats' routing across nodes), and only
+        // when an agent of it accepts chats: an offline group's chats start side by side.
+        let mut routed = Vec::new();
+        let mut offline = true;
+        if !tx.candidates(group).await?.is_empty() {
+            let routing = self.begin_routing(&mut tx, &[group]).await?;
+            if routing.status(group) != GroupStatus::Offline {
+                if routing.queued(group) as i64 >= MAX_QUEUE_PER_GROUP {
+                    return Err(Error::new(
+                        ErrorType::GroupUnavailable,
+                        format!("Group {group} has no room in its queue"),
+                    ));
+                }
+                // Behind whoever waits already; settling hands it an agent if one has room.
+                tx.enqueue_thread(&thread.id, group, now).await?;
+                offline = false;
+            }
+            routed = self.settle_routing(&mut tx, routing).await?;
         }
-        let routed = self.settle_routing(&mut tx, routing).await?;
+        if offline && !self.offline_chats(&mut tx, group).await? {
+            return Err(Error::new(ErrorType::GroupsOffline, format!("Group {group} is offline")));
+        }
         let users = tx.users(chat_id).await?;
         thread.user_ids = views::user_ids(&users);
         thread.queue = tx
@@ -410,8 +419,12 @@ impl Domain {
         let thread_id = locked.active_thread().ok_or_else(|| inactive(chat_id))?.to_owned();
         // The thread's agent gets room, and its place in the queue frees up: route the
         // queues of the chat's group and of that agent's groups.
+        // (A thread neither assigned nor queued changes no routing: no routing locks.)
         let (agent, queued_at) = tx.thread_routing(&thread_id).await?;
-        let mut groups = vec![locked.chat.group_id as u32];
+        let mut groups = Vec::new();
+        if agent.is_some() || queued_at.is_some() {
+            groups.push(locked.chat.group_id as u32);
+        }
         if let Some(agent) = &agent {
             groups.extend(tx.groups_of_agent(agent).await?);
         }

@@ -15,7 +15,11 @@
 //! Every operation that may change who takes what runs [`Domain::begin_routing`] (locks the
 //! groups and their agents, and notes their statuses and queues) and, after its change,
 //! [`Domain::settle_routing`] (drains the queues, and returns the assignments, the moved queue
-//! positions and the changed group statuses as domain events), in its one transaction.
+//! positions and the changed group statuses as domain events), in its one transaction. The
+//! group's lock serializes its routing across nodes; so chats that need no routing take none:
+//! a chat started while nobody of its group accepts chats, a thread closed that was neither
+//! assigned nor queued. (A chat started while the last agent starts accepting chats may so
+//! miss them: it stays unassigned, as if it had come a moment earlier.)
 
 use super::{Domain, DomainEvent, Members, Requester};
 use crate::clock::Micros;
