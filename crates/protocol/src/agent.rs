@@ -173,6 +173,54 @@ pub struct MulticastRequest {
     pub kind: Option<String>,
 }
 
+/// An agent's routing status (`set_routing_status`, `list_routing_statuses`): whether chats
+/// are routed to them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutingStatus {
+    AcceptingChats,
+    NotAcceptingChats,
+    Offline,
+}
+
+impl RoutingStatus {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoutingStatus::AcceptingChats => "accepting_chats",
+            RoutingStatus::NotAcceptingChats => "not_accepting_chats",
+            RoutingStatus::Offline => "offline",
+        }
+    }
+
+    /// From the wire name.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "accepting_chats" => Some(RoutingStatus::AcceptingChats),
+            "not_accepting_chats" => Some(RoutingStatus::NotAcceptingChats),
+            "offline" => Some(RoutingStatus::Offline),
+            _ => None,
+        }
+    }
+}
+
+/// `set_routing_status`: the requester's status, or `agent_id`'s.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetRoutingStatusRequest {
+    pub status: RoutingStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_id: Option<String>,
+}
+
+/// `list_routing_statuses`: every agent's, or those of the agents of `filters.group_ids`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListRoutingStatusesRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filters: Option<RoutingStatusFilters>,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MulticastRecipients {
@@ -200,4 +248,18 @@ pub struct MulticastAgents {
     pub ids: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<Vec<u32>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoutingStatusFilters {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<u32>>,
+}
+
+/// One entry of the `list_routing_statuses` response (a JSON array of these).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentRoutingStatus {
+    pub agent_id: String,
+    pub status: RoutingStatus,
 }

@@ -28,6 +28,7 @@ pub mod entity;
 pub mod error;
 pub mod frame;
 pub mod push;
+pub mod ticket;
 pub mod token;
 
 pub use action::{Request, Response};

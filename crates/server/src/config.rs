@@ -100,6 +100,12 @@ pub struct Config {
     #[arg(long, env = "CONFAB_GREETINGS_FILE", value_name = "FILE")]
     pub greetings_file: Option<PathBuf>,
 
+    /// A JSON file of groups to create or update on start: `[{"id": 1, "name": "Sales",
+    /// "agents": ["alex@confab.example"], "forms": {"prechat": {"id": "…", "fields": […]},
+    /// "ticket": null}, "offline_chats": true}]`. Group 0 ("General") always exists.
+    #[arg(long, env = "CONFAB_GROUPS_FILE", value_name = "PATH")]
+    pub groups_file: Option<PathBuf>,
+
     /// Directory of the built widget, served at /widget/.
     #[arg(long, env = "CONFAB_WIDGET_DIR", default_value = "dist/widget", value_name = "DIR")]
     pub widget_dir: PathBuf,

@@ -141,6 +141,8 @@ impl Settings {
 pub struct TokenLimits {
     pub grants: AddressLimiter,
     pub new_customers: AddressLimiter,
+    /// `POST /v2/tickets/new`.
+    pub tickets: AddressLimiter,
 }
 
 pub struct AppStateInner {
@@ -207,6 +209,7 @@ pub fn app(state: AppState) -> Router {
     let customer = Router::new()
         .route("/v2/customer/token", post(customer::token::grant))
         .route("/customer/token", post(customer::token::grant))
+        .route("/v2/tickets/new", post(customer::tickets::new_ticket))
         // Every version, so that one this server does not speak hears `unsupported_version`.
         .route("/{version}/customer/rtm/ws", get(customer::rtm::upgrade))
         .route("/v3.5/customer/action/upload_file", upload_route(customer::upload::customer_upload))
@@ -294,6 +297,11 @@ impl Server {
                 .await
                 .map_err(|e| format!("{}: {}", path.display(), e.to_api().message))?;
         }
+        if let Some(path) = &config.groups_file {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let groups = domain::parse_groups_file(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            domain.apply_groups(&groups).await.map_err(|e| format!("{}: {}", path.display(), e.to_api().message))?;
+        }
         if !config.widget_dir.join("index.html").exists() {
             tracing::warn!(dir = %config.widget_dir.display(), "the widget is not built here; /widget/ will 404 (run `make widget`)");
         }
@@ -315,6 +323,10 @@ impl Server {
         let token_limits = TokenLimits {
             grants: AddressLimiter::new(config.token_grants_per_second, config.token_grant_burst),
             new_customers: AddressLimiter::new(config.new_customers_per_second, config.new_customer_burst),
+            tickets: AddressLimiter::new(
+                crate::limits::TICKETS_PER_ADDRESS_PER_SECOND,
+                crate::limits::TICKET_BURST_PER_ADDRESS,
+            ),
         };
         let greeter = Arc::new(Greeter::default());
         greeter.clone().start(domain.clone(), fanout.clone(), shutdown.clone());

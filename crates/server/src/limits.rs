@@ -232,3 +232,33 @@ pub const MAX_BAN_DAYS: u32 = 3650;
 /// `multicast`: the largest `content`, as JSON. Ours; the Agent Chat Web API v3.6 reference
 /// documents none. Multicasts are not stored, but each is copied to every recipient's sockets.
 pub const MAX_MULTICAST_CONTENT_BYTES: usize = 16 * 1024;
+
+/// Chats one agent handles at once: routing assigns a new chat only to an agent accepting
+/// chats with fewer active chats than this; with every accepting agent at it, chats queue.
+/// LiveChat's default concurrent chat limit per agent ("Chat limit", 6); ours is not per agent
+/// yet.
+pub const MAX_CHATS_PER_AGENT: i64 = 6;
+
+/// Threads one group's queue holds. A chat that would wait behind this many is refused
+/// (`group_unavailable`, RTM reference: "no available slots in the requested group"); it also
+/// bounds the queue read after each change, and the `queue_position_updated` pushes it causes.
+/// Ours; LiveChat documents none.
+pub const MAX_QUEUE_PER_GROUP: i64 = 500;
+
+/// The wait announced per place in the queue (`queue.wait_time`, seconds). LiveChat estimates
+/// it from the group's history; until Confab keeps such statistics, a fixed estimate.
+pub const QUEUE_WAIT_PER_POSITION_SECS: u32 = 120;
+
+/// Groups read at once (`list_group_statuses {all: true}`, the login's online groups, the
+/// groups file), and named in one request. Groups come from the site owner's file, so this
+/// only bounds a mistake (or a client listing ids at random).
+pub const MAX_GROUPS: i64 = 1000;
+
+/// Tickets per client address (`POST /v2/tickets/new`): per second on average, and in a
+/// burst. Each is a database row written without authentication, so tighter than token grants.
+pub const TICKETS_PER_ADDRESS_PER_SECOND: u32 = 1;
+pub const TICKET_BURST_PER_ADDRESS: u32 = 20;
+
+/// Sizes of a ticket's fields (the Ticket form; ours, generous for a message).
+pub const MAX_TICKET_MESSAGE_BYTES: usize = 16 * 1024;
+pub const MAX_TICKET_FIELD_BYTES: usize = 512;

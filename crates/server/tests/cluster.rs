@@ -140,3 +140,37 @@ async fn a_ban_on_one_node_disconnects_the_customer_on_another() {
         again.request("login", json!({"token": format!("Bearer {}", token["access_token"].as_str().unwrap())})).await;
     assert_eq!(login["payload"]["error"]["type"], "customer_banned", "{login}");
 }
+
+#[tokio::test]
+async fn routing_pushes_reach_customers_on_every_node() {
+    let (a, b, _) = two_nodes().await;
+    // A customer of group 0 on node B learns that the agent (set on node A) accepts chats.
+    let mut on_b = login_with(&b, &b.visitor().token().await).await;
+    let (status, _) = a.agent("set_routing_status", json!({"status": "accepting_chats"})).await;
+    assert_eq!(status, 200);
+    let push = next_push(&mut on_b, "groups_status_updated").await;
+    assert_eq!(push["payload"], json!({"groups": [{"id": 0, "status": "online"}]}));
+    // Fill the agent from node A; two more wait, the second on node B.
+    let mut served = Vec::new();
+    for _ in 0..confab_server::limits::MAX_CHATS_PER_AGENT {
+        let mut rtm = login_with(&a, &a.visitor().token().await).await;
+        rtm.send("start_chat", json!({})).await;
+        served.push(rtm.recv().await["payload"]["chat_id"].as_str().unwrap().to_owned());
+    }
+    let full = next_push(&mut on_b, "groups_status_updated").await;
+    assert_eq!(full["payload"], json!({"groups": [{"id": 0, "status": "online_for_queue"}]}));
+    let mut first = login_with(&a, &a.visitor().token().await).await;
+    first.send("start_chat", json!({})).await;
+    let first_chat = first.recv().await["payload"]["chat_id"].as_str().unwrap().to_owned();
+    on_b.send("start_chat", json!({})).await;
+    let waiting = next_push(&mut on_b, "incoming_chat").await;
+    assert_eq!(waiting["payload"]["chat"]["thread"]["queue"]["position"], 2, "{waiting}");
+    // The agent closes a chat through node A: the first in line is served, the customer on
+    // node B moves up.
+    let (status, _) = a.agent("deactivate_chat", json!({"id": served[0]})).await;
+    assert_eq!(status, 200);
+    let moved = next_push(&mut on_b, "queue_position_updated").await;
+    assert_eq!(moved["payload"]["queue"]["position"], 1, "{moved}");
+    let added = next_push(&mut first, "user_added_to_chat").await;
+    assert_eq!(added["payload"]["chat_id"], first_chat.as_str());
+}

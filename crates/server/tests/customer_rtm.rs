@@ -12,6 +12,9 @@ use std::time::Duration;
 async fn login_answers_what_official_clients_require() {
     let server = TestServer::start().await;
     let (_rtm, _, customer_id) = Rtm::logged_in(&server).await;
+    // Online: an agent of the customer's group accepts chats (customer_routing.rs: offline).
+    let (status, _) = server.agent("set_routing_status", json!({"status": "accepting_chats"})).await;
+    assert_eq!(status, 200);
     let mut rtm = Rtm::open(&server.ws_url()).await;
     let token = server.visitor().token().await;
     let login = rtm

@@ -85,4 +85,13 @@ async fn an_old_database_is_upgraded_in_place_and_keeps_every_conversation() {
     // Her browser's identity cookies, issued before secrets were derived, still name her.
     assert_eq!(domain.known_customer("c1", "her-old-cookie-secret").await.unwrap().as_deref(), Some("c1"));
     assert_eq!(domain.known_customer("c1", "a guess").await.unwrap(), None);
+    // Routing came later: the old chat is in group 0, whose agents are the agents there were,
+    // offline until they say otherwise; group 0 has its default forms.
+    let chat = domain.get_chat(Requester::Customer("c1"), "CHAT", None).await.unwrap();
+    assert_eq!(chat.access.and_then(|a| a.group_ids), Some(vec![0]));
+    assert_eq!(
+        domain.routing_statuses(Some(&[0])).await.unwrap(),
+        [("alex@confab.example".to_owned(), confab_protocol::agent::RoutingStatus::Offline)]
+    );
+    assert!(domain.get_form(0, confab_protocol::action::FormType::Ticket).await.unwrap().enabled);
 }

@@ -8,11 +8,15 @@
 mod common;
 
 use confab_protocol::ErrorType;
-use confab_protocol::action::{CustomerPage, CustomerUpdate, InitialChat, InitialThread, Postback, SortOrder};
+use confab_protocol::action::{
+    CustomerPage, CustomerUpdate, GroupStatus, InitialChat, InitialThread, Postback, SortOrder,
+};
+use confab_protocol::agent::RoutingStatus;
 use confab_protocol::entity::{Event, User};
 use confab_server::clock::{Clock, Micros};
-use confab_server::domain::{Domain, DomainEvent, Requester};
+use confab_server::domain::{Domain, DomainEvent, Requester, TicketError, TicketInput, parse_groups_file};
 use confab_server::error::Error;
+use confab_server::limits::MAX_CHATS_PER_AGENT;
 use confab_server::store::{Page, Store};
 use futures::future::join_all;
 use serde_json::json;
@@ -851,6 +855,366 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
     assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, to_sam, true).await), Some(ErrorType::ChatInactive));
 }
 
+// ---- Routing: groups, routing status, availability, queue, forms, tickets ----
+
+const ALEX: &str = "alex@confab.example";
+
+async fn accepting(node: &Domain, agent: &str, status: RoutingStatus) -> Vec<DomainEvent> {
+    node.set_routing_status(Requester::Agent(agent), None, status).await.unwrap()
+}
+
+/// Whether the chat, as started, went to `agent`.
+fn assigned_to(started: &confab_server::domain::Started, agent: &str) -> bool {
+    started.chat.users.iter().any(|u| u.id() == agent)
+}
+
+async fn two_nodes_race_for_the_last_free_agent_slot(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    accepting(&a, ALEX, RoutingStatus::AcceptingChats).await;
+    // Every slot but one taken.
+    for _ in 0..MAX_CHATS_PER_AGENT - 1 {
+        let me = customer(&a).await;
+        let (started, _) = a.start_chat(&me, &first_message("hi")).await.unwrap();
+        assert!(assigned_to(&started, ALEX) && started.chat.thread.as_ref().unwrap().queue.is_none());
+    }
+    assert_eq!(a.group_statuses(Some(&[0])).await.unwrap()[&0], GroupStatus::Online);
+    const RACERS: usize = 8;
+    let customers = join_all((0..RACERS).map(|_| customer(&a))).await;
+    let starts = customers.into_iter().enumerate().map(|(i, me)| {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tokio::spawn(async move { node.start_chat(&me, &first_message("me first")).await.unwrap() })
+    });
+    let started: Vec<_> = join_all(starts).await.into_iter().map(|r| r.unwrap().0).collect();
+    let winners: Vec<_> = started.iter().filter(|s| assigned_to(s, ALEX)).collect();
+    assert_eq!(winners.len(), 1, "exactly one chat takes the last slot");
+    assert!(winners[0].chat.thread.as_ref().unwrap().queue.is_none());
+    // The others wait, each at its own place, 1..=7, also as get_chat reads them.
+    let mut positions: Vec<u32> = Vec::new();
+    for s in started.iter().filter(|s| !assigned_to(s, ALEX)) {
+        let queue = s.chat.thread.as_ref().unwrap().queue.clone().expect("queued");
+        assert_eq!(queue.wait_time, queue.position * confab_server::limits::QUEUE_WAIT_PER_POSITION_SECS);
+        let customer_id = s.chat.users[0].id().to_owned();
+        let read = b.get_chat(Requester::Customer(&customer_id), &s.chat.id, None).await.unwrap();
+        assert_eq!(read.thread.unwrap().queue.map(|q| q.position), Some(queue.position));
+        positions.push(queue.position);
+    }
+    positions.sort();
+    assert_eq!(positions, (1..RACERS as u32).collect::<Vec<_>>(), "no position given twice");
+    assert_eq!(a.group_statuses(Some(&[0])).await.unwrap()[&0], GroupStatus::OnlineForQueue);
+}
+
+async fn a_freed_slot_takes_the_oldest_queued_chat_and_the_queue_moves_up(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    accepting(&a, ALEX, RoutingStatus::AcceptingChats).await;
+    let mut served = Vec::new();
+    for _ in 0..MAX_CHATS_PER_AGENT {
+        let me = customer(&a).await;
+        served.push(a.start_chat(&me, &first_message("hi")).await.unwrap().0.chat.id);
+    }
+    let mut queued = Vec::new();
+    for i in 0..3 {
+        clock.advance(Duration::from_secs(1));
+        let me = customer(&a).await;
+        let (started, events) = b.start_chat(&me, &first_message("waiting")).await.unwrap();
+        assert_eq!(started.chat.thread.as_ref().unwrap().queue.as_ref().unwrap().position, i + 1);
+        // The sixth chat already filled the agent (online_for_queue): queuing changes no status.
+        assert!(!events.iter().any(|e| matches!(e, DomainEvent::GroupStatusChanged { .. })), "{events:?}");
+        queued.push((me, started.chat.id));
+    }
+    // The agent closes a chat: the oldest waiting chat is theirs, the others move up.
+    let events = a.deactivate_chat(Requester::Agent(ALEX), &served[0]).await.unwrap();
+    let added: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            DomainEvent::UserAdded { chat_id, user, members, .. } => {
+                Some((chat_id.clone(), user.id().to_owned(), members.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(added.len(), 1, "{events:?}");
+    assert_eq!((added[0].0.as_str(), added[0].1.as_str()), (queued[0].1.as_str(), ALEX));
+    assert_eq!(added[0].2.customers, [queued[0].0.clone()]);
+    let moved: Vec<(String, u32)> = events
+        .iter()
+        .filter_map(|e| match e {
+            DomainEvent::QueuePositionUpdated { chat_id, queue, members, .. } => {
+                assert_eq!(members.customers.len(), 1);
+                Some((chat_id.clone(), queue.position))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moved, [(queued[1].1.clone(), 1), (queued[2].1.clone(), 2)]);
+    let chat = b.get_chat(Requester::Customer(&queued[0].0), &queued[0].1, None).await.unwrap();
+    assert!(chat.thread.unwrap().queue.is_none() && chat.users.iter().any(|u| u.id() == ALEX));
+    // A waiting customer who leaves frees their place too.
+    let events = b.deactivate_chat(Requester::Customer(&queued[1].0), &queued[1].1).await.unwrap();
+    let moved: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            DomainEvent::QueuePositionUpdated { chat_id, queue, .. } => Some((chat_id.clone(), queue.position)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moved, [(queued[2].1.clone(), 1)]);
+}
+
+async fn the_least_loaded_agent_takes_the_chat_and_statuses_follow_routing(db: Db) {
+    let clock = Clock::manual(START);
+    let node = db.node(&clock).await;
+    let sam = confab_server::store::AgentSeed {
+        id: "sam@confab.example".into(),
+        name: "Sam".into(),
+        job_title: "Support".into(),
+    };
+    node.upsert_agent(&sam, "sam-token").await.unwrap();
+    assert_eq!(
+        node.routing_statuses(None).await.unwrap(),
+        [(ALEX.to_owned(), RoutingStatus::Offline), (sam.id.clone(), RoutingStatus::Offline)],
+        "offline until set"
+    );
+    assert_eq!(node.group_statuses(None).await.unwrap()[&0], GroupStatus::Offline);
+    assert_eq!(kind(node.predicted_agent(0).await), Some(ErrorType::GroupOffline));
+    let events = accepting(&node, ALEX, RoutingStatus::AcceptingChats).await;
+    assert_eq!(events, [DomainEvent::GroupStatusChanged { group_id: 0, status: GroupStatus::Online }]);
+    assert!(accepting(&node, ALEX, RoutingStatus::AcceptingChats).await.is_empty(), "no change, no event");
+    accepting(&node, &sam.id, RoutingStatus::AcceptingChats).await;
+    let mut counts = std::collections::HashMap::new();
+    for _ in 0..4 {
+        let predicted = node.predicted_agent(0).await.unwrap();
+        assert!(!predicted.queue);
+        let me = customer(&node).await;
+        let (started, _) = node.start_chat(&me, &first_message("hi")).await.unwrap();
+        assert!(assigned_to(&started, &predicted.agent.id), "the predicted agent takes it");
+        *counts.entry(predicted.agent.id).or_insert(0) += 1;
+    }
+    assert_eq!(counts.values().copied().collect::<Vec<_>>(), [2, 2], "{counts:?}");
+    // Sam stops accepting: Alex alone; when Alex leaves too, the group is offline.
+    assert!(accepting(&node, &sam.id, RoutingStatus::NotAcceptingChats).await.is_empty());
+    let events = accepting(&node, ALEX, RoutingStatus::Offline).await;
+    assert_eq!(events, [DomainEvent::GroupStatusChanged { group_id: 0, status: GroupStatus::Offline }]);
+    assert_eq!(
+        node.routing_statuses(Some(&[0])).await.unwrap(),
+        [(ALEX.to_owned(), RoutingStatus::Offline), (sam.id.clone(), RoutingStatus::NotAcceptingChats)]
+    );
+    assert_eq!(kind(node.routing_statuses(Some(&[9])).await), Some(ErrorType::GroupNotFound));
+    assert_eq!(
+        kind(node.set_routing_status(Requester::Agent(ALEX), Some("nobody@x"), RoutingStatus::Offline).await),
+        Some(ErrorType::NotFound)
+    );
+}
+
+async fn offline_groups_take_messages_or_refuse_as_configured(db: Db) {
+    let clock = Clock::manual(START);
+    let node = db.node(&clock).await;
+    // Nobody accepts chats: the chat starts, with neither an agent nor a place in the queue.
+    let me = customer(&node).await;
+    let (started, events) = node.start_chat(&me, &first_message("anyone?")).await.unwrap();
+    assert_eq!(started.chat.users.len(), 1);
+    assert!(started.chat.thread.as_ref().unwrap().queue.is_none());
+    assert_eq!(events.len(), 1);
+    // A group that takes no offline chats refuses; an unknown one is not found.
+    let groups = parse_groups_file(r#"[{"id": 2, "name": "Sales", "agents": [], "offline_chats": false}]"#).unwrap();
+    node.apply_groups(&groups).await.unwrap();
+    let in_group = |id: u32| InitialChat { access: Some(confab_protocol::Access::groups([id])), ..first_message("hi") };
+    let other = customer(&node).await;
+    assert_eq!(kind(node.start_chat(&other, &in_group(2)).await), Some(ErrorType::GroupsOffline));
+    assert_eq!(kind(node.start_chat(&other, &in_group(7)).await), Some(ErrorType::GroupNotFound));
+    assert_eq!(kind(node.start_chat_in(&other, 7, &first_message("hi")).await), Some(ErrorType::GroupNotFound));
+    // Once an agent of that group accepts chats, the chat goes to them.
+    let groups = parse_groups_file(&format!(r#"[{{"id": 2, "name": "Sales", "agents": ["{ALEX}"]}}]"#)).unwrap();
+    node.apply_groups(&groups).await.unwrap();
+    let events = accepting(&node, ALEX, RoutingStatus::AcceptingChats).await;
+    assert_eq!(events.len(), 2, "groups 0 and 2 come online: {events:?}");
+    let (started, _) = node.start_chat(&other, &in_group(2)).await.unwrap();
+    assert!(assigned_to(&started, ALEX));
+    assert_eq!(started.chat.access.as_ref().and_then(|a| a.group_ids.clone()), Some(vec![2]));
+    // An unknown agent in the groups file changes nothing.
+    let bad = parse_groups_file(r#"[{"id": 3, "name": "X", "agents": ["ghost@x"]}]"#).unwrap();
+    assert_eq!(kind(node.apply_groups(&bad).await), Some(ErrorType::Validation));
+    assert_eq!(kind(node.check_groups(&[3]).await), Some(ErrorType::GroupNotFound));
+}
+
+async fn groups_have_forms_and_tickets_are_stored(db: Db) {
+    use confab_protocol::action::FormType;
+    let clock = Clock::manual(START);
+    let node = db.node(&clock).await;
+    // Group 0's defaults.
+    assert!(!node.get_form(0, FormType::Prechat).await.unwrap().enabled);
+    let postchat = node.get_form(0, FormType::Postchat).await.unwrap().form.unwrap();
+    assert_eq!(postchat.fields[0].kind, "rating");
+    assert!(postchat.fields[0].comment_label.is_some());
+    let ticket = node.get_form(0, FormType::Ticket).await.unwrap().form.unwrap();
+    let kinds: Vec<&str> = ticket.fields.iter().map(|f| f.kind.as_str()).collect();
+    assert_eq!(kinds, ["header", "name", "email", "textarea"]);
+    assert_eq!(kind(node.get_form(5, FormType::Ticket).await), Some(ErrorType::GroupNotFound));
+    // The groups file: a form given replaces the default, `null` turns one off, others stay.
+    let groups = parse_groups_file(
+        r#"[{"id": 0, "name": "Everyone", "forms": {"prechat": {"id": "pre", "fields": [{"id": "0", "type": "name", "label": "Name"}]}, "postchat": null}},
+            {"id": 4, "name": "Billing"}]"#,
+    )
+    .unwrap();
+    node.apply_groups(&groups).await.unwrap();
+    assert_eq!(node.get_form(0, FormType::Prechat).await.unwrap().form.unwrap().id, "pre");
+    assert!(!node.get_form(0, FormType::Postchat).await.unwrap().enabled);
+    assert!(node.get_form(0, FormType::Ticket).await.unwrap().enabled);
+    assert!(!node.get_form(4, FormType::Ticket).await.unwrap().enabled);
+    assert_eq!(node.group_statuses(None).await.unwrap().keys().copied().collect::<Vec<_>>(), [0, 4]);
+    assert!(parse_groups_file(r#"[{"id": 1, "name": "x", "colour": "red"}]"#).is_err(), "typos are caught");
+
+    // Tickets: from SDK v2's body, or from the filled form itself.
+    let request: TicketInput = serde_json::from_value(serde_json::json!({
+        "licence_id": 1, "visitor_id": "v-1", "requester": {"name": "Ann", "mail": "ann@example.com"},
+        "ticket_message": "Your message: Where is my order?", "offline_message": "…", "subject": "Order", "group": 4
+    }))
+    .unwrap();
+    let id = node.create_ticket(&request).await.unwrap();
+    assert_eq!(
+        node.ticket(&id).await.unwrap(),
+        Some((4, "ann@example.com".into(), "Your message: Where is my order?".into()))
+    );
+    let form: TicketInput = serde_json::from_value(
+        serde_json::json!({"filled_form": {"type": "filled_form", "form_id": "ticket", "fields": [
+        {"id": "1", "type": "name", "label": "Your name:", "answer": "Bo"},
+        {"id": "2", "type": "email", "label": "Your email:", "answer": "bo@example.com"},
+        {"id": "3", "type": "textarea", "label": "Your message:", "answer": "Call me"}]}}),
+    )
+    .unwrap();
+    let id = node.create_ticket(&form).await.unwrap();
+    assert_eq!(node.ticket(&id).await.unwrap(), Some((0, "bo@example.com".into(), "Your message: Call me".into())));
+    let refused = |body: serde_json::Value| {
+        let node = node.clone();
+        async move {
+            let request: TicketInput = serde_json::from_value(body).unwrap();
+            match node.create_ticket(&request).await {
+                Err(TicketError::Invalid { what, .. }) => what,
+                other => panic!("{other:?}"),
+            }
+        }
+    };
+    assert_eq!(refused(serde_json::json!({"ticket_message": "hi"})).await, "incorrect requester structure");
+    assert_eq!(
+        refused(serde_json::json!({"ticket_message": "hi", "requester": {"mail": "nope"}})).await,
+        "incorrect requester structure"
+    );
+    assert_eq!(refused(serde_json::json!({"requester": {"mail": "a@b.co"}})).await, "incorrect ticket structure");
+    assert_eq!(
+        refused(serde_json::json!({"requester": {"mail": "a@b.co"}, "ticket_message": "x", "group": 9})).await,
+        "incorrect group"
+    );
+}
+
+async fn an_agent_who_answers_takes_the_thread_and_a_resumed_chat_is_routed_again(db: Db) {
+    let clock = Clock::manual(START);
+    let node = db.node(&clock).await;
+    let load = |node: Arc<Domain>| async move {
+        let mut db = node.store.read().await.unwrap();
+        db.candidates(0).await.unwrap().into_iter().map(|c| (c.agent_id, c.load)).collect::<Vec<_>>()
+    };
+    // An offline chat, answered: the agent takes it (it counts towards their chats).
+    let me = customer(&node).await;
+    let (started, _) = node.start_chat(&me, &first_message("anyone?")).await.unwrap();
+    let chat_id = started.chat.id;
+    node.send_event(Requester::Agent(ALEX), &chat_id, Event::message("Here!"), false).await.unwrap();
+    accepting(&node, ALEX, RoutingStatus::AcceptingChats).await;
+    assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), 1)]);
+    // Closed and resumed: the new thread is routed again, to the agent with room.
+    node.deactivate_chat(Requester::Customer(&me), &chat_id).await.unwrap();
+    assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), 0)]);
+    let initial = InitialChat { id: Some(chat_id.clone()), ..first_message("me again") };
+    let (resumed, events) = node.resume_chat(&me, &initial).await.unwrap();
+    assert!(matches!(&events[1], DomainEvent::UserAdded { chat_id: c, .. } if *c == chat_id), "{events:?}");
+    assert!(resumed.chat.thread.unwrap().queue.is_none());
+    assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), 1)]);
+    // A queued chat an agent answers leaves the queue; the one behind it moves up.
+    for _ in 1..MAX_CHATS_PER_AGENT {
+        let other = customer(&node).await;
+        node.start_chat(&other, &first_message("hi")).await.unwrap();
+    }
+    let mut queued = Vec::new();
+    for _ in 0..2 {
+        clock.advance(Duration::from_secs(1));
+        let other = customer(&node).await;
+        let (started, _) = node.start_chat(&other, &first_message("waiting")).await.unwrap();
+        queued.push(started.chat.id);
+    }
+    let (_, events) =
+        node.send_event(Requester::Agent(ALEX), &queued[0], Event::message("I'll take it"), false).await.unwrap();
+    let moved: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            DomainEvent::QueuePositionUpdated { chat_id, queue, .. } => Some((chat_id.clone(), queue.position)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(moved, [(queued[1].clone(), 1)]);
+    assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), MAX_CHATS_PER_AGENT + 1)], "taken by hand, over the limit");
+}
+
+async fn routing_under_concurrent_load_keeps_its_rules(db: Db) {
+    // Customers start and leave chats on two nodes while an agent comes and goes: nothing
+    // fails (no deadlock between routing transactions), no agent holds more than the limit,
+    // the queue's positions are 1..n, and nobody waits while an agent has room.
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    let sam = confab_server::store::AgentSeed {
+        id: "sam@confab.example".into(),
+        name: "Sam".into(),
+        job_title: "Support".into(),
+    };
+    a.upsert_agent(&sam, "sam-token").await.unwrap();
+    accepting(&a, ALEX, RoutingStatus::AcceptingChats).await;
+    const CUSTOMERS: usize = 24;
+    let customers = join_all((0..CUSTOMERS).map(|_| customer(&a))).await;
+    let mut tasks = Vec::new();
+    for (i, me) in customers.iter().cloned().enumerate() {
+        let node = if i % 2 == 0 { a.clone() } else { b.clone() };
+        tasks.push(tokio::spawn(async move {
+            let (started, _) = node.start_chat(&me, &first_message("hi")).await.unwrap();
+            node.send_event(Requester::Customer(&me), &started.chat.id, Event::message("hello?"), false).await.unwrap();
+            if i % 3 == 0 {
+                node.deactivate_chat(Requester::Customer(&me), &started.chat.id).await.unwrap();
+            }
+        }));
+    }
+    let toggler = {
+        let (a, b, sam) = (a.clone(), b.clone(), sam.id.clone());
+        tokio::spawn(async move {
+            for round in 0..6 {
+                let node = if round % 2 == 0 { &a } else { &b };
+                let status =
+                    if round % 2 == 0 { RoutingStatus::AcceptingChats } else { RoutingStatus::NotAcceptingChats };
+                node.set_routing_status(Requester::Agent(&sam), None, status).await.unwrap();
+            }
+            a.set_routing_status(Requester::Agent(&sam), None, RoutingStatus::AcceptingChats).await.unwrap();
+        })
+    };
+    for task in tasks {
+        task.await.unwrap();
+    }
+    toggler.await.unwrap();
+    let mut db = a.store.read().await.unwrap();
+    let candidates = db.candidates(0).await.unwrap();
+    assert_eq!(candidates.len(), 2);
+    assert!(candidates.iter().all(|c| c.load <= MAX_CHATS_PER_AGENT), "{candidates:?}");
+    let queue = db.queue(0, 1000).await.unwrap();
+    let open = CUSTOMERS - CUSTOMERS.div_ceil(3);
+    let served: i64 = candidates.iter().map(|c| c.load).sum();
+    assert_eq!(served as usize + queue.len(), open, "every open chat is served or waits");
+    if !queue.is_empty() {
+        assert!(candidates.iter().all(|c| c.load == MAX_CHATS_PER_AGENT), "nobody waits while an agent has room");
+    }
+    let mut positions = Vec::new();
+    for waiting in &queue {
+        let chat = b.get_chat(Requester::Customer(&waiting.customer_id), &waiting.chat_id, None).await.unwrap();
+        positions.push(chat.thread.unwrap().queue.unwrap().position);
+    }
+    assert_eq!(positions, (1..=queue.len() as u32).collect::<Vec<_>>());
+}
+
 fn page(size: u32) -> Page {
     Page { offset: 0, order: SortOrder::Desc, size, by_events: false }
 }
@@ -896,4 +1260,11 @@ on_both_backends!(
     a_rule_greets_once_per_period_even_from_two_nodes,
     bans_hold_until_they_end_by_the_servers_clock,
     agents_join_leave_and_take_over_chats,
+    two_nodes_race_for_the_last_free_agent_slot,
+    a_freed_slot_takes_the_oldest_queued_chat_and_the_queue_moves_up,
+    the_least_loaded_agent_takes_the_chat_and_statuses_follow_routing,
+    offline_groups_take_messages_or_refuse_as_configured,
+    groups_have_forms_and_tickets_are_stored,
+    an_agent_who_answers_takes_the_thread_and_a_resumed_chat_is_routed_again,
+    routing_under_concurrent_load_keeps_its_rules,
 );

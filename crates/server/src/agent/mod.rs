@@ -3,14 +3,16 @@
 //!
 //! Served: `list_chats`, `get_chat`, `send_event`, `deactivate_chat`, `send_typing_indicator`;
 //! in [`chat_users`] `add_user_to_chat`, `remove_user_from_chat`, `transfer_chat`, `multicast`;
-//! `ban_customer` (`customers.rs`), and Confab's extensions `send_greeting` (`greetings.rs`) and
+//! in [`routing`] `set_routing_status`, `list_routing_statuses`; `ban_customer`
+//! (`customers.rs`), and Confab's extensions `send_greeting` (`greetings.rs`) and
 //! `logout_customer` (`customers.rs`). Every failure is `{"error": {"type", "message"}}` with a
 //! matching status.
 
+mod chat_users;
 mod customers;
 mod greetings;
 
-mod chat_users;
+mod routing;
 
 use crate::domain::Requester;
 use crate::error::{Error, Result};
@@ -118,6 +120,8 @@ pub async fn action(
             customers::logout_customer(&state, &body).await?;
             Ok(axum::Json(serde_json::json!({})).into_response())
         }
+        "set_routing_status" => routing::set_routing_status(&state, me, &body).await,
+        "list_routing_statuses" => routing::list_routing_statuses(&state, &body).await,
         other => chat_users::action(&state, &agent, other, &body).await,
     }
 }

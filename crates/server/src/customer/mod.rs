@@ -3,6 +3,7 @@
 
 mod actions;
 pub mod rtm;
+pub mod tickets;
 pub mod token;
 pub mod upload;
 

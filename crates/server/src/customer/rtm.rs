@@ -60,9 +60,6 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
-/// The only group until groups exist; it is "online" whenever the server runs.
-const DEFAULT_GROUP: u32 = 0;
-
 /// The Customer Chat API versions this server speaks: in the socket's path (`/v3.5/…`) and in
 /// `login`'s top-level `version`.
 pub const SUPPORTED_VERSIONS: [&str; 2] = ["3.5", "3.2"];
@@ -174,6 +171,7 @@ enum Outcome {
     /// The socket logged in: subscribe it, then send `response`.
     LoggedIn {
         customer_id: String,
+        group_id: u32,
         expires_at: Micros,
         response: Box<ServerFrame>,
     },
@@ -186,6 +184,8 @@ struct Session {
     state: AppState,
     socket: SocketHandle,
     customer_id: Option<String>,
+    /// The group the customer logged in with.
+    group_id: u32,
     bucket: TokenBucket,
     sneak_peeks: Arc<Mutex<TokenBucket>>,
     waiting: VecDeque<(Option<String>, Request)>,
@@ -210,6 +210,7 @@ async fn run(socket: WebSocket, state: AppState, pending: PendingSocket) {
         state: state.clone(),
         socket: handle,
         customer_id: None,
+        group_id: crate::domain::DEFAULT_GROUP,
         bucket: TokenBucket::new(RTM_FRAMES_PER_SECOND, RTM_FRAME_BURST, now),
         sneak_peeks: Arc::new(Mutex::new(TokenBucket::new(SNEAK_PEEKS_PER_SECOND, SNEAK_PEEK_BURST, now))),
         waiting: VecDeque::new(),
@@ -257,13 +258,15 @@ async fn run(socket: WebSocket, state: AppState, pending: PendingSocket) {
                 match outcome {
                     Outcome::Done => {}
                     Outcome::Refused(reason) => break Some(Goodbye::because(reason)),
-                    Outcome::LoggedIn { customer_id, expires_at, response } => {
+                    Outcome::LoggedIn { customer_id, group_id, expires_at, response } => {
                         let now = state.domain.clock.now();
                         if !state.fanout.hub.try_subscribe(&customer_id, &session.socket, MAX_CONNECTIONS_PER_CUSTOMER) {
                             state.connection_strikes.strike(&customer_id, now);
                             break Some(Goodbye::because(reason::TOO_MANY_CONNECTIONS));
                         }
+                        state.fanout.hub.subscribe_group(group_id, &session.socket);
                         session.customer_id = Some(customer_id);
+                        session.group_id = group_id;
                         session.pending = None;
                         session.socket.send_frame(*response);
                         deadline_at = deadline(&state, expires_at);
@@ -295,6 +298,7 @@ async fn run(socket: WebSocket, state: AppState, pending: PendingSocket) {
 
     if let Some(customer_id) = &session.customer_id {
         state.fanout.hub.unsubscribe(customer_id, session.socket.id);
+        state.fanout.hub.unsubscribe_group(session.group_id, session.socket.id);
     }
     drop(session.pending.take());
     if let Some(goodbye) = goodbye {
@@ -373,6 +377,7 @@ impl Session {
                     state: self.state.clone(),
                     socket: self.socket.clone(),
                     customer_id: self.customer_id.clone(),
+                    group_id: self.group_id,
                     request_id,
                     sneak_peeks: self.sneak_peeks.clone(),
                 },
@@ -414,6 +419,9 @@ impl RunningRequest {
         if state.connection_strikes.is_blocked(&claims.customer_id, domain.clock.now()) {
             return Ok(Outcome::Refused(reason::CUSTOMER_TEMPORARILY_BLOCKED));
         }
+        // The customer's group: availability is theirs, and so are the group's pushes.
+        let group_id = login.group_id.unwrap_or(crate::domain::DEFAULT_GROUP);
+        domain.check_groups(&[group_id]).await?;
         let (customer, chats, events) =
             domain.login(&claims.customer_id, login.customer.as_ref(), login.customer_page.as_ref()).await?;
         // The customer's other sockets and the agents of their chat learn of the new fields
@@ -427,12 +435,13 @@ impl RunningRequest {
         if let Some(at) = greetings.next_due {
             state.greeter.schedule(&claims.customer_id, at);
         }
-        let config = DynamicConfig::new(DEFAULT_GROUP, vec![DEFAULT_GROUP]);
+        let config = DynamicConfig::new(group_id, domain.online_groups().await?);
         let mut login_response = LoginResponse::new(customer, chats, config);
         login_response.greeting = greetings.current.map(|g| serde_json::to_value(g).expect("greetings always encode"));
         let response = Response::Login(login_response);
         Ok(Outcome::LoggedIn {
             customer_id: claims.customer_id,
+            group_id,
             expires_at: Micros::from_unix_seconds(claims.expires_at),
             response: Box::new(ResponseFrame::ok(self.call.request_id.clone(), response).into()),
         })

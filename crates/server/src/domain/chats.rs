@@ -9,18 +9,19 @@
 //! serialized across nodes while different chats proceed in parallel; the unique constraints
 //! behind each rule catch what a lock would not.
 
+use super::routing::DEFAULT_GROUP;
 use super::views::{self, access, parse_properties};
 use super::{Domain, DomainEvent, Members, Requester};
 use crate::clock::Micros;
 use crate::error::{Error, Result};
 use crate::limits::{
     MAX_CUSTOM_ID_BYTES, MAX_EVENTS_PER_THREAD_READ, MAX_FILE_NAME_BYTES, MAX_FORM_ANSWER_BYTES, MAX_FORM_FIELDS,
-    MAX_INITIAL_EVENTS, MAX_MESSAGE_TEXT_BYTES, MAX_RICH_MESSAGE_BUTTONS, MAX_RICH_MESSAGE_ELEMENTS,
-    MAX_RICH_MESSAGE_TEXT_BYTES, MAX_URL_BYTES,
+    MAX_INITIAL_EVENTS, MAX_MESSAGE_TEXT_BYTES, MAX_QUEUE_PER_GROUP, MAX_RICH_MESSAGE_BUTTONS,
+    MAX_RICH_MESSAGE_ELEMENTS, MAX_RICH_MESSAGE_TEXT_BYTES, MAX_URL_BYTES,
 };
 use crate::store::{ChatRow, Conn, EventRow, Page, random_id};
 use confab_protocol::ErrorType;
-use confab_protocol::action::InitialChat;
+use confab_protocol::action::{GroupStatus, InitialChat};
 use confab_protocol::entity::{Chat, ChatSummary, Event, EventBody, RichMessageBody, Thread, User};
 
 /// A chat just started or resumed: the direct response, and what `incoming_chat` carries.
@@ -239,9 +240,9 @@ impl Conn {
     /// transaction holds the database already) and reads its latest thread, in one query.
     pub(super) async fn lock_chat(&mut self, requester: Requester<'_>, chat_id: &str) -> Result<LockedChat> {
         let sql = self.pick(
-            "SELECT c.id, c.customer_id, c.properties, t.id AS thread_id, t.active AS thread_active
+            "SELECT c.id, c.customer_id, c.properties, c.group_id, t.id AS thread_id, t.active AS thread_active
              FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1",
-            "SELECT c.id, c.customer_id, c.properties, t.id AS thread_id, t.active AS thread_active
+            "SELECT c.id, c.customer_id, c.properties, c.group_id, t.id AS thread_id, t.active AS thread_active
              FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1
              FOR UPDATE OF c",
         );
@@ -296,6 +297,7 @@ impl Conn {
         &mut self,
         requester: Requester<'_>,
         chat_id: &str,
+        group: i64,
         initial: &InitialChat,
         events: Vec<Event>,
         now: Micros,
@@ -325,7 +327,7 @@ impl Conn {
             user_ids: views::user_ids(&users),
             events: stored,
             properties: parse_properties(&properties),
-            access: access(),
+            access: access(group),
             previous_thread_id,
             next_thread_id: None,
             queue: None,
@@ -335,11 +337,26 @@ impl Conn {
 }
 
 impl Domain {
-    /// Starts the customer's chat with its first thread and initial events, in one
-    /// transaction. `chat_limit_reached` if they have one.
+    /// Starts the customer's chat in the default group ([`Domain::start_chat_in`]).
     pub async fn start_chat(&self, customer_id: &str, initial: &InitialChat) -> Result<(Started, Vec<DomainEvent>)> {
+        self.start_chat_in(customer_id, DEFAULT_GROUP, initial).await
+    }
+
+    /// Starts the customer's chat with its first thread and initial events, in one
+    /// transaction, in the first group of `initial.access.group_ids`, else in `default_group`
+    /// (the group they logged in with), and routes it. `chat_limit_reached` if they have one;
+    /// `group_not_found` for an unknown group.
+    pub async fn start_chat_in(
+        &self,
+        customer_id: &str,
+        default_group: u32,
+        initial: &InitialChat,
+    ) -> Result<(Started, Vec<DomainEvent>)> {
         let requester = Requester::Customer(customer_id);
         let events = initial_events(requester, initial)?;
+        let groups = initial.access.as_ref().and_then(|a| a.group_ids.clone()).unwrap_or_default();
+        self.check_groups(&groups).await?;
+        let group = groups.first().copied().unwrap_or(default_group);
         let now = self.clock.now();
         let chat_id = random_id(10);
         let properties = serde_json::Value::Object(initial.properties.clone().unwrap_or_default()).to_string();
@@ -351,8 +368,11 @@ impl Domain {
                 format!("Customer already has chat {existing}; use resume_chat to continue it"),
             ));
         }
+        if group != DEFAULT_GROUP {
+            tx.set_chat_group(&chat_id, group).await?;
+        }
         tx.add_chat_user(&chat_id, customer_id, "customer").await?;
-        self.opened(tx, requester, &chat_id, &properties, initial, events, now).await
+        self.opened(tx, requester, &chat_id, group, &properties, initial, events, now).await
     }
 
     /// Opens a new thread in the customer's inactive chat (v3.5 `resume_chat`, v3.2
@@ -367,10 +387,12 @@ impl Domain {
         if locked.active_thread().is_some() {
             return Err(already_active(chat_id));
         }
-        self.opened(tx, requester, chat_id, &locked.chat.properties, initial, events, now).await
+        self.opened(tx, requester, chat_id, locked.chat.group_id as u32, &locked.chat.properties, initial, events, now)
+            .await
     }
 
-    /// The rest of `start_chat` and `resume_chat`: the thread, its events, the chat (with its
+    /// The rest of `start_chat` and `resume_chat`: the thread, its events, its routing (an
+    /// agent, or a place in the queue, or, in an offline group, neither), the chat (with its
     /// `properties`, as JSON) as `incoming_chat` shows it, and the commit.
     #[allow(clippy::too_many_arguments)]
     async fn opened(
@@ -378,28 +400,60 @@ impl Domain {
         mut tx: Conn,
         requester: Requester<'_>,
         chat_id: &str,
+        group: u32,
         properties: &str,
         initial: &InitialChat,
         events: Vec<Event>,
         now: Micros,
     ) -> Result<(Started, Vec<DomainEvent>)> {
-        let (thread, event_ids, users) = tx.open_thread(requester, chat_id, initial, events, now).await?;
+        let (mut thread, event_ids, _) =
+            tx.open_thread(requester, chat_id, i64::from(group), initial, events, now).await?;
+        // Routing locks the group (serializing its chats' routing across nodes), and only
+        // when an agent of it accepts chats: an offline group's chats start side by side.
+        let mut routed = Vec::new();
+        let mut offline = true;
+        if !tx.candidates(group).await?.is_empty() {
+            let routing = self.begin_routing(&mut tx, &[group]).await?;
+            if routing.status(group) != GroupStatus::Offline {
+                if routing.queued(group) as i64 >= MAX_QUEUE_PER_GROUP {
+                    return Err(Error::new(
+                        ErrorType::GroupUnavailable,
+                        format!("Group {group} has no room in its queue"),
+                    ));
+                }
+                // Behind whoever waits already; settling hands it an agent if one has room.
+                tx.enqueue_thread(&thread.id, group, now).await?;
+                offline = false;
+            }
+            routed = self.settle_routing(&mut tx, routing).await?;
+        }
+        if offline && !self.offline_chats(&mut tx, group).await? {
+            return Err(Error::new(ErrorType::GroupsOffline, format!("Group {group} is offline")));
+        }
+        let users = tx.users(chat_id).await?;
+        thread.user_ids = views::user_ids(&users);
+        thread.queue = tx
+            .queue_position(&thread.id)
+            .await?
+            .map(|(position, queued_at)| super::routing::queue_at(position, Some(Micros(queued_at))));
         let members = members_of(&users);
         let chat = Chat {
             id: chat_id.to_owned(),
             users,
             properties: parse_properties(properties),
-            access: access(),
+            access: access(i64::from(group)),
             thread: Some(thread.clone()),
         };
-        let events =
+        let mut events =
             vec![DomainEvent::ChatStarted { chat: chat.clone(), requester_id: requester.id().to_owned(), members }];
+        events.extend(routed);
         self.commit(tx, &events).await?;
         Ok((Started { chat, thread_id: thread.id, event_ids }, events))
     }
 
     /// Adds an event to the chat's active thread (or its latest, with `attach_to_last_thread`).
-    /// An agent who writes joins the chat first (`user_added_to_chat`).
+    /// An agent who writes joins the chat first (`user_added_to_chat`), and takes the thread
+    /// if nobody was assigned to it (out of the queue, if it waited: the queue moves up).
     pub async fn send_event(
         &self,
         requester: Requester<'_>,
@@ -417,6 +471,14 @@ impl Domain {
             (Some(latest), None) if attach_to_last_thread => latest.clone(),
             _ => return Err(inactive(chat_id)),
         };
+        let mut routing = None;
+        if let Requester::Agent(agent_id) = requester
+            && locked.active_thread() == Some(thread_id.as_str())
+            && tx.thread_routing(&thread_id).await?.0.is_none()
+        {
+            routing = Some(self.begin_routing(&mut tx, &[locked.chat.group_id as u32]).await?);
+            tx.assign_thread(&thread_id, agent_id).await?;
+        }
         let mut joined = None;
         if let Requester::Agent(agent_id) = requester
             && tx.add_chat_user(chat_id, agent_id, "agent").await?
@@ -444,6 +506,9 @@ impl Domain {
             event: stored.clone(),
             members,
         });
+        if let Some(routing) = routing {
+            domain_events.extend(self.settle_routing(&mut tx, routing).await?);
+        }
         self.commit(tx, &domain_events).await?;
         Ok((stored, domain_events))
     }
@@ -453,16 +518,32 @@ impl Domain {
         let mut tx = self.store.write().await?;
         let locked = tx.lock_chat(requester, chat_id).await?;
         let thread_id = locked.active_thread().ok_or_else(|| inactive(chat_id))?.to_owned();
+        // The thread's agent gets room, and its place in the queue frees up: route the
+        // queues of the chat's group and of that agent's groups.
+        // (A thread neither assigned nor queued changes no routing: no routing locks.)
+        let (agent, queued_at) = tx.thread_routing(&thread_id).await?;
+        let mut groups = Vec::new();
+        if agent.is_some() || queued_at.is_some() {
+            groups.push(locked.chat.group_id as u32);
+        }
+        if let Some(agent) = &agent {
+            groups.extend(tx.groups_of_agent(agent).await?);
+        }
+        let routing = self.begin_routing(&mut tx, &groups).await?;
         if !tx.deactivate_thread(&thread_id).await? {
             return Err(inactive(chat_id));
         }
+        if queued_at.is_some() {
+            tx.dequeue_thread(&thread_id).await?;
+        }
         let members = tx.members(chat_id).await?;
-        let events = vec![DomainEvent::ChatDeactivated {
+        let mut events = vec![DomainEvent::ChatDeactivated {
             chat_id: chat_id.to_owned(),
             thread_id,
             user_id: requester.id().to_owned(),
             members,
         }];
+        events.extend(self.settle_routing(&mut tx, routing).await?);
         self.commit(tx, &events).await?;
         Ok(events)
     }
@@ -494,11 +575,15 @@ impl Domain {
                     .thread_events(std::slice::from_ref(&row.id), requester.is_agent(), MAX_EVENTS_PER_THREAD_READ)
                     .await?;
                 let neighbours = db.thread_neighbours(chat_id, row.seq).await?;
-                Some(views::thread(row, events, &users, neighbours))
+                let queue = if row.active { db.queue_position(&row.id).await? } else { None };
+                let mut thread = views::thread(chat.group_id, row, events, &users, neighbours);
+                thread.queue = queue.map(|(position, at)| super::routing::queue_at(position, Some(Micros(at))));
+                Some(thread)
             }
             None => None,
         };
-        Ok(Chat { id: chat.id, users, properties: parse_properties(&chat.properties), access: access(), thread })
+        let access = access(chat.group_id);
+        Ok(Chat { id: chat.id, users, properties: parse_properties(&chat.properties), access, thread })
     }
 
     /// One page of the chats the requester sees: a customer their own, an agent all. Returns
@@ -536,7 +621,7 @@ impl Domain {
     ) -> Result<(Vec<Thread>, u64)> {
         let mut db = self.store.read().await?;
         let chat = db.chat(chat_id).await?;
-        visible(requester, chat_id, chat)?;
+        let group = visible(requester, chat_id, chat)?.group_id;
         let total = db.count_threads(chat_id).await?;
         let limit = if page.by_events { crate::limits::LIST_THREADS_MAX } else { page.size };
         let candidates = db.thread_page(chat_id, page.order, limit, page.offset, requester.is_agent()).await?;
@@ -566,7 +651,7 @@ impl Domain {
             let (mine, rest): (Vec<EventRow>, Vec<EventRow>) = events.into_iter().partition(|e| e.thread_id == row.id);
             events = rest;
             let neighbours = (ids.get(&(row.seq - 1)).cloned(), ids.get(&(row.seq + 1)).cloned());
-            threads.push(views::thread(row, mine, &users, neighbours));
+            threads.push(views::thread(group, row, mine, &users, neighbours));
         }
         Ok((threads, total))
     }

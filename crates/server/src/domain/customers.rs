@@ -215,10 +215,14 @@ impl Domain {
         Ok(events)
     }
 
-    /// Creates the agent if missing and sets its access token.
+    /// Creates the agent if missing (in group 0) and sets its access token.
     pub async fn upsert_agent(&self, seed: &AgentSeed, token: &str) -> Result<()> {
         let mut tx = self.store.write().await?;
+        let new = tx.agent(&seed.id).await?.is_none();
         tx.upsert_agent(seed, token).await?;
+        if new {
+            tx.add_group_agent(super::DEFAULT_GROUP, &seed.id).await?;
+        }
         tx.commit().await
     }
 

@@ -372,14 +372,14 @@ impl Domain {
         message: Event,
         now: Micros,
     ) -> Result<Vec<DomainEvent>> {
-        let (chat_id, properties) = match tx.chat_of_customer(customer_id).await? {
+        let (chat_id, properties, group) = match tx.chat_of_customer(customer_id).await? {
             None => {
                 let chat_id = random_id(10);
                 if !tx.insert_chat(&chat_id, customer_id, "{}", now).await? {
                     return Err(Error::new(ErrorType::ChatLimitReached, "The customer's chat was started meanwhile"));
                 }
                 tx.add_chat_user(&chat_id, customer_id, "customer").await?;
-                (chat_id, "{}".to_owned())
+                (chat_id, "{}".to_owned(), i64::from(super::DEFAULT_GROUP))
             }
             Some(chat_id) => {
                 let locked = tx.lock_chat(Requester::Customer(customer_id), &chat_id).await?;
@@ -407,18 +407,19 @@ impl Domain {
                     events.push(DomainEvent::EventAdded { chat_id, thread_id, event, members });
                     return Ok(events);
                 }
-                (chat_id, locked.chat.properties)
+                (chat_id, locked.chat.properties, locked.chat.group_id)
             }
         };
         tx.add_chat_user(&chat_id, agent_id, "agent").await?;
-        let (thread, _, users) =
-            tx.open_thread(Requester::Agent(agent_id), &chat_id, &InitialChat::default(), vec![message], now).await?;
+        let (thread, _, users) = tx
+            .open_thread(Requester::Agent(agent_id), &chat_id, group, &InitialChat::default(), vec![message], now)
+            .await?;
         let members = members_of(&users);
         let chat = Chat {
             id: chat_id,
             users,
             properties: parse_properties(&properties),
-            access: access(),
+            access: access(group),
             thread: Some(thread),
         };
         Ok(vec![DomainEvent::ChatStarted { chat, requester_id: customer_id.to_owned(), members }])

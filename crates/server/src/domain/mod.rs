@@ -20,17 +20,21 @@ mod chats;
 mod customers;
 mod greetings;
 mod properties;
+mod routing;
+mod tickets;
 pub mod uploads;
 mod views;
 
 pub use chats::Started;
 pub use customers::{Grant, TokenClaims, statistics};
 pub use greetings::{AGENT_GREETING_TEMPLATE_ID, GreetingRule, PageGreetings};
+pub use routing::{DEFAULT_GROUP, GroupConfig, parse_groups_file};
+pub use tickets::{TicketError, TicketInput};
 
 use crate::clock::Clock;
 use crate::store::Store;
-use confab_protocol::action::Postback;
-use confab_protocol::entity::{Chat, Customer, Event, Greeting, Properties, PropertyNames, User};
+use confab_protocol::action::{GroupStatus, Postback};
+use confab_protocol::entity::{Chat, Customer, Event, Greeting, Properties, PropertyNames, Queue, User};
 use serde::{Deserialize, Serialize};
 
 /// Who is asking: decides what they may see and write.
@@ -235,6 +239,19 @@ pub enum DomainEvent {
         customer_id: String,
         reason: String,
     },
+    /// A queued thread moved in its group's queue (`queue_position_updated`).
+    QueuePositionUpdated {
+        chat_id: String,
+        thread_id: String,
+        queue: Queue,
+        members: Members,
+    },
+    /// A group's availability changed (`groups_status_updated`, for the customers logged in
+    /// with that group).
+    GroupStatusChanged {
+        group_id: u32,
+        status: GroupStatus,
+    },
 }
 
 impl DomainEvent {
@@ -256,14 +273,16 @@ impl DomainEvent {
             | DomainEvent::EventPropertiesUpdated { chat_id, .. }
             | DomainEvent::EventPropertiesDeleted { chat_id, .. }
             | DomainEvent::UserRemoved { chat_id, .. }
-            | DomainEvent::ChatTransferred { chat_id, .. } => Some(chat_id),
+            | DomainEvent::ChatTransferred { chat_id, .. }
+            | DomainEvent::QueuePositionUpdated { chat_id, .. } => Some(chat_id),
             DomainEvent::CustomerUpdated { .. }
             | DomainEvent::CustomerPageUpdated { .. }
             | DomainEvent::Multicast { .. }
             | DomainEvent::GreetingShown { .. }
             | DomainEvent::GreetingAccepted { .. }
             | DomainEvent::GreetingCanceled { .. }
-            | DomainEvent::CustomerDisconnected { .. } => None,
+            | DomainEvent::CustomerDisconnected { .. }
+            | DomainEvent::GroupStatusChanged { .. } => None,
         }
     }
 }

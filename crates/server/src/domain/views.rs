@@ -6,11 +6,9 @@ use crate::store::{EventRow, ThreadRow};
 use confab_protocol::entity::{Access, ChatSummary, LastEvent, Properties, Thread, ThreadSummary, User};
 use std::collections::{BTreeMap, HashMap};
 
-/// The one group every chat belongs to until groups exist.
-pub const DEFAULT_GROUP: u32 = 0;
-
-pub fn access() -> Option<Access> {
-    Some(Access::groups([DEFAULT_GROUP]))
+/// Who may see a chat of `group` (and its threads): that group.
+pub fn access(group: i64) -> Option<Access> {
+    Some(Access::groups([group as u32]))
 }
 
 pub fn parse_properties(json: &str) -> Option<Properties> {
@@ -23,6 +21,7 @@ pub fn user_ids(users: &[User]) -> Vec<String> {
 
 /// A thread entity from its row, its (visible) events and its neighbours.
 pub fn thread(
+    group: i64,
     row: ThreadRow,
     events: Vec<EventRow>,
     users: &[User],
@@ -35,7 +34,7 @@ pub fn thread(
         user_ids: user_ids(users),
         events: events.into_iter().filter_map(EventRow::into_event).collect(),
         properties: parse_properties(&row.properties),
-        access: access(),
+        access: access(group),
         previous_thread_id: neighbours.0,
         next_thread_id: neighbours.1,
         queue: None,
@@ -77,7 +76,7 @@ pub fn summaries(chats: Vec<crate::store::ChatRow>, rows: SummaryRows) -> Vec<Ch
             let last = last_threads.remove(&chat.id);
             ChatSummary {
                 active: Some(last.as_ref().is_some_and(|t| t.active)),
-                access: access(),
+                access: access(chat.group_id),
                 properties: parse_properties(&chat.properties),
                 last_thread_id: last.as_ref().map(|t| t.id.clone()),
                 last_thread_created_at: last.as_ref().map(|t| Micros(t.created_at).rfc3339()),
@@ -88,7 +87,7 @@ pub fn summaries(chats: Vec<crate::store::ChatRow>, rows: SummaryRows) -> Vec<Ch
                     user_ids: user_ids(&users),
                     properties: parse_properties(&t.properties),
                     active: t.active,
-                    access: access(),
+                    access: access(chat.group_id),
                 }),
                 users,
                 id: chat.id,

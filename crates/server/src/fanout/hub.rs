@@ -5,6 +5,9 @@
 //! whose queue is full (a reader too slow for `OUTBOUND_QUEUE_FRAMES`) is told to close
 //! instead of slowing everyone else down.
 //!
+//! Customer sockets also subscribe under the group they logged in with, for the group's
+//! pushes (`groups_status_updated`).
+//!
 //! The hub knows only this node's sockets; pushes for sockets on other nodes travel there as
 //! domain events on the bus (`fanout::bus`), and that node's hub delivers them.
 
@@ -92,6 +95,7 @@ pub struct SocketQueue {
 pub struct Hub {
     next_id: AtomicU64,
     sockets: Mutex<HashMap<String, Vec<SocketHandle>>>,
+    groups: Mutex<HashMap<u32, Vec<SocketHandle>>>,
 }
 
 impl SocketHandle {
@@ -158,25 +162,58 @@ impl Hub {
         }
     }
 
-    /// Sends `push` to every socket of every user in `user_ids`, except `skip` (the
-    /// requester's socket, which gets its own copy carrying its `request_id`). The frame is
-    /// encoded once for all of them.
-    pub fn push(&self, user_ids: &[&str], push: Push, skip: Option<SocketId>) {
+    /// Delivers pushes for customers logged in with `group` to this socket from now on.
+    pub fn subscribe_group(&self, group: u32, socket: &SocketHandle) {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        groups.entry(group).or_default().push(socket.clone());
+    }
+
+    pub fn unsubscribe_group(&self, group: u32, socket: SocketId) {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(list) = groups.get_mut(&group) {
+            list.retain(|handle| handle.id != socket);
+            if list.is_empty() {
+                groups.remove(&group);
+            }
+        }
+    }
+
+    /// Sends `push` to every socket of every user in `user_ids` and of the customers logged
+    /// in with `group`. The requester's socket (`origin`, when it is one of the users') gets
+    /// its own copy carrying the request's id; the frame is encoded once for all the others.
+    pub fn push(&self, user_ids: &[&str], group: Option<u32>, push: Push, origin: Option<(SocketId, Option<String>)>) {
+        // The requester's copy, when there is a requester.
+        let mut own = origin.map(|(id, request_id)| (id, PushFrame { request_id, push: push.clone() }));
         let mut push = Some(push);
         // Encoded on the first socket found: every node sees every domain event of the
         // cluster, and most have no socket of its recipients.
         let mut frame: Option<Frame> = None;
-        let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
-        for user_id in user_ids {
-            for handle in sockets.get(*user_id).into_iter().flatten() {
-                if Some(handle.id) != skip {
-                    let frame = frame.get_or_insert_with(|| {
-                        let push = push.take().expect("encoded once");
-                        Frame::new(ServerFrame::Push(PushFrame { request_id: None, push }).encode())
-                    });
-                    handle.flags.pushed.store(true, Ordering::Relaxed);
-                    handle.send(frame.clone());
+        let mut send = |handle: &SocketHandle| {
+            let frame = frame.get_or_insert_with(|| {
+                let push = push.take().expect("encoded once");
+                Frame::new(ServerFrame::Push(PushFrame { request_id: None, push }).encode())
+            });
+            handle.flags.pushed.store(true, Ordering::Relaxed);
+            handle.send(frame.clone());
+        };
+        {
+            let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
+            for user_id in user_ids {
+                for handle in sockets.get(*user_id).into_iter().flatten() {
+                    match own.take_if(|(id, _)| *id == handle.id) {
+                        Some((_, copy)) => {
+                            handle.flags.pushed.store(true, Ordering::Relaxed);
+                            handle.send_frame(copy)
+                        }
+                        None => send(handle),
+                    }
                 }
+            }
+        }
+        if let Some(group) = group {
+            let groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+            for handle in groups.get(&group).into_iter().flatten() {
+                send(handle);
             }
         }
     }

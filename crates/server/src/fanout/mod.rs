@@ -17,13 +17,12 @@ pub mod bus;
 pub mod hub;
 
 use crate::domain::{DomainEvent, Members};
-use confab_protocol::frame::PushFrame;
 use confab_protocol::push::{
     ChatDeactivated, ChatPropertiesDeleted, ChatPropertiesUpdated, ChatTransferred, CustomerPageUpdated,
-    EventPropertiesDeleted, EventPropertiesUpdated, EventsMarkedAsSeen, GreetingUniqueId, IncomingChat, IncomingEvent,
-    IncomingMulticast, IncomingRichMessagePostback, IncomingSneakPeek, IncomingTypingIndicator, Push, SneakPeek,
-    ThreadPropertiesDeleted, ThreadPropertiesUpdated, TransferredTo, TypingIndicator, UserAddedToChat,
-    UserRemovedFromChat, reason,
+    EventPropertiesDeleted, EventPropertiesUpdated, EventsMarkedAsSeen, GreetingUniqueId, GroupStatusEntry,
+    GroupsStatusUpdated, IncomingChat, IncomingEvent, IncomingMulticast, IncomingRichMessagePostback,
+    IncomingSneakPeek, IncomingTypingIndicator, Push, QueuePositionUpdated, SneakPeek, ThreadPropertiesDeleted,
+    ThreadPropertiesUpdated, TransferredTo, TypingIndicator, UserAddedToChat, UserRemovedFromChat, reason,
 };
 use hub::{Hub, SocketHandle};
 
@@ -35,11 +34,24 @@ pub struct Origin {
     pub request_id: Option<String>,
 }
 
+/// Who a push is for: users (by id), and the customers logged in with a group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Recipients<'a> {
+    pub users: Vec<&'a str>,
+    pub group: Option<u32>,
+}
+
+impl<'a> FromIterator<&'a str> for Recipients<'a> {
+    fn from_iter<I: IntoIterator<Item = &'a str>>(users: I) -> Self {
+        Recipients { users: users.into_iter().collect(), group: None }
+    }
+}
+
 /// What a domain event becomes.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery<'a> {
     /// A push, and the users it is for.
-    Push(Push, Vec<&'a str>),
+    Push(Push, Recipients<'a>),
     /// The end of every socket of these users, with this `customer_disconnected` reason.
     Disconnect(&'static str, Vec<&'a str>),
 }
@@ -261,8 +273,23 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
             };
             return Delivery::Disconnect(reason, vec![customer_id.as_str()]);
         }
+        DomainEvent::QueuePositionUpdated { chat_id, thread_id, queue, members } => (
+            Push::QueuePositionUpdated(QueuePositionUpdated {
+                chat_id: chat_id.clone(),
+                thread_id: thread_id.clone(),
+                queue: queue.clone(),
+            }),
+            everyone(members),
+        ),
+        // For the customers logged in with the group, not for users by id.
+        DomainEvent::GroupStatusChanged { group_id, status } => {
+            let push = Push::GroupsStatusUpdated(GroupsStatusUpdated {
+                groups: vec![GroupStatusEntry { id: *group_id, status: *status }],
+            });
+            return Delivery::Push(push, Recipients { users: Vec::new(), group: Some(*group_id) });
+        }
     };
-    Delivery::Push(push, recipients)
+    Delivery::Push(push, Recipients { users: recipients, group: None })
 }
 
 /// Delivers domain events as pushes on this node.
@@ -273,7 +300,7 @@ pub struct Fanout {
 
 impl Fanout {
     /// Pushes each event to its recipients' sockets on this node, in order. `origin`'s socket
-    /// gets its copies with its `request_id`.
+    /// gets its copies (of the pushes for its user) with its `request_id`.
     pub fn deliver(&self, events: &[DomainEvent], origin: Option<&Origin>) {
         for event in events {
             let (push, recipients) = match push_of(event) {
@@ -283,11 +310,9 @@ impl Fanout {
                     continue;
                 }
             };
-            let skip = origin.map(|o| o.socket.id);
-            if let Some(origin) = origin.filter(|o| recipients.contains(&o.user_id.as_str())) {
-                origin.socket.send_frame(PushFrame { request_id: origin.request_id.clone(), push: push.clone() });
-            }
-            self.hub.push(&recipients, push, skip);
+            // The requester's socket gets its copy with the request's id, if it is a recipient's.
+            let own = origin.map(|o| (o.socket.id, o.request_id.clone()));
+            self.hub.push(&recipients.users, recipients.group, push, own);
         }
     }
 }

@@ -16,6 +16,8 @@ pub struct ChatRow {
     pub id: String,
     pub customer_id: String,
     pub properties: String,
+    /// The group the chat belongs to.
+    pub group_id: i64,
 }
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -145,7 +147,9 @@ impl Conn {
     }
 
     pub async fn chat(&mut self, id: &str) -> Result<Option<ChatRow>> {
-        Ok(fetch!(self, fetch_optional ChatRow, "SELECT id, customer_id, properties FROM chats WHERE id = $1", id))
+        Ok(
+            fetch!(self, fetch_optional ChatRow, "SELECT id, customer_id, properties, group_id FROM chats WHERE id = $1", id),
+        )
     }
 
     /// Adds a user to the chat; false if already in it.
@@ -364,7 +368,7 @@ impl Conn {
         offset: u32,
     ) -> Result<Vec<ChatRow>> {
         let sql = format!(
-            "SELECT id, customer_id, properties FROM chats WHERE ($1 IS NULL OR customer_id = $1)
+            "SELECT id, customer_id, properties, group_id FROM chats WHERE ($1 IS NULL OR customer_id = $1)
              ORDER BY created_at {o}, id {o} LIMIT $2 OFFSET $3",
             o = order(sort)
         );

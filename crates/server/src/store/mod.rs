@@ -64,6 +64,7 @@ mod chats;
 mod greetings;
 mod identity;
 mod paging;
+mod routing;
 mod uploads;
 
 pub use chat_state::StoredEvent;
@@ -71,6 +72,7 @@ pub use chats::{ChatRow, EventRow, ThreadRow};
 pub use greetings::{GreetingRow, GreetingRuleRow};
 pub use identity::{AgentSeed, CustomerRow};
 pub use paging::Page;
+pub use routing::{Candidate, GroupAvailability, GroupRow, QueuedThread, TicketRow};
 pub use uploads::UploadRow;
 
 use crate::clock::Micros;

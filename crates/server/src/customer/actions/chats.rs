@@ -14,7 +14,8 @@ use confab_protocol::action::{
 };
 
 pub async fn start_chat(call: &Call, req: StartChatRequest) -> Result<()> {
-    let (started, events) = call.domain().start_chat(call.customer_id(), &req.chat.unwrap_or_default()).await?;
+    let initial = req.chat.unwrap_or_default();
+    let (started, events) = call.domain().start_chat_in(call.customer_id(), call.group_id, &initial).await?;
     call.respond::<StartChatRequest>(started_response(started));
     call.fan_out(&events);
     Ok(())

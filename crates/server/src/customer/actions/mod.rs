@@ -34,6 +34,8 @@ pub(super) struct Call {
     pub socket: SocketHandle,
     /// `None` only before login (then only `login` reaches the socket's own code).
     pub customer_id: Option<String>,
+    /// The group the customer logged in with (`DEFAULT_GROUP` before login).
+    pub group_id: u32,
     pub request_id: Option<String>,
     /// The socket's sneak peek rate (`SNEAK_PEEKS_PER_SECOND`), shared by its calls.
     pub sneak_peeks: Arc<Mutex<TokenBucket>>,
