@@ -10,8 +10,8 @@
 //! `/quit` leaves.
 
 use confab_sdk::protocol::Event;
-use confab_sdk::protocol::entity::{Chat, User};
-use confab_sdk::{ClientEvent, Config, DisconnectOutcome};
+use confab_sdk::protocol::entity::{Chat, EventBody, FileBody, User};
+use confab_sdk::{ClientEvent, Config, DisconnectOutcome, UploadFile};
 use futures::StreamExt;
 use std::collections::HashMap;
 
@@ -78,7 +78,10 @@ async fn main() {
                     break;
                 }
                 if let Some(path) = line.strip_prefix("/file ") {
-                    send_file(path.trim());
+                    match &chat {
+                        Some((chat_id, true)) => send_file(&client, chat_id, path.trim()).await,
+                        _ => eprintln!("* start the chat with a message first"),
+                    }
                     continue;
                 }
                 let result = match &chat {
@@ -132,11 +135,41 @@ async fn main() {
 }
 
 /// Uploads `path` and sends it as a file event, with a progress bar.
-fn send_file(path: &str) {
-    // HOOK(upload_file): `Client::upload_file` is another engineer's work and not merged yet.
-    // Once it is: upload `path` with a progress callback drawing `[#####     ] 50 %` on one
-    // line (`\r`), then `client.send_event(chat_id, <a file event with the returned url>)`.
-    eprintln!("* /file {path}: this build has no upload_file yet");
+async fn send_file(client: &confab_sdk::Client, chat_id: &str, path: &str) {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(error) => return eprintln!("* cannot read {path}: {error}"),
+    };
+    let name = std::path::Path::new(path).file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
+    let mut upload = client.upload_file(UploadFile::from_bytes(name, bytes));
+    let mut progress = upload.progress();
+    let bar = async {
+        while let Some(share) = progress.next().await {
+            let done = (share * 20.0).round() as usize;
+            eprint!("\r* uploading [{}{}] {:>3.0} %", "#".repeat(done), " ".repeat(20 - done), share * 100.0);
+        }
+        eprintln!();
+    };
+    let (uploaded, ()) = futures::join!(upload, bar);
+    match uploaded {
+        Ok(uploaded) => {
+            let event = Event::outgoing(EventBody::File(FileBody {
+                url: uploaded.url,
+                name: None,
+                content_type: None,
+                size: None,
+                width: None,
+                height: None,
+                thumbnail_url: None,
+                thumbnail2x_url: None,
+                alternative_text: None,
+            }));
+            if let Err(error) = client.send_event(chat_id, event).await {
+                eprintln!("* file not sent ({}): {error}", error.code());
+            }
+        }
+        Err(error) => eprintln!("* upload failed ({}): {error}", error.code()),
+    }
 }
 
 fn learn(names: &mut HashMap<String, String>, user: &User) {
