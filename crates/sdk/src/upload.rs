@@ -14,11 +14,11 @@
 //! `AUTHENTICATION`, …); `UPLOAD_FAILED` when the request fails in transit; `NO_CONNECTION`
 //! when the client has no access token yet (it gets one when it connects).
 //!
-//! The adapters do the transfer ([`Platform::upload`]): reqwest with a streamed multipart body
+//! The adapters do the transfer (`Platform::upload`): reqwest with a streamed multipart body
 //! that reports each chunk as it is written (native), `XMLHttpRequest` with its `upload`
 //! progress events (web; `fetch` cannot report upload progress).
 //!
-//! The access token is the driver's: [`tap`] wraps the platform so that every token the driver
+//! The access token is the driver's: `tap` wraps the platform so that every token the driver
 //! is granted is also kept here, without the core or the driver knowing.
 
 use crate::core::Config;
