@@ -50,7 +50,7 @@ export CONFAB_AGENT_TOKEN
 # per-address limits on token grants and new customers (meant for a loop on one visitor's
 # machine) would refuse it. Every node of every target starts with them out of the way
 # (hidden flags, "for load tests"); the limiter itself still runs.
-LOAD_TEST_FLAGS="--token-grants-per-second 1000000 --token-grant-burst 1000000 --new-customers-per-second 1000000 --new-customer-burst 1000000"
+LOAD_TEST_FLAGS="--token-grants-per-second 1000000 --token-grant-burst 1000000 --new-customers-per-second 1000000 --new-customer-burst 1000000 --max-unauthorized-connections-per-address 1000000"
 
 # One node on SQLite (the default store, a file in the node's data directory).
 target_sqlite() {
