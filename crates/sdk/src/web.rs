@@ -8,7 +8,6 @@ use crate::client::{self, Client, Events};
 use crate::core::Config;
 use crate::platform::{BoxFuture, BoxStream, NetworkChange, Platform, Socket, SocketError};
 use crate::upload::{FileData, ProgressSender, Transfer, UploadFile, UploadRequest};
-use futures::StreamExt;
 use futures::channel::mpsc;
 use futures::{FutureExt, StreamExt};
 use std::time::Duration;
