@@ -1,0 +1,125 @@
+//! The Customer SDK's methods through the native SDK against the real server, beyond chats and
+//! history (`sdk_native.rs`) and uploads (`sdk_upload.rs`): each call resolves with what the
+//! server did, and the pushes it causes arrive as typed events.
+
+mod common;
+
+use common::*;
+use confab_sdk::protocol::action::{CustomerUpdate, FormType};
+use confab_sdk::{ClientEvent, Config, Events, Rating};
+use futures::StreamExt;
+use serde_json::json;
+
+/// The next event that is not `customer_id` or `user_data`.
+async fn next_event(events: &mut Events) -> ClientEvent {
+    loop {
+        match tokio::time::timeout(WAIT, events.next()).await.expect("an event in time").expect("events open") {
+            ClientEvent::CustomerId(_) | ClientEvent::UserData(_) => continue,
+            event => return event,
+        }
+    }
+}
+
+async fn connected(server: &TestServer) -> (confab_sdk::Client, Events) {
+    let (client, mut events) = confab_sdk::native::connect(Config::new(&server.url, ORG));
+    assert!(matches!(next_event(&mut events).await, ClientEvent::Connected { .. }));
+    (client, events)
+}
+
+fn props(value: serde_json::Value) -> confab_sdk::protocol::Properties {
+    value.as_object().unwrap().clone()
+}
+
+#[tokio::test]
+async fn properties_rating_and_seen_markers_through_the_sdk() {
+    let server = TestServer::start().await;
+    let (client, mut events) = connected(&server).await;
+    let chat = client.start_chat(Some("hello")).await.unwrap();
+    let thread = chat.thread.unwrap();
+    let event_id = thread.events[0].id.clone().unwrap();
+
+    client.update_chat_properties(&chat.id, props(json!({"shop": {"cart": 3}}))).await.unwrap();
+    assert!(matches!(next_event(&mut events).await, ClientEvent::ChatPropertiesUpdated(_)));
+    client.update_thread_properties(&chat.id, &thread.id, props(json!({"shop": {"step": "pay"}}))).await.unwrap();
+    assert!(matches!(next_event(&mut events).await, ClientEvent::ThreadPropertiesUpdated(_)));
+    client
+        .update_event_properties(&chat.id, &thread.id, &event_id, props(json!({"shop": {"liked": true}})))
+        .await
+        .unwrap();
+    assert!(matches!(next_event(&mut events).await, ClientEvent::EventPropertiesUpdated(_)));
+    let names = [("shop".to_owned(), vec!["cart".to_owned()])].into();
+    client.delete_chat_properties(&chat.id, names).await.unwrap();
+    assert!(matches!(next_event(&mut events).await, ClientEvent::ChatPropertiesDeleted(_)));
+    let read = client.get_chat(&chat.id, None).await.unwrap();
+    assert!(read.properties.unwrap_or_default().get("shop").is_none(), "the emptied namespace is gone");
+
+    // The customer rates the ended chat, then takes the rating back.
+    client.deactivate_chat(&chat.id).await.unwrap();
+    assert!(matches!(next_event(&mut events).await, ClientEvent::ChatDeactivated(_)));
+    client.rate_chat(&chat.id, Rating { score: 1, comment: Some("Quick and kind".into()) }).await.unwrap();
+    let ClientEvent::ThreadPropertiesUpdated(rated) = next_event(&mut events).await else { panic!("rating pushed") };
+    assert_eq!(rated.properties["rating"], json!({"score": 1, "comment": "Quick and kind"}));
+    client.cancel_rate(&chat.id, &["score", "comment"]).await.unwrap();
+    assert!(matches!(next_event(&mut events).await, ClientEvent::ThreadPropertiesDeleted(_)));
+
+    client.mark_events_as_seen(&chat.id, "2030-01-01T00:00:00.000000Z").await.unwrap();
+    let ClientEvent::EventsMarkedAsSeen(seen) = next_event(&mut events).await else { panic!("seen marker pushed") };
+    assert_eq!(seen.chat_id, chat.id);
+    let error = client.mark_events_as_seen(&chat.id, "yesterday").await.unwrap_err();
+    assert_eq!(error.code(), "VALIDATION");
+}
+
+#[tokio::test]
+async fn the_customer_groups_forms_and_link_previews_through_the_sdk() {
+    let server = TestServer::start().await;
+    let (client, _events) = connected(&server).await;
+    let update =
+        CustomerUpdate { name: Some("Ann".into()), email: Some("ann@example.com".into()), ..Default::default() };
+    client.update_customer(update).await.unwrap();
+    client.set_customer_session_fields(vec![json!({"plan": "pro"}).as_object().unwrap().clone()]).await.unwrap();
+    let page = confab_sdk::protocol::action::CustomerPage {
+        url: Some("https://shop.example/cart".into()),
+        title: Some("Cart".into()),
+    };
+    client.update_customer_page(page).await.unwrap();
+    let me = client.get_customer().await.unwrap();
+    assert_eq!((me.name.as_deref(), me.email.as_deref()), (Some("Ann"), Some("ann@example.com")));
+    let stats = me.statistics.unwrap();
+    assert!(stats.visits_count >= 1 && stats.page_views_count >= 1, "{stats:?}");
+
+    let statuses = client.list_group_statuses(None).await.unwrap();
+    assert_eq!(statuses.get(&0), Some(&confab_sdk::protocol::action::GroupStatus::Offline));
+    assert_eq!(client.list_group_statuses(Some(vec![77])).await.unwrap_err().code(), "GROUP_NOT_FOUND");
+    assert_eq!(client.get_predicted_agent(None).await.unwrap_err().code(), "GROUP_OFFLINE");
+    let ticket = client.get_form(0, FormType::Ticket).await.unwrap();
+    assert!(ticket.enabled && !ticket.form.unwrap().fields.is_empty());
+
+    // Link previews refuse what the server must not fetch.
+    for url in ["http://10.0.0.1/", "file:///etc/passwd"] {
+        assert_eq!(client.get_url_info(url).await.unwrap_err().code(), "VALIDATION", "{url}");
+    }
+}
+
+#[tokio::test]
+async fn a_greeting_is_shown_and_accepting_it_starts_the_chat_through_the_sdk() {
+    let server = TestServer::start().await;
+    let (client, mut events) = connected(&server).await;
+    let me = client.get_customer().await.unwrap().id;
+    let (status, sent) = server.agent("send_greeting", json!({"customer_id": me, "text": "Need a hand?"})).await;
+    assert_eq!(status, 200, "{sent}");
+    let ClientEvent::IncomingGreeting(greeting) = next_event(&mut events).await else { panic!("greeting pushed") };
+    assert_eq!(greeting.event.text(), Some("Need a hand?"));
+    client.accept_greeting(greeting.id, &greeting.unique_id).await.unwrap();
+    let mut accepted = false;
+    let mut chat = None;
+    while !(accepted && chat.is_some()) {
+        match next_event(&mut events).await {
+            ClientEvent::GreetingAccepted { .. } => accepted = true,
+            ClientEvent::IncomingChat(incoming) => chat = Some(incoming.chat),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(chat.unwrap().thread.unwrap().events[0].text(), Some("Need a hand?"));
+    assert_eq!(client.cancel_greeting(&greeting.unique_id).await.unwrap_err().code(), "VALIDATION");
+    assert_eq!(client.get_customer().await.unwrap().statistics.unwrap().greetings_accepted_count, 1);
+}
