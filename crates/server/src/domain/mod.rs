@@ -254,39 +254,6 @@ pub enum DomainEvent {
     },
 }
 
-impl DomainEvent {
-    /// The chat the change happened in (`None` for changes of a customer).
-    pub fn chat_id(&self) -> Option<&str> {
-        match self {
-            DomainEvent::ChatStarted { chat, .. } => Some(&chat.id),
-            DomainEvent::UserAdded { chat_id, .. }
-            | DomainEvent::EventAdded { chat_id, .. }
-            | DomainEvent::ChatDeactivated { chat_id, .. }
-            | DomainEvent::RichMessagePostback { chat_id, .. }
-            | DomainEvent::EventsSeen { chat_id, .. }
-            | DomainEvent::SneakPeek { chat_id, .. }
-            | DomainEvent::TypingIndicator { chat_id, .. }
-            | DomainEvent::ChatPropertiesUpdated { chat_id, .. }
-            | DomainEvent::ChatPropertiesDeleted { chat_id, .. }
-            | DomainEvent::ThreadPropertiesUpdated { chat_id, .. }
-            | DomainEvent::ThreadPropertiesDeleted { chat_id, .. }
-            | DomainEvent::EventPropertiesUpdated { chat_id, .. }
-            | DomainEvent::EventPropertiesDeleted { chat_id, .. }
-            | DomainEvent::UserRemoved { chat_id, .. }
-            | DomainEvent::ChatTransferred { chat_id, .. }
-            | DomainEvent::QueuePositionUpdated { chat_id, .. } => Some(chat_id),
-            DomainEvent::CustomerUpdated { .. }
-            | DomainEvent::CustomerPageUpdated { .. }
-            | DomainEvent::Multicast { .. }
-            | DomainEvent::GreetingShown { .. }
-            | DomainEvent::GreetingAccepted { .. }
-            | DomainEvent::GreetingCanceled { .. }
-            | DomainEvent::CustomerDisconnected { .. }
-            | DomainEvent::GroupStatusChanged { .. } => None,
-        }
-    }
-}
-
 /// The domain: the store, the clock, and the settings the rules depend on.
 pub struct Domain {
     pub store: Store,

@@ -26,11 +26,10 @@ use confab_protocol::push::{
 };
 use hub::{Hub, SocketHandle};
 
-/// The socket a request came from, whose user asked, and its `request_id`.
+/// The socket a request came from, and its `request_id`.
 #[derive(Debug, Clone)]
 pub struct Origin {
     pub socket: SocketHandle,
-    pub user_id: String,
     pub request_id: Option<String>,
 }
 

@@ -19,13 +19,13 @@ mod url_info;
 
 use crate::AppState;
 use crate::domain::{DomainEvent, Requester};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fanout::Origin;
 use crate::fanout::hub::SocketHandle;
 use crate::rate::TokenBucket;
+use confab_protocol::Request;
 use confab_protocol::action::Action;
 use confab_protocol::frame::ResponseFrame;
-use confab_protocol::{ErrorType, Request};
 use std::sync::{Arc, Mutex};
 
 /// One request from a logged-in customer.
@@ -68,11 +68,7 @@ impl Call {
 
     /// Pushes the domain events; this socket's copies carry the request's id.
     pub fn fan_out(&self, events: &[DomainEvent]) {
-        let origin = Origin {
-            socket: self.socket.clone(),
-            user_id: self.customer_id().to_owned(),
-            request_id: self.request_id.clone(),
-        };
+        let origin = Origin { socket: self.socket.clone(), request_id: self.request_id.clone() };
         self.state.fanout.deliver(events, Some(&origin));
     }
 }
@@ -109,10 +105,4 @@ pub(super) async fn dispatch(call: &Call, request: Request) -> Result<()> {
         Request::GetUrlInfo(r) => url_info::get_url_info(call, r).await,
         Request::Login(_) | Request::Ping(_) => unreachable!("the socket serves these itself"),
     }
-}
-
-/// The answer of an action this server does not implement yet.
-#[allow(dead_code)]
-pub(super) fn not_yet<A: Action>() -> Error {
-    Error::new(ErrorType::NotAllowed, format!("`{}` is not supported by this server yet", A::NAME))
 }
