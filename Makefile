@@ -32,9 +32,11 @@ test: tools test-native test-wasm test-e2e test-e2e-cluster
 test-native:
 	cargo test $(NATIVE)
 
-## test-wasm: widget components and hooks in headless Chromium (wasm-bindgen-test)
+## test-wasm: widget components and hooks, and the SDK's browser adapter against a real server,
+## in headless Chromium (wasm-bindgen-test)
 test-wasm:
 	cargo test -p confab-widget --target wasm32-unknown-unknown --test browser
+	scripts/test-sdk-web.sh
 
 ## test-e2e: the demo website + widget + server in real Chromium (screenshot in e2e/output/)
 test-e2e: widget
