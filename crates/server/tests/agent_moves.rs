@@ -4,18 +4,8 @@
 mod common;
 
 use common::*;
-use confab_server::store::AgentSeed;
 use serde_json::{Value, json};
 use std::time::Duration;
-
-const ALEX: &str = "alex@confab.example";
-const SAM: &str = "sam@confab.example";
-
-/// A second agent, Sam, beside the first (Alex).
-async fn with_sam(server: &TestServer) {
-    let seed = AgentSeed { id: SAM.into(), name: "Sam Lee".into(), job_title: "Support Agent".into() };
-    server.server.as_ref().unwrap().state.domain.upsert_agent(&seed, "sam-token").await.unwrap();
-}
 
 /// A customer's socket and chat, which Alex has joined by writing in it.
 async fn chat_with_alex(server: &TestServer) -> (Rtm, String, String) {

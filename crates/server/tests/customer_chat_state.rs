@@ -9,11 +9,10 @@ mod common;
 
 use common::*;
 use confab_server::clock::{Clock, Micros};
-use confab_server::fanout::hub::SocketQueue;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const AGENT: &str = "alex@confab.example";
+const AGENT: &str = ALEX;
 const START: Micros = Micros(1_795_000_000_000_000);
 
 /// A customer with a chat (one message, "hello") and two sockets: `first` started the chat,
@@ -98,29 +97,6 @@ async fn pushed(rtm: &mut Rtm, push: &str) -> Value {
 
 async fn still_serving(rtm: &mut Rtm) {
     assert_eq!(rtm.request("ping", json!({})).await["success"], true);
-}
-
-/// An agent's socket as the hub knows it: subscribed under the agent's id, its queue read here.
-struct AgentSocket(SocketQueue);
-
-impl AgentSocket {
-    fn subscribe(server: &TestServer, agent_id: &str) -> Self {
-        let hub = &server.server.as_ref().unwrap().state.fanout.hub;
-        let (handle, queue) = hub.open_socket();
-        hub.subscribe(agent_id, &handle);
-        AgentSocket(queue)
-    }
-
-    async fn next(&mut self) -> Value {
-        let frame = tokio::time::timeout(WAIT, self.0.frames.recv()).await.expect("a frame in time").unwrap();
-        serde_json::from_str(std::str::from_utf8(frame.as_ref()).unwrap()).unwrap()
-    }
-
-    async fn silent(&mut self) {
-        if let Ok(Some(frame)) = tokio::time::timeout(Duration::from_millis(100), self.0.frames.recv()).await {
-            panic!("unexpected frame {}", std::str::from_utf8(frame.as_ref()).unwrap());
-        }
-    }
 }
 
 fn rich_message(button_url: &str) -> Value {

@@ -9,8 +9,6 @@ use common::*;
 use confab_server::limits::{MAX_CHATS_PER_AGENT, QUEUE_WAIT_PER_POSITION_SECS};
 use serde_json::{Value, json};
 
-const ALEX: &str = "alex@confab.example";
-
 async fn set_status(server: &TestServer, status: &str) {
     let (code, body) = server.agent("set_routing_status", json!({"status": status})).await;
     assert_eq!((code, &body), (200, &json!({})));

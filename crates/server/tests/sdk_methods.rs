@@ -123,3 +123,122 @@ async fn a_greeting_is_shown_and_accepting_it_starts_the_chat_through_the_sdk() 
     assert_eq!(client.cancel_greeting(&greeting.unique_id).await.unwrap_err().code(), "VALIDATION");
     assert_eq!(client.get_customer().await.unwrap().statistics.unwrap().greetings_accepted_count, 1);
 }
+
+/// A chat the SDK started, which Alex has joined by sending `event`; returns the chat, its
+/// thread and Alex's event id.
+async fn chat_joined_by_alex(
+    server: &TestServer,
+    client: &confab_sdk::Client,
+    events: &mut Events,
+    event: serde_json::Value,
+) -> (String, String, String) {
+    let chat = client.start_chat(Some("hello")).await.unwrap();
+    let (status, sent) = server.agent("send_event", json!({"chat_id": chat.id, "event": event})).await;
+    assert_eq!(status, 200, "{sent}");
+    let ClientEvent::UserAddedToChat(added) = next_event(events).await else { panic!("Alex joins first") };
+    assert_eq!(added.user.id(), ALEX);
+    let ClientEvent::IncomingEvent(incoming) = next_event(events).await else { panic!("then his event") };
+    let event_id = incoming.event.id.clone().unwrap();
+    assert_eq!(Some(event_id.as_str()), sent["event_id"].as_str());
+    (chat.id, incoming.thread_id, event_id)
+}
+
+#[tokio::test]
+async fn what_agents_do_arrives_as_typed_events_through_the_sdk() {
+    let server = TestServer::start().await;
+    with_sam(&server).await;
+    let (client, mut events) = connected(&server).await;
+    let me = client.get_customer().await.unwrap().id;
+    let (chat_id, thread_id, _) =
+        chat_joined_by_alex(&server, &client, &mut events, json!({"type": "message", "text": "Hi!"})).await;
+
+    let typing = json!({"chat_id": chat_id, "is_typing": true});
+    assert_eq!(server.agent("send_typing_indicator", typing).await.0, 200);
+    let ClientEvent::IncomingTypingIndicator(typing) = next_event(&mut events).await else { panic!("typing") };
+    assert_eq!((typing.chat_id.as_str(), typing.typing_indicator.author_id.as_str()), (chat_id.as_str(), ALEX));
+    assert!(typing.typing_indicator.is_typing);
+
+    let sam = json!({"chat_id": chat_id, "user_id": SAM, "user_type": "agent"});
+    let visible = json!({"chat_id": chat_id, "user_id": SAM, "user_type": "agent", "visibility": "all"});
+    assert_eq!(server.agent("add_user_to_chat", visible).await.0, 200);
+    let ClientEvent::UserAddedToChat(added) = next_event(&mut events).await else { panic!("Sam added") };
+    assert_eq!((added.user.id(), added.thread_id.as_deref()), (SAM, Some(thread_id.as_str())));
+    assert_eq!(server.agent("remove_user_from_chat", sam).await.0, 200);
+    let ClientEvent::UserRemovedFromChat(removed) = next_event(&mut events).await else { panic!("Sam removed") };
+    assert_eq!(removed.user_id, SAM);
+
+    // Alex hands the chat to Sam: the transfer, then Sam in, then Alex out.
+    let transfer = json!({"id": chat_id, "target": {"type": "agent", "ids": [SAM]}});
+    assert_eq!(server.agent("transfer_chat", transfer).await.0, 200);
+    let ClientEvent::ChatTransferred(moved) = next_event(&mut events).await else { panic!("transferred") };
+    assert_eq!(moved.transferred_to.agent_ids, Some(vec![SAM.to_owned()]));
+    assert_eq!(moved.requester_id.as_deref(), Some(ALEX));
+    let ClientEvent::UserAddedToChat(added) = next_event(&mut events).await else { panic!("Sam in") };
+    assert_eq!(added.user.id(), SAM);
+    let ClientEvent::UserRemovedFromChat(removed) = next_event(&mut events).await else { panic!("Alex out") };
+    assert_eq!(removed.user_id, ALEX);
+
+    let multicast = json!({"recipients": {"customers": {"ids": [me]}}, "content": {"sale": "20%"}, "type": "promo"});
+    assert_eq!(server.agent("multicast", multicast).await.0, 200);
+    let ClientEvent::IncomingMulticast(multicast) = next_event(&mut events).await else { panic!("multicast") };
+    assert_eq!(multicast.content, json!({"sale": "20%"}));
+    assert_eq!((multicast.author_id.as_deref(), multicast.kind.as_deref()), (Some(ALEX), Some("promo")));
+}
+
+#[tokio::test]
+async fn postbacks_sneak_peeks_and_tickets_through_the_sdk() {
+    use confab_sdk::protocol::action::Postback;
+    use confab_sdk::protocol::entity::{FilledFormBody, FilledFormField};
+    use confab_sdk::ticket::TicketForm;
+
+    let server = TestServer::start().await;
+    let (client, mut events) = connected(&server).await;
+    let rich = json!({"type": "rich_message", "template_id": "quick_replies", "elements": [{
+        "title": "Which plan?",
+        "buttons": [{"type": "message", "text": "Pro", "postback_id": "pick_pro", "value": "pro"}]
+    }]});
+    let (chat_id, thread_id, rich_id) = chat_joined_by_alex(&server, &client, &mut events, rich).await;
+    let mut alex = AgentSocket::subscribe(&server, ALEX);
+
+    let click = Postback { id: "pick_pro".into(), toggled: true };
+    client.send_rich_message_postback(&chat_id, &thread_id, &rich_id, click.clone()).await.unwrap();
+    let ClientEvent::IncomingRichMessagePostback(mine) = next_event(&mut events).await else { panic!("postback") };
+    assert_eq!((mine.event_id.as_str(), &mine.postback), (rich_id.as_str(), &click));
+    let theirs = alex.next().await;
+    assert_eq!(theirs["action"], "incoming_rich_message_postback");
+    assert_eq!(theirs["payload"]["postback"], json!({"id": "pick_pro", "toggled": true}));
+    let unknown = Postback { id: "no_such_button".into(), toggled: true };
+    let refused = client.send_rich_message_postback(&chat_id, &thread_id, &rich_id, unknown).await.unwrap_err();
+    assert_eq!(refused.code(), "VALIDATION");
+
+    // What the visitor is typing reaches Alex, not the visitor's own sockets.
+    client.set_sneak_peek(&chat_id, "is the pro plan month");
+    let peek = alex.next().await;
+    assert_eq!(peek["action"], "incoming_sneak_peek", "{peek}");
+    assert_eq!(peek["payload"]["sneak_peek"]["text"], "is the pro plan month");
+    alex.silent().await;
+
+    let field = |kind: &str, label: &str, answer: &str| FilledFormField {
+        id: None,
+        kind: kind.into(),
+        label: label.into(),
+        answer: Some(answer.into()),
+        answers: None,
+    };
+    let filled = |fields| TicketForm {
+        filled_form: FilledFormBody { form_id: "ticket".into(), fields },
+        group_id: Some(0),
+        time_zone: Some("Europe/Warsaw".into()),
+    };
+    let ticket = client
+        .send_ticket_form(filled(vec![
+            field("email", "Your email:", "ann@example.com"),
+            field("textarea", "Your message:", "Where is my order?"),
+        ]))
+        .await
+        .unwrap();
+    let stored = server.server.as_ref().unwrap().state.domain.ticket(ticket["id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(stored, Some((0, "ann@example.com".into(), "Your message: Where is my order?".into())));
+    let missing_mail = client.send_ticket_form(filled(vec![field("textarea", "Your message:", "Hi")])).await;
+    assert_eq!(missing_mail.unwrap_err().code(), "VALIDATION");
+}

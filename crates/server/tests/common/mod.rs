@@ -17,6 +17,10 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 pub const AGENT_TOKEN: &str = "test-agent-token";
+/// The first agent, whose token is `AGENT_TOKEN`.
+pub const ALEX: &str = "alex@confab.example";
+/// A second agent, once `with_sam` has added him.
+pub const SAM: &str = "sam@confab.example";
 pub const ORG: &str = DEMO_ORGANIZATION_ID;
 /// How long a test waits for any single frame.
 pub const WAIT: Duration = Duration::from_secs(5);
@@ -221,6 +225,36 @@ impl Rtm {
     pub async fn silent(&mut self, within: Duration) {
         if let Ok(Some(Ok(Message::Text(text)))) = tokio::time::timeout(within, self.ws.next()).await {
             panic!("unexpected frame {text}");
+        }
+    }
+}
+
+/// Adds a second agent, Sam, beside the first (Alex).
+pub async fn with_sam(server: &TestServer) {
+    let seed =
+        confab_server::store::AgentSeed { id: SAM.into(), name: "Sam Lee".into(), job_title: "Support Agent".into() };
+    server.server.as_ref().unwrap().state.domain.upsert_agent(&seed, "sam-token").await.unwrap();
+}
+
+/// An agent's socket as the hub knows it: subscribed under the agent's id, its queue read here.
+pub struct AgentSocket(confab_server::fanout::hub::SocketQueue);
+
+impl AgentSocket {
+    pub fn subscribe(server: &TestServer, agent_id: &str) -> Self {
+        let hub = &server.server.as_ref().unwrap().state.fanout.hub;
+        let (handle, queue) = hub.open_socket();
+        hub.subscribe(agent_id, &handle);
+        AgentSocket(queue)
+    }
+
+    pub async fn next(&mut self) -> Value {
+        let frame = tokio::time::timeout(WAIT, self.0.frames.recv()).await.expect("a frame in time").unwrap();
+        serde_json::from_str(std::str::from_utf8(frame.as_ref()).unwrap()).unwrap()
+    }
+
+    pub async fn silent(&mut self) {
+        if let Ok(Some(frame)) = tokio::time::timeout(Duration::from_millis(100), self.0.frames.recv()).await {
+            panic!("unexpected frame {}", std::str::from_utf8(frame.as_ref()).unwrap());
         }
     }
 }
