@@ -47,6 +47,8 @@ impl<'a> FromIterator<&'a str> for Recipients<'a> {
 }
 
 /// What a domain event becomes.
+// Built, delivered and dropped at once: a box per push would cost more than the size.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Delivery<'a> {
     /// A push, and the users it is for.
