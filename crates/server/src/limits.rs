@@ -12,6 +12,10 @@ pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// too big").
 pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 
+/// The close text of a socket that sent a frame over `MAX_FRAME_BYTES`.
+pub const OVERSIZED_FRAME_CLOSE_TEXT: &str = "frame larger than 64 KiB";
+const _: () = assert!(MAX_FRAME_BYTES == 64 * 1024, "OVERSIZED_FRAME_CLOSE_TEXT names the limit");
+
 /// Longest message text accepted in a `message` event.
 pub const MAX_MESSAGE_TEXT_BYTES: usize = 16 * 1024;
 

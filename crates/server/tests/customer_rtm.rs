@@ -95,7 +95,8 @@ async fn an_oversized_frame_closes_only_that_socket_with_1009() {
         let (mut rtm, _, _) = Rtm::logged_in(&server).await;
         rtm.send_text(&"x".repeat(size)).await;
         let (_, close) = rtm.closed().await;
-        assert_eq!(close.map(|c| c.0), Some(1009), "a {size}-byte frame is refused with 1009 (message too big)");
+        let expected = (1009, confab_server::limits::OVERSIZED_FRAME_CLOSE_TEXT.to_owned());
+        assert_eq!(close, Some(expected), "a {size}-byte frame is refused with 1009 (message too big)");
         assert_eq!(other.request("ping", json!({})).await["success"], true);
     }
 }

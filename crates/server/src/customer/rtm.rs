@@ -289,7 +289,7 @@ async fn run(socket: WebSocket, state: AppState, pending: PendingSocket) {
                 Some(Err(e)) => break is_oversized(e).then_some(Goodbye {
                     reason: None,
                     code: close_code::SIZE,
-                    text: "frame larger than 64 KiB",
+                    text: crate::limits::OVERSIZED_FRAME_CLOSE_TEXT,
                 }),
                 Some(Ok(Message::Close(_))) | None => break None,
             },
