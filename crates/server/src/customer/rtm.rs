@@ -372,6 +372,10 @@ impl Session {
             return;
         }
         if let Some((request_id, request)) = self.waiting.pop_front() {
+            if self.waiting.is_empty() {
+                // An idle socket keeps no queue: requests are large, and most sockets idle.
+                self.waiting = VecDeque::new();
+            }
             let runner = RunningRequest {
                 call: Call {
                     state: self.state.clone(),
