@@ -52,6 +52,19 @@ async fn properties_rating_and_seen_markers_through_the_sdk() {
     assert!(matches!(next_event(&mut events).await, ClientEvent::ChatPropertiesDeleted(_)));
     let read = client.get_chat(&chat.id, None).await.unwrap();
     assert!(read.properties.unwrap_or_default().get("shop").is_none(), "the emptied namespace is gone");
+    let names = [("shop".to_owned(), vec!["step".to_owned()])].into();
+    client.delete_thread_properties(&chat.id, &thread.id, names).await.unwrap();
+    assert!(matches!(next_event(&mut events).await, ClientEvent::ThreadPropertiesDeleted(_)));
+    let names = [("shop".to_owned(), vec!["liked".to_owned()])].into();
+    client.delete_event_properties(&chat.id, &thread.id, &event_id, names).await.unwrap();
+    let ClientEvent::EventPropertiesDeleted(deleted) = next_event(&mut events).await else { panic!("deleted") };
+    assert_eq!(deleted.event_id, event_id);
+    let read = client.get_chat(&chat.id, None).await.unwrap().thread.unwrap();
+    assert!(read.properties.unwrap_or_default().get("shop").is_none());
+    assert!(read.events[0].properties.clone().unwrap_or_default().get("shop").is_none());
+    let names = [("shop".to_owned(), vec!["liked".to_owned()])].into();
+    let unknown = client.delete_event_properties(&chat.id, &thread.id, "NOSUCH_9", names).await.unwrap_err();
+    assert_eq!(unknown.code(), "NOT_FOUND");
 
     // The customer rates the ended chat, then takes the rating back.
     client.deactivate_chat(&chat.id).await.unwrap();
@@ -241,4 +254,27 @@ async fn postbacks_sneak_peeks_and_tickets_through_the_sdk() {
     assert_eq!(stored, Some((0, "ann@example.com".into(), "Your message: Where is my order?".into())));
     let missing_mail = client.send_ticket_form(filled(vec![field("textarea", "Your message:", "Hi")])).await;
     assert_eq!(missing_mail.unwrap_err().code(), "VALIDATION");
+}
+
+#[tokio::test]
+async fn disconnect_holds_until_connect_and_the_chat_is_still_there() {
+    let server = TestServer::start().await;
+    let (client, mut events) = connected(&server).await;
+    let chat = client.start_chat(Some("before the break")).await.unwrap();
+
+    client.disconnect();
+    // A call racing the disconnect is sent and lost with the socket; later ones fail at once.
+    let racing = client.get_customer().await.unwrap_err();
+    assert!(["CONNECTION_LOST", "NO_CONNECTION"].contains(&racing.code().as_str()), "{racing}");
+    assert_eq!(client.get_customer().await.unwrap_err().code(), "NO_CONNECTION");
+    // Nothing reconnects on its own.
+    while let Ok(event) = tokio::time::timeout(std::time::Duration::from_millis(300), events.next()).await {
+        assert!(matches!(event, Some(ClientEvent::UserData(_))), "silent, not {event:?}");
+    }
+
+    client.connect();
+    let ClientEvent::Connected { chats, .. } = next_event(&mut events).await else { panic!("connected again") };
+    assert_eq!(chats.iter().map(|c| c.chat_id.as_str()).collect::<Vec<_>>(), [chat.id.as_str()]);
+    let texts = client.get_chat(&chat.id, None).await.unwrap().thread.unwrap();
+    assert_eq!(texts.events[0].text(), Some("before the break"));
 }
