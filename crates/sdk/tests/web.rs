@@ -1,6 +1,7 @@
 //! The browser adapter in headless Chromium (wasm-bindgen-test) against a real Confab server:
-//! the page's WebSocket, `fetch` with the identity cookie, and `XMLHttpRequest` uploads with
-//! their real progress events and `abort()`.
+//! the page's WebSocket, `fetch` with the identity cookie (two tabs, one visitor),
+//! `XMLHttpRequest` uploads with their real progress events and `abort()`, and the window's
+//! `online` / `offline` events.
 //!
 //! `scripts/test-sdk-web.sh` starts the server (a fresh SQLite database) and runs this with
 //! `CONFAB_TEST_SERVER` / `CONFAB_TEST_ORGANIZATION` set at build time and the test page served
@@ -176,4 +177,46 @@ async fn destroy_ends_the_client() {
     within("the events to end", async { while events.next().await.is_some() {} }).await;
     let refused = within("a refused call", client.get_customer()).await.unwrap_err();
     assert_eq!(refused.code(), "SDK_DESTROYED");
+}
+
+/// What one tab changes about the visitor reaches the other tab as `customer_updated` and
+/// `customer_page_updated`.
+#[wasm_bindgen_test]
+async fn the_visitors_details_and_page_reach_the_other_tab() {
+    use confab_sdk::protocol::action::{CustomerPage, CustomerUpdate};
+    let (first, _first_events, customer, _) = connected().await;
+    let (_second, mut second_events, ..) = connected().await;
+
+    let update =
+        CustomerUpdate { name: Some("Ada".into()), email: Some("ada@example.com".into()), ..Default::default() };
+    within("update_customer", first.update_customer(update)).await.expect("updated");
+    let updated = wait_for(&mut second_events, "customer_updated", |event| match event {
+        ClientEvent::CustomerUpdated(customer) => Some(customer),
+        _ => None,
+    })
+    .await;
+    assert_eq!((updated.id.as_str(), updated.name.as_deref()), (customer.as_str(), Some("Ada")));
+
+    let page = CustomerPage { url: Some("https://shop.example/cart".into()), title: Some("Cart".into()) };
+    within("update_customer_page", first.update_customer_page(page)).await.expect("page updated");
+    let moved = wait_for(&mut second_events, "customer_page_updated", |event| match event {
+        ClientEvent::CustomerPageUpdated(page) => Some(page),
+        _ => None,
+    })
+    .await;
+    assert_eq!((moved.url.as_str(), moved.title.as_deref()), ("https://shop.example/cart", Some("Cart")));
+}
+
+/// The window's `offline` event makes the connection unstable; `online` probes the socket, and
+/// the server's answer makes it recovered.
+#[wasm_bindgen_test]
+async fn offline_then_online_is_unstable_then_recovered() {
+    let (_client, mut events, ..) = connected().await;
+    let window = web_sys::window().unwrap();
+    window.dispatch_event(&web_sys::Event::new("offline").unwrap()).unwrap();
+    wait_for(&mut events, "connection_unstable", |event| (event == ClientEvent::ConnectionUnstable).then_some(()))
+        .await;
+    window.dispatch_event(&web_sys::Event::new("online").unwrap()).unwrap();
+    wait_for(&mut events, "connection_recovered", |event| (event == ClientEvent::ConnectionRecovered).then_some(()))
+        .await;
 }

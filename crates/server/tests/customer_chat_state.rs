@@ -508,8 +508,8 @@ async fn get_customer_answers_the_customer_with_statistics() {
     rtm.send("start_chat", json!({"chat": {"thread": {"events": [{"type":"message","text":"hello"}]}}})).await;
     rtm.recv().await;
     rtm.recv().await;
-    let reply = rtm.request("update_customer_page", json!({"url": "https://shop.example/cart", "title": "Cart"})).await;
-    assert_eq!(reply["success"], true);
+    let page = json!({"url": "https://shop.example/cart", "title": "Cart"});
+    ok_then_push(&mut rtm, "update_customer_page", page, "customer_page_updated").await;
 
     let customer = rtm.request("get_customer", json!({})).await["payload"].clone();
     assert_eq!(customer["type"], "customer");
@@ -605,23 +605,20 @@ async fn set_customer_session_fields_merges_by_key_within_a_limit() {
 }
 
 #[tokio::test]
-async fn update_customer_page_counts_a_view_and_tells_the_agents_only() {
+async fn update_customer_page_counts_a_view_and_tells_the_agents_and_the_other_tabs() {
     let (server, _clock) = server_on_manual_clock().await;
     let mut me = Customer::with_chat(&server).await;
     me.agent_joins(&server, json!({"type":"message","text":"Hi"})).await;
     let mut agent = AgentSocket::subscribe(&server, AGENT);
 
     let page = json!({"url": "https://shop.example/cart", "title": "Your cart"});
-    let reply = me.first.request("update_customer_page", page).await;
-    assert_eq!(reply["success"], true, "{reply}");
+    let mine = ok_then_push(&mut me.first, "update_customer_page", page, "customer_page_updated").await;
     let frame = agent.next().await;
     assert_eq!(frame["action"], "customer_page_updated");
-    assert_eq!(
-        frame["payload"],
-        json!({"customer_id": me.id, "url": "https://shop.example/cart", "title": "Your cart", "opened_at": START.rfc3339()})
-    );
-    me.first.silent(Duration::from_millis(100)).await;
-    me.second.silent(Duration::from_millis(100)).await;
+    let expected = json!({"customer_id": me.id, "url": "https://shop.example/cart", "title": "Your cart", "opened_at": START.rfc3339()});
+    assert_eq!(frame["payload"], expected);
+    assert_eq!(mine["payload"], expected);
+    assert_eq!(pushed(&mut me.second, "customer_page_updated").await, expected);
     let customer = me.second.request("get_customer", json!({})).await;
     assert_eq!(customer["payload"]["statistics"]["page_views_count"], 1);
 

@@ -165,6 +165,7 @@ async fn inactivity_timeout_after_thirty_minutes_without_activity() {
     // A page change is activity; pings are not.
     let page = rtm.request("update_customer_page", json!({"url": "https://shop.example/cart"})).await;
     assert_eq!(page["success"], true, "{page}");
+    assert_eq!(rtm.recv().await["action"], "customer_page_updated");
     clock.advance(INACTIVITY_TIMEOUT - Duration::from_secs(1));
     assert_eq!(rtm.request("ping", json!({})).await["success"], true, "still up");
     clock.advance(Duration::from_secs(1));

@@ -242,6 +242,7 @@ async fn a_rule_greets_on_a_page_change_once_per_period() {
     let (mut rtm, visitor, _) = Rtm::logged_in(&server).await;
     let other_page = rtm.request("update_customer_page", json!({"url": "https://shop.example/about"})).await;
     assert_eq!(other_page["success"], true);
+    assert_eq!(rtm.recv().await["action"], "customer_page_updated", "no greeting on this page");
     rtm.silent(Duration::from_millis(100)).await;
 
     let cart = json!({"url": "https://shop.example/cart", "title": "Cart"});
@@ -250,12 +251,14 @@ async fn a_rule_greets_on_a_page_change_once_per_period() {
     let push = rtm.recv().await;
     assert_eq!(push["action"], "incoming_greeting");
     assert_eq!(push["payload"]["subtype"], "announcement");
+    assert_eq!(rtm.recv().await["action"], "customer_page_updated");
     let unique_id = push["payload"]["unique_id"].clone();
     assert_eq!(rtm.request("cancel_greeting", json!({"unique_id": unique_id})).await["success"], true);
     assert_eq!(rtm.recv().await["action"], "greeting_canceled");
 
     // Once per period, however often the page is visited.
     assert_eq!(rtm.request("update_customer_page", cart.clone()).await["success"], true);
+    assert_eq!(rtm.recv().await["action"], "customer_page_updated", "no greeting again");
     rtm.silent(Duration::from_millis(100)).await;
     clock.advance(GREETING_RULE_PERIOD);
     let (mut fresh, login) = login_with(&server, &visitor.token().await, json!({"customer_page": cart})).await;

@@ -134,6 +134,14 @@ async fn a_greeting_is_shown_and_accepting_it_starts_the_chat_through_the_sdk() 
     }
     assert_eq!(chat.unwrap().thread.unwrap().events[0].text(), Some("Need a hand?"));
     assert_eq!(client.cancel_greeting(&greeting.unique_id).await.unwrap_err().code(), "VALIDATION");
+
+    // A second greeting, turned down.
+    let (status, _) = server.agent("send_greeting", json!({"customer_id": me, "text": "Still there?"})).await;
+    assert_eq!(status, 200);
+    let ClientEvent::IncomingGreeting(second) = next_event(&mut events).await else { panic!("second greeting") };
+    client.cancel_greeting(&second.unique_id).await.unwrap();
+    let ClientEvent::GreetingCanceled { unique_id } = next_event(&mut events).await else { panic!("canceled") };
+    assert_eq!(unique_id, second.unique_id);
     assert_eq!(client.get_customer().await.unwrap().statistics.unwrap().greetings_accepted_count, 1);
 }
 
@@ -277,4 +285,55 @@ async fn disconnect_holds_until_connect_and_the_chat_is_still_there() {
     assert_eq!(chats.iter().map(|c| c.chat_id.as_str()).collect::<Vec<_>>(), [chat.id.as_str()]);
     let texts = client.get_chat(&chat.id, None).await.unwrap().thread.unwrap();
     assert_eq!(texts.events[0].text(), Some("before the break"));
+}
+
+#[tokio::test]
+async fn availability_and_the_queue_arrive_as_typed_events_through_the_sdk() {
+    use confab_sdk::Availability;
+    use confab_server::limits::MAX_CHATS_PER_AGENT;
+    let server = TestServer::start().await;
+    let set_status = |status: &'static str| {
+        let server = &server;
+        async move { assert_eq!(server.agent("set_routing_status", json!({"status": status})).await.0, 200) }
+    };
+    let (_watcher, mut watching) = confab_sdk::native::connect(Config::new(&server.url, ORG));
+    let ClientEvent::Connected { availability, .. } = next_event(&mut watching).await else { panic!("connected") };
+    assert_eq!(availability, Availability::Offline, "the only agent is offline");
+    set_status("accepting_chats").await;
+    let ClientEvent::AvailabilityUpdated { availability } = next_event(&mut watching).await else { panic!("online") };
+    assert_eq!(availability, Availability::Online);
+
+    // Alex takes as many chats as he may; the next two visitors wait in line.
+    let mut served = Vec::new();
+    for _ in 0..MAX_CHATS_PER_AGENT {
+        let (client, events) = connected(&server).await;
+        served.push((client.start_chat(Some("hi")).await.unwrap().id, client, events));
+    }
+    let mut in_line = Vec::new();
+    for position in [1, 2] {
+        let (client, events) = connected(&server).await;
+        let chat = client.start_chat(Some("anyone there?")).await.unwrap();
+        assert_eq!(chat.thread.as_ref().unwrap().queue.as_ref().unwrap().position, position);
+        in_line.push((chat, client, events));
+    }
+    assert_eq!(server.agent("deactivate_chat", json!({"id": served[0].0})).await.0, 200);
+    let (chat, _, events) = &mut in_line[1];
+    let moved = loop {
+        match next_event(events).await {
+            ClientEvent::QueuePositionUpdated(moved) => break moved,
+            ClientEvent::AvailabilityUpdated { .. } => continue,
+            other => panic!("expected the queue to move, got {other:?}"),
+        }
+    };
+    assert_eq!((moved.chat_id.as_str(), moved.queue.position), (chat.id.as_str(), 1));
+
+    // Filling up and freeing a slot kept the group online (online_for_queue, then online).
+    set_status("offline").await;
+    loop {
+        match next_event(&mut watching).await {
+            ClientEvent::AvailabilityUpdated { availability: Availability::Offline } => break,
+            ClientEvent::AvailabilityUpdated { availability: Availability::Online } => continue,
+            other => panic!("expected availability, got {other:?}"),
+        }
+    }
 }

@@ -558,7 +558,8 @@ async fn customer_fields_session_fields_and_page_views(db: Db) {
         Some(ErrorType::Validation)
     );
 
-    // update_customer_page: a page view, remembered, pushed to the chat's agents only.
+    // update_customer_page: a page view, remembered, pushed to the chat's agents (and, by the
+    // fan-out, to the customer's sockets).
     let events = a
         .update_customer_page(
             &id,

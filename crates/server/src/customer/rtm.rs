@@ -249,6 +249,10 @@ async fn run(socket: WebSocket, state: AppState, pending: PendingSocket) {
                 idle_at = deadline(&state, due);
             }
             Some(frame) = frames.recv() => {
+                if session.flags.take_pushed() {
+                    // A push is chat activity, as of when it goes out.
+                    session.last_active = state.domain.clock.now();
+                }
                 if sink.send(frame.into_message()).await.is_err() {
                     break None;
                 }

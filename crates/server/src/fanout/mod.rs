@@ -256,7 +256,8 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
                 title: title.clone(),
                 opened_at: Some(opened_at.clone()),
             }),
-            agents(members),
+            // The customer's other tabs hear of it too (the SDK's `customer_page_updated`).
+            agents_and(members, customer_id),
         ),
         DomainEvent::GreetingShown { customer_id, greeting } => {
             (Push::IncomingGreeting(greeting.clone()), vec![customer_id.as_str()])

@@ -27,13 +27,14 @@ pub async fn set_customer_session_fields(call: &Call, req: SetCustomerSessionFie
     Ok(())
 }
 
-/// Counts the page view and tells the chat's agents (`customer_page_updated`); the answer
-/// comes first, then the greetings the page's rules show.
+/// Counts the page view; the answer comes first, then the greetings the page's rules show,
+/// then `customer_page_updated` to the chat's agents and the customer's sockets.
 pub async fn update_customer_page(call: &Call, req: UpdateCustomerPageRequest) -> Result<()> {
     let events = call.domain().update_customer_page(call.customer_id(), &req.0).await?;
-    call.fan_out(&events);
     greetings::greet_on_page(call, req.0.url.as_deref(), || {
         call.respond::<UpdateCustomerPageRequest>(Default::default())
     })
-    .await
+    .await?;
+    call.fan_out(&events);
+    Ok(())
 }
