@@ -201,7 +201,7 @@ impl Domain {
     }
 
     /// `update_customer_page`: counts a page view, remembers the page as the customer's last,
-    /// and pushes `customer_page_updated` to the agents of their chat.
+    /// and pushes `customer_page_updated` to the agents of their chat and to the customer.
     pub async fn update_customer_page(&self, customer_id: &str, page: &CustomerPage) -> Result<Vec<DomainEvent>> {
         let (url, title) = valid_page(page)?;
         let now = self.clock.now();
