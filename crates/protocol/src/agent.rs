@@ -1,12 +1,14 @@
 //! Agent Chat Web API v3.6 bodies: `POST /v3.6/agent/action/<action>` with a bearer token.
 //! Failures use [`crate::error::ErrorBody`].
+//!
+//! Requests tolerate fields they do not declare: integrations written against LiveChat send
+//! fields Confab does not use, and must not be refused for them.
 
 use crate::action::SortOrder;
 use crate::entity::{ChatSummary, Event};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ListChatsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<ListChatsFilters>,
@@ -39,7 +41,6 @@ pub struct ListChatsResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct GetChatRequest {
     pub chat_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -47,7 +48,6 @@ pub struct GetChatRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SendEventRequest {
     pub chat_id: String,
     pub event: Event,
@@ -57,7 +57,6 @@ pub struct SendEventRequest {
 
 /// Closes the chat's active thread (v3.6 names the chat `id`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DeactivateChatRequest {
     pub id: String,
 }
@@ -79,7 +78,6 @@ pub struct SendTypingIndicatorRequest {
 /// `send_greeting` (a Confab extension of the Agent Chat Web API): shows the customer a
 /// greeting with `text` from the calling agent, on every socket they have open.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SendGreetingRequest {
     pub customer_id: String,
     pub text: String,
@@ -97,14 +95,12 @@ pub struct SendGreetingResponse {
 
 /// `ban_customer` (v3.6): bans the customer for `ban.days` days.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct BanCustomerRequest {
     pub id: String,
     pub ban: Ban,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Ban {
     pub days: u32,
 }
@@ -113,14 +109,12 @@ pub struct Ban {
 /// get `customer_disconnected` with `logged_out_remotely`), as when the site's own account
 /// behind the visitor logs out elsewhere.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LogoutCustomerRequest {
     pub id: String,
 }
 
 /// `remove_user_from_chat`: only agents can be removed (`user_type: agent`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RemoveUserFromChatRequest {
     pub chat_id: String,
     pub user_id: String,
@@ -131,7 +125,6 @@ pub struct RemoveUserFromChatRequest {
 
 /// `add_user_to_chat`: `visibility` is `all` or `agents`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AddUserToChatRequest {
     pub chat_id: String,
     pub user_id: String,
@@ -143,7 +136,6 @@ pub struct AddUserToChatRequest {
 
 /// `transfer_chat` (v3.6 names the chat `id`); without `target`, within the current group.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TransferChatRequest {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -156,7 +148,6 @@ pub struct TransferChatRequest {
 
 /// Where a chat goes: `type` is `group` (ids are group numbers) or `agent` (agent ids).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TransferTarget {
     #[serde(rename = "type")]
     pub kind: String,
@@ -165,7 +156,6 @@ pub struct TransferTarget {
 
 /// `multicast`: chat-unrelated content for chosen users, not stored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MulticastRequest {
     pub recipients: MulticastRecipients,
     pub content: serde_json::Value,
@@ -206,7 +196,6 @@ impl RoutingStatus {
 
 /// `set_routing_status`: the requester's status, or `agent_id`'s.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SetRoutingStatusRequest {
     pub status: RoutingStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -215,14 +204,12 @@ pub struct SetRoutingStatusRequest {
 
 /// `list_routing_statuses`: every agent's, or those of the agents of `filters.group_ids`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ListRoutingStatusesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<RoutingStatusFilters>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MulticastRecipients {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customers: Option<MulticastCustomers>,
@@ -231,7 +218,6 @@ pub struct MulticastRecipients {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MulticastCustomers {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<bool>,
@@ -240,7 +226,6 @@ pub struct MulticastCustomers {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct MulticastAgents {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<bool>,
@@ -251,7 +236,6 @@ pub struct MulticastAgents {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RoutingStatusFilters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_ids: Option<Vec<u32>>,

@@ -46,6 +46,42 @@ async fn bad_bodies_unknown_actions_and_unknown_chats_are_reported() {
     assert_eq!(response.json::<serde_json::Value>().await.unwrap()["error"]["type"], "validation");
 }
 
+/// Integrations send fields Confab does not use: they are ignored. A documented field that is
+/// missing or of the wrong type is a `validation` error naming it.
+#[tokio::test]
+async fn unknown_fields_are_ignored_and_bad_fields_are_named() {
+    let server = TestServer::start().await;
+    let (mut rtm, chat_id, _) = customer_with_chat(&server).await;
+
+    let body = json!({"chat_id": chat_id, "event": {"type": "message", "text": "Hi", "x_crm_ref": 7},
+        "x_integration": {"name": "crm"}});
+    let (status, sent) = server.agent("send_event", body).await;
+    assert_eq!(status, 200, "{sent}");
+    assert_eq!(rtm.recv().await["action"], "user_added_to_chat");
+    assert_eq!(rtm.recv().await["payload"]["event"]["text"], "Hi");
+    let (status, list) = server.agent("list_chats", json!({"limit": 5, "x_client": "bot"})).await;
+    assert_eq!((status, list["found_chats"].as_u64()), (200, Some(1)), "{list}");
+
+    for (body, named) in [
+        (json!({"event": {"type": "message", "text": "Hi"}}), "missing field `chat_id`"),
+        (json!({"chat_id": 5, "event": {"type": "message", "text": "Hi"}}), "`chat_id`: invalid type: integer `5`"),
+        (json!({"chat_id": chat_id, "event": "Hi"}), "`event`"),
+        (
+            json!({"chat_id": chat_id, "event": {"type": "message", "text": "Hi"}, "attach_to_last_thread": "yes"}),
+            "`attach_to_last_thread`: invalid type: string \"yes\", expected a boolean",
+        ),
+    ] {
+        let (status, reply) = server.agent("send_event", body.clone()).await;
+        assert_eq!((status, reply["error"]["type"].as_str()), (400, Some("validation")), "{body}");
+        let message = reply["error"]["message"].as_str().unwrap();
+        assert!(message.contains(named), "{message:?} names {named:?}");
+        assert!(!message.contains(" at line "), "{message:?}");
+    }
+    let (status, reply) = server.agent("list_chats", json!({"filters": {"group_ids": ["sales"]}})).await;
+    assert_eq!(status, 400);
+    assert!(reply["error"]["message"].as_str().unwrap().contains("`filters.group_ids[0]`"), "{reply}");
+}
+
 #[tokio::test]
 async fn an_agent_reply_reaches_the_visitors_socket_immediately() {
     let server = TestServer::start().await;

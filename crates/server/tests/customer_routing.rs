@@ -283,7 +283,7 @@ async fn agents_set_and_list_routing_statuses() {
     let (code, body) =
         server.agent("set_routing_status", json!({"status": "accepting_chats", "agent_id": "ghost@x"})).await;
     assert_eq!((code, body["error"]["type"].as_str()), (404, Some("not_found")));
-    for bad in [json!({}), json!({"status": "busy"}), json!({"status": 1}), json!({"status": "offline", "agent": ALEX})]
+    for bad in [json!({}), json!({"status": "busy"}), json!({"status": 1}), json!({"status": "offline", "agent_id": 7})]
     {
         let (code, body) = server.agent("set_routing_status", bad.clone()).await;
         assert_eq!((code, body["error"]["type"].as_str()), (400, Some("validation")), "{bad}");

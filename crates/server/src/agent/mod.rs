@@ -52,10 +52,26 @@ impl FromRequestParts<AppState> for AuthenticatedAgent {
     }
 }
 
-/// Reads a JSON body; an empty body is `{}`.
+/// Reads a JSON body; an empty body is `{}`. Fields Confab does not use are ignored (real
+/// integrations send them); a missing or wrongly typed field is a `validation` error that
+/// names it (`event.text: invalid type: integer `5`, expected a string`).
 pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let body = if body.iter().all(u8::is_ascii_whitespace) { b"{}".as_slice() } else { body };
-    serde_json::from_slice(body).map_err(|e| Error::validation(format!("Invalid request body: {e}")))
+    let mut json = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut json).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        // serde_json says where in the text; the field's path says more to a caller.
+        let what = inner.to_string();
+        let what = match what.rsplit_once(" at line ") {
+            Some((what, _)) if inner.line() > 0 => what.to_owned(),
+            _ => what,
+        };
+        match path.as_str() {
+            "." | "" => Error::validation(format!("Invalid request body: {what}")),
+            field => Error::validation(format!("Invalid request body: `{field}`: {what}")),
+        }
+    })
 }
 
 pub async fn action(
