@@ -243,6 +243,22 @@ impl Event {
         Self::outgoing(EventBody::Message(MessageBody { text: text.into(), postback: None }))
     }
 
+    /// A new outgoing file event naming an upload's `url`; the server fills in the file's
+    /// name, type and size from the upload.
+    pub fn file(url: impl Into<String>) -> Self {
+        Self::outgoing(EventBody::File(FileBody {
+            url: url.into(),
+            name: None,
+            content_type: None,
+            size: None,
+            width: None,
+            height: None,
+            thumbnail_url: None,
+            thumbnail2x_url: None,
+            alternative_text: None,
+        }))
+    }
+
     /// A new outgoing event with the given body and no server-assigned fields.
     pub fn outgoing(body: EventBody) -> Self {
         Self {

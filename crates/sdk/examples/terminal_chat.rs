@@ -10,7 +10,7 @@
 //! `/quit` leaves.
 
 use confab_sdk::protocol::Event;
-use confab_sdk::protocol::entity::{Chat, EventBody, FileBody, User};
+use confab_sdk::protocol::entity::{Chat, User};
 use confab_sdk::{ClientEvent, Config, DisconnectOutcome, UploadFile};
 use futures::StreamExt;
 use std::collections::HashMap;
@@ -153,17 +153,7 @@ async fn send_file(client: &confab_sdk::Client, chat_id: &str, path: &str) {
     let (uploaded, ()) = futures::join!(upload, bar);
     match uploaded {
         Ok(uploaded) => {
-            let event = Event::outgoing(EventBody::File(FileBody {
-                url: uploaded.url,
-                name: None,
-                content_type: None,
-                size: None,
-                width: None,
-                height: None,
-                thumbnail_url: None,
-                thumbnail2x_url: None,
-                alternative_text: None,
-            }));
+            let event = Event::file(uploaded.url);
             if let Err(error) = client.send_event(chat_id, event).await {
                 eprintln!("* file not sent ({}): {error}", error.code());
             }

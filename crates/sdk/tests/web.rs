@@ -11,7 +11,7 @@
 #![cfg(all(target_arch = "wasm32", feature = "web"))]
 
 use confab_sdk::protocol::action::LoginChat;
-use confab_sdk::protocol::entity::{Chat, Event, EventBody, FileBody};
+use confab_sdk::protocol::entity::{Chat, Event, EventBody};
 use confab_sdk::{Client, ClientEvent, Config, Events, UploadFile};
 use futures::{FutureExt, StreamExt};
 use std::time::Duration;
@@ -78,21 +78,6 @@ fn noise(len: usize) -> Vec<u8> {
     (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
 }
 
-fn file_event(url: &str) -> Event {
-    let file = FileBody {
-        url: url.to_owned(),
-        name: None,
-        content_type: None,
-        size: None,
-        width: None,
-        height: None,
-        thumbnail_url: None,
-        thumbnail2x_url: None,
-        alternative_text: None,
-    };
-    Event { body: EventBody::File(file), ..Event::message("") }
-}
-
 /// Two tabs of one visitor: the second is the same customer (the cookie the first was given
 /// names it), and what the first sends reaches the second over its own socket.
 #[wasm_bindgen_test]
@@ -142,7 +127,7 @@ async fn an_upload_reports_progress_from_the_browser_and_lands_in_the_chat() {
     assert!(uploaded.url.starts_with(&format!("{SERVER}/files/")), "{}", uploaded.url);
 
     let chat = new_thread(&client, existing, "A file follows").await;
-    let sent = within("send_event", client.send_event(&chat.id, file_event(&uploaded.url))).await.expect("sent");
+    let sent = within("send_event", client.send_event(&chat.id, Event::file(&uploaded.url))).await.expect("sent");
     let EventBody::File(facts) = sent.body else { panic!("a file event") };
     assert_eq!(facts.name.as_deref(), Some("notes.bin"));
     assert_eq!(facts.size, Some(bytes.len() as u64), "the server received every byte");

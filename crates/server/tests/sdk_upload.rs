@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use common::*;
 use confab_sdk::protocol::action::{DynamicConfig, LoginResponse};
-use confab_sdk::protocol::entity::{Customer, Event, EventBody, FileBody, Statistics};
+use confab_sdk::protocol::entity::{Customer, Event, EventBody, Statistics};
 use confab_sdk::protocol::frame::ResponseFrame;
 use confab_sdk::protocol::{Request, RequestFrame, Response, ServerFrame};
 use confab_sdk::upload::MAX_UPLOAD_BYTES;
@@ -95,20 +95,7 @@ async fn an_upload_reports_increasing_progress_and_resolves_with_its_url() {
 
     // Into the chat as a file event: the server states the facts.
     let chat = client.start_chat(Some("here it comes")).await.unwrap();
-    let file = Event {
-        body: EventBody::File(FileBody {
-            url: uploaded.url.clone(),
-            name: None,
-            content_type: None,
-            size: None,
-            width: None,
-            height: None,
-            thumbnail_url: None,
-            thumbnail2x_url: None,
-            alternative_text: None,
-        }),
-        ..Event::message("")
-    };
+    let file = Event::file(&uploaded.url);
     let sent = client.send_event(&chat.id, file).await.unwrap();
     let EventBody::File(facts) = sent.body else { panic!("a file event") };
     assert_eq!(facts.name.as_deref(), Some("notes.bin"));
