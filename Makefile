@@ -36,7 +36,8 @@ test-native:
 ## in headless Chromium (wasm-bindgen-test)
 test-wasm:
 	cargo test -p confab-widget --target wasm32-unknown-unknown --test browser
-	scripts/test-sdk-web.sh
+	cargo build --tests $(NATIVE)
+	CONFAB_SERVER=target/debug/confab-server scripts/test-sdk-web.sh
 
 ## test-e2e: the demo website + widget + server in real Chromium (screenshot in e2e/output/)
 test-e2e: widget

@@ -9,10 +9,14 @@ API_PORT=18490
 PAGE_PORT=18491
 ORGANIZATION=5d0c8a3e-1f2b-4c6d-9e8f-0a1b2c3d4e5f
 
-cargo build -p confab-server
+# `make test-wasm` passes the server the native tests built (same features: no rebuild).
+if [ -z "${CONFAB_SERVER:-}" ]; then
+  cargo build -p confab-server
+  CONFAB_SERVER=target/debug/confab-server
+fi
 data=$(mktemp -d)
 log="$data/server.log"
-target/debug/confab-server --listen "127.0.0.1:$API_PORT" --data-dir "$data" \
+"$CONFAB_SERVER" --listen "127.0.0.1:$API_PORT" --data-dir "$data" \
   --organization-id "$ORGANIZATION" --allowed-origin "http://127.0.0.1:$PAGE_PORT" >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
