@@ -22,7 +22,7 @@ server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$data"' EXIT
 
 for _ in $(seq 100); do
-  curl -fs "http://127.0.0.1:$API_PORT/healthz" >/dev/null && break
+  grep -q "confab-server ready" "$log" && break
   kill -0 $server 2>/dev/null || { cat "$log"; exit 1; }
   sleep 0.1
 done
