@@ -772,12 +772,7 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
     use confab_server::domain::chat_users::Target;
     let clock = Clock::manual(START);
     let (a, b) = (db.node(&clock).await, db.node(&clock).await);
-    let sam = confab_server::store::AgentSeed {
-        id: "sam@confab.example".into(),
-        name: "Sam Lee".into(),
-        job_title: "Support Agent".into(),
-    };
-    a.upsert_agent(&sam, "sam-token").await.unwrap();
+    common::add_sam(&a).await;
     let me = customer(&a).await;
     let (started, _) = a.start_chat(&me, &first_message("hi")).await.unwrap();
     let chat_id = started.chat.id;
@@ -788,35 +783,35 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
 
     // Two nodes add Sam at once: one adds, the other is told Sam is in already.
     let (x, y) = tokio::join!(
-        a.add_user_to_chat(AGENT, &chat_id, &sam.id, "agent", "all", false),
-        b.add_user_to_chat(AGENT, &chat_id, &sam.id, "agent", "all", false),
+        a.add_user_to_chat(AGENT, &chat_id, common::SAM, "agent", "all", false),
+        b.add_user_to_chat(AGENT, &chat_id, common::SAM, "agent", "all", false),
     );
     assert_eq!([x.is_ok(), y.is_ok()].iter().filter(|ok| **ok).count(), 1, "{x:?} {y:?}");
     let events = x.or(y).unwrap();
     match &events[..] {
         [DomainEvent::UserAdded { user, members, agents_only: false, .. }] => {
-            assert_eq!(user.id(), sam.id);
+            assert_eq!(user.id(), common::SAM);
             assert_eq!(members.customers, [me.as_str()]);
-            assert_eq!(members.agents, [AGENT.to_owned(), sam.id.clone()]);
+            assert_eq!(members.agents, [AGENT.to_owned(), common::SAM.to_owned()]);
         }
         other => panic!("{other:?}"),
     }
 
-    let events = b.remove_user_from_chat(AGENT, &chat_id, &sam.id, "agent", false).await.unwrap();
+    let events = b.remove_user_from_chat(AGENT, &chat_id, common::SAM, "agent", false).await.unwrap();
     match &events[..] {
         [DomainEvent::UserRemoved { user_id, reason, members, .. }] => {
-            assert_eq!((user_id.as_str(), reason.as_str()), (sam.id.as_str(), "manual"));
+            assert_eq!((user_id.as_str(), reason.as_str()), (common::SAM, "manual"));
             assert_eq!(members.agents, [AGENT.to_owned()]);
         }
         other => panic!("{other:?}"),
     }
     assert_eq!(agents(a.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()), [AGENT]);
     assert_eq!(
-        kind(a.remove_user_from_chat(AGENT, &chat_id, &sam.id, "agent", false).await),
+        kind(a.remove_user_from_chat(AGENT, &chat_id, common::SAM, "agent", false).await),
         Some(ErrorType::NotFound)
     );
 
-    let to_sam = Some(Target::Agents(vec![sam.id.clone()]));
+    let to_sam = Some(Target::Agents(vec![common::SAM.to_owned()]));
     let events = a.transfer_chat(AGENT, &chat_id, to_sam.clone(), false).await.unwrap();
     let kinds: Vec<&str> = events
         .iter()
@@ -828,7 +823,7 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
         })
         .collect();
     assert_eq!(kinds, ["transferred", "added", "removed"]);
-    assert_eq!(agents(b.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()), [sam.id.as_str()]);
+    assert_eq!(agents(b.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()), [common::SAM]);
     assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, to_sam.clone(), false).await), Some(ErrorType::MissingAccess));
     assert_eq!(
         kind(a.transfer_chat(AGENT, &chat_id, Some(Target::Group(vec![5])), true).await),
@@ -850,7 +845,7 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
 
     a.deactivate_chat(Requester::Customer(&me), &chat_id).await.unwrap();
     assert_eq!(
-        kind(a.add_user_to_chat(AGENT, &chat_id, &sam.id, "agent", "all", true).await),
+        kind(a.add_user_to_chat(AGENT, &chat_id, common::SAM, "agent", "all", true).await),
         Some(ErrorType::ChatInactive)
     );
     assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, to_sam, true).await), Some(ErrorType::ChatInactive));
@@ -966,15 +961,10 @@ async fn a_freed_slot_takes_the_oldest_queued_chat_and_the_queue_moves_up(db: Db
 async fn the_least_loaded_agent_takes_the_chat_and_statuses_follow_routing(db: Db) {
     let clock = Clock::manual(START);
     let node = db.node(&clock).await;
-    let sam = confab_server::store::AgentSeed {
-        id: "sam@confab.example".into(),
-        name: "Sam".into(),
-        job_title: "Support".into(),
-    };
-    node.upsert_agent(&sam, "sam-token").await.unwrap();
+    common::add_sam(&node).await;
     assert_eq!(
         node.routing_statuses(None).await.unwrap(),
-        [(ALEX.to_owned(), RoutingStatus::Offline), (sam.id.clone(), RoutingStatus::Offline)],
+        [(ALEX.to_owned(), RoutingStatus::Offline), (common::SAM.to_owned(), RoutingStatus::Offline)],
         "offline until set"
     );
     assert_eq!(node.group_statuses(None).await.unwrap()[&0], GroupStatus::Offline);
@@ -982,7 +972,7 @@ async fn the_least_loaded_agent_takes_the_chat_and_statuses_follow_routing(db: D
     let events = accepting(&node, ALEX, RoutingStatus::AcceptingChats).await;
     assert_eq!(events, [DomainEvent::GroupStatusChanged { group_id: 0, status: GroupStatus::Online }]);
     assert!(accepting(&node, ALEX, RoutingStatus::AcceptingChats).await.is_empty(), "no change, no event");
-    accepting(&node, &sam.id, RoutingStatus::AcceptingChats).await;
+    accepting(&node, common::SAM, RoutingStatus::AcceptingChats).await;
     let mut counts = std::collections::HashMap::new();
     for _ in 0..4 {
         let predicted = node.predicted_agent(0).await.unwrap();
@@ -994,12 +984,12 @@ async fn the_least_loaded_agent_takes_the_chat_and_statuses_follow_routing(db: D
     }
     assert_eq!(counts.values().copied().collect::<Vec<_>>(), [2, 2], "{counts:?}");
     // Sam stops accepting: Alex alone; when Alex leaves too, the group is offline.
-    assert!(accepting(&node, &sam.id, RoutingStatus::NotAcceptingChats).await.is_empty());
+    assert!(accepting(&node, common::SAM, RoutingStatus::NotAcceptingChats).await.is_empty());
     let events = accepting(&node, ALEX, RoutingStatus::Offline).await;
     assert_eq!(events, [DomainEvent::GroupStatusChanged { group_id: 0, status: GroupStatus::Offline }]);
     assert_eq!(
         node.routing_statuses(Some(&[0])).await.unwrap(),
-        [(ALEX.to_owned(), RoutingStatus::Offline), (sam.id.clone(), RoutingStatus::NotAcceptingChats)]
+        [(ALEX.to_owned(), RoutingStatus::Offline), (common::SAM.to_owned(), RoutingStatus::NotAcceptingChats)]
     );
     assert_eq!(kind(node.routing_statuses(Some(&[9])).await), Some(ErrorType::GroupNotFound));
     assert_eq!(
@@ -1161,12 +1151,7 @@ async fn routing_under_concurrent_load_keeps_its_rules(db: Db) {
     // the queue's positions are 1..n, and nobody waits while an agent has room.
     let clock = Clock::manual(START);
     let (a, b) = (db.node(&clock).await, db.node(&clock).await);
-    let sam = confab_server::store::AgentSeed {
-        id: "sam@confab.example".into(),
-        name: "Sam".into(),
-        job_title: "Support".into(),
-    };
-    a.upsert_agent(&sam, "sam-token").await.unwrap();
+    common::add_sam(&a).await;
     accepting(&a, ALEX, RoutingStatus::AcceptingChats).await;
     const CUSTOMERS: usize = 24;
     let customers = join_all((0..CUSTOMERS).map(|_| customer(&a))).await;
@@ -1182,7 +1167,7 @@ async fn routing_under_concurrent_load_keeps_its_rules(db: Db) {
         }));
     }
     let toggler = {
-        let (a, b, sam) = (a.clone(), b.clone(), sam.id.clone());
+        let (a, b, sam) = (a.clone(), b.clone(), common::SAM.to_owned());
         tokio::spawn(async move {
             for round in 0..6 {
                 let node = if round % 2 == 0 { &a } else { &b };

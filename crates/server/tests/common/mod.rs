@@ -19,7 +19,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 pub const AGENT_TOKEN: &str = "test-agent-token";
 /// The first agent, whose token is `AGENT_TOKEN`.
 pub const ALEX: &str = "alex@confab.example";
-/// A second agent, once `with_sam` has added him.
+/// A second agent, once `with_sam` or `add_sam` has added him.
 pub const SAM: &str = "sam@confab.example";
 pub const ORG: &str = DEMO_ORGANIZATION_ID;
 /// How long a test waits for any single frame.
@@ -229,11 +229,16 @@ impl Rtm {
     }
 }
 
-/// Adds a second agent, Sam, beside the first (Alex).
-pub async fn with_sam(server: &TestServer) {
+/// Adds a second agent, Sam, beside the first (Alex), through `domain`.
+pub async fn add_sam(domain: &confab_server::domain::Domain) {
     let seed =
         confab_server::store::AgentSeed { id: SAM.into(), name: "Sam Lee".into(), job_title: "Support Agent".into() };
-    server.server.as_ref().unwrap().state.domain.upsert_agent(&seed, "sam-token").await.unwrap();
+    domain.upsert_agent(&seed, "sam-token").await.unwrap();
+}
+
+/// Adds a second agent, Sam, beside the first (Alex).
+pub async fn with_sam(server: &TestServer) {
+    add_sam(&server.server.as_ref().unwrap().state.domain).await;
 }
 
 /// An agent's socket as the hub knows it: subscribed under the agent's id, its queue read here.

@@ -31,10 +31,11 @@ pub async fn set_customer_session_fields(call: &Call, req: SetCustomerSessionFie
 /// then `customer_page_updated` to the chat's agents and the customer's sockets.
 pub async fn update_customer_page(call: &Call, req: UpdateCustomerPageRequest) -> Result<()> {
     let events = call.domain().update_customer_page(call.customer_id(), &req.0).await?;
-    greetings::greet_on_page(call, req.0.url.as_deref(), || {
+    let greeted = greetings::greet_on_page(call, req.0.url.as_deref(), || {
         call.respond::<UpdateCustomerPageRequest>(Default::default())
     })
-    .await?;
+    .await;
+    // The page view is committed: its push goes out even if the greetings failed.
     call.fan_out(&events);
-    Ok(())
+    greeted
 }
