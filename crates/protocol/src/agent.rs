@@ -4,9 +4,144 @@
 //! Requests tolerate fields they do not declare: integrations written against LiveChat send
 //! fields Confab does not use, and must not be refused for them.
 
-use crate::action::SortOrder;
-use crate::entity::{ChatSummary, Event};
+use crate::action::{CustomerUpdate, InitialChat, SortOrder};
+use crate::entity::{ChatSummary, Customer, Event};
 use serde::{Deserialize, Serialize};
+
+named_payloads! {
+    /// The pushes only agents get (the Agent Chat RTM API), beside the [`crate::push::Push`]es
+    /// they share with customers.
+    pub enum AgentPush {
+        "thread_tagged" => ThreadTagged(ThreadTag),
+        "thread_untagged" => ThreadUntagged(ThreadTag),
+        /// A customer was created (`create_customer`).
+        "incoming_customer" => IncomingCustomer(Customer),
+        /// An agent's routing status changed.
+        "routing_status_set" => RoutingStatusSet(AgentRoutingStatus),
+        /// The agent no longer follows the chat (it ended, or they unfollowed it).
+        "chat_unfollowed" => ChatUnfollowed(ChatUnfollowed),
+    }
+}
+
+/// `thread_tagged` / `thread_untagged`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThreadTag {
+    pub chat_id: String,
+    pub thread_id: String,
+    pub tag: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChatUnfollowed {
+    pub chat_id: String,
+}
+
+/// Requests naming one thing by `id`: `follow_chat`, `unfollow_chat`, `get_customer`,
+/// `follow_customer`, `unfollow_customer`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IdRequest {
+    pub id: String,
+}
+
+/// `tag_thread`, `untag_thread`: tags are case sensitive.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TagThreadRequest {
+    pub chat_id: String,
+    pub thread_id: String,
+    pub tag: String,
+}
+
+/// A user named in `start_chat` / `resume_chat`'s `chat.users`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserRef {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// The chat of an agent's `start_chat` / `resume_chat`: the customer's fields, and the users.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AgentInitialChat {
+    #[serde(flatten)]
+    pub chat: InitialChat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub users: Option<Vec<UserRef>>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StartChatRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chat: Option<AgentInitialChat>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuous: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResumeChatRequest {
+    pub chat: AgentInitialChat,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub continuous: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StartChatResponse {
+    pub chat_id: String,
+    pub thread_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_ids: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResumeChatResponse {
+    pub thread_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_ids: Option<Vec<String>>,
+}
+
+/// `create_customer`: answered `{"customer_id"}`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct CreateCustomerRequest(pub CustomerUpdate);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CreateCustomerResponse {
+    pub customer_id: String,
+}
+
+/// `update_customer`: the customer's `id` and at least one field.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpdateCustomerRequest {
+    pub id: String,
+    #[serde(flatten)]
+    pub update: CustomerUpdate,
+}
+
+/// `get_customer`'s answer: the customer, typed, with the ids of their chats.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentCustomer {
+    #[serde(flatten)]
+    pub customer: Customer,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub chat_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListAgentsForTransferRequest {
+    pub chat_id: String,
+}
+
+/// One agent `list_agents_for_transfer` offers, fewest active chats first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgentForTransfer {
+    pub agent_id: String,
+    pub total_active_chats: u32,
+}
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct ListChatsRequest {
@@ -55,10 +190,13 @@ pub struct SendEventRequest {
     pub attach_to_last_thread: Option<bool>,
 }
 
-/// Closes the chat's active thread (v3.6 names the chat `id`).
+/// Closes the chat's active thread (v3.6 names the chat `id`). The requester must be one of
+/// the chat's users unless `ignore_requester_presence`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeactivateChatRequest {
     pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_requester_presence: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -265,6 +265,35 @@ impl ServerFrame {
     }
 }
 
+/// A push frame with any payload: for pushes outside [`Push`] (the Agent Chat API's own).
+pub fn push_text(action: &str, payload: &impl Serialize) -> String {
+    let wire = WireServerFrame {
+        request_id: None,
+        action: action.to_owned(),
+        kind: FrameType::Push,
+        success: None,
+        payload: encode_payload(payload),
+    };
+    serde_json::to_string(&wire).expect("wire frames always encode")
+}
+
+/// A response frame with any payload: for actions outside [`Request`] (the Agent Chat API's
+/// RTM answers). A failure carries `{"error": …}`.
+pub fn response_text(request_id: Option<String>, action: &str, result: Result<&impl Serialize, &ApiError>) -> String {
+    let (success, payload) = match result {
+        Ok(payload) => (true, encode_payload(payload)),
+        Err(error) => (false, encode_payload(&ErrorBody { error: error.clone() })),
+    };
+    let wire = WireServerFrame {
+        request_id,
+        action: action.to_owned(),
+        kind: FrameType::Response,
+        success: Some(success),
+        payload: payload.or_else(|| RawValue::from_string("{}".into()).ok()),
+    };
+    serde_json::to_string(&wire).expect("wire frames always encode")
+}
+
 impl From<ResponseFrame> for ServerFrame {
     fn from(r: ResponseFrame) -> Self {
         ServerFrame::Response(r)

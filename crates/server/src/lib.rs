@@ -219,6 +219,7 @@ pub fn app(state: AppState) -> Router {
         .merge(customer)
         .route("/v3.6/agent/action/upload_file", upload_route(customer::upload::agent_upload))
         .route("/v3.6/agent/action/{action}", post(agent::action))
+        .route("/v3.6/agent/rtm/ws", get(agent::rtm::upgrade))
         .route("/files/{id}/{name}", get(customer::upload::serve))
         .route("/confab.js", get(assets::loader))
         .route("/healthz", get(|| async { "ok" }))

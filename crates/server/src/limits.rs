@@ -266,3 +266,21 @@ pub const TICKET_BURST_PER_ADDRESS: u32 = 20;
 /// Sizes of a ticket's fields (the Ticket form; ours, generous for a message).
 pub const MAX_TICKET_MESSAGE_BYTES: usize = 16 * 1024;
 pub const MAX_TICKET_FIELD_BYTES: usize = 512;
+
+/// Agents besides the requester an agent's `start_chat` / `resume_chat` may name in
+/// `chat.users` (Agent Chat Web API v3.6: "up to 4 additional agents and 1 customer").
+pub const MAX_STARTING_AGENTS: usize = 4;
+
+/// A thread tag's length, and the tags one thread may have (ours; LiveChat's tags are a list
+/// the account keeps, short names).
+pub const MAX_TAG_BYTES: usize = 64;
+pub const MAX_TAGS_PER_THREAD: u64 = 20;
+
+/// Group ids in one listing filter (`list_chats`, `list_archives` `filters.group_ids`:
+/// Agent Chat Web API v3.6, "max array size: 200").
+pub const MAX_FILTER_GROUP_IDS: usize = 200;
+
+/// Frames an agent RTM socket may send: per second on average, and in a burst. Agents and
+/// bots work faster than visitors type, so more than `RTM_FRAMES_PER_SECOND`.
+pub const AGENT_RTM_FRAMES_PER_SECOND: u32 = 50;
+pub const AGENT_RTM_FRAME_BURST: u32 = 100;

@@ -121,12 +121,18 @@ async fn an_agent_reply_reaches_the_visitors_socket_immediately() {
 async fn an_agent_closes_the_chat_and_the_visitor_is_told() {
     let server = TestServer::start().await;
     let (mut rtm, chat_id, _) = customer_with_chat(&server).await;
-    let (status, _) = server.agent("deactivate_chat", json!({"id": chat_id})).await;
+    // Alex is not one of the chat's users (nobody accepted chats when it started).
+    let (status, body) = server.agent("deactivate_chat", json!({"id": chat_id})).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (403, Some("missing_access")), "{body}");
+    rtm.silent(std::time::Duration::from_millis(100)).await;
+    let body = json!({"id": chat_id, "ignore_requester_presence": true});
+    let (status, _) = server.agent("deactivate_chat", body).await;
     assert_eq!(status, 200);
     let push = rtm.recv().await;
     assert_eq!(push["action"], "chat_deactivated");
     assert_eq!(push["payload"]["user_id"], "alex@confab.example");
-    let (status, body) = server.agent("deactivate_chat", json!({"id": chat_id})).await;
+    let (status, body) =
+        server.agent("deactivate_chat", json!({"id": chat_id, "ignore_requester_presence": true})).await;
     assert_eq!((status, body["error"]["type"].as_str()), (422, Some("chat_inactive")));
 }
 
@@ -194,7 +200,8 @@ async fn an_agent_typing_reaches_the_customer_unless_meant_for_agents_only() {
         let (got, reply) = server.agent("send_typing_indicator", body).await;
         assert_eq!((got, reply["error"]["type"].as_str()), (status, Some(kind)), "{reply}");
     }
-    assert_eq!(server.agent("deactivate_chat", json!({"id": chat_id})).await.0, 200);
+    let close = json!({"id": chat_id, "ignore_requester_presence": true});
+    assert_eq!(server.agent("deactivate_chat", close).await.0, 200);
     let (status, reply) = server.agent("send_typing_indicator", json!({"chat_id": chat_id, "is_typing": true})).await;
     assert_eq!((status, reply["error"]["type"].as_str()), (422, Some("chat_inactive")), "{reply}");
 }

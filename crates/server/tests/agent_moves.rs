@@ -66,7 +66,9 @@ async fn a_removed_agent_leaves_the_chat_and_the_visitor_is_told() {
     expect_error(&server, "remove_user_from_chat", body, 403, "missing_access").await;
     rtm.silent(Duration::from_millis(100)).await;
 
-    assert_eq!(server.agent("deactivate_chat", json!({"id": chat_id})).await.0, 200);
+    expect_error(&server, "deactivate_chat", json!({"id": chat_id}), 403, "missing_access").await;
+    let close = json!({"id": chat_id, "ignore_requester_presence": true});
+    assert_eq!(server.agent("deactivate_chat", close).await.0, 200);
     assert_eq!(rtm.recv().await["action"], "chat_deactivated");
     let body = json!({"chat_id": chat_id, "user_id": ALEX, "user_type": "agent", "ignore_requester_presence": true});
     expect_error(&server, "remove_user_from_chat", body, 422, "chat_inactive").await;
@@ -176,7 +178,8 @@ async fn a_transfer_moves_the_chat_and_the_visitor_sees_who_took_over() {
     assert_eq!(rtm.recv().await["payload"]["user_id"], SAM);
     assert!(agent_ids(&server, &chat_id).await.is_empty());
 
-    assert_eq!(server.agent("deactivate_chat", json!({"id": chat_id})).await.0, 200);
+    let close = json!({"id": chat_id, "ignore_requester_presence": true});
+    assert_eq!(server.agent("deactivate_chat", close).await.0, 200);
     let body = json!({"id": chat_id, "target": {"type": "agent", "ids": [SAM]}, "ignore_requester_presence": true});
     expect_error(&server, "transfer_chat", body, 422, "chat_inactive").await;
 }

@@ -11,13 +11,13 @@ use confab_protocol::ErrorType;
 use confab_protocol::action::{
     CustomerPage, CustomerUpdate, GroupStatus, InitialChat, InitialThread, Postback, SortOrder,
 };
-use confab_protocol::agent::RoutingStatus;
+use confab_protocol::agent::{AgentInitialChat, RoutingStatus, UserRef};
 use confab_protocol::entity::{Event, User};
 use confab_server::clock::{Clock, Micros};
 use confab_server::domain::{Domain, DomainEvent, Requester, TicketError, TicketInput, parse_groups_file};
 use confab_server::error::Error;
 use confab_server::limits::MAX_CHATS_PER_AGENT;
-use confab_server::store::{Page, Store};
+use confab_server::store::{ChatFilters, Page, Store};
 use futures::future::join_all;
 use serde_json::json;
 use std::sync::Arc;
@@ -83,7 +83,7 @@ async fn one_chat_per_customer_even_when_started_at_once(db: Db) {
     for result in results.into_iter().filter(Result::is_err) {
         assert_eq!(kind(result), Some(ErrorType::ChatLimitReached));
     }
-    let (chats, total) = a.list_chats(Requester::Customer(&me), page(10)).await.unwrap();
+    let (chats, total) = a.list_chats(Requester::Customer(&me), page(10), &Default::default()).await.unwrap();
     assert_eq!((chats.len(), total), (1, 1));
     assert!(chats[0].last_thread_id.is_some(), "the chat has its thread");
 }
@@ -127,7 +127,7 @@ async fn one_active_thread_when_resumed_at_once(db: Db) {
     let me = customer(&a).await;
     let (started, _) = a.start_chat(&me, &first_message("hi")).await.unwrap();
     let chat_id = started.chat.id;
-    a.deactivate_chat(Requester::Agent("alex@confab.example"), &chat_id).await.unwrap();
+    a.deactivate_chat(Requester::Agent("alex@confab.example"), &chat_id, true).await.unwrap();
     let resumes = (0..6).map(|i| {
         let node = if i % 2 == 0 { a.clone() } else { b.clone() };
         let (me, chat_id) = (me.clone(), chat_id.clone());
@@ -161,7 +161,8 @@ async fn a_chat_is_never_seen_without_its_thread(db: Db) {
         })
     };
     while !writer.is_finished() {
-        let (chats, _) = node.list_chats(Requester::Agent("alex@confab.example"), page(100)).await.unwrap();
+        let (chats, _) =
+            node.list_chats(Requester::Agent("alex@confab.example"), page(100), &Default::default()).await.unwrap();
         for chat in chats {
             assert!(chat.last_thread_id.is_some(), "chat {} seen without its thread", chat.id);
         }
@@ -169,7 +170,8 @@ async fn a_chat_is_never_seen_without_its_thread(db: Db) {
     writer.await.unwrap();
     // A start that fails part way (an unknown customer breaks a foreign key) leaves nothing.
     assert!(node.start_chat("no-such-customer", &first_message("hi")).await.is_err());
-    let (_, total) = node.list_chats(Requester::Agent("alex@confab.example"), page(100)).await.unwrap();
+    let (_, total) =
+        node.list_chats(Requester::Agent("alex@confab.example"), page(100), &Default::default()).await.unwrap();
     assert_eq!(total, 10);
 }
 
@@ -190,7 +192,7 @@ async fn thread_pages_are_bounded_and_counted_in_events(db: Db) {
         let mut note = Event::message("internal note");
         note.visibility = Some("agents".into());
         node.send_event(agent, &chat_id, note, false).await.unwrap();
-        node.deactivate_chat(agent, &chat_id).await.unwrap();
+        node.deactivate_chat(agent, &chat_id, false).await.unwrap();
     }
     // The customer sees 2 events a thread (the note is the agents'); 3 events take 2 threads.
     let by_events = Page { offset: 0, order: SortOrder::Desc, size: 3, by_events: true };
@@ -216,10 +218,10 @@ async fn customers_see_only_their_own_chat(db: Db) {
     let theirs = Requester::Customer(&other);
     assert_eq!(kind(node.get_chat(theirs, &chat_id, None).await), Some(ErrorType::NotFound));
     assert_eq!(kind(node.send_event(theirs, &chat_id, Event::message("x"), false).await), Some(ErrorType::NotFound));
-    assert_eq!(kind(node.deactivate_chat(theirs, &chat_id).await), Some(ErrorType::NotFound));
-    let (chats, total) = node.list_chats(theirs, page(10)).await.unwrap();
+    assert_eq!(kind(node.deactivate_chat(theirs, &chat_id, false).await), Some(ErrorType::NotFound));
+    let (chats, total) = node.list_chats(theirs, page(10), &Default::default()).await.unwrap();
     assert_eq!((chats.len(), total), (0, 0));
-    let (summaries, _) = node.list_chats(Requester::Customer(&me), page(10)).await.unwrap();
+    let (summaries, _) = node.list_chats(Requester::Customer(&me), page(10), &Default::default()).await.unwrap();
     let last = summaries[0].last_event_per_type.as_ref().unwrap();
     assert_eq!(last["message"].event.text(), Some("mine"));
 }
@@ -305,11 +307,11 @@ async fn properties_merge_delete_and_show_in_every_read(db: Db) {
     a.delete_chat_properties(mine, &chat_id, names("other", &["c"])).await.unwrap();
     let chat = b.get_chat(mine, &chat_id, None).await.unwrap();
     assert_eq!(serde_json::Value::Object(chat.properties.unwrap()), json!({"ns": {"a": 3, "b": "two"}}));
-    let (summaries, _) = b.list_chats(Requester::Agent(AGENT), page(10)).await.unwrap();
+    let (summaries, _) = b.list_chats(Requester::Agent(AGENT), page(10), &Default::default()).await.unwrap();
     assert_eq!(summaries[0].properties.as_ref().unwrap()["ns"]["b"], "two");
 
     // Thread: a rating on the ended thread (customers rate after the chat), then cancelled.
-    a.deactivate_chat(mine, &chat_id).await.unwrap();
+    a.deactivate_chat(mine, &chat_id, false).await.unwrap();
     let rating = props(json!({"rating": {"score": 1, "comment": "Quick and kind"}}));
     a.update_thread_properties(mine, &chat_id, &thread_id, rating).await.unwrap();
     let (threads, _) = b.list_threads(mine, &chat_id, page(10)).await.unwrap();
@@ -399,7 +401,7 @@ async fn seen_markers_only_move_forward(db: Db) {
     };
     let chat = b.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap();
     assert_eq!(seen(&chat.users), Some(clock.now().rfc3339()));
-    let (summaries, _) = b.list_chats(mine, page(10)).await.unwrap();
+    let (summaries, _) = b.list_chats(mine, page(10), &Default::default()).await.unwrap();
     assert_eq!(seen(&summaries[0].users), Some(clock.now().rfc3339()));
     let agent_seen = chat.users.iter().find_map(|u| match u {
         User::Agent(agent) => Some(agent.events_seen_up_to.clone()),
@@ -482,7 +484,7 @@ async fn sneak_peeks_go_to_agents_of_an_active_chat_and_are_not_stored(db: Db) {
     assert_eq!(kind(node.send_sneak_peek(&me, &chat_id, &long).await), Some(ErrorType::Validation));
     let other = customer(&node).await;
     assert_eq!(kind(node.send_sneak_peek(&other, &chat_id, "x").await), Some(ErrorType::NotFound));
-    node.deactivate_chat(Requester::Customer(&me), &chat_id).await.unwrap();
+    node.deactivate_chat(Requester::Customer(&me), &chat_id, false).await.unwrap();
     assert_eq!(kind(node.send_sneak_peek(&me, &chat_id, "x").await), Some(ErrorType::ChatInactive));
 }
 
@@ -843,7 +845,7 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
         assert!(logged.last().is_some_and(|(_, _, payload)| payload.contains("\"multicast\"")), "{logged:?}");
     }
 
-    a.deactivate_chat(Requester::Customer(&me), &chat_id).await.unwrap();
+    a.deactivate_chat(Requester::Customer(&me), &chat_id, false).await.unwrap();
     assert_eq!(
         kind(a.add_user_to_chat(AGENT, &chat_id, common::SAM, "agent", "all", true).await),
         Some(ErrorType::ChatInactive)
@@ -854,6 +856,7 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
 // ---- Routing: groups, routing status, availability, queue, forms, tickets ----
 
 const ALEX: &str = "alex@confab.example";
+const SAM: &str = common::SAM;
 
 async fn accepting(node: &Domain, agent: &str, status: RoutingStatus) -> Vec<DomainEvent> {
     node.set_routing_status(Requester::Agent(agent), None, status).await.unwrap()
@@ -920,7 +923,7 @@ async fn a_freed_slot_takes_the_oldest_queued_chat_and_the_queue_moves_up(db: Db
         queued.push((me, started.chat.id));
     }
     // The agent closes a chat: the oldest waiting chat is theirs, the others move up.
-    let events = a.deactivate_chat(Requester::Agent(ALEX), &served[0]).await.unwrap();
+    let events = a.deactivate_chat(Requester::Agent(ALEX), &served[0], false).await.unwrap();
     let added: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
@@ -947,7 +950,7 @@ async fn a_freed_slot_takes_the_oldest_queued_chat_and_the_queue_moves_up(db: Db
     let chat = b.get_chat(Requester::Customer(&queued[0].0), &queued[0].1, None).await.unwrap();
     assert!(chat.thread.unwrap().queue.is_none() && chat.users.iter().any(|u| u.id() == ALEX));
     // A waiting customer who leaves frees their place too.
-    let events = b.deactivate_chat(Requester::Customer(&queued[1].0), &queued[1].1).await.unwrap();
+    let events = b.deactivate_chat(Requester::Customer(&queued[1].0), &queued[1].1, false).await.unwrap();
     let moved: Vec<_> = events
         .iter()
         .filter_map(|e| match e {
@@ -970,7 +973,8 @@ async fn the_least_loaded_agent_takes_the_chat_and_statuses_follow_routing(db: D
     assert_eq!(node.group_statuses(None).await.unwrap()[&0], GroupStatus::Offline);
     assert_eq!(kind(node.predicted_agent(0).await), Some(ErrorType::GroupOffline));
     let events = accepting(&node, ALEX, RoutingStatus::AcceptingChats).await;
-    assert_eq!(events, [DomainEvent::GroupStatusChanged { group_id: 0, status: GroupStatus::Online }]);
+    let set = DomainEvent::RoutingStatusSet { agent_id: ALEX.to_owned(), status: RoutingStatus::AcceptingChats };
+    assert_eq!(events, [set, DomainEvent::GroupStatusChanged { group_id: 0, status: GroupStatus::Online }]);
     assert!(accepting(&node, ALEX, RoutingStatus::AcceptingChats).await.is_empty(), "no change, no event");
     accepting(&node, common::SAM, RoutingStatus::AcceptingChats).await;
     let mut counts = std::collections::HashMap::new();
@@ -984,9 +988,12 @@ async fn the_least_loaded_agent_takes_the_chat_and_statuses_follow_routing(db: D
     }
     assert_eq!(counts.values().copied().collect::<Vec<_>>(), [2, 2], "{counts:?}");
     // Sam stops accepting: Alex alone; when Alex leaves too, the group is offline.
-    assert!(accepting(&node, common::SAM, RoutingStatus::NotAcceptingChats).await.is_empty());
+    let sam_stops =
+        DomainEvent::RoutingStatusSet { agent_id: common::SAM.to_owned(), status: RoutingStatus::NotAcceptingChats };
+    assert_eq!(accepting(&node, common::SAM, RoutingStatus::NotAcceptingChats).await, [sam_stops], "no other change");
     let events = accepting(&node, ALEX, RoutingStatus::Offline).await;
-    assert_eq!(events, [DomainEvent::GroupStatusChanged { group_id: 0, status: GroupStatus::Offline }]);
+    let alex_leaves = DomainEvent::RoutingStatusSet { agent_id: ALEX.to_owned(), status: RoutingStatus::Offline };
+    assert_eq!(events, [alex_leaves, DomainEvent::GroupStatusChanged { group_id: 0, status: GroupStatus::Offline }]);
     assert_eq!(
         node.routing_statuses(Some(&[0])).await.unwrap(),
         [(ALEX.to_owned(), RoutingStatus::Offline), (common::SAM.to_owned(), RoutingStatus::NotAcceptingChats)]
@@ -1019,7 +1026,7 @@ async fn offline_groups_take_messages_or_refuse_as_configured(db: Db) {
     let groups = parse_groups_file(&format!(r#"[{{"id": 2, "name": "Sales", "agents": ["{ALEX}"]}}]"#)).unwrap();
     node.apply_groups(&groups).await.unwrap();
     let events = accepting(&node, ALEX, RoutingStatus::AcceptingChats).await;
-    assert_eq!(events.len(), 2, "groups 0 and 2 come online: {events:?}");
+    assert_eq!(events.len(), 3, "the status, and groups 0 and 2 come online: {events:?}");
     let (started, _) = node.start_chat(&other, &in_group(2)).await.unwrap();
     assert!(assigned_to(&started, ALEX));
     assert_eq!(started.chat.access.as_ref().and_then(|a| a.group_ids.clone()), Some(vec![2]));
@@ -1113,7 +1120,7 @@ async fn an_agent_who_answers_takes_the_thread_and_a_resumed_chat_is_routed_agai
     accepting(&node, ALEX, RoutingStatus::AcceptingChats).await;
     assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), 1)]);
     // Closed and resumed: the new thread is routed again, to the agent with room.
-    node.deactivate_chat(Requester::Customer(&me), &chat_id).await.unwrap();
+    node.deactivate_chat(Requester::Customer(&me), &chat_id, false).await.unwrap();
     assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), 0)]);
     let initial = InitialChat { id: Some(chat_id.clone()), ..first_message("me again") };
     let (resumed, events) = node.resume_chat(&me, &initial).await.unwrap();
@@ -1162,7 +1169,7 @@ async fn routing_under_concurrent_load_keeps_its_rules(db: Db) {
             let (started, _) = node.start_chat(&me, &first_message("hi")).await.unwrap();
             node.send_event(Requester::Customer(&me), &started.chat.id, Event::message("hello?"), false).await.unwrap();
             if i % 3 == 0 {
-                node.deactivate_chat(Requester::Customer(&me), &started.chat.id).await.unwrap();
+                node.deactivate_chat(Requester::Customer(&me), &started.chat.id, false).await.unwrap();
             }
         }));
     }
@@ -1199,6 +1206,87 @@ async fn routing_under_concurrent_load_keeps_its_rules(db: Db) {
         positions.push(chat.thread.unwrap().queue.unwrap().position);
     }
     assert_eq!(positions, (1..=queue.len() as u32).collect::<Vec<_>>());
+}
+
+/// The chat's followers, as the domain event of a message names them.
+async fn followers_hearing_a_message(node: &Domain, customer_id: &str, chat_id: &str) -> Vec<String> {
+    let (_, events) =
+        node.send_event(Requester::Customer(customer_id), chat_id, Event::message("hi"), false).await.unwrap();
+    match &events[0] {
+        DomainEvent::EventAdded { members, .. } => members.followers.clone(),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+async fn agents_start_follow_and_tag_chats(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    common::add_sam(&a).await;
+    let me = customer(&a).await;
+    let chat = AgentInitialChat {
+        chat: first_message("Can I help?"),
+        users: Some(vec![UserRef { id: me.clone(), kind: "customer".into() }]),
+    };
+    let (started, _) = a.agent_start_chat(ALEX, &chat, true).await.unwrap();
+    assert!(assigned_to(&started, ALEX), "the starting agent takes the thread");
+    let chat_id = started.chat.id.clone();
+    assert_eq!(kind(b.agent_start_chat(SAM, &chat, true).await), Some(ErrorType::ChatLimitReached));
+
+    // A follower hears the chat from either node's writes; its users cannot unfollow it.
+    b.follow_chat(SAM, &chat_id).await.unwrap();
+    assert_eq!(followers_hearing_a_message(&a, &me, &chat_id).await, vec![SAM.to_owned()]);
+    assert_eq!(kind(a.unfollow_chat(ALEX, &chat_id).await), Some(ErrorType::Validation));
+
+    // Tags: once each, counted per thread, removed once.
+    let thread = started.thread_id.clone();
+    assert_eq!(a.tag_thread(ALEX, &chat_id, &thread, "vip", true).await.unwrap().len(), 1);
+    assert!(b.tag_thread(SAM, &chat_id, &thread, "vip", true).await.unwrap().is_empty());
+    assert_eq!(b.tag_thread(SAM, &chat_id, &thread, "vip", false).await.unwrap().len(), 1);
+    assert_eq!(kind(a.tag_thread(ALEX, &chat_id, &thread, "vip", false).await), Some(ErrorType::NotFound));
+
+    // A resumed chat is followed afresh: its followers are told, and hear no more.
+    a.deactivate_chat(Requester::Agent(ALEX), &chat_id, false).await.unwrap();
+    let resume =
+        AgentInitialChat { chat: InitialChat { id: Some(chat_id.clone()), ..Default::default() }, users: None };
+    let (_, events) = b.agent_resume_chat(SAM, &resume, true).await.unwrap();
+    assert!(events.iter().any(|e| matches!(e, DomainEvent::ChatUnfollowed { agent_ids, .. } if agent_ids == &[SAM])));
+    assert!(followers_hearing_a_message(&a, &me, &chat_id).await.is_empty());
+
+    // A customer made by an agent, followed: updates name the follower.
+    let (made, events) =
+        a.create_customer(&CustomerUpdate { name: Some("Ann".into()), ..Default::default() }).await.unwrap();
+    assert!(matches!(&events[0], DomainEvent::CustomerCreated { customer } if customer.name.as_deref() == Some("Ann")));
+    b.follow_customer(SAM, &made).await.unwrap();
+    let events = a
+        .update_customer(&made, &CustomerUpdate { email: Some("ann@example.com".into()), ..Default::default() })
+        .await
+        .unwrap();
+    assert!(matches!(&events[0], DomainEvent::CustomerUpdated { members, .. } if members.followers == [SAM]));
+    assert_eq!(kind(a.follow_customer(SAM, "nobody").await), Some(ErrorType::NotFound));
+}
+
+async fn chat_listings_filter_by_activity_and_group(db: Db) {
+    let clock = Clock::manual(START);
+    let node = db.node(&clock).await;
+    let mut chats = Vec::new();
+    for n in 0..3 {
+        let me = customer(&node).await;
+        let (started, _) = node.start_chat(&me, &first_message(&format!("q{n}"))).await.unwrap();
+        chats.push((me, started.chat.id));
+    }
+    node.deactivate_chat(Requester::Customer(&chats[0].0), &chats[0].1, false).await.unwrap();
+    let agent = Requester::Agent(ALEX);
+    let list = |filters: ChatFilters| {
+        let node = node.clone();
+        async move { node.list_chats(agent, page(10), &filters).await.unwrap() }
+    };
+    let (active, total) = list(ChatFilters { active: Some(true), ..Default::default() }).await;
+    assert_eq!((active.len(), total), (2, 2));
+    let (inactive, _) = list(ChatFilters { active: Some(false), ..Default::default() }).await;
+    assert_eq!(inactive.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), vec![chats[0].1.as_str()]);
+    assert_eq!(list(ChatFilters { group_ids: Some(vec![0]), ..Default::default() }).await.1, 3);
+    assert_eq!(list(ChatFilters { group_ids: Some(vec![9]), ..Default::default() }).await.1, 0);
+    assert_eq!(list(ChatFilters { without_threadless: true, ..Default::default() }).await.1, 3);
 }
 
 fn page(size: u32) -> Page {
@@ -1253,4 +1341,6 @@ on_both_backends!(
     groups_have_forms_and_tickets_are_stored,
     an_agent_who_answers_takes_the_thread_and_a_resumed_chat_is_routed_again,
     routing_under_concurrent_load_keeps_its_rules,
+    agents_start_follow_and_tag_chats,
+    chat_listings_filter_by_activity_and_group,
 );

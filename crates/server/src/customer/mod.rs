@@ -6,5 +6,3 @@ pub mod rtm;
 pub mod tickets;
 pub mod token;
 pub mod upload;
-
-pub use actions::chats::list_threads_page;

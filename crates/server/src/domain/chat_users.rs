@@ -49,13 +49,21 @@ async fn active_chat(
     let locked = tx.lock_chat(Requester::Agent(agent_id), chat_id).await?;
     let thread_id = locked.active_thread().ok_or_else(|| inactive(chat_id))?.to_owned();
     let members = tx.members(chat_id).await?;
-    if !ignore_requester_presence && !members.agents.iter().any(|a| a == agent_id) {
+    if !ignore_requester_presence {
+        require_presence(&members, agent_id)?;
+    }
+    Ok((locked, thread_id, members))
+}
+
+/// `missing_access` unless the agent is one of the chat's users.
+pub(super) fn require_presence(members: &Members, agent_id: &str) -> Result<()> {
+    if !members.agents.iter().any(|a| a == agent_id) {
         return Err(Error::new(
             ErrorType::MissingAccess,
             "Requester is not a user of the chat; set `ignore_requester_presence` to act anyway",
         ));
     }
-    Ok((locked, thread_id, members))
+    Ok(())
 }
 
 impl Domain {

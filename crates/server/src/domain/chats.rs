@@ -19,10 +19,21 @@ use crate::limits::{
     MAX_INITIAL_EVENTS, MAX_MESSAGE_TEXT_BYTES, MAX_QUEUE_PER_GROUP, MAX_RICH_MESSAGE_BUTTONS,
     MAX_RICH_MESSAGE_ELEMENTS, MAX_RICH_MESSAGE_TEXT_BYTES, MAX_URL_BYTES,
 };
-use crate::store::{ChatRow, Conn, EventRow, Page, random_id};
+use crate::store::{ChatFilters, ChatRow, Conn, EventRow, Page, random_id};
 use confab_protocol::ErrorType;
 use confab_protocol::action::{GroupStatus, InitialChat};
 use confab_protocol::entity::{Chat, ChatSummary, Event, EventBody, RichMessageBody, Thread, User};
+
+/// How a new thread finds its agent.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Route<'a> {
+    /// Into the group's queue, and to an agent with room (a customer's chat).
+    Queue,
+    /// To this agent at once (an agent started or resumed it).
+    Assign(&'a str),
+    /// Nowhere: the thread starts closed (an agent's `active: false`).
+    Inactive,
+}
 
 /// A chat just started or resumed: the direct response, and what `incoming_chat` carries.
 #[derive(Debug, Clone)]
@@ -167,7 +178,7 @@ fn validate_rich_message(rich: &RichMessageBody) -> Result<()> {
 
 /// The events a new thread starts with, checked, and the properties of the chat and thread
 /// checked as `update_*_properties` checks them.
-fn initial_events(requester: Requester<'_>, initial: &InitialChat) -> Result<Vec<Event>> {
+pub(super) fn initial_events(requester: Requester<'_>, initial: &InitialChat) -> Result<Vec<Event>> {
     let thread_properties = initial.thread.as_ref().and_then(|t| t.properties.as_ref());
     for properties in initial.properties.iter().chain(thread_properties) {
         super::properties::validate(properties)?;
@@ -190,7 +201,7 @@ pub(super) fn inactive(chat_id: &str) -> Error {
     Error::new(ErrorType::ChatInactive, format!("Chat {chat_id} is inactive"))
 }
 
-fn already_active(chat_id: &str) -> Error {
+pub(super) fn already_active(chat_id: &str) -> Error {
     Error::new(ErrorType::ChatAlreadyActive, format!("Chat {chat_id} is already active"))
 }
 
@@ -255,9 +266,12 @@ impl Conn {
         for (user_id, user_type) in self.chat_members(chat_id).await? {
             match user_type.as_str() {
                 "customer" => members.customers.push(user_id),
+                "follower" => members.followers.push(user_id),
                 _ => members.agents.push(user_id),
             }
         }
+        // A follower who joined the chat hears it as one of its agents.
+        members.followers.retain(|id| !members.agents.contains(id));
         Ok(members)
     }
 
@@ -372,7 +386,7 @@ impl Domain {
             tx.set_chat_group(&chat_id, group).await?;
         }
         tx.add_chat_user(&chat_id, customer_id, "customer").await?;
-        self.opened(tx, requester, &chat_id, group, &properties, initial, events, now).await
+        self.opened(tx, requester, &chat_id, group, &properties, initial, events, now, Route::Queue).await
     }
 
     /// Opens a new thread in the customer's inactive chat (v3.5 `resume_chat`, v3.2
@@ -387,15 +401,15 @@ impl Domain {
         if locked.active_thread().is_some() {
             return Err(already_active(chat_id));
         }
-        self.opened(tx, requester, chat_id, locked.chat.group_id as u32, &locked.chat.properties, initial, events, now)
-            .await
+        let group = locked.chat.group_id as u32;
+        self.opened(tx, requester, chat_id, group, &locked.chat.properties, initial, events, now, Route::Queue).await
     }
 
-    /// The rest of `start_chat` and `resume_chat`: the thread, its events, its routing (an
-    /// agent, or a place in the queue, or, in an offline group, neither), the chat (with its
-    /// `properties`, as JSON) as `incoming_chat` shows it, and the commit.
+    /// The rest of `start_chat` and `resume_chat`: the thread, its events, its routing (by
+    /// `route`: an agent, or a place in the queue, or, in an offline group, neither), the chat
+    /// (with its `properties`, as JSON) as `incoming_chat` shows it, and the commit.
     #[allow(clippy::too_many_arguments)]
-    async fn opened(
+    pub(super) async fn opened(
         &self,
         mut tx: Conn,
         requester: Requester<'_>,
@@ -405,6 +419,7 @@ impl Domain {
         initial: &InitialChat,
         events: Vec<Event>,
         now: Micros,
+        route: Route<'_>,
     ) -> Result<(Started, Vec<DomainEvent>)> {
         let (mut thread, event_ids, _) =
             tx.open_thread(requester, chat_id, i64::from(group), initial, events, now).await?;
@@ -412,7 +427,16 @@ impl Domain {
         // when an agent of it accepts chats: an offline group's chats start side by side.
         let mut routed = Vec::new();
         let mut offline = true;
-        if !tx.candidates(group).await?.is_empty() {
+        if let Route::Assign(agent_id) = route {
+            let routing = self.begin_routing(&mut tx, &[group]).await?;
+            tx.assign_thread(&thread.id, agent_id).await?;
+            routed = self.settle_routing(&mut tx, routing).await?;
+            offline = false;
+        } else if let Route::Inactive = route {
+            tx.deactivate_thread(&thread.id).await?;
+            thread.active = false;
+            offline = false;
+        } else if !tx.candidates(group).await?.is_empty() {
             let routing = self.begin_routing(&mut tx, &[group]).await?;
             if routing.status(group) != GroupStatus::Offline {
                 if routing.queued(group) as i64 >= MAX_QUEUE_PER_GROUP {
@@ -513,11 +537,22 @@ impl Domain {
         Ok((stored, domain_events))
     }
 
-    /// Closes the chat's active thread. `chat_inactive` if none is open.
-    pub async fn deactivate_chat(&self, requester: Requester<'_>, chat_id: &str) -> Result<Vec<DomainEvent>> {
+    /// Closes the chat's active thread. `chat_inactive` if none is open; an agent must be one
+    /// of the chat's users unless `ignore_requester_presence` (`missing_access`).
+    pub async fn deactivate_chat(
+        &self,
+        requester: Requester<'_>,
+        chat_id: &str,
+        ignore_requester_presence: bool,
+    ) -> Result<Vec<DomainEvent>> {
         let mut tx = self.store.write().await?;
         let locked = tx.lock_chat(requester, chat_id).await?;
         let thread_id = locked.active_thread().ok_or_else(|| inactive(chat_id))?.to_owned();
+        if let Requester::Agent(agent_id) = requester
+            && !ignore_requester_presence
+        {
+            super::chat_users::require_presence(&tx.members(chat_id).await?, agent_id)?;
+        }
         // The thread's agent gets room, and its place in the queue frees up: route the
         // queues of the chat's group and of that agent's groups.
         // (A thread neither assigned nor queued changes no routing: no routing locks.)
@@ -588,14 +623,19 @@ impl Domain {
 
     /// One page of the chats the requester sees: a customer their own, an agent all. Returns
     /// the page and the total.
-    pub async fn list_chats(&self, requester: Requester<'_>, page: Page) -> Result<(Vec<ChatSummary>, u64)> {
+    pub async fn list_chats(
+        &self,
+        requester: Requester<'_>,
+        page: Page,
+        filters: &ChatFilters,
+    ) -> Result<(Vec<ChatSummary>, u64)> {
         let owner = match requester {
             Requester::Customer(id) => Some(id),
             Requester::Agent(_) => None,
         };
         let mut db = self.store.read().await?;
-        let total = db.count_chats(owner).await?;
-        let chats = db.chat_page(owner, page.order, page.size, page.offset).await?;
+        let total = db.count_chats(owner, filters).await?;
+        let chats = db.chat_page(owner, filters, page.order, page.size, page.offset).await?;
         let ids: Vec<String> = chats.iter().map(|c| c.id.clone()).collect();
         let last_events = db.last_event_per_type(&ids, requester.is_agent()).await?;
         let mut thread_ids: Vec<String> = last_events.iter().map(|e| e.thread_id.clone()).collect();

@@ -251,7 +251,7 @@ pub fn statistics(row: &CustomerRow) -> Statistics {
 }
 
 /// The customer entity (`login`, `get_customer`): their fields and statistics.
-fn customer_entity(row: CustomerRow) -> Customer {
+pub(super) fn customer_entity(row: CustomerRow) -> Customer {
     Customer {
         statistics: Some(statistics(&row)),
         created_at: Some(Micros(row.created_at).rfc3339()),
@@ -273,14 +273,20 @@ fn customer_fields(row: CustomerRow) -> Customer {
 
 /// Who hears of a customer's changes: the users of their chat (none without one).
 async fn members_of_customer(tx: &mut Conn, customer_id: &str) -> Result<Members> {
-    match tx.chat_of_customer(customer_id).await? {
-        Some(chat_id) => tx.members(&chat_id).await,
-        None => Ok(Members::default()),
+    let mut members = match tx.chat_of_customer(customer_id).await? {
+        Some(chat_id) => tx.members(&chat_id).await?,
+        None => Members::default(),
+    };
+    for follower in tx.customer_followers(customer_id).await? {
+        if !members.agents.contains(&follower) && !members.followers.contains(&follower) {
+            members.followers.push(follower);
+        }
     }
+    Ok(members)
 }
 
 /// Applies a validated update to a locked customer; the `customer_updated` it causes, if any.
-async fn apply_update(
+pub(super) async fn apply_update(
     tx: &mut Conn,
     customer_id: &str,
     update: &CustomerUpdate,
@@ -318,12 +324,16 @@ async fn apply_page(
         url: url.to_owned(),
         title: title.map(str::to_owned),
         opened_at: now.rfc3339(),
-        members: Members { customers: Vec::new(), agents: members.agents.clone() },
+        members: Members {
+            customers: Vec::new(),
+            agents: members.agents.clone(),
+            followers: members.followers.clone(),
+        },
     })
 }
 
 /// Checks the fields of `update_customer` (and `login`'s `customer`).
-fn validate_update(update: &CustomerUpdate) -> Result<()> {
+pub(super) fn validate_update(update: &CustomerUpdate) -> Result<()> {
     if let Some(name) = &update.name
         && name.len() > MAX_CUSTOMER_NAME_BYTES
     {

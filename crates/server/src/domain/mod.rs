@@ -14,6 +14,7 @@
 //! Reads (`get_chat`, `list_chats`, `list_threads`) live here too, because what a requester may
 //! see (their own chat only; internal notes for agents only) is a domain rule.
 
+mod agent_chats;
 mod chat_state;
 pub mod chat_users;
 mod chats;
@@ -61,6 +62,10 @@ impl Requester<'_> {
 pub struct Members {
     pub customers: Vec<String>,
     pub agents: Vec<String>,
+    /// Agents who follow the chat or its customer without being users of the chat: they hear
+    /// what its agents hear.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub followers: Vec<String>,
 }
 
 /// A committed change, as fan-out (and later webhooks and triggers) consume it. Each carries
@@ -251,6 +256,36 @@ pub enum DomainEvent {
     GroupStatusChanged {
         group_id: u32,
         status: GroupStatus,
+    },
+    /// A thread got a tag (`thread_tagged`, for the chat's agents and followers).
+    ThreadTagged {
+        chat_id: String,
+        thread_id: String,
+        tag: String,
+        requester_id: String,
+        members: Members,
+    },
+    /// A thread lost a tag (`thread_untagged`).
+    ThreadUntagged {
+        chat_id: String,
+        thread_id: String,
+        tag: String,
+        requester_id: String,
+        members: Members,
+    },
+    /// Agents stopped following a chat (`chat_unfollowed`, for them).
+    ChatUnfollowed {
+        chat_id: String,
+        agent_ids: Vec<String>,
+    },
+    /// An agent created a customer (`incoming_customer`, for every agent).
+    CustomerCreated {
+        customer: Customer,
+    },
+    /// An agent's routing status changed (`routing_status_set`, for every agent).
+    RoutingStatusSet {
+        agent_id: String,
+        status: confab_protocol::agent::RoutingStatus,
     },
 }
 

@@ -178,7 +178,7 @@ impl Domain {
                         thread_id: queued.thread_id,
                         queue: queue_at(position as i64, None),
                         // The push is the waiting customer's.
-                        members: Members { customers: vec![queued.customer_id], agents: Vec::new() },
+                        members: Members { customers: vec![queued.customer_id], ..Members::default() },
                     });
                 }
             }
@@ -319,10 +319,15 @@ impl Domain {
         let mut tx = self.store.write().await?;
         let groups = tx.groups_of_agent(agent_id).await?;
         let routing = self.begin_routing(&mut tx, &groups).await?;
-        if !tx.set_routing_status(agent_id, status.as_str()).await? {
+        let before = tx.routing_status(agent_id).await?;
+        if before.is_none() || !tx.set_routing_status(agent_id, status.as_str()).await? {
             return Err(Error::not_found(format!("Agent {agent_id} not found")));
         }
-        let events = self.settle_routing(&mut tx, routing).await?;
+        let mut events = Vec::new();
+        if before.as_deref() != Some(status.as_str()) {
+            events.push(DomainEvent::RoutingStatusSet { agent_id: agent_id.to_owned(), status });
+        }
+        events.extend(self.settle_routing(&mut tx, routing).await?);
         self.commit(tx, &events).await?;
         Ok(events)
     }
@@ -337,5 +342,11 @@ impl Domain {
             .into_iter()
             .map(|(agent, status)| (agent, RoutingStatus::parse(&status).unwrap_or(RoutingStatus::Offline)))
             .collect())
+    }
+
+    /// One agent's routing status (`offline` for an unknown agent).
+    pub async fn routing_status_of(&self, agent_id: &str) -> Result<RoutingStatus> {
+        let status = self.store.read().await?.routing_status(agent_id).await?;
+        Ok(status.as_deref().and_then(RoutingStatus::parse).unwrap_or(RoutingStatus::Offline))
     }
 }

@@ -91,6 +91,11 @@ pub struct SocketQueue {
     pub flags: Arc<SocketFlags>,
 }
 
+/// The id every agent socket subscribes under besides its agent's: pushes for all agents (a
+/// new chat, a closed one, a transfer, a routing status) name it. No user has this id
+/// (customer ids are UUIDs, agent ids emails).
+pub const EVERY_AGENT: &str = "*agents";
+
 #[derive(Default)]
 pub struct Hub {
     next_id: AtomicU64,
@@ -188,25 +193,50 @@ impl Hub {
         // Encoded on the first socket found: every node sees every domain event of the
         // cluster, and most have no socket of its recipients.
         let mut frame: Option<Frame> = None;
-        let mut send = |handle: &SocketHandle| {
-            let frame = frame.get_or_insert_with(|| {
-                let push = push.take().expect("encoded once");
-                Frame::new(ServerFrame::Push(PushFrame { request_id: None, push }).encode())
-            });
+        self.each_socket(user_ids, group, |handle| {
+            handle.flags.pushed.store(true, Ordering::Relaxed);
+            match own.take_if(|(id, _)| *id == handle.id) {
+                Some((_, copy)) => handle.send_frame(copy),
+                None => {
+                    let frame = frame.get_or_insert_with(|| {
+                        let push = push.take().expect("encoded once");
+                        Frame::new(ServerFrame::Push(PushFrame { request_id: None, push }).encode())
+                    });
+                    handle.send(frame.clone());
+                }
+            }
+        });
+    }
+
+    /// Sends a frame encoded already (a push of the Agent Chat API's own) to every socket of
+    /// every user in `user_ids`; `encode` runs only if one of them has a socket here.
+    pub fn push_encoded(&self, user_ids: &[&str], encode: impl FnOnce() -> String) {
+        let mut encode = Some(encode);
+        let mut frame: Option<Frame> = None;
+        self.each_socket(user_ids, None, |handle| {
+            let frame = frame.get_or_insert_with(|| Frame::new(encode.take().expect("encoded once")()));
             handle.flags.pushed.store(true, Ordering::Relaxed);
             handle.send(frame.clone());
-        };
+        });
+    }
+
+    /// Calls `send` once for each socket of `user_ids` and of `group`'s customers. A socket
+    /// subscribed under two of the ids (an agent's, under its id and [`EVERY_AGENT`]) is
+    /// called once.
+    fn each_socket(&self, user_ids: &[&str], group: Option<u32>, mut send: impl FnMut(&SocketHandle)) {
+        let mut seen: Vec<SocketId> = Vec::new();
+        let dedup = user_ids.len() > 1 && user_ids.contains(&EVERY_AGENT);
         {
             let sockets = self.sockets.lock().unwrap_or_else(|e| e.into_inner());
             for user_id in user_ids {
                 for handle in sockets.get(*user_id).into_iter().flatten() {
-                    match own.take_if(|(id, _)| *id == handle.id) {
-                        Some((_, copy)) => {
-                            handle.flags.pushed.store(true, Ordering::Relaxed);
-                            handle.send_frame(copy)
+                    if dedup {
+                        if seen.contains(&handle.id) {
+                            continue;
                         }
-                        None => send(handle),
+                        seen.push(handle.id);
                     }
+                    send(handle);
                 }
             }
         }

@@ -17,6 +17,8 @@ pub mod bus;
 pub mod hub;
 
 use crate::domain::{DomainEvent, Members};
+use confab_protocol::agent::{AgentPush, AgentRoutingStatus, ChatUnfollowed, ThreadTag};
+use confab_protocol::frame::push_text;
 use confab_protocol::push::{
     ChatDeactivated, ChatPropertiesDeleted, ChatPropertiesUpdated, ChatTransferred, CustomerPageUpdated,
     EventPropertiesDeleted, EventPropertiesUpdated, EventsMarkedAsSeen, GreetingUniqueId, GroupStatusEntry,
@@ -24,7 +26,7 @@ use confab_protocol::push::{
     IncomingSneakPeek, IncomingTypingIndicator, Push, QueuePositionUpdated, SneakPeek, ThreadPropertiesDeleted,
     ThreadPropertiesUpdated, TransferredTo, TypingIndicator, UserAddedToChat, UserRemovedFromChat, reason,
 };
-use hub::{Hub, SocketHandle};
+use hub::{EVERY_AGENT, Hub, SocketHandle};
 
 /// The socket a request came from, and its `request_id`.
 #[derive(Debug, Clone)]
@@ -55,6 +57,8 @@ pub enum Delivery<'a> {
     Push(Push, Recipients<'a>),
     /// The end of every socket of these users, with this `customer_disconnected` reason.
     Disconnect(&'static str, Vec<&'a str>),
+    /// A push only agents get, and the agents it is for.
+    Agents(AgentPush, Vec<&'a str>),
 }
 
 /// The `customer_disconnected` reasons a domain event may end sockets with, as the socket's
@@ -68,10 +72,16 @@ fn known_reason(name: &str) -> Option<&'static str> {
 /// The push a domain event becomes, and the users it is for.
 pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
     fn everyone(members: &Members) -> Vec<&str> {
-        members.customers.iter().chain(&members.agents).map(String::as_str).collect()
+        members.customers.iter().chain(&members.agents).chain(&members.followers).map(String::as_str).collect()
     }
     fn agents(members: &Members) -> Vec<&str> {
-        members.agents.iter().map(String::as_str).collect()
+        members.agents.iter().chain(&members.followers).map(String::as_str).collect()
+    }
+    /// A key change of a chat: its users, and every agent (who may take or watch it).
+    fn everyone_and_all_agents(members: &Members) -> Vec<&str> {
+        let mut users = everyone(members);
+        users.push(EVERY_AGENT);
+        users
     }
     /// The chat's agents and one more user (the requester, on their other sockets).
     fn agents_and<'a>(members: &'a Members, user_id: &'a str) -> Vec<&'a str> {
@@ -88,7 +98,7 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
                 requester_id: Some(requester_id.clone()),
                 transferred_from: None,
             }),
-            everyone(members),
+            everyone_and_all_agents(members),
         ),
         DomainEvent::UserAdded { chat_id, thread_id, user, requester_id, agents_only, members } => (
             Push::UserAddedToChat(UserAddedToChat {
@@ -124,7 +134,7 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
                 transferred_to: TransferredTo { group_ids: group_ids.clone(), agent_ids: agent_ids.clone() },
                 queue: None,
             }),
-            everyone(members),
+            everyone_and_all_agents(members),
         ),
         DomainEvent::Multicast { author_id, message_type, content, recipients } => (
             Push::IncomingMulticast(IncomingMulticast {
@@ -154,7 +164,7 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
                 thread_id: thread_id.clone(),
                 user_id: Some(user_id.clone()),
             }),
-            everyone(members),
+            everyone_and_all_agents(members),
         ),
         DomainEvent::RichMessagePostback { chat_id, thread_id, event_id, user_id, postback, members } => (
             Push::IncomingRichMessagePostback(IncomingRichMessagePostback {
@@ -283,6 +293,25 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
             }),
             everyone(members),
         ),
+        DomainEvent::ThreadTagged { chat_id, thread_id, tag, members, .. } => {
+            let tag = ThreadTag { chat_id: chat_id.clone(), thread_id: thread_id.clone(), tag: tag.clone() };
+            return Delivery::Agents(AgentPush::ThreadTagged(tag), agents(members));
+        }
+        DomainEvent::ThreadUntagged { chat_id, thread_id, tag, members, .. } => {
+            let tag = ThreadTag { chat_id: chat_id.clone(), thread_id: thread_id.clone(), tag: tag.clone() };
+            return Delivery::Agents(AgentPush::ThreadUntagged(tag), agents(members));
+        }
+        DomainEvent::ChatUnfollowed { chat_id, agent_ids } => {
+            let push = AgentPush::ChatUnfollowed(ChatUnfollowed { chat_id: chat_id.clone() });
+            return Delivery::Agents(push, agent_ids.iter().map(String::as_str).collect());
+        }
+        DomainEvent::CustomerCreated { customer } => {
+            return Delivery::Agents(AgentPush::IncomingCustomer(customer.clone()), vec![EVERY_AGENT]);
+        }
+        DomainEvent::RoutingStatusSet { agent_id, status } => {
+            let push = AgentPush::RoutingStatusSet(AgentRoutingStatus { agent_id: agent_id.clone(), status: *status });
+            return Delivery::Agents(push, vec![EVERY_AGENT]);
+        }
         // For the customers logged in with the group, not for users by id.
         DomainEvent::GroupStatusChanged { group_id, status } => {
             let push = Push::GroupsStatusUpdated(GroupsStatusUpdated {
@@ -309,6 +338,10 @@ impl Fanout {
                 Delivery::Push(push, recipients) => (push, recipients),
                 Delivery::Disconnect(reason, users) => {
                     self.hub.disconnect(&users, reason);
+                    continue;
+                }
+                Delivery::Agents(push, users) => {
+                    self.hub.push_encoded(&users, || push_text(push.name(), &push.payload()));
                     continue;
                 }
             };

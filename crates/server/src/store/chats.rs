@@ -93,35 +93,49 @@ impl UserRow {
     }
 }
 
+/// Which chats a listing shows (Agent Chat API `list_chats` `filters`); the default shows all.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ChatFilters {
+    /// Only chats with (`true`) or without (`false`) an active thread.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<u32>>,
+    /// Leave out chats that have no thread yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub without_threadless: bool,
+}
+
+impl ChatFilters {
+    /// The filters as `AND …` conditions on `chats` (numbers only: nothing to bind).
+    fn sql(&self) -> String {
+        let mut sql = String::new();
+        let active = "EXISTS (SELECT 1 FROM threads t WHERE t.chat_id = chats.id AND t.seq = chats.threads_count
+                      AND t.active = TRUE)";
+        match self.active {
+            Some(true) => sql += &format!(" AND {active}"),
+            Some(false) => sql += &format!(" AND NOT {active}"),
+            None => {}
+        }
+        if let Some(groups) = &self.group_ids {
+            let list: Vec<String> = groups.iter().map(u32::to_string).collect();
+            sql += &match list.is_empty() {
+                true => " AND FALSE".to_owned(),
+                false => format!(" AND group_id IN ({})", list.join(", ")),
+            };
+        }
+        if self.without_threadless {
+            sql += " AND threads_count > 0";
+        }
+        sql
+    }
+}
+
 fn order(order: SortOrder) -> &'static str {
     match order {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
     }
-}
-
-/// Binds a list of strings for an `IN` list.
-macro_rules! fetch_in {
-    ($conn:expr, $row:ty, $sql:expr, $ids:expr $(, $arg:expr)*) => {{
-        let conn: &mut Conn = $conn;
-        let sql: &str = $sql;
-        match conn {
-            Conn::Sqlite(c) => {
-                let mut query = sqlx::query_as::<_, $row>(sql)$(.bind($arg))*;
-                for id in $ids {
-                    query = query.bind(id);
-                }
-                query.fetch_all(c.connection()).await?
-            }
-            Conn::Postgres(c) => {
-                let mut query = sqlx::query_as::<_, $row>(sql)$(.bind($arg))*;
-                for id in $ids {
-                    query = query.bind(id);
-                }
-                query.fetch_all(c.connection()).await?
-            }
-        }
-    }};
 }
 
 impl Conn {
@@ -171,12 +185,14 @@ impl Conn {
         Ok(removed > 0)
     }
 
-    /// `(user_id, user_type)` of everyone in the chat.
+    /// `(user_id, user_type)` of everyone in the chat, and its followers as `follower`.
     pub async fn chat_members(&mut self, chat_id: &str) -> Result<Vec<(String, String)>> {
         Ok(fetch!(
             self,
             fetch_all(String, String),
-            "SELECT user_id, user_type FROM chat_users WHERE chat_id = $1 ORDER BY user_type DESC, user_id",
+            "SELECT user_id, user_type FROM chat_users WHERE chat_id = $1
+             UNION ALL SELECT agent_id, 'follower' FROM chat_followers WHERE chat_id = $1
+             ORDER BY 2 DESC, 1",
             chat_id
         ))
     }
@@ -353,9 +369,9 @@ impl Conn {
     }
 
     /// How many chats the reader sees: a customer's own (`owner`), or all.
-    pub async fn count_chats(&mut self, owner: Option<&str>) -> Result<u64> {
-        let (count,): (i64,) =
-            fetch!(self, fetch_one(i64,), "SELECT COUNT(*) FROM chats WHERE ($1 IS NULL OR customer_id = $1)", owner);
+    pub async fn count_chats(&mut self, owner: Option<&str>, filters: &ChatFilters) -> Result<u64> {
+        let sql = format!("SELECT COUNT(*) FROM chats WHERE ($1 IS NULL OR customer_id = $1){}", filters.sql());
+        let (count,): (i64,) = fetch!(self, fetch_one(i64,), &sql, owner);
         Ok(count as u64)
     }
 
@@ -363,13 +379,15 @@ impl Conn {
     pub async fn chat_page(
         &mut self,
         owner: Option<&str>,
+        filters: &ChatFilters,
         sort: SortOrder,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<ChatRow>> {
         let sql = format!(
-            "SELECT id, customer_id, properties, group_id FROM chats WHERE ($1 IS NULL OR customer_id = $1)
+            "SELECT id, customer_id, properties, group_id FROM chats WHERE ($1 IS NULL OR customer_id = $1){}
              ORDER BY created_at {o}, id {o} LIMIT $2 OFFSET $3",
+            filters.sql(),
             o = order(sort)
         );
         Ok(fetch!(self, fetch_all ChatRow, &sql, owner, i64::from(limit), i64::from(offset)))

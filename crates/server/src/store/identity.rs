@@ -88,6 +88,27 @@ impl Conn {
         Ok(())
     }
 
+    /// A customer made by an agent (`create_customer`): no visit yet, no cookie to log in with.
+    pub async fn insert_customer(&mut self, id: &str, now: Micros) -> Result<()> {
+        exec!(
+            self,
+            "INSERT INTO customers (id, cookie_secret, visits_count, created_at) VALUES ($1, '', 0, $2)",
+            id,
+            now.0
+        );
+        Ok(())
+    }
+
+    /// Agents whose routing status is not `offline`, with their active threads, fewest first.
+    pub async fn agents_online(&mut self) -> Result<Vec<(String, i64)>> {
+        Ok(fetch!(
+            self,
+            fetch_all(String, i64),
+            "SELECT a.id, (SELECT COUNT(*) FROM threads t WHERE t.agent_id = a.id AND t.active = TRUE) AS load
+             FROM agents a WHERE a.routing_status <> 'offline' ORDER BY load, a.id"
+        ))
+    }
+
     /// Locks the customer's row until commit (PostgreSQL; SQLite's write transaction holds
     /// the database already); false if there is no such customer.
     pub async fn lock_customer(&mut self, id: &str) -> Result<bool> {

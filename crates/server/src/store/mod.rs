@@ -56,11 +56,37 @@ macro_rules! fetch {
     }};
 }
 
+/// `fetch!` for an `IN` list: binds `$args`, then each of `$ids` (the `IN` placeholders come
+/// last), and fetches all rows.
+macro_rules! fetch_in {
+    ($conn:expr, $row:ty, $sql:expr, $ids:expr $(, $arg:expr)*) => {{
+        let conn: &mut $crate::store::Conn = $conn;
+        let sql: &str = $sql;
+        match conn {
+            $crate::store::Conn::Sqlite(c) => {
+                let mut query = sqlx::query_as::<_, $row>(sql)$(.bind($arg))*;
+                for id in $ids {
+                    query = query.bind(id);
+                }
+                query.fetch_all(c.connection()).await?
+            }
+            $crate::store::Conn::Postgres(c) => {
+                let mut query = sqlx::query_as::<_, $row>(sql)$(.bind($arg))*;
+                for id in $ids {
+                    query = query.bind(id);
+                }
+                query.fetch_all(c.connection()).await?
+            }
+        }
+    }};
+}
+
 #[allow(unused_imports)] // `exec!` is used by path only where `fetch!` is.
-pub(crate) use {exec, fetch};
+pub(crate) use {exec, fetch, fetch_in};
 
 mod chat_state;
 mod chats;
+mod following;
 mod greetings;
 mod identity;
 mod paging;
@@ -68,10 +94,10 @@ mod routing;
 mod uploads;
 
 pub use chat_state::StoredEvent;
-pub use chats::{ChatRow, EventRow, ThreadRow};
+pub use chats::{ChatFilters, ChatRow, EventRow, ThreadRow};
 pub use greetings::{GreetingRow, GreetingRuleRow};
 pub use identity::{AgentSeed, CustomerRow};
-pub use paging::Page;
+pub use paging::{Filtered, Page, list_threads_page};
 pub use routing::{Candidate, GroupAvailability, GroupRow, QueuedThread, TicketRow};
 pub use uploads::UploadRow;
 

@@ -213,6 +213,13 @@ impl Conn {
         Ok(exec!(self, "UPDATE agents SET routing_status = $2 WHERE id = $1", agent_id, status) > 0)
     }
 
+    /// An agent's routing status; `None` if there is no such agent.
+    pub async fn routing_status(&mut self, agent_id: &str) -> Result<Option<String>> {
+        let row: Option<(String,)> =
+            fetch!(self, fetch_optional(String,), "SELECT routing_status FROM agents WHERE id = $1", agent_id);
+        Ok(row.map(|(status,)| status))
+    }
+
     /// `(agent_id, status)` of every agent, or of the agents of `group_ids`, by id.
     pub async fn routing_statuses(&mut self, group_ids: Option<&[u32]>) -> Result<Vec<(String, String)>> {
         let sql = match group_ids {

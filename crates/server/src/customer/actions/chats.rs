@@ -4,10 +4,8 @@
 use super::Call;
 use crate::domain::Started;
 use crate::error::{Error, Result};
-use crate::limits::{
-    CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, LIST_THREADS_DEFAULT, LIST_THREADS_MAX, MIN_EVENTS_COUNT_MAX,
-};
-use crate::store::Page;
+use crate::limits::{CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX};
+use crate::store::{Page, list_threads_page};
 use confab_protocol::action::{
     Action, ActivateChatRequest, DeactivateChatRequest, GetChatRequest, ListChatsRequest, ListChatsResponse,
     ListThreadsRequest, ListThreadsResponse, ResumeChatRequest, StartChatRequest, StartChatResponse,
@@ -44,7 +42,7 @@ fn started_response(started: Started) -> StartChatResponse {
 pub async fn deactivate_chat(call: &Call, req: DeactivateChatRequest) -> Result<()> {
     // v3.5 names the chat `id`, v3.2 `chat_id`.
     let chat_id = req.id.or(req.chat_id).ok_or_else(|| Error::validation("`id` is required"))?;
-    let events = call.domain().deactivate_chat(call.me(), &chat_id).await?;
+    let events = call.domain().deactivate_chat(call.me(), &chat_id, false).await?;
     call.respond::<DeactivateChatRequest>(Default::default());
     call.fan_out(&events);
     Ok(())
@@ -61,7 +59,7 @@ pub async fn list_chats(call: &Call, req: ListChatsRequest) -> Result<()> {
         Some(page_id) => Page::decode(&page_id)?,
         None => Page::first(req.limit, CUSTOMER_LIST_CHATS_DEFAULT, CUSTOMER_LIST_CHATS_MAX, req.sort_order)?,
     };
-    let (chats_summary, total) = call.domain().list_chats(call.me(), page).await?;
+    let (chats_summary, total) = call.domain().list_chats(call.me(), page, &Default::default()).await?;
     let (next_page_id, previous_page_id) = page.links(chats_summary.len() as u32, total);
     call.respond::<ListChatsRequest>(ListChatsResponse {
         chats_summary,
@@ -83,21 +81,4 @@ pub async fn list_threads(call: &Call, req: ListThreadsRequest) -> Result<()> {
         previous_page_id,
     });
     Ok(())
-}
-
-/// The page a `list_threads` request asks for (RTM reference `list_threads`). A `page_id`
-/// wins over everything else, as v2 clients send it together with the first page's fields.
-pub fn list_threads_page(req: &ListThreadsRequest) -> Result<Page> {
-    if let Some(page_id) = &req.page_id {
-        return Page::decode(page_id);
-    }
-    let order = req.sort_order.unwrap_or_default();
-    match (req.limit, req.min_events_count) {
-        (Some(_), Some(_)) => Err(Error::validation("limit and min_events_count cannot be used together")),
-        (_, Some(min)) if !(1..=MIN_EVENTS_COUNT_MAX).contains(&min) => {
-            Err(Error::validation(format!("min_events_count must be 1–{MIN_EVENTS_COUNT_MAX}")))
-        }
-        (_, Some(min)) => Ok(Page { offset: 0, order, size: min, by_events: true }),
-        (limit, None) => Page::first(limit, LIST_THREADS_DEFAULT, LIST_THREADS_MAX, Some(order)),
-    }
 }
