@@ -89,6 +89,15 @@ pub struct Config {
     )]
     pub url_info_allow_private: Vec<std::net::IpAddr>,
 
+    /// How long a webhook receiver has to answer (milliseconds). For tests.
+    #[arg(long, hide = true, env = "CONFAB_WEBHOOK_TIMEOUT_MS", default_value_t = crate::limits::WEBHOOK_TIMEOUT.as_millis() as u64)]
+    pub webhook_timeout_ms: u64,
+
+    /// The wait before a webhook call's first retry, doubled for each next (milliseconds).
+    /// For tests.
+    #[arg(long, hide = true, env = "CONFAB_WEBHOOK_RETRY_BASE_MS", default_value_t = crate::limits::WEBHOOK_RETRY_BASE.as_millis() as u64)]
+    pub webhook_retry_base_ms: u64,
+
     /// Sockets not yet logged in per client address and node. For load tests.
     #[arg(long, hide = true, env = "CONFAB_MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS", default_value_t = crate::limits::MAX_UNAUTHORIZED_CONNECTIONS_PER_ADDRESS)]
     pub max_unauthorized_connections_per_address: usize,

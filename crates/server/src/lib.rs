@@ -27,6 +27,7 @@ pub mod agent;
 pub mod assets;
 pub mod clock;
 pub mod config;
+pub mod configuration;
 pub mod customer;
 pub mod domain;
 pub mod error;
@@ -37,6 +38,7 @@ pub mod rate;
 pub mod shutdown;
 pub mod store;
 pub mod url_info;
+pub mod webhooks;
 
 use crate::clock::Clock;
 use crate::config::{Config, url_of};
@@ -162,6 +164,8 @@ pub struct AppStateInner {
     pub pending_sockets: Arc<PendingSockets>,
     /// Customers refused `too_many_connections` (`customer_temporarily_blocked`).
     pub connection_strikes: Strikes,
+    /// Registered webhooks and the calls on their way.
+    pub webhooks: Arc<webhooks::Webhooks>,
 }
 
 /// Shared by every handler.
@@ -220,6 +224,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v3.6/agent/action/upload_file", upload_route(customer::upload::agent_upload))
         .route("/v3.6/agent/action/{action}", post(agent::action))
         .route("/v3.6/agent/rtm/ws", get(agent::rtm::upgrade))
+        .route("/v3.6/configuration/action/{action}", post(configuration::action))
         .route("/files/{id}/{name}", get(customer::upload::serve))
         .route("/confab.js", get(assets::loader))
         .route("/healthz", get(|| async { "ok" }))
@@ -241,7 +246,12 @@ where
 
 /// The fixed identity of the first agent.
 pub fn first_agent() -> AgentSeed {
-    AgentSeed { id: "alex@confab.example".into(), name: "Alex Morgan".into(), job_title: "Support Agent".into() }
+    AgentSeed {
+        id: "alex@confab.example".into(),
+        name: "Alex Morgan".into(),
+        job_title: "Support Agent".into(),
+        role: "administrator".into(),
+    }
 }
 
 pub type StartError = Box<dyn std::error::Error + Send + Sync>;
@@ -319,6 +329,13 @@ impl Server {
         };
         let shutdown = Shutdown::new();
         let fanout = Arc::new(Fanout::default());
+        let timing = webhooks::WebhookTiming {
+            timeout: std::time::Duration::from_millis(config.webhook_timeout_ms),
+            retry_base: std::time::Duration::from_millis(config.webhook_retry_base_ms),
+        };
+        let webhooks = Arc::new(webhooks::Webhooks::new(config.organization_id.clone(), timing));
+        webhooks.clone().start(domain.clone(), shutdown.clone());
+        let _ = fanout.webhooks.set(webhooks.clone());
         let bus = Arc::new(BusStats::default());
         fanout::bus::start(domain.clone(), fanout.clone(), bus.clone(), shutdown.clone()).await?;
         let token_limits = TokenLimits {
@@ -342,6 +359,7 @@ impl Server {
             url_info: url_info::UrlInfoFetcher::new(clock, config.url_info_allow_private.clone()),
             greeter,
             pending_sockets: Arc::default(),
+            webhooks,
             connection_strikes: Strikes::new(
                 TOO_MANY_CONNECTIONS_STRIKES,
                 TOO_MANY_CONNECTIONS_PERIOD,

@@ -284,3 +284,30 @@ pub const MAX_FILTER_GROUP_IDS: usize = 200;
 /// bots work faster than visitors type, so more than `RTM_FRAMES_PER_SECOND`.
 pub const AGENT_RTM_FRAMES_PER_SECOND: u32 = 50;
 pub const AGENT_RTM_FRAME_BURST: u32 = 100;
+
+/// Webhooks one client may register for one action (LiveChat: "a limit of three webhooks for
+/// every action a Client ID can register"), and the size of a secret key.
+pub const MAX_WEBHOOKS_PER_ACTION: u64 = 3;
+pub const MAX_WEBHOOK_SECRET_BYTES: usize = 256;
+
+/// Attempts at one webhook call: the first and the retries after a receiver that failed
+/// (not 2xx), refused the connection, or did not answer within the timeout.
+pub const WEBHOOK_MAX_ATTEMPTS: u32 = 5;
+/// How long a receiver has to answer, and the first retry's wait (doubled for each next);
+/// `--webhook-timeout-ms` and `--webhook-retry-base-ms` change them (tests use short ones).
+pub const WEBHOOK_TIMEOUT: Duration = Duration::from_secs(10);
+pub const WEBHOOK_RETRY_BASE: Duration = Duration::from_secs(1);
+
+/// Webhook calls waiting to be sent. A full queue drops the newest call (logged as
+/// `dropped`) rather than slow chat traffic down.
+pub const WEBHOOK_QUEUE: usize = 10_000;
+/// Webhook calls in flight at once (each with its retries).
+pub const WEBHOOK_CONCURRENCY: usize = 64;
+/// How long a node's copy of the registrations may be out of date (a webhook registered
+/// on another node is delivered by this one after at most this long).
+pub const WEBHOOK_REGISTRY_REFRESH: Duration = Duration::from_secs(2);
+/// How long the delivery log keeps an attempt, and how often a node forgets older ones.
+pub const WEBHOOK_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+pub const WEBHOOK_LOG_PRUNE_INTERVAL: Duration = Duration::from_secs(10 * 60);
+/// Attempts one `list_webhook_deliveries` answers with, at most.
+pub const MAX_WEBHOOK_DELIVERIES_READ: u32 = 1000;

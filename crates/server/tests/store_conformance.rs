@@ -14,7 +14,7 @@ use confab_protocol::action::{
 use confab_protocol::agent::{AgentInitialChat, RoutingStatus, UserRef};
 use confab_protocol::entity::{Event, User};
 use confab_server::clock::{Clock, Micros};
-use confab_server::domain::{Domain, DomainEvent, Requester, TicketError, TicketInput, parse_groups_file};
+use confab_server::domain::{Domain, DomainEvent, NewWebhook, Requester, TicketError, TicketInput, parse_groups_file};
 use confab_server::error::Error;
 use confab_server::limits::MAX_CHATS_PER_AGENT;
 use confab_server::store::{ChatFilters, Page, Store};
@@ -1289,6 +1289,47 @@ async fn chat_listings_filter_by_activity_and_group(db: Db) {
     assert_eq!(list(ChatFilters { without_threadless: true, ..Default::default() }).await.1, 3);
 }
 
+async fn webhooks_are_registered_logged_and_pruned(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    common::add_sam(&a).await;
+    assert!(a.is_administrator(ALEX).await.unwrap() && !b.is_administrator(SAM).await.unwrap());
+    let hook = |owner: &str| NewWebhook {
+        url: "https://hooks.example/in".into(),
+        action: "incoming_event".into(),
+        secret_key: "k".into(),
+        kind: "license".into(),
+        owner_client_id: owner.into(),
+        description: None,
+        filters: json!({}),
+    };
+    let mut ids = Vec::new();
+    for node in [&a, &b, &a] {
+        ids.push(node.register_webhook(hook("app")).await.unwrap());
+        clock.advance(Duration::from_secs(1));
+    }
+    assert_eq!(kind(b.register_webhook(hook("app")).await), Some(ErrorType::LimitReached));
+    b.register_webhook(hook("other-app")).await.unwrap();
+    let listed: Vec<String> = a.webhooks(Some("app")).await.unwrap().into_iter().map(|w| w.id).collect();
+    assert_eq!(listed, ids);
+    b.unregister_webhook(&ids[0], Some("app")).await.unwrap();
+    assert_eq!(kind(a.unregister_webhook(&ids[0], None).await), Some(ErrorType::NotFound));
+    assert_eq!(kind(a.unregister_webhook(&ids[1], Some("other-app")).await), Some(ErrorType::NotFound));
+
+    // The delivery log: newest first, per webhook, forgotten after its retention.
+    a.record_delivery(&ids[1], "incoming_event", 1, "failed", Some(500), Some("answered 500")).await.unwrap();
+    b.record_delivery(&ids[1], "incoming_event", 2, "delivered", Some(200), None).await.unwrap();
+    b.record_delivery(&ids[2], "incoming_event", 1, "delivered", Some(200), None).await.unwrap();
+    let log = a.deliveries(Some(&ids[1]), 10).await.unwrap();
+    let seen: Vec<(i64, &str)> = log.iter().map(|d| (d.attempt, d.outcome.as_str())).collect();
+    assert_eq!(seen, [(2, "delivered"), (1, "failed")]);
+    assert_eq!(log[1].http_status, Some(500));
+    assert_eq!(a.deliveries(None, 2).await.unwrap().len(), 2);
+    clock.advance(confab_server::limits::WEBHOOK_LOG_RETENTION + Duration::from_secs(1));
+    assert_eq!(b.prune_deliveries().await.unwrap(), 3);
+    assert!(a.deliveries(None, 10).await.unwrap().is_empty());
+}
+
 fn page(size: u32) -> Page {
     Page { offset: 0, order: SortOrder::Desc, size, by_events: false }
 }
@@ -1343,4 +1384,5 @@ on_both_backends!(
     routing_under_concurrent_load_keeps_its_rules,
     agents_start_follow_and_tag_chats,
     chat_listings_filter_by_activity_and_group,
+    webhooks_are_registered_logged_and_pruned,
 );

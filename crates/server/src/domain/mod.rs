@@ -25,12 +25,14 @@ mod routing;
 mod tickets;
 pub mod uploads;
 mod views;
+mod webhooks;
 
 pub use chats::Started;
 pub use customers::{Grant, TokenClaims, statistics};
 pub use greetings::{AGENT_GREETING_TEMPLATE_ID, GreetingRule, PageGreetings};
 pub use routing::{DEFAULT_GROUP, GroupConfig, parse_groups_file};
 pub use tickets::{TicketError, TicketInput};
+pub use webhooks::{NewWebhook, WEBHOOK_ACTIONS};
 
 use crate::clock::Clock;
 use crate::store::Store;

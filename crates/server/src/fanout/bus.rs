@@ -147,7 +147,7 @@ impl Listener {
             }
             match serde_json::from_str::<Vec<DomainEvent>>(&payload) {
                 Ok(events) => {
-                    self.fanout.deliver(&events, None);
+                    self.fanout.push(&events, None);
                     self.stats.delivered.fetch_add(events.len() as u64, Ordering::Relaxed);
                 }
                 Err(error) => tracing::warn!(%error, id, "bus: unreadable log entry"),

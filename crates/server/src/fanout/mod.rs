@@ -323,16 +323,27 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
     Delivery::Push(push, Recipients { users: recipients, group: None })
 }
 
-/// Delivers domain events as pushes on this node.
+/// Delivers domain events as pushes on this node, and this node's own commits as webhook calls.
 #[derive(Default)]
 pub struct Fanout {
     pub hub: Hub,
+    /// Set once at start; tests that build a bare `Fanout` call no webhooks.
+    pub webhooks: std::sync::OnceLock<std::sync::Arc<crate::webhooks::Webhooks>>,
 }
 
 impl Fanout {
-    /// Pushes each event to its recipients' sockets on this node, in order. `origin`'s socket
-    /// gets its copies (of the pushes for its user) with its `request_id`.
+    /// Delivers events this node committed: pushes ([`Fanout::push`]) and webhook calls.
     pub fn deliver(&self, events: &[DomainEvent], origin: Option<&Origin>) {
+        self.push(events, origin);
+        if let Some(webhooks) = self.webhooks.get() {
+            webhooks.offer(events);
+        }
+    }
+
+    /// Pushes each event to its recipients' sockets on this node, in order. `origin`'s socket
+    /// gets its copies (of the pushes for its user) with its `request_id`. Events from other
+    /// nodes (the bus) come here only: their own node called their webhooks.
+    pub fn push(&self, events: &[DomainEvent], origin: Option<&Origin>) {
         for event in events {
             let (push, recipients) = match push_of(event) {
                 Delivery::Push(push, recipients) => (push, recipients),

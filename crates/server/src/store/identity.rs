@@ -12,6 +12,8 @@ pub struct AgentSeed {
     pub id: String,
     pub name: String,
     pub job_title: String,
+    /// `administrator` (may configure webhooks) or `agent`.
+    pub role: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -177,12 +179,13 @@ impl Conn {
     pub async fn upsert_agent(&mut self, seed: &AgentSeed, token: &str) -> Result<()> {
         exec!(
             self,
-            "INSERT INTO agents (id, name, job_title, token_hash) VALUES ($1, $2, $3, $4)
-             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash",
+            "INSERT INTO agents (id, name, job_title, token_hash, role) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, role = excluded.role",
             &seed.id,
             &seed.name,
             &seed.job_title,
-            hash_secret(token)
+            hash_secret(token),
+            &seed.role
         );
         Ok(())
     }

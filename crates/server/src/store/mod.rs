@@ -92,6 +92,7 @@ mod identity;
 mod paging;
 mod routing;
 mod uploads;
+mod webhooks;
 
 pub use chat_state::StoredEvent;
 pub use chats::{ChatFilters, ChatRow, EventRow, ThreadRow};
@@ -100,6 +101,7 @@ pub use identity::{AgentSeed, CustomerRow};
 pub use paging::{Filtered, Page, list_threads_page};
 pub use routing::{Candidate, GroupAvailability, GroupRow, QueuedThread, TicketRow};
 pub use uploads::UploadRow;
+pub use webhooks::{DeliveryRow, WebhookRow};
 
 use crate::clock::Micros;
 use crate::error::Result;

@@ -231,8 +231,12 @@ impl Rtm {
 
 /// Adds a second agent, Sam, beside the first (Alex), through `domain`.
 pub async fn add_sam(domain: &confab_server::domain::Domain) {
-    let seed =
-        confab_server::store::AgentSeed { id: SAM.into(), name: "Sam Lee".into(), job_title: "Support Agent".into() };
+    let seed = confab_server::store::AgentSeed {
+        id: SAM.into(),
+        name: "Sam Lee".into(),
+        job_title: "Support Agent".into(),
+        role: "agent".into(),
+    };
     domain.upsert_agent(&seed, "sam-token").await.unwrap();
 }
 
