@@ -311,3 +311,12 @@ pub const WEBHOOK_LOG_RETENTION: Duration = Duration::from_secs(7 * 24 * 60 * 60
 pub const WEBHOOK_LOG_PRUNE_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// Attempts one `list_webhook_deliveries` answers with, at most.
 pub const MAX_WEBHOOK_DELIVERIES_READ: u32 = 1000;
+
+/// Agent Chat Web API calls per agent: per second on average, and in a burst; beyond them
+/// `too_many_requests` (429).
+pub const AGENT_WEB_CALLS_PER_SECOND: u32 = 50;
+pub const AGENT_WEB_CALL_BURST: u32 = 200;
+
+/// How long one Agent Chat API action may take before it is answered `request_timeout`
+/// (the reference's threshold), its transaction rolled back.
+pub const AGENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);

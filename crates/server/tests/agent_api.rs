@@ -205,3 +205,52 @@ async fn an_agent_typing_reaches_the_customer_unless_meant_for_agents_only() {
     let (status, reply) = server.agent("send_typing_indicator", json!({"chat_id": chat_id, "is_typing": true})).await;
     assert_eq!((status, reply["error"]["type"].as_str()), (422, Some("chat_inactive")), "{reply}");
 }
+
+#[tokio::test]
+async fn a_flood_of_calls_is_answered_too_many_requests() {
+    use confab_server::clock::{Clock, Micros};
+    // The server's clock stands still: the bucket does not refill during the flood.
+    let clock = Clock::manual(Micros(1_795_000_000_000_000));
+    let server = TestServer::start_on_clock(&[], clock.clone()).await;
+    let burst = confab_server::limits::AGENT_WEB_CALL_BURST as usize;
+    let calls = (0..burst + 100).map(|_| server.agent("list_chats", json!({})));
+    let statuses: Vec<(u16, serde_json::Value)> = futures::future::join_all(calls).await;
+    let refused: Vec<_> = statuses.iter().filter(|(status, _)| *status == 429).collect();
+    assert_eq!(refused.len(), 100);
+    assert_eq!(refused[0].1["error"]["type"], "too_many_requests");
+    clock.advance(std::time::Duration::from_secs(1));
+    assert_eq!(server.agent("list_chats", json!({})).await.0, 200, "a second later, calls pass again");
+}
+
+#[tokio::test]
+async fn an_action_that_cannot_finish_in_time_is_answered_request_timeout() {
+    use confab_server::clock::{Clock, Micros};
+    let clock = Clock::manual(Micros(1_795_000_000_000_000));
+    let server = TestServer::start_on_clock(&[], clock.clone()).await;
+    let (_rtm, chat_id, _) = customer_with_chat(&server).await;
+    // Another writer holds the database: the reply waits, and the server's clock runs out.
+    let held = server.server.as_ref().unwrap().state.domain.store.write().await.unwrap();
+    let url = format!("{}/v3.6/agent/action/send_event", server.url);
+    let body = json!({"chat_id": chat_id, "event": {"type": "message", "text": "late"}});
+    let reply = tokio::spawn(async move {
+        let response = reqwest::Client::new().post(url).bearer_auth(AGENT_TOKEN).json(&body).send().await.unwrap();
+        (response.status().as_u16(), response.json::<serde_json::Value>().await.unwrap())
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    clock.advance(confab_server::limits::AGENT_REQUEST_TIMEOUT);
+    let (status, body) = reply.await.unwrap();
+    assert_eq!((status, body["error"]["type"].as_str()), (408, Some("request_timeout")), "{body}");
+    drop(held);
+    // Nothing was written: the chat still holds the visitor's message only.
+    let (_, chat) = server.agent("get_chat", json!({"chat_id": chat_id})).await;
+    assert_eq!(chat["thread"]["events"].as_array().map(Vec::len), Some(1), "{chat}");
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_entity_too_large() {
+    let server = TestServer::start().await;
+    let text = "x".repeat(confab_server::limits::MAX_HTTP_BODY_BYTES);
+    let (status, body) =
+        server.agent("send_event", json!({"chat_id": "X", "event": {"type": "message", "text": text}})).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (413, Some("entity_too_large")), "{body}");
+}

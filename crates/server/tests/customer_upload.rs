@@ -237,6 +237,9 @@ async fn agents_upload_through_the_agent_api_and_their_file_events_carry_the_fac
     let agent_url = format!("{}/v3.6/agent/action/upload_file", server.url);
     let (status, body) = upload(&agent_url, Some("not-the-agent-token"), None, "a.png", png(5, 4)).await;
     assert_eq!((status, body["error"]["type"].as_str()), (401, Some("authentication")), "{body}");
+    let (status, body) =
+        upload(&agent_url, Some(AGENT_TOKEN), None, "big.bin", noise(MAX_UPLOAD_BYTES as usize + 1)).await;
+    assert_eq!((status, body["error"]["type"].as_str()), (413, Some("entity_too_large")), "{body}");
     let (status, body) = upload(&agent_url, Some(AGENT_TOKEN), None, "reply.png", png(5, 4)).await;
     assert_eq!(status, 200, "{body}");
     let url = body["url"].as_str().unwrap();

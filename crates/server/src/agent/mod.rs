@@ -7,11 +7,13 @@ pub mod actions;
 pub mod rtm;
 
 use crate::error::{Error, Result};
+use crate::limits::AGENT_REQUEST_TIMEOUT;
 use crate::{AppState, Body};
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::header;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use confab_protocol::ErrorType;
 use confab_protocol::entity::Agent;
 use serde::de::DeserializeOwned;
 
@@ -66,8 +68,25 @@ pub async fn action(
     AuthenticatedAgent(agent): AuthenticatedAgent,
     Body(body): Body,
 ) -> Result<Response> {
+    let clock = &state.domain.clock;
+    if !state.agent_calls.take(agent.id.clone(), clock.now()) {
+        return Err(Error::new(ErrorType::TooManyRequests, "Too many requests; slow down"));
+    }
     let call = actions::AgentCall::new(&state, &agent, None);
-    let answer = actions::dispatch(&call, &action, &body).await?;
+    let answer = within_time(&state, actions::dispatch(&call, &action, &body)).await?;
     call.push_caused();
     Ok(axum::Json(answer).into_response())
+}
+
+/// Runs an action, or answers `request_timeout` after `AGENT_REQUEST_TIMEOUT` (by the server's
+/// clock); an unfinished transaction is then dropped, so rolled back.
+pub(crate) async fn within_time<T>(state: &AppState, action: impl Future<Output = Result<T>>) -> Result<T> {
+    let clock = &state.domain.clock;
+    tokio::select! {
+        done = action => done,
+        _ = clock.sleep_until(clock.now().plus(AGENT_REQUEST_TIMEOUT)) => Err(Error::new(
+            ErrorType::RequestTimeout,
+            format!("Request timed out after {AGENT_REQUEST_TIMEOUT:?}"),
+        )),
+    }
 }

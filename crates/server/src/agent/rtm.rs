@@ -233,7 +233,9 @@ impl Session {
                     (Some(agent), action) => {
                         let origin = Some(Origin { socket: socket.clone(), request_id: request_id.clone() });
                         let call = AgentCall::new(&state, agent, origin);
-                        let result = actions::dispatch(&call, action, payload.get().as_bytes()).await;
+                        let result =
+                            super::within_time(&state, actions::dispatch(&call, action, payload.get().as_bytes()))
+                                .await;
                         answer(&socket, request_id, action, &result);
                         call.push_caused();
                         return Outcome::Done;
