@@ -109,6 +109,13 @@ pub struct Config {
     #[arg(long, env = "CONFAB_GREETINGS_FILE", value_name = "FILE")]
     pub greetings_file: Option<PathBuf>,
 
+    /// A JSON file of agents to create or update on start, each with their own access token:
+    /// `[{"id": "sam@shop.example", "name": "Sam Lee", "job_title"?: "Support", "token": "…",
+    /// "role"?: "agent" | "administrator"}]`. Applied before `--groups-file`, which may name
+    /// them. The first agent (`--agent-token`) is always there, an administrator.
+    #[arg(long, env = "CONFAB_AGENTS_FILE", value_name = "PATH")]
+    pub agents_file: Option<PathBuf>,
+
     /// A JSON file of groups to create or update on start: `[{"id": 1, "name": "Sales",
     /// "agents": ["alex@confab.example"], "forms": {"prechat": {"id": "…", "fields": […]},
     /// "ticket": null}, "offline_chats": true}]`. Group 0 ("General") always exists.

@@ -310,6 +310,16 @@ impl Server {
                 .await
                 .map_err(|e| format!("{}: {}", path.display(), e.to_api().message))?;
         }
+        if let Some(path) = &config.agents_file {
+            let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let agents = domain::parse_agents_file(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            for (seed, token) in &agents {
+                domain
+                    .upsert_agent(seed, token)
+                    .await
+                    .map_err(|e| format!("{}: {}", path.display(), e.to_api().message))?;
+            }
+        }
         if let Some(path) = &config.groups_file {
             let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let groups = domain::parse_groups_file(&text).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -320,3 +320,7 @@ pub const AGENT_WEB_CALL_BURST: u32 = 200;
 /// How long one Agent Chat API action may take before it is answered `request_timeout`
 /// (the reference's threshold), its transaction rolled back.
 pub const AGENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The shortest access token the agents file may give an agent (a token is all it takes to act
+/// as them).
+pub const MIN_AGENT_TOKEN_BYTES: usize = 16;

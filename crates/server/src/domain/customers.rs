@@ -251,6 +251,47 @@ pub fn statistics(row: &CustomerRow) -> Statistics {
 }
 
 /// The customer entity (`login`, `get_customer`): their fields and statistics.
+/// One entry of the agents file (`--agents-file`).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentEntry {
+    id: String,
+    name: String,
+    #[serde(default)]
+    job_title: Option<String>,
+    token: String,
+    #[serde(default)]
+    role: Option<String>,
+}
+
+/// Reads the agents file: each agent with their access token. Refuses (naming the entry) an
+/// empty id or name, a token shorter than `MIN_AGENT_TOKEN_BYTES`, a role other than `agent` or
+/// `administrator`, and an id or a token given twice.
+pub fn parse_agents_file(text: &str) -> std::result::Result<Vec<(AgentSeed, String)>, String> {
+    use crate::limits::MIN_AGENT_TOKEN_BYTES;
+    let entries: Vec<AgentEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    let mut agents: Vec<(AgentSeed, String)> = Vec::with_capacity(entries.len());
+    for (n, entry) in entries.into_iter().enumerate() {
+        let at = format!("agent {n} ({})", entry.id);
+        if entry.id.trim().is_empty() || entry.name.trim().is_empty() {
+            return Err(format!("{at}: `id` and `name` must not be empty"));
+        }
+        if entry.token.len() < MIN_AGENT_TOKEN_BYTES {
+            return Err(format!("{at}: `token` must be at least {MIN_AGENT_TOKEN_BYTES} bytes"));
+        }
+        let role = entry.role.unwrap_or_else(|| "agent".to_owned());
+        if role != "agent" && role != "administrator" {
+            return Err(format!("{at}: `role` must be `agent` or `administrator`"));
+        }
+        if agents.iter().any(|(seed, token)| seed.id == entry.id || *token == entry.token) {
+            return Err(format!("{at}: an id or a token given twice"));
+        }
+        let seed = AgentSeed { id: entry.id, name: entry.name, job_title: entry.job_title.unwrap_or_default(), role };
+        agents.push((seed, entry.token));
+    }
+    Ok(agents)
+}
+
 pub(super) fn customer_entity(row: CustomerRow) -> Customer {
     Customer {
         statistics: Some(statistics(&row)),

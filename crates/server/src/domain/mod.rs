@@ -28,7 +28,7 @@ mod views;
 mod webhooks;
 
 pub use chats::Started;
-pub use customers::{Grant, TokenClaims, statistics};
+pub use customers::{Grant, TokenClaims, parse_agents_file, statistics};
 pub use greetings::{AGENT_GREETING_TEMPLATE_ID, GreetingRule, PageGreetings};
 pub use routing::{DEFAULT_GROUP, GroupConfig, parse_groups_file};
 pub use tickets::{TicketError, TicketInput};

@@ -1,0 +1,111 @@
+//! Agents as accounts: several agents from the agents file, each with their own token and
+//! role; routing statuses decide who gets new chats, and two agents share them by the rule
+//! (fewest active chats first).
+
+mod common;
+
+use common::*;
+use confab_server::domain::parse_agents_file;
+use serde_json::{Value, json};
+
+const SAM_TOKEN: &str = "sam-token-0123456789";
+const KIM_TOKEN: &str = "kim-token-0123456789";
+
+async fn with_agents_file() -> (TestServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("agents.json");
+    let agents = json!([
+        {"id": SAM, "name": "Sam Lee", "job_title": "Support", "token": SAM_TOKEN},
+        {"id": "kim@confab.example", "name": "Kim Park", "token": KIM_TOKEN, "role": "administrator"}
+    ]);
+    std::fs::write(&path, agents.to_string()).unwrap();
+    (TestServer::start_with(&["--agents-file", path.to_str().unwrap()]).await, dir)
+}
+
+async fn as_agent(server: &TestServer, token: &str, action: &str, body: Value) -> (u16, Value) {
+    server.agent_with_token(action, body, Some(token)).await
+}
+
+#[tokio::test]
+async fn each_agent_of_the_file_has_their_own_token_and_role() {
+    let (server, _dir) = with_agents_file().await;
+    let (status, statuses) = as_agent(&server, SAM_TOKEN, "list_routing_statuses", json!({})).await;
+    assert_eq!(status, 200, "{statuses}");
+    let ids: Vec<&str> = statuses.as_array().unwrap().iter().map(|s| s["agent_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [ALEX, "kim@confab.example", SAM]);
+    assert_eq!(as_agent(&server, KIM_TOKEN, "list_chats", json!({})).await.0, 200);
+    assert_eq!(as_agent(&server, "sam-token-wrong-0000", "list_chats", json!({})).await.0, 401);
+
+    // Roles: an administrator configures webhooks, an agent may not.
+    let url = format!("{}/v3.6/configuration/action/list_webhooks", server.url);
+    for (token, status) in [(KIM_TOKEN, 200), (AGENT_TOKEN, 200), (SAM_TOKEN, 403)] {
+        let response = reqwest::Client::new().post(&url).bearer_auth(token).json(&json!({})).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "{token}");
+    }
+}
+
+#[tokio::test]
+async fn two_accepting_agents_share_new_chats_and_none_goes_to_who_does_not_accept() {
+    let (server, _dir) = with_agents_file().await;
+    for token in [AGENT_TOKEN, SAM_TOKEN] {
+        assert_eq!(as_agent(&server, token, "set_routing_status", json!({"status": "accepting_chats"})).await.0, 200);
+    }
+    // Kim does not accept chats: none goes to them.
+    let mut visitors = Vec::new();
+    for n in 0..4 {
+        let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+        let started = rtm
+            .request(
+                "start_chat",
+                json!({"chat": {"thread": {"events": [{"type": "message", "text": format!("q{n}")}]}}}),
+            )
+            .await;
+        visitors.push((rtm, started["payload"]["chat_id"].as_str().unwrap().to_owned()));
+    }
+    let mut load = std::collections::BTreeMap::new();
+    for (_, chat_id) in &visitors {
+        let (_, chat) = server.agent("get_chat", json!({"chat_id": chat_id})).await;
+        let agents: Vec<String> = chat["users"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|u| u["type"] == "agent")
+            .map(|u| u["id"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(agents.len(), 1, "{chat}");
+        *load.entry(agents[0].clone()).or_insert(0) += 1;
+    }
+    assert_eq!(load, [(ALEX.to_owned(), 2), (SAM.to_owned(), 2)].into_iter().collect(), "fewest active chats first");
+
+    // Sam stops accepting and Alex goes offline: the next chat goes to nobody.
+    assert_eq!(
+        as_agent(&server, SAM_TOKEN, "set_routing_status", json!({"status": "not_accepting_chats"})).await.0,
+        200
+    );
+    assert_eq!(server.agent("set_routing_status", json!({"status": "offline"})).await.0, 200);
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let started = rtm.request("start_chat", json!({})).await;
+    let chat_id = started["payload"]["chat_id"].as_str().unwrap();
+    let (_, chat) = server.agent("get_chat", json!({"chat_id": chat_id})).await;
+    assert!(chat["users"].as_array().unwrap().iter().all(|u| u["type"] != "agent"), "{chat}");
+}
+
+#[test]
+fn a_bad_agents_file_is_refused_naming_the_entry() {
+    let ok = parse_agents_file(r#"[{"id": "a@x", "name": "A", "token": "0123456789abcdef"}]"#).unwrap();
+    assert_eq!((ok[0].0.role.as_str(), ok[0].1.as_str()), ("agent", "0123456789abcdef"));
+    for (text, says) in [
+        (r#"[{"id": "a@x", "name": "A", "token": "short"}]"#, "at least 16 bytes"),
+        (r#"[{"id": "", "name": "A", "token": "0123456789abcdef"}]"#, "must not be empty"),
+        (r#"[{"id": "a@x", "name": "A", "token": "0123456789abcdef", "role": "owner"}]"#, "`role`"),
+        (
+            r#"[{"id": "a@x", "name": "A", "token": "0123456789abcdef"}, {"id": "a@x", "name": "B", "token": "fedcba9876543210"}]"#,
+            "twice",
+        ),
+        (r#"[{"id": "a@x", "name": "A", "token": "0123456789abcdef", "password": "x"}]"#, "unknown field"),
+        (r#"{"id": "a@x"}"#, "invalid type"),
+    ] {
+        let error = parse_agents_file(text).unwrap_err();
+        assert!(error.contains(says), "{text}: {error}");
+    }
+}
