@@ -181,6 +181,16 @@ impl Deref for AppState {
     }
 }
 
+/// A WebSocket upgrade with this server's buffers and frame limit (`MAX_FRAME_BYTES`: a larger
+/// frame is refused from its header, before buffering).
+pub(crate) fn bounded_socket(ws: axum::extract::ws::WebSocketUpgrade) -> axum::extract::ws::WebSocketUpgrade {
+    use crate::limits::{MAX_FRAME_BYTES, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES};
+    ws.read_buffer_size(WS_READ_BUFFER_BYTES)
+        .write_buffer_size(WS_WRITE_BUFFER_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+}
+
 /// A request body, with a too-large or unreadable body reported in the API's error shape.
 pub struct Body(pub axum::body::Bytes);
 

@@ -28,10 +28,7 @@ use crate::AppState;
 use crate::error::{Error, Result};
 use crate::fanout::Origin;
 use crate::fanout::hub::{EVERY_AGENT, Frame, SocketHandle, SocketQueue};
-use crate::limits::{
-    AGENT_RTM_FRAME_BURST, AGENT_RTM_FRAMES_PER_SECOND, MAX_FRAME_BYTES, MAX_PENDING_REQUESTS, WS_READ_BUFFER_BYTES,
-    WS_WRITE_BUFFER_BYTES,
-};
+use crate::limits::{AGENT_RTM_FRAME_BURST, AGENT_RTM_FRAMES_PER_SECOND, MAX_PENDING_REQUESTS};
 use crate::rate::TokenBucket;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
@@ -81,12 +78,7 @@ struct AgentDisconnected {
 pub async fn upgrade(State(state): State<AppState>, headers: HeaderMap, ws: WebSocketUpgrade) -> Result<HttpResponse> {
     state.settings.check_origin(&headers)?;
     let shutdown = state.shutdown.clone();
-    Ok(ws
-        .read_buffer_size(WS_READ_BUFFER_BYTES)
-        .write_buffer_size(WS_WRITE_BUFFER_BYTES)
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| shutdown.track(run(socket, state))))
+    Ok(crate::bounded_socket(ws).on_upgrade(move |socket| shutdown.track(run(socket, state))))
 }
 
 /// What a finished request leaves for the socket's loop.

@@ -41,8 +41,8 @@ use crate::error::{Error, Result};
 use crate::fanout::hub::SocketFlags;
 use crate::fanout::hub::{SocketHandle, SocketQueue};
 use crate::limits::{
-    INACTIVITY_TIMEOUT, MAX_CONNECTIONS_PER_CUSTOMER, MAX_FRAME_BYTES, MAX_PENDING_REQUESTS, RTM_FRAME_BURST,
-    RTM_FRAMES_PER_SECOND, SNEAK_PEEK_BURST, SNEAK_PEEKS_PER_SECOND, WS_READ_BUFFER_BYTES, WS_WRITE_BUFFER_BYTES,
+    INACTIVITY_TIMEOUT, MAX_CONNECTIONS_PER_CUSTOMER, MAX_PENDING_REQUESTS, RTM_FRAME_BURST, RTM_FRAMES_PER_SECOND,
+    SNEAK_PEEK_BURST, SNEAK_PEEKS_PER_SECOND,
 };
 use crate::rate::{PendingSocket, TokenBucket};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
@@ -101,19 +101,14 @@ pub async fn upgrade(
             .ok_or(reason::TOO_MANY_UNAUTHORIZED_CONNECTIONS)
     };
     let shutdown = state.shutdown.clone();
-    Ok(ws
-        .read_buffer_size(WS_READ_BUFFER_BYTES)
-        .write_buffer_size(WS_WRITE_BUFFER_BYTES)
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
-        .on_upgrade(move |socket| {
-            shutdown.track(async move {
-                match admitted {
-                    Ok(pending) => run(socket, state, pending).await,
-                    Err(reason) => refuse(socket, reason).await,
-                }
-            })
-        }))
+    Ok(crate::bounded_socket(ws).on_upgrade(move |socket| {
+        shutdown.track(async move {
+            match admitted {
+                Ok(pending) => run(socket, state, pending).await,
+                Err(reason) => refuse(socket, reason).await,
+            }
+        })
+    }))
 }
 
 /// Tells a socket that will not be served why, and closes it.

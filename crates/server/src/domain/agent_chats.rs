@@ -92,20 +92,8 @@ impl Domain {
         let chat_id = random_id(10);
         let properties = serde_json::Value::Object(initial.properties.clone().unwrap_or_default()).to_string();
         let mut tx = self.store.write().await?;
-        if !tx.lock_customer(customer_id).await? {
-            return Err(Error::not_found(format!("Customer {customer_id} not found")));
-        }
-        if !tx.insert_chat(&chat_id, customer_id, &properties, now).await? {
-            let existing = tx.chat_of_customer(customer_id).await?.unwrap_or_default();
-            return Err(Error::new(
-                ErrorType::ChatLimitReached,
-                format!("Customer already has chat {existing}; use resume_chat to continue it"),
-            ));
-        }
-        if group != DEFAULT_GROUP {
-            tx.set_chat_group(&chat_id, group).await?;
-        }
-        tx.add_chat_user(&chat_id, customer_id, "customer").await?;
+        tx.lock_known_customer(customer_id).await?;
+        tx.create_chat(&chat_id, customer_id, group, &properties, now).await?;
         add_agents(&mut tx, &chat_id, agent_id, &users.agents).await?;
         let route = route(agent_id, active);
         self.opened(tx, requester, &chat_id, group, &properties, initial, events, now, route).await
@@ -179,9 +167,7 @@ impl Domain {
     /// `customer_page_updated`) until they unfollow them.
     pub async fn follow_customer(&self, agent_id: &str, customer_id: &str) -> Result<()> {
         let mut tx = self.store.write().await?;
-        if !tx.lock_customer(customer_id).await? {
-            return Err(Error::not_found(format!("Customer {customer_id} not found")));
-        }
+        tx.lock_known_customer(customer_id).await?;
         tx.follow_customer(customer_id, agent_id).await?;
         tx.commit().await
     }
@@ -189,9 +175,7 @@ impl Domain {
     /// Ends a follow; the agents of the customer's chat keep hearing of them while it lasts.
     pub async fn unfollow_customer(&self, agent_id: &str, customer_id: &str) -> Result<()> {
         let mut tx = self.store.write().await?;
-        if !tx.lock_customer(customer_id).await? {
-            return Err(Error::not_found(format!("Customer {customer_id} not found")));
-        }
+        tx.lock_known_customer(customer_id).await?;
         tx.unfollow_customer(customer_id, agent_id).await?;
         tx.commit().await
     }

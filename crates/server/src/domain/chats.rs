@@ -261,6 +261,30 @@ impl Conn {
         locked.filter(|locked| may_see(requester, &locked.chat)).ok_or_else(|| not_found(chat_id))
     }
 
+    /// Creates the customer's chat in `group`, with the customer in it;
+    /// `chat_limit_reached` (naming their chat) if they have one.
+    pub(super) async fn create_chat(
+        &mut self,
+        chat_id: &str,
+        customer_id: &str,
+        group: u32,
+        properties: &str,
+        now: Micros,
+    ) -> Result<()> {
+        if !self.insert_chat(chat_id, customer_id, properties, now).await? {
+            let existing = self.chat_of_customer(customer_id).await?.unwrap_or_default();
+            return Err(Error::new(
+                ErrorType::ChatLimitReached,
+                format!("Customer already has chat {existing}; use resume_chat to continue it"),
+            ));
+        }
+        if group != DEFAULT_GROUP {
+            self.set_chat_group(chat_id, group).await?;
+        }
+        self.add_chat_user(chat_id, customer_id, "customer").await?;
+        Ok(())
+    }
+
     pub(super) async fn members(&mut self, chat_id: &str) -> Result<Members> {
         let mut members = Members::default();
         for (user_id, user_type) in self.chat_members(chat_id).await? {
@@ -375,17 +399,7 @@ impl Domain {
         let chat_id = random_id(10);
         let properties = serde_json::Value::Object(initial.properties.clone().unwrap_or_default()).to_string();
         let mut tx = self.store.write().await?;
-        if !tx.insert_chat(&chat_id, customer_id, &properties, now).await? {
-            let existing = tx.chat_of_customer(customer_id).await?.unwrap_or_default();
-            return Err(Error::new(
-                ErrorType::ChatLimitReached,
-                format!("Customer already has chat {existing}; use resume_chat to continue it"),
-            ));
-        }
-        if group != DEFAULT_GROUP {
-            tx.set_chat_group(&chat_id, group).await?;
-        }
-        tx.add_chat_user(&chat_id, customer_id, "customer").await?;
+        tx.create_chat(&chat_id, customer_id, group, &properties, now).await?;
         self.opened(tx, requester, &chat_id, group, &properties, initial, events, now, Route::Queue).await
     }
 

@@ -180,9 +180,7 @@ impl Domain {
     pub async fn update_customer(&self, customer_id: &str, update: &CustomerUpdate) -> Result<Vec<DomainEvent>> {
         validate_update(update)?;
         let mut tx = self.store.write().await?;
-        if !tx.lock_customer(customer_id).await? {
-            return Err(Error::not_found(format!("Customer {customer_id} not found")));
-        }
+        tx.lock_known_customer(customer_id).await?;
         let members = members_of_customer(&mut tx, customer_id).await?;
         let events: Vec<DomainEvent> =
             apply_update(&mut tx, customer_id, update, &members).await?.into_iter().collect();
@@ -206,9 +204,7 @@ impl Domain {
         let (url, title) = valid_page(page)?;
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
-        if !tx.lock_customer(customer_id).await? {
-            return Err(Error::not_found(format!("Customer {customer_id} not found")));
-        }
+        tx.lock_known_customer(customer_id).await?;
         let members = members_of_customer(&mut tx, customer_id).await?;
         let events = vec![apply_page(&mut tx, customer_id, url, title, now, &members).await?];
         self.commit(tx, &events).await?;
@@ -239,6 +235,16 @@ impl Domain {
 }
 
 /// A customer's statistics, from their stored counts: every counter is decided here.
+impl Conn {
+    /// Locks the customer's row until commit; `not_found` if there is no such customer.
+    pub(super) async fn lock_known_customer(&mut self, customer_id: &str) -> Result<()> {
+        if !self.lock_customer(customer_id).await? {
+            return Err(Error::not_found(format!("Customer {customer_id} not found")));
+        }
+        Ok(())
+    }
+}
+
 pub fn statistics(row: &CustomerRow) -> Statistics {
     Statistics {
         chats_count: row.chats_count.max(0) as u64,

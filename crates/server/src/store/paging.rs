@@ -10,6 +10,15 @@ use confab_protocol::action::{ListThreadsRequest, SortOrder};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+/// What a page id holds; `validation` for anything else.
+fn decode_id<T: DeserializeOwned>(page_id: &str) -> Result<T> {
+    URL_SAFE_NO_PAD
+        .decode(page_id)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| Error::validation("Invalid page_id"))
+}
+
 /// One page of a listing.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Page {
@@ -31,11 +40,7 @@ impl Page {
     }
 
     pub fn decode(page_id: &str) -> Result<Self> {
-        URL_SAFE_NO_PAD
-            .decode(page_id)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| Error::validation("Invalid page_id"))
+        decode_id(page_id)
     }
 
     /// The first page: `size` items (default `default`), refused unless 1–`max`.
@@ -77,11 +82,7 @@ pub struct Filtered<F> {
 
 impl<F: Serialize + DeserializeOwned + Clone> Filtered<F> {
     pub fn decode(page_id: &str) -> Result<Self> {
-        URL_SAFE_NO_PAD
-            .decode(page_id)
-            .ok()
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .ok_or_else(|| Error::validation("Invalid page_id"))
+        decode_id(page_id)
     }
 
     fn encode(page: Page, filters: &F) -> String {
