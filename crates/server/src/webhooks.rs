@@ -24,7 +24,7 @@
 //!   attempts older than `WEBHOOK_LOG_RETENTION` every `WEBHOOK_LOG_PRUNE_INTERVAL`.
 
 use crate::domain::{Domain, DomainEvent};
-use crate::fanout::{Delivery, push_of};
+use crate::fanout::Delivery;
 use crate::limits::{
     WEBHOOK_CONCURRENCY, WEBHOOK_LOG_PRUNE_INTERVAL, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_QUEUE, WEBHOOK_REGISTRY_REFRESH,
 };
@@ -96,39 +96,44 @@ impl Webhooks {
         self.refresh_now.notify_one();
     }
 
-    /// Queues the calls `events` make, without waiting. Called for this node's own commits.
-    pub fn offer(&self, events: &[DomainEvent]) {
+    /// Queues the calls an event makes (`delivery` is its push, as `push_of` decided it),
+    /// without waiting. Called for this node's own commits.
+    pub fn offer(&self, event: &DomainEvent, delivery: &Delivery) {
+        let action = match delivery {
+            Delivery::Push(push, _) => push.name(),
+            Delivery::Agents(push, _) => push.name(),
+            Delivery::Disconnect(..) => return,
+        };
         let registry = self.registry.lock().unwrap_or_else(|e| e.into_inner());
-        if registry.is_empty() {
+        let mut hooks = registry.iter().filter(|h| h.row.action == action).peekable();
+        if hooks.peek().is_none() {
+            // Most events have no receiver: their payload is never encoded here.
             return;
         }
-        for event in events {
-            let (action, payload) = match push_of(event) {
-                Delivery::Push(push, _) => (push.name(), push.payload()),
-                Delivery::Agents(push, _) => (push.name(), push.payload()),
-                Delivery::Disconnect(..) => continue,
+        let payload = match delivery {
+            Delivery::Push(push, _) => push.payload(),
+            Delivery::Agents(push, _) => push.payload(),
+            Delivery::Disconnect(..) => None,
+        };
+        let payload = payload.unwrap_or_else(|| RawValue::from_string("{}".into()).expect("valid JSON"));
+        for hook in hooks {
+            if let Some(wanted) = &hook.author_type
+                && author_type(event).is_some_and(|author| author != wanted)
+            {
+                continue;
+            }
+            let body = Body {
+                webhook_id: &hook.row.id,
+                secret_key: &hook.row.secret_key,
+                action,
+                organization_id: &self.organization_id,
+                additional_data: Default::default(),
+                payload: &payload,
             };
-            let empty = RawValue::from_string("{}".into()).expect("valid JSON");
-            let payload = payload.unwrap_or(empty);
-            for hook in registry.iter().filter(|h| h.row.action == action) {
-                if let Some(wanted) = &hook.author_type
-                    && author_type(event).is_some_and(|author| author != wanted)
-                {
-                    continue;
-                }
-                let body = Body {
-                    webhook_id: &hook.row.id,
-                    secret_key: &hook.row.secret_key,
-                    action,
-                    organization_id: &self.organization_id,
-                    additional_data: Default::default(),
-                    payload: &payload,
-                };
-                let body = serde_json::to_string(&body).expect("webhook bodies always encode");
-                if self.queue.try_send(Call { webhook: hook.row.clone(), body }).is_err() {
-                    self.dropped.fetch_add(1, Ordering::Relaxed);
-                    tracing::warn!(webhook = %hook.row.id, action, "webhook queue full; call dropped");
-                }
+            let body = serde_json::to_string(&body).expect("webhook bodies always encode");
+            if self.queue.try_send(Call { webhook: hook.row.clone(), body }).is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+                tracing::warn!(webhook = %hook.row.id, action, "webhook queue full; call dropped");
             }
         }
     }

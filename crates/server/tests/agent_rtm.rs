@@ -58,6 +58,19 @@ async fn login_comes_first_with_an_agent_token() {
     // Every Web API action is a request frame; bad ones are answered in the error shape.
     let listed = socket.request("list_chats", json!({})).await;
     assert_eq!((listed["success"].as_bool(), listed["payload"]["found_chats"].as_u64()), (Some(true), Some(0)));
+    // Every name of the action table is served on the socket (with `{}`, an answer or a
+    // validation error, never "unknown").
+    for action in confab_server::agent::actions::ACTIONS {
+        let request_id = socket.send(action, json!({})).await;
+        let reply = loop {
+            let frame = socket.recv().await;
+            if frame["request_id"] == request_id.as_str() && frame["type"] == "response" {
+                break frame;
+            }
+        };
+        assert_ne!(reply["payload"]["error"]["type"], "not_found", "{action}: {reply}");
+    }
+    while tokio::time::timeout(Duration::from_millis(100), socket.recv()).await.is_ok() {} // pushes they caused
     let unknown = socket.request("make_coffee", json!({})).await;
     assert_eq!(unknown["payload"]["error"]["type"], "not_found");
     let bad = socket.request("get_chat", json!({"chat_id": 7})).await;

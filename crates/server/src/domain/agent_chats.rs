@@ -246,8 +246,11 @@ impl Domain {
         &self,
         customer_id: &str,
     ) -> Result<(confab_protocol::entity::Customer, Vec<String>)> {
-        let customer = self.customer(customer_id).await?;
-        let chat_ids = self.store.read().await?.chat_of_customer(customer_id).await?.into_iter().collect();
+        let mut db = self.store.read().await?;
+        let row = db.customer(customer_id).await?;
+        let customer =
+            row.map(customer_entity).ok_or_else(|| Error::not_found(format!("Customer {customer_id} not found")))?;
+        let chat_ids = db.chat_of_customer(customer_id).await?.into_iter().collect();
         Ok((customer, chat_ids))
     }
 

@@ -562,10 +562,12 @@ impl Domain {
         let mut tx = self.store.write().await?;
         let locked = tx.lock_chat(requester, chat_id).await?;
         let thread_id = locked.active_thread().ok_or_else(|| inactive(chat_id))?.to_owned();
+        // Closing a thread changes nobody's membership: read once, for the check and the push.
+        let members = tx.members(chat_id).await?;
         if let Requester::Agent(agent_id) = requester
             && !ignore_requester_presence
         {
-            super::chat_users::require_presence(&tx.members(chat_id).await?, agent_id)?;
+            super::chat_users::require_presence(&members, agent_id)?;
         }
         // The thread's agent gets room, and its place in the queue frees up: route the
         // queues of the chat's group and of that agent's groups.
@@ -585,7 +587,6 @@ impl Domain {
         if queued_at.is_some() {
             tx.dequeue_thread(&thread_id).await?;
         }
-        let members = tx.members(chat_id).await?;
         let mut events = vec![DomainEvent::ChatDeactivated {
             chat_id: chat_id.to_owned(),
             thread_id,

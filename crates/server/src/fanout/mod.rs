@@ -17,6 +17,7 @@ pub mod bus;
 pub mod hub;
 
 use crate::domain::{DomainEvent, Members};
+use crate::webhooks::Webhooks;
 use confab_protocol::agent::{AgentPush, AgentRoutingStatus, ChatUnfollowed, ThreadTag};
 use confab_protocol::frame::push_text;
 use confab_protocol::push::{
@@ -27,6 +28,7 @@ use confab_protocol::push::{
     ThreadPropertiesUpdated, TransferredTo, TypingIndicator, UserAddedToChat, UserRemovedFromChat, reason,
 };
 use hub::{EVERY_AGENT, Hub, SocketHandle};
+use std::sync::{Arc, OnceLock};
 
 /// The socket a request came from, and its `request_id`.
 #[derive(Debug, Clone)]
@@ -328,24 +330,30 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
 pub struct Fanout {
     pub hub: Hub,
     /// Set once at start; tests that build a bare `Fanout` call no webhooks.
-    pub webhooks: std::sync::OnceLock<std::sync::Arc<crate::webhooks::Webhooks>>,
+    pub webhooks: OnceLock<Arc<Webhooks>>,
 }
 
 impl Fanout {
     /// Delivers events this node committed: pushes ([`Fanout::push`]) and webhook calls.
     pub fn deliver(&self, events: &[DomainEvent], origin: Option<&Origin>) {
-        self.push(events, origin);
-        if let Some(webhooks) = self.webhooks.get() {
-            webhooks.offer(events);
-        }
+        self.fan_out(events, origin, self.webhooks.get());
     }
 
     /// Pushes each event to its recipients' sockets on this node, in order. `origin`'s socket
     /// gets its copies (of the pushes for its user) with its `request_id`. Events from other
     /// nodes (the bus) come here only: their own node called their webhooks.
     pub fn push(&self, events: &[DomainEvent], origin: Option<&Origin>) {
+        self.fan_out(events, origin, None);
+    }
+
+    /// Decides each event's push once, for the webhooks (when given) and the sockets.
+    fn fan_out(&self, events: &[DomainEvent], origin: Option<&Origin>, webhooks: Option<&Arc<Webhooks>>) {
         for event in events {
-            let (push, recipients) = match push_of(event) {
+            let delivery = push_of(event);
+            if let Some(webhooks) = webhooks {
+                webhooks.offer(event, &delivery);
+            }
+            let (push, recipients) = match delivery {
                 Delivery::Push(push, recipients) => (push, recipients),
                 Delivery::Disconnect(reason, users) => {
                     self.hub.disconnect(&users, reason);

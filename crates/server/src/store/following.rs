@@ -1,7 +1,7 @@
 //! Statements about who follows a chat or a customer (Agent Chat API `follow_chat`,
 //! `follow_customer`) and the tags of threads (`tag_thread`).
 
-use super::{Conn, placeholders};
+use super::Conn;
 use crate::clock::Micros;
 use crate::error::Result;
 
@@ -36,18 +36,6 @@ impl Conn {
             chat_id
         );
         Ok(rows.into_iter().map(|(id,)| id).collect())
-    }
-
-    /// Whether the agent follows the chat.
-    pub async fn follows_chat(&mut self, chat_id: &str, agent_id: &str) -> Result<bool> {
-        let row: Option<(String,)> = fetch!(
-            self,
-            fetch_optional(String,),
-            "SELECT agent_id FROM chat_followers WHERE chat_id = $1 AND agent_id = $2",
-            chat_id,
-            agent_id
-        );
-        Ok(row.is_some())
     }
 
     pub async fn follow_customer(&mut self, customer_id: &str, agent_id: &str) -> Result<bool> {
@@ -101,18 +89,5 @@ impl Conn {
         let (count,): (i64,) =
             fetch!(self, fetch_one(i64,), "SELECT COUNT(*) FROM thread_tags WHERE thread_id = $1", thread_id);
         Ok(count as u64)
-    }
-
-    /// The tags of each thread in `thread_ids`, as `(thread_id, tag)`, in the order they were
-    /// added.
-    pub async fn tags_of_threads(&mut self, thread_ids: &[String]) -> Result<Vec<(String, String)>> {
-        if thread_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        let sql = format!(
-            "SELECT thread_id, tag FROM thread_tags WHERE thread_id IN {} ORDER BY created_at, tag",
-            placeholders(1, thread_ids.len())
-        );
-        Ok(fetch_in!(self, (String, String), &sql, thread_ids))
     }
 }
