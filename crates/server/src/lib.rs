@@ -166,7 +166,7 @@ pub struct AppStateInner {
     pub connection_strikes: Strikes,
     /// Registered webhooks and the calls on their way.
     pub webhooks: Arc<webhooks::Webhooks>,
-    /// Agent Chat Web API calls per agent (`AGENT_WEB_CALLS_PER_SECOND`).
+    /// Agent Chat Web API calls per agent (`AGENT_CALLS_PER_SECOND`).
     pub agent_calls: rate::UserLimiter,
 }
 
@@ -382,10 +382,7 @@ impl Server {
             greeter,
             pending_sockets: Arc::default(),
             webhooks,
-            agent_calls: rate::UserLimiter::new(
-                crate::limits::AGENT_WEB_CALLS_PER_SECOND,
-                crate::limits::AGENT_WEB_CALL_BURST,
-            ),
+            agent_calls: rate::UserLimiter::new(crate::limits::AGENT_CALLS_PER_SECOND, crate::limits::AGENT_CALL_BURST),
             connection_strikes: Strikes::new(
                 TOO_MANY_CONNECTIONS_STRIKES,
                 TOO_MANY_CONNECTIONS_PERIOD,

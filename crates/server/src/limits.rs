@@ -280,11 +280,6 @@ pub const MAX_TAGS_PER_THREAD: u64 = 20;
 /// Agent Chat Web API v3.6, "max array size: 200").
 pub const MAX_FILTER_GROUP_IDS: usize = 200;
 
-/// Frames an agent RTM socket may send: per second on average, and in a burst. Agents and
-/// bots work faster than visitors type, so more than `RTM_FRAMES_PER_SECOND`.
-pub const AGENT_RTM_FRAMES_PER_SECOND: u32 = 50;
-pub const AGENT_RTM_FRAME_BURST: u32 = 100;
-
 /// Webhooks one client may register for one action (LiveChat: "a limit of three webhooks for
 /// every action a Client ID can register"), and the size of a secret key.
 pub const MAX_WEBHOOKS_PER_ACTION: u64 = 3;
@@ -312,10 +307,12 @@ pub const WEBHOOK_LOG_PRUNE_INTERVAL: Duration = Duration::from_secs(10 * 60);
 /// Attempts one `list_webhook_deliveries` answers with, at most.
 pub const MAX_WEBHOOK_DELIVERIES_READ: u32 = 1000;
 
-/// Agent Chat Web API calls per agent: per second on average, and in a burst; beyond them
-/// `too_many_requests` (429).
-pub const AGENT_WEB_CALLS_PER_SECOND: u32 = 50;
-pub const AGENT_WEB_CALL_BURST: u32 = 200;
+/// Agent Chat API calls per agent over the Web API, and per agent socket: per second on
+/// average, and in a burst; beyond them `too_many_requests` (429 over HTTP). A bot answers
+/// many chats at once: well above the 200 messages/s the latency budget is measured at
+/// (`make bench`), which an earlier 50/s refused.
+pub const AGENT_CALLS_PER_SECOND: u32 = 500;
+pub const AGENT_CALL_BURST: u32 = 1000;
 
 /// How long one Agent Chat API action may take before it is answered `request_timeout`
 /// (the reference's threshold), its transaction rolled back.

@@ -212,9 +212,20 @@ async fn a_flood_of_calls_is_answered_too_many_requests() {
     // The server's clock stands still: the bucket does not refill during the flood.
     let clock = Clock::manual(Micros(1_795_000_000_000_000));
     let server = TestServer::start_on_clock(&[], clock.clone()).await;
-    let burst = confab_server::limits::AGENT_WEB_CALL_BURST as usize;
-    let calls = (0..burst + 100).map(|_| server.agent("list_chats", json!({})));
-    let statuses: Vec<(u16, serde_json::Value)> = futures::future::join_all(calls).await;
+    let burst = confab_server::limits::AGENT_CALL_BURST as usize;
+    // One connection, one call after another (no refill: the clock stands still).
+    let http = reqwest::Client::new();
+    let mut statuses: Vec<(u16, serde_json::Value)> = Vec::new();
+    for _ in 0..burst + 100 {
+        let response = http
+            .post(format!("{}/v3.6/agent/action/list_chats", server.url))
+            .bearer_auth(AGENT_TOKEN)
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push((response.status().as_u16(), response.json().await.unwrap()));
+    }
     let refused: Vec<_> = statuses.iter().filter(|(status, _)| *status == 429).collect();
     assert_eq!(refused.len(), 100);
     assert_eq!(refused[0].1["error"]["type"], "too_many_requests");

@@ -10,7 +10,7 @@
 //!   is served.
 //! - Then every action of the Web API ([`super::actions::ACTIONS`]), with the same body as
 //!   `payload` and the same answer, run one at a time in order. At most
-//!   `MAX_PENDING_REQUESTS` wait; frames beyond `AGENT_RTM_FRAMES_PER_SECOND` are answered
+//!   `MAX_PENDING_REQUESTS` wait; frames beyond `AGENT_CALLS_PER_SECOND` are answered
 //!   `too_many_requests`.
 //! - Pushes: whatever the agent's chats (and the chats and customers they follow) push to
 //!   their users — `incoming_event`, `incoming_typing_indicator`, `incoming_sneak_peek`,
@@ -28,7 +28,7 @@ use crate::AppState;
 use crate::error::{Error, Result};
 use crate::fanout::Origin;
 use crate::fanout::hub::{EVERY_AGENT, Frame, SocketHandle, SocketQueue};
-use crate::limits::{AGENT_RTM_FRAME_BURST, AGENT_RTM_FRAMES_PER_SECOND, MAX_PENDING_REQUESTS};
+use crate::limits::{AGENT_CALL_BURST, AGENT_CALLS_PER_SECOND, MAX_PENDING_REQUESTS};
 use crate::rate::TokenBucket;
 use axum::extract::State;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade, close_code};
@@ -95,7 +95,7 @@ async fn run(socket: WebSocket, state: AppState) {
         state: state.clone(),
         socket: handle,
         agent: None,
-        bucket: TokenBucket::new(AGENT_RTM_FRAMES_PER_SECOND, AGENT_RTM_FRAME_BURST, clock.now()),
+        bucket: TokenBucket::new(AGENT_CALLS_PER_SECOND, AGENT_CALL_BURST, clock.now()),
         waiting: VecDeque::new(),
         running: None,
     };
