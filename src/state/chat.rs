@@ -367,6 +367,8 @@ mod tests {
                 previous_thread_id: None,
                 next_thread_id: None,
                 queue: None,
+                tags: None,
+                highlight: None,
             }),
         };
         s.load_chat(&chat);
@@ -510,6 +512,8 @@ mod tests {
                 previous_thread_id: None,
                 next_thread_id: None,
                 queue: None,
+                tags: None,
+                highlight: None,
             }),
         }
     }

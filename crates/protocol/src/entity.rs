@@ -197,6 +197,24 @@ pub struct Thread {
     pub next_thread_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub queue: Option<Queue>,
+    /// Agent Chat API: the thread's tags (agents only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tags: Option<Vec<String>>,
+    /// Agent Chat API `list_archives` with `highlights`: where `filters.query` matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<Vec<Highlight>>,
+}
+
+/// One match of a `list_archives` query: the event's field, with the matched text wrapped in
+/// the request's `pre_tag` and `post_tag`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Highlight {
+    /// `event.<type>`, e.g. `event.message`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub event_id: String,
+    pub field: String,
+    pub highlight: String,
 }
 
 /// A thread's place in the queue.

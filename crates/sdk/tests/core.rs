@@ -856,6 +856,8 @@ fn events_that_came_inside_an_incoming_chat_count_as_handed_on() {
         previous_thread_id: None,
         next_thread_id: None,
         queue: None,
+        tags: None,
+        highlight: None,
     });
     let push = Push::IncomingChat(IncomingChat { chat: started.clone(), requester_id: None, transferred_from: None });
     h.push(Some(&start_wire), push);
@@ -1657,6 +1659,8 @@ fn thread(id: &str) -> confab_protocol::entity::Thread {
         previous_thread_id: None,
         next_thread_id: None,
         queue: None,
+        tags: None,
+        highlight: None,
     }
 }
 

@@ -111,8 +111,9 @@ pub struct Config {
 
     /// A JSON file of agents to create or update on start, each with their own access token:
     /// `[{"id": "sam@shop.example", "name": "Sam Lee", "job_title"?: "Support", "token": "…",
-    /// "role"?: "agent" | "administrator"}]`. Applied before `--groups-file`, which may name
-    /// them. The first agent (`--agent-token`) is always there, an administrator.
+    /// "role"?: "agent" | "administrator", "max_chats"?: 1–100 (default 6)}]`. Applied before
+    /// `--groups-file`, which may name them. The first agent (`--agent-token`) is always there,
+    /// an administrator.
     #[arg(long, env = "CONFAB_AGENTS_FILE", value_name = "PATH")]
     pub agents_file: Option<PathBuf>,
 

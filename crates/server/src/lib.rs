@@ -263,6 +263,7 @@ pub fn first_agent() -> AgentSeed {
         name: "Alex Morgan".into(),
         job_title: "Support Agent".into(),
         role: "administrator".into(),
+        max_chats: limits::DEFAULT_MAX_CHATS_PER_AGENT,
     }
 }
 

@@ -237,11 +237,15 @@ pub const MAX_BAN_DAYS: u32 = 3650;
 /// documents none. Multicasts are not stored, but each is copied to every recipient's sockets.
 pub const MAX_MULTICAST_CONTENT_BYTES: usize = 16 * 1024;
 
-/// Chats one agent handles at once: routing assigns a new chat only to an agent accepting
-/// chats with fewer active chats than this; with every accepting agent at it, chats queue.
-/// LiveChat's default concurrent chat limit per agent ("Chat limit", 6); ours is not per agent
-/// yet.
-pub const MAX_CHATS_PER_AGENT: i64 = 6;
+/// Chats one agent handles at once unless the agents file sets their `max_chats`: routing
+/// assigns a new chat only to an agent accepting chats with fewer active chats than their
+/// limit; with every accepting agent at it, chats queue. LiveChat's default concurrent chat
+/// limit per agent ("Chat limit", 6). Migration `0009_archives` (`0008` on PostgreSQL) uses
+/// the same default.
+pub const DEFAULT_MAX_CHATS_PER_AGENT: u32 = 6;
+
+/// The highest `max_chats` the agents file may give an agent.
+pub const MAX_CHATS_PER_AGENT_SETTING: u32 = 100;
 
 /// Threads one group's queue holds. A chat that would wait behind this many is refused
 /// (`group_unavailable`, RTM reference: "no available slots in the requested group"); it also

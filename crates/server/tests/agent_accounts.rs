@@ -1,6 +1,6 @@
 //! Agents as accounts: several agents from the agents file, each with their own token and
-//! role; routing statuses decide who gets new chats, and two agents share them by the rule
-//! (fewest active chats first).
+//! role and chat limit; routing statuses decide who gets new chats, and two agents share them
+//! by the rule (fewest active chats first, none beyond an agent's `max_chats`).
 
 mod common;
 
@@ -15,7 +15,7 @@ async fn with_agents_file() -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("agents.json");
     let agents = json!([
-        {"id": SAM, "name": "Sam Lee", "job_title": "Support", "token": SAM_TOKEN},
+        {"id": SAM, "name": "Sam Lee", "job_title": "Support", "token": SAM_TOKEN, "max_chats": 1},
         {"id": "kim@confab.example", "name": "Kim Park", "token": KIM_TOKEN, "role": "administrator"}
     ]);
     std::fs::write(&path, agents.to_string()).unwrap();
@@ -75,7 +75,12 @@ async fn two_accepting_agents_share_new_chats_and_none_goes_to_who_does_not_acce
         assert_eq!(agents.len(), 1, "{chat}");
         *load.entry(agents[0].clone()).or_insert(0) += 1;
     }
-    assert_eq!(load, [(ALEX.to_owned(), 2), (SAM.to_owned(), 2)].into_iter().collect(), "fewest active chats first");
+    // Alex, Sam (fewest first, ties by id), then Alex twice: Sam takes one chat at most.
+    assert_eq!(
+        load,
+        [(ALEX.to_owned(), 3), (SAM.to_owned(), 1)].into_iter().collect(),
+        "fewest first, up to max_chats"
+    );
 
     // Sam stops accepting and Alex goes offline: the next chat goes to nobody.
     assert_eq!(
@@ -98,6 +103,8 @@ fn a_bad_agents_file_is_refused_naming_the_entry() {
         (r#"[{"id": "a@x", "name": "A", "token": "short"}]"#, "at least 16 bytes"),
         (r#"[{"id": "", "name": "A", "token": "0123456789abcdef"}]"#, "must not be empty"),
         (r#"[{"id": "a@x", "name": "A", "token": "0123456789abcdef", "role": "owner"}]"#, "`role`"),
+        (r#"[{"id": "a@x", "name": "A", "token": "0123456789abcdef", "max_chats": 0}]"#, "`max_chats` must be 1–100"),
+        (r#"[{"id": "a@x", "name": "A", "token": "0123456789abcdef", "max_chats": 101}]"#, "`max_chats`"),
         (
             r#"[{"id": "a@x", "name": "A", "token": "0123456789abcdef"}, {"id": "a@x", "name": "B", "token": "fedcba9876543210"}]"#,
             "twice",

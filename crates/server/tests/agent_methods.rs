@@ -181,6 +181,16 @@ async fn thread_tags_reach_the_chats_agents() {
         ok(server.agent("tag_thread", tag(&format!("t{n}"))).await);
     }
     fails(server.agent("tag_thread", tag("one-too-many")).await, 422, "limit_reached");
+
+    // Agents read a thread's tags in get_chat and list_threads; customers do not.
+    let mut expected: Vec<String> = (0..20).map(|n| format!("t{n}")).collect();
+    expected.sort();
+    let (_, chat) = server.agent("get_chat", json!({"chat_id": chat_id})).await;
+    assert_eq!(chat["thread"]["tags"], json!(expected));
+    let (_, page) = server.agent("list_threads", json!({"chat_id": chat_id})).await;
+    assert_eq!(page["threads"][0]["tags"], json!(expected));
+    let customers = rtm.request("get_chat", json!({"chat_id": chat_id})).await;
+    assert!(customers["payload"]["thread"].get("tags").is_none(), "{customers}");
 }
 
 #[tokio::test]

@@ -152,7 +152,7 @@ async fn routing_pushes_reach_customers_on_every_node() {
     assert_eq!(push["payload"], json!({"groups": [{"id": 0, "status": "online"}]}));
     // Fill the agent from node A; two more wait, the second on node B.
     let mut served = Vec::new();
-    for _ in 0..confab_server::limits::MAX_CHATS_PER_AGENT {
+    for _ in 0..confab_server::limits::DEFAULT_MAX_CHATS_PER_AGENT {
         let mut rtm = login_with(&a, &a.visitor().token().await).await;
         rtm.send("start_chat", json!({})).await;
         served.push(rtm.recv().await["payload"]["chat_id"].as_str().unwrap().to_owned());

@@ -6,7 +6,7 @@
 mod common;
 
 use common::*;
-use confab_server::limits::{MAX_CHATS_PER_AGENT, QUEUE_WAIT_PER_POSITION_SECS};
+use confab_server::limits::{DEFAULT_MAX_CHATS_PER_AGENT, QUEUE_WAIT_PER_POSITION_SECS};
 use serde_json::{Value, json};
 
 async fn set_status(server: &TestServer, status: &str) {
@@ -213,7 +213,7 @@ async fn queued_customers_see_their_place_and_queue_position_updated_as_it_moves
     let server = TestServer::start().await;
     set_status(&server, "accepting_chats").await;
     let mut served = Vec::new();
-    for _ in 0..MAX_CHATS_PER_AGENT {
+    for _ in 0..DEFAULT_MAX_CHATS_PER_AGENT {
         let (mut rtm, _) = login_in(&server, None).await;
         let (response, _) = start(&mut rtm, json!({})).await;
         served.push(response["payload"]["chat_id"].as_str().unwrap().to_owned());

@@ -290,7 +290,7 @@ async fn disconnect_holds_until_connect_and_the_chat_is_still_there() {
 #[tokio::test]
 async fn availability_and_the_queue_arrive_as_typed_events_through_the_sdk() {
     use confab_sdk::Availability;
-    use confab_server::limits::MAX_CHATS_PER_AGENT;
+    use confab_server::limits::DEFAULT_MAX_CHATS_PER_AGENT;
     let server = TestServer::start().await;
     let set_status = |status: &'static str| {
         let server = &server;
@@ -305,7 +305,7 @@ async fn availability_and_the_queue_arrive_as_typed_events_through_the_sdk() {
 
     // Alex takes as many chats as he may; the next two visitors wait in line.
     let mut served = Vec::new();
-    for _ in 0..MAX_CHATS_PER_AGENT {
+    for _ in 0..DEFAULT_MAX_CHATS_PER_AGENT {
         let (client, events) = connected(&server).await;
         served.push((client.start_chat(Some("hi")).await.unwrap().id, client, events));
     }

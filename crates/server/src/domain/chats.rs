@@ -23,6 +23,7 @@ use crate::store::{ChatFilters, ChatRow, Conn, EventRow, Page, random_id};
 use confab_protocol::ErrorType;
 use confab_protocol::action::{GroupStatus, InitialChat};
 use confab_protocol::entity::{Chat, ChatSummary, Event, EventBody, RichMessageBody, Thread, User};
+use std::collections::HashMap;
 
 /// How a new thread finds its agent.
 #[derive(Debug, Clone, Copy)]
@@ -205,6 +206,20 @@ pub(super) fn already_active(chat_id: &str) -> Error {
     Error::new(ErrorType::ChatAlreadyActive, format!("Chat {chat_id} is already active"))
 }
 
+/// Gives each thread its tags (an empty list for none): what agents see of a thread.
+pub(super) async fn with_tags<'t>(db: &mut Conn, threads: impl Iterator<Item = &'t mut Thread>) -> Result<()> {
+    let threads: Vec<&mut Thread> = threads.collect();
+    let ids: Vec<String> = threads.iter().map(|t| t.id.clone()).collect();
+    let mut tags: HashMap<String, Vec<String>> = HashMap::new();
+    for (thread_id, tag) in db.tags_of_threads(&ids).await? {
+        tags.entry(thread_id).or_default().push(tag);
+    }
+    for thread in threads {
+        thread.tags = Some(tags.remove(&thread.id).unwrap_or_default());
+    }
+    Ok(())
+}
+
 /// Whether the requester may see the chat: a customer only their own, an agent any.
 fn may_see(requester: Requester<'_>, chat: &ChatRow) -> bool {
     match requester {
@@ -369,6 +384,8 @@ impl Conn {
             previous_thread_id,
             next_thread_id: None,
             queue: None,
+            tags: None,
+            highlight: None,
         };
         Ok((thread, event_ids, users))
     }
@@ -632,6 +649,10 @@ impl Domain {
             }
             None => None,
         };
+        let mut thread = thread;
+        if requester.is_agent() {
+            with_tags(&mut db, thread.iter_mut()).await?;
+        }
         let access = access(chat.group_id);
         Ok(Chat { id: chat.id, users, properties: parse_properties(&chat.properties), access, thread })
     }
@@ -707,6 +728,9 @@ impl Domain {
             events = rest;
             let neighbours = (ids.get(&(row.seq - 1)).cloned(), ids.get(&(row.seq + 1)).cloned());
             threads.push(views::thread(group, row, mine, &users, neighbours));
+        }
+        if requester.is_agent() {
+            with_tags(&mut db, threads.iter_mut()).await?;
         }
         Ok((threads, total))
     }

@@ -268,13 +268,15 @@ struct AgentEntry {
     token: String,
     #[serde(default)]
     role: Option<String>,
+    #[serde(default)]
+    max_chats: Option<u32>,
 }
 
 /// Reads the agents file: each agent with their access token. Refuses (naming the entry) an
 /// empty id or name, a token shorter than `MIN_AGENT_TOKEN_BYTES`, a role other than `agent` or
 /// `administrator`, and an id or a token given twice.
 pub fn parse_agents_file(text: &str) -> std::result::Result<Vec<(AgentSeed, String)>, String> {
-    use crate::limits::MIN_AGENT_TOKEN_BYTES;
+    use crate::limits::{DEFAULT_MAX_CHATS_PER_AGENT, MAX_CHATS_PER_AGENT_SETTING, MIN_AGENT_TOKEN_BYTES};
     let entries: Vec<AgentEntry> = serde_json::from_str(text).map_err(|e| e.to_string())?;
     let mut agents: Vec<(AgentSeed, String)> = Vec::with_capacity(entries.len());
     for (n, entry) in entries.into_iter().enumerate() {
@@ -292,7 +294,12 @@ pub fn parse_agents_file(text: &str) -> std::result::Result<Vec<(AgentSeed, Stri
         if agents.iter().any(|(seed, token)| seed.id == entry.id || *token == entry.token) {
             return Err(format!("{at}: an id or a token given twice"));
         }
-        let seed = AgentSeed { id: entry.id, name: entry.name, job_title: entry.job_title.unwrap_or_default(), role };
+        let max_chats = entry.max_chats.unwrap_or(DEFAULT_MAX_CHATS_PER_AGENT);
+        if !(1..=MAX_CHATS_PER_AGENT_SETTING).contains(&max_chats) {
+            return Err(format!("{at}: `max_chats` must be 1–{MAX_CHATS_PER_AGENT_SETTING}"));
+        }
+        let job_title = entry.job_title.unwrap_or_default();
+        let seed = AgentSeed { id: entry.id, name: entry.name, job_title, role, max_chats };
         agents.push((seed, entry.token));
     }
     Ok(agents)

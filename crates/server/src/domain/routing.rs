@@ -6,7 +6,7 @@
 //! - **Routing status**: each agent is `accepting_chats`, `not_accepting_chats` or `offline`
 //!   (the default).
 //! - **Availability** of a group: `online` when one of its agents accepts chats and has room
-//!   (fewer than `MAX_CHATS_PER_AGENT` active chats assigned), `online_for_queue` when agents
+//!   (fewer active chats assigned than their `max_chats`), `online_for_queue` when agents
 //!   accept chats but none has room, `offline` otherwise.
 //! - **Routing**: a new thread enters its group's queue; then the queue is drained, oldest
 //!   first, each to the least-loaded accepting agent with room. So a thread either gets an
@@ -24,8 +24,8 @@
 use super::{Domain, DomainEvent, Members, Requester};
 use crate::clock::Micros;
 use crate::error::{Error, Result};
-use crate::limits::{MAX_CHATS_PER_AGENT, MAX_GROUPS, MAX_QUEUE_PER_GROUP, QUEUE_WAIT_PER_POSITION_SECS};
-use crate::store::{Conn, GroupRow, QueuedThread};
+use crate::limits::{MAX_GROUPS, MAX_QUEUE_PER_GROUP, QUEUE_WAIT_PER_POSITION_SECS};
+use crate::store::{Candidate, Conn, GroupRow, QueuedThread};
 use confab_protocol::ErrorType;
 use confab_protocol::action::{Form, FormType, GetFormResponse, GroupStatus, PredictedAgent};
 use confab_protocol::agent::RoutingStatus;
@@ -80,8 +80,8 @@ fn at_most_groups(ids: &[u32]) -> Result<()> {
     Ok(())
 }
 
-fn status_of(candidates: &[crate::store::Candidate]) -> GroupStatus {
-    if candidates.iter().any(|c| c.load < MAX_CHATS_PER_AGENT) {
+fn status_of(candidates: &[Candidate]) -> GroupStatus {
+    if candidates.iter().any(Candidate::has_room) {
         GroupStatus::Online
     } else if candidates.is_empty() {
         GroupStatus::Offline
@@ -149,7 +149,7 @@ impl Domain {
         for &group in &routing.groups {
             loop {
                 let candidates = tx.candidates(group).await?;
-                let Some(agent) = candidates.into_iter().find(|c| c.load < MAX_CHATS_PER_AGENT) else {
+                let Some(agent) = candidates.into_iter().find(Candidate::has_room) else {
                     break;
                 };
                 let Some(next) = tx.next_queued(group).await? else {
@@ -249,7 +249,7 @@ impl Domain {
     /// group.
     pub async fn group_statuses(&self, ids: Option<&[u32]>) -> Result<BTreeMap<u32, GroupStatus>> {
         at_most_groups(ids.unwrap_or_default())?;
-        let rows = self.store.read().await?.group_availability(ids, MAX_CHATS_PER_AGENT, MAX_GROUPS).await?;
+        let rows = self.store.read().await?.group_availability(ids, MAX_GROUPS).await?;
         let statuses: BTreeMap<u32, GroupStatus> = rows
             .into_iter()
             .map(|row| {
@@ -298,10 +298,12 @@ impl Domain {
         db.group(group).await?.ok_or_else(|| group_not_found(group))?;
         let candidates = db.candidates(group).await?;
         let queued = !db.queue(group, 1).await?.is_empty();
-        let Some(first) = candidates.first() else {
+        let Some(least_loaded) = candidates.first() else {
             return Err(Error::new(ErrorType::GroupOffline, format!("Group {group} is offline")));
         };
-        let queue = first.load >= MAX_CHATS_PER_AGENT || queued;
+        let with_room = candidates.iter().find(|c| c.has_room());
+        let queue = with_room.is_none() || queued;
+        let first = with_room.unwrap_or(least_loaded);
         let mut agent = db.agent(&first.agent_id).await?.ok_or_else(|| Error::not_found("Unknown agent"))?;
         agent.is_bot = Some(false);
         Ok(PredictedAgent { agent, queue })

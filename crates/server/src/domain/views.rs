@@ -38,6 +38,8 @@ pub fn thread(
         previous_thread_id: neighbours.0,
         next_thread_id: neighbours.1,
         queue: None,
+        tags: None,
+        highlight: None,
     }
 }
 

@@ -90,4 +90,16 @@ impl Conn {
             fetch!(self, fetch_one(i64,), "SELECT COUNT(*) FROM thread_tags WHERE thread_id = $1", thread_id);
         Ok(count as u64)
     }
+
+    /// `(thread_id, tag)` of the threads `thread_ids`, by thread and tag.
+    pub async fn tags_of_threads(&mut self, thread_ids: &[String]) -> Result<Vec<(String, String)>> {
+        if thread_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT thread_id, tag FROM thread_tags WHERE thread_id IN {} ORDER BY thread_id, tag",
+            super::placeholders(1, thread_ids.len())
+        );
+        Ok(fetch_in!(self, (String, String), &sql, thread_ids))
+    }
 }

@@ -12,8 +12,11 @@ pub struct AgentSeed {
     pub id: String,
     pub name: String,
     pub job_title: String,
-    /// `administrator` (may configure webhooks) or `agent`.
+    /// `administrator` (may configure webhooks, sees chats of every group) or `agent` (sees
+    /// chats of their groups and the chats they are in).
     pub role: String,
+    /// Active chats routing gives them at most.
+    pub max_chats: u32,
 }
 
 #[derive(sqlx::FromRow)]
@@ -179,13 +182,15 @@ impl Conn {
     pub async fn upsert_agent(&mut self, seed: &AgentSeed, token: &str) -> Result<()> {
         exec!(
             self,
-            "INSERT INTO agents (id, name, job_title, token_hash, role) VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, role = excluded.role",
+            "INSERT INTO agents (id, name, job_title, token_hash, role, max_chats) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (id) DO UPDATE SET token_hash = excluded.token_hash, role = excluded.role,
+                                            max_chats = excluded.max_chats",
             &seed.id,
             &seed.name,
             &seed.job_title,
             hash_secret(token),
-            &seed.role
+            &seed.role,
+            i64::from(seed.max_chats)
         );
         Ok(())
     }

@@ -25,11 +25,20 @@ pub struct GroupRow {
     pub offline_chats: bool,
 }
 
-/// An agent of a group who accepts chats, with the number of active threads assigned to them.
+/// An agent of a group who accepts chats, with the number of active threads assigned to them
+/// and the most they take.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Candidate {
     pub agent_id: String,
     pub load: i64,
+    pub max_chats: i64,
+}
+
+impl Candidate {
+    /// Whether routing may give them another chat.
+    pub fn has_room(&self) -> bool {
+        self.load < self.max_chats
+    }
 }
 
 /// Whether a group has an agent accepting chats, and one with room for another.
@@ -176,7 +185,8 @@ impl Conn {
             self,
             fetch_all Candidate,
             "SELECT a.id AS agent_id,
-                    (SELECT COUNT(*) FROM threads t WHERE t.agent_id = a.id AND t.active = TRUE) AS load
+                    (SELECT COUNT(*) FROM threads t WHERE t.agent_id = a.id AND t.active = TRUE) AS load,
+                    a.max_chats
              FROM agents a JOIN group_agents ga ON ga.agent_id = a.id
              WHERE ga.group_id = $1 AND a.routing_status = 'accepting_chats'
              ORDER BY load, a.id",
@@ -185,12 +195,7 @@ impl Conn {
     }
 
     /// Availability of the groups `ids` (all groups when `None`, at most `limit`), ascending.
-    pub async fn group_availability(
-        &mut self,
-        ids: Option<&[u32]>,
-        chats_per_agent: i64,
-        limit: i64,
-    ) -> Result<Vec<GroupAvailability>> {
+    pub async fn group_availability(&mut self, ids: Option<&[u32]>, limit: i64) -> Result<Vec<GroupAvailability>> {
         let filter = match ids {
             Some([]) => return Ok(Vec::new()),
             Some(ids) => format!("WHERE g.id IN ({})", id_list(ids)),
@@ -202,10 +207,10 @@ impl Conn {
                            WHERE ga.group_id = g.id AND a.routing_status = 'accepting_chats') AS accepting,
                     EXISTS(SELECT 1 FROM group_agents ga JOIN agents a ON a.id = ga.agent_id
                            WHERE ga.group_id = g.id AND a.routing_status = 'accepting_chats'
-                             AND (SELECT COUNT(*) FROM threads t WHERE t.agent_id = a.id AND t.active = TRUE) < $1) AS room
-             FROM groups g {filter} ORDER BY g.id LIMIT $2"
+                             AND (SELECT COUNT(*) FROM threads t WHERE t.agent_id = a.id AND t.active = TRUE) < a.max_chats) AS room
+             FROM groups g {filter} ORDER BY g.id LIMIT $1"
         );
-        Ok(fetch!(self, fetch_all GroupAvailability, &sql, chats_per_agent, limit))
+        Ok(fetch!(self, fetch_all GroupAvailability, &sql, limit))
     }
 
     /// Sets an agent's routing status; false if there is no such agent.

@@ -236,6 +236,7 @@ pub async fn add_sam(domain: &confab_server::domain::Domain) {
         name: "Sam Lee".into(),
         job_title: "Support Agent".into(),
         role: "agent".into(),
+        max_chats: confab_server::limits::DEFAULT_MAX_CHATS_PER_AGENT,
     };
     domain.upsert_agent(&seed, "sam-token").await.unwrap();
 }
