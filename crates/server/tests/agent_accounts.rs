@@ -11,15 +11,86 @@ use serde_json::{Value, json};
 const SAM_TOKEN: &str = "sam-token-0123456789";
 const KIM_TOKEN: &str = "kim-token-0123456789";
 
+/// Alex (administrator, groups 0 and 1), Sam (agent, group 0, one chat at most), Kim
+/// (administrator, group 1).
 async fn with_agents_file() -> (TestServer, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("agents.json");
-    let agents = json!([
+    let agents = dir.path().join("agents.json");
+    let list = json!([
         {"id": SAM, "name": "Sam Lee", "job_title": "Support", "token": SAM_TOKEN, "max_chats": 1},
-        {"id": "kim@confab.example", "name": "Kim Park", "token": KIM_TOKEN, "role": "administrator"}
+        {"id": KIM, "name": "Kim Park", "token": KIM_TOKEN, "role": "administrator"}
     ]);
-    std::fs::write(&path, agents.to_string()).unwrap();
-    (TestServer::start_with(&["--agents-file", path.to_str().unwrap()]).await, dir)
+    std::fs::write(&agents, list.to_string()).unwrap();
+    let groups = dir.path().join("groups.json");
+    std::fs::write(&groups, json!([{"id": 1, "name": "Sales", "agents": [ALEX, KIM]}]).to_string()).unwrap();
+    let args = ["--agents-file", agents.to_str().unwrap(), "--groups-file", groups.to_str().unwrap()];
+    (TestServer::start_with(&args).await, dir)
+}
+
+const KIM: &str = "kim@confab.example";
+
+/// Alex starts a chat with a new customer in `group`; its id.
+async fn chat_in_group(server: &TestServer, group: u32) -> String {
+    let (status, customer) = server.agent("create_customer", json!({"name": "Visitor"})).await;
+    assert_eq!(status, 200, "{customer}");
+    let users = json!([{"id": customer["customer_id"], "type": "customer"}]);
+    let body = json!({"chat": {"users": users, "access": {"group_ids": [group]}}});
+    let (status, started) = server.agent("start_chat", body).await;
+    assert_eq!(status, 200, "{started}");
+    started["chat_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn an_agent_sees_the_chats_of_their_groups_and_those_they_are_in_an_administrator_all() {
+    let (server, _dir) = with_agents_file().await;
+    let general = chat_in_group(&server, 0).await;
+    let sales = chat_in_group(&server, 1).await;
+    let found = |token: &'static str| {
+        let server = &server;
+        async move {
+            let (status, page) = as_agent(server, token, "list_chats", json!({})).await;
+            assert_eq!(status, 200, "{page}");
+            let mut ids: Vec<String> = page["chats_summary"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let mut both = vec![general.clone(), sales.clone()];
+    both.sort();
+    assert_eq!(found(AGENT_TOKEN).await, both, "an administrator sees every group (chats--all)");
+    assert_eq!(found(KIM_TOKEN).await, both);
+    assert_eq!(found(SAM_TOKEN).await, [general.clone()], "an agent sees their groups' (chats--access)");
+
+    // Sam reaches the Sales chat in no way until he is one of its users.
+    for (action, body) in [
+        ("get_chat", json!({"chat_id": sales})),
+        ("list_threads", json!({"chat_id": sales})),
+        ("send_event", json!({"chat_id": sales, "event": {"type": "message", "text": "hi"}})),
+        ("follow_chat", json!({"id": sales})),
+        ("deactivate_chat", json!({"id": sales, "ignore_requester_presence": true})),
+    ] {
+        let (status, error) = as_agent(&server, SAM_TOKEN, action, body).await;
+        assert_eq!((status, error["error"]["type"].as_str()), (403, Some("missing_access")), "{action}: {error}");
+    }
+    let (status, customer) = server.agent("create_customer", json!({})).await;
+    assert_eq!(status, 200);
+    let users = json!([{"id": customer["customer_id"], "type": "customer"}]);
+    let in_sales = json!({"chat": {"users": users, "access": {"group_ids": [1]}}});
+    let (status, error) = as_agent(&server, SAM_TOKEN, "start_chat", in_sales).await;
+    assert_eq!((status, error["error"]["type"].as_str()), (403, Some("missing_access")), "{error}");
+    let in_general = json!({"chat": {"users": users}});
+    assert_eq!(as_agent(&server, SAM_TOKEN, "start_chat", in_general).await.0, 200, "his own group");
+
+    let added = json!({"chat_id": sales, "user_id": SAM, "user_type": "agent", "visibility": "all"});
+    let (status, body) = server.agent("add_user_to_chat", added).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(as_agent(&server, SAM_TOKEN, "get_chat", json!({"chat_id": sales})).await.0, 200);
+    assert!(found(SAM_TOKEN).await.contains(&sales), "a chat he is in");
 }
 
 async fn as_agent(server: &TestServer, token: &str, action: &str, body: Value) -> (u16, Value) {
@@ -32,7 +103,7 @@ async fn each_agent_of_the_file_has_their_own_token_and_role() {
     let (status, statuses) = as_agent(&server, SAM_TOKEN, "list_routing_statuses", json!({})).await;
     assert_eq!(status, 200, "{statuses}");
     let ids: Vec<&str> = statuses.as_array().unwrap().iter().map(|s| s["agent_id"].as_str().unwrap()).collect();
-    assert_eq!(ids, [ALEX, "kim@confab.example", SAM]);
+    assert_eq!(ids, [ALEX, KIM, SAM]);
     assert_eq!(as_agent(&server, KIM_TOKEN, "list_chats", json!({})).await.0, 200);
     assert_eq!(as_agent(&server, "sam-token-wrong-0000", "list_chats", json!({})).await.0, 401);
 

@@ -69,7 +69,8 @@ fn valid_tag(tag: &str) -> Result<()> {
 
 impl Domain {
     /// An agent starts a chat with a customer (who must have none yet: `chat_limit_reached`
-    /// names theirs), in the first group of `chat.access.group_ids` or the default group. The
+    /// names theirs), in the first group of `chat.access.group_ids` or the default group (one
+    /// of the agent's groups, unless an administrator: `missing_access`). The
     /// requester and the agents named join it; the thread is theirs (or closed, unless
     /// `active`).
     pub async fn agent_start_chat(
@@ -92,6 +93,10 @@ impl Domain {
         let chat_id = random_id(10);
         let properties = serde_json::Value::Object(initial.properties.clone().unwrap_or_default()).to_string();
         let mut tx = self.store.write().await?;
+        if !tx.agent_may_use_group(agent_id, group).await? {
+            let message = format!("Group {group} is not one of yours: you may start chats in your groups only");
+            return Err(Error::new(ErrorType::MissingAccess, message));
+        }
         tx.lock_known_customer(customer_id).await?;
         tx.create_chat(&chat_id, customer_id, group, &properties, now).await?;
         add_agents(&mut tx, &chat_id, agent_id, &users.agents).await?;

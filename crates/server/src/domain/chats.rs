@@ -19,7 +19,7 @@ use crate::limits::{
     MAX_INITIAL_EVENTS, MAX_MESSAGE_TEXT_BYTES, MAX_QUEUE_PER_GROUP, MAX_RICH_MESSAGE_BUTTONS,
     MAX_RICH_MESSAGE_ELEMENTS, MAX_RICH_MESSAGE_TEXT_BYTES, MAX_URL_BYTES,
 };
-use crate::store::{ChatFilters, ChatRow, Conn, EventRow, Page, random_id};
+use crate::store::{ChatFilters, ChatRow, Conn, EventRow, Page, Reader, random_id};
 use confab_protocol::ErrorType;
 use confab_protocol::action::{GroupStatus, InitialChat};
 use confab_protocol::entity::{Chat, ChatSummary, Event, EventBody, RichMessageBody, Thread, User};
@@ -220,17 +220,26 @@ pub(super) async fn with_tags<'t>(db: &mut Conn, threads: impl Iterator<Item = &
     Ok(())
 }
 
-/// Whether the requester may see the chat: a customer only their own, an agent any.
-fn may_see(requester: Requester<'_>, chat: &ChatRow) -> bool {
+/// Whether the requester may see the chat: a customer only their own (else `not_found`, so
+/// ids leak nothing), an agent those of their scope (`store::agent_access`; else
+/// `missing_access`).
+async fn may_see(db: &mut Conn, requester: Requester<'_>, chat: &ChatRow) -> Result<()> {
     match requester {
-        Requester::Agent(_) => true,
-        Requester::Customer(id) => chat.customer_id == id,
+        Requester::Customer(id) if chat.customer_id != id => Err(not_found(&chat.id)),
+        Requester::Customer(_) => Ok(()),
+        Requester::Agent(agent_id) if db.agent_may_see(agent_id, &chat.id).await? => Ok(()),
+        Requester::Agent(_) => Err(Error::new(
+            ErrorType::MissingAccess,
+            format!("Chat {} is in group {}, which is not one of yours", chat.id, chat.group_id),
+        )),
     }
 }
 
-/// The chat, if the requester may see it; else `not_found` (so ids leak nothing).
-fn visible(requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Result<ChatRow> {
-    chat.filter(|chat| may_see(requester, chat)).ok_or_else(|| not_found(chat_id))
+/// The chat, if the requester may see it (see [`may_see`]).
+async fn visible(db: &mut Conn, requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Result<ChatRow> {
+    let chat = chat.ok_or_else(|| not_found(chat_id))?;
+    may_see(db, requester, &chat).await?;
+    Ok(chat)
 }
 
 /// Who is in the chat, by kind: who its pushes are for.
@@ -273,7 +282,9 @@ impl Conn {
              FOR UPDATE OF c",
         );
         let locked: Option<LockedChat> = crate::store::fetch!(self, fetch_optional LockedChat, sql, chat_id);
-        locked.filter(|locked| may_see(requester, &locked.chat)).ok_or_else(|| not_found(chat_id))
+        let locked = locked.ok_or_else(|| not_found(chat_id))?;
+        may_see(self, requester, &locked.chat).await?;
+        Ok(locked)
     }
 
     /// Creates the customer's chat in `group`, with the customer in it;
@@ -628,7 +639,7 @@ impl Domain {
     pub async fn get_chat(&self, requester: Requester<'_>, chat_id: &str, thread_id: Option<&str>) -> Result<Chat> {
         let mut db = self.store.read().await?;
         let chat = db.chat(chat_id).await?;
-        let chat = visible(requester, chat_id, chat)?;
+        let chat = visible(&mut db, requester, chat_id, chat).await?;
         let thread = match thread_id {
             Some(id) => {
                 Some(db.thread(chat_id, id).await?.ok_or_else(|| Error::not_found(format!("Thread {id} not found")))?)
@@ -657,7 +668,8 @@ impl Domain {
         Ok(Chat { id: chat.id, users, properties: parse_properties(&chat.properties), access, thread })
     }
 
-    /// One page of the chats the requester sees: a customer their own, an agent all. Returns
+    /// One page of the chats the requester sees: a customer their own, an agent those of their
+    /// scope (`store::agent_access`). Returns
     /// the page and the total.
     pub async fn list_chats(
         &self,
@@ -665,13 +677,13 @@ impl Domain {
         page: Page,
         filters: &ChatFilters,
     ) -> Result<(Vec<ChatSummary>, u64)> {
-        let owner = match requester {
-            Requester::Customer(id) => Some(id),
-            Requester::Agent(_) => None,
+        let reader = match requester {
+            Requester::Customer(id) => Reader::Customer(id),
+            Requester::Agent(id) => Reader::Agent(id),
         };
         let mut db = self.store.read().await?;
-        let total = db.count_chats(owner, filters).await?;
-        let chats = db.chat_page(owner, filters, page.order, page.size, page.offset).await?;
+        let total = db.count_chats(reader, filters).await?;
+        let chats = db.chat_page(reader, filters, page.order, page.size, page.offset).await?;
         let ids: Vec<String> = chats.iter().map(|c| c.id.clone()).collect();
         let last_events = db.last_event_per_type(&ids, requester.is_agent()).await?;
         let mut thread_ids: Vec<String> = last_events.iter().map(|e| e.thread_id.clone()).collect();
@@ -697,7 +709,7 @@ impl Domain {
     ) -> Result<(Vec<Thread>, u64)> {
         let mut db = self.store.read().await?;
         let chat = db.chat(chat_id).await?;
-        let group = visible(requester, chat_id, chat)?.group_id;
+        let group = visible(&mut db, requester, chat_id, chat).await?.group_id;
         let total = db.count_threads(chat_id).await?;
         let limit = if page.by_events { crate::limits::LIST_THREADS_MAX } else { page.size };
         let candidates = db.thread_page(chat_id, page.order, limit, page.offset, requester.is_agent()).await?;

@@ -93,6 +93,31 @@ impl UserRow {
     }
 }
 
+/// Who reads a listing of chats: which chats it may show.
+#[derive(Debug, Clone, Copy)]
+pub enum Reader<'a> {
+    /// A customer: their own chats.
+    Customer(&'a str),
+    /// An agent: the chats of [`agent_access`].
+    Agent(&'a str),
+}
+
+impl Reader<'_> {
+    fn id(&self) -> &str {
+        match self {
+            Reader::Customer(id) | Reader::Agent(id) => id,
+        }
+    }
+
+    /// The condition on `chats`, with the reader's id at `$1`.
+    fn sql(&self) -> String {
+        match self {
+            Reader::Customer(_) => "customer_id = $1".to_owned(),
+            Reader::Agent(_) => agent_access("chats", "$1"),
+        }
+    }
+}
+
 /// Which chats a listing shows (Agent Chat API `list_chats` `filters`); the default shows all.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChatFilters {
@@ -129,6 +154,17 @@ impl ChatFilters {
         }
         sql
     }
+}
+
+/// SQL: whether the agent bound at `agent` may see the chat aliased `chat` (Agent Chat API
+/// scopes): an administrator every chat (`chats--all`), an agent the chats of their groups
+/// (`chats--access`) and the chats they are a user of (transferred or added to them).
+pub fn agent_access(chat: &str, agent: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM agents a WHERE a.id = {agent} AND a.role = 'administrator')
+          OR {chat}.group_id IN (SELECT ga.group_id FROM group_agents ga WHERE ga.agent_id = {agent})
+          OR EXISTS (SELECT 1 FROM chat_users cu WHERE cu.chat_id = {chat}.id AND cu.user_id = {agent}))"
+    )
 }
 
 fn order(order: SortOrder) -> &'static str {
@@ -368,29 +404,51 @@ impl Conn {
         ))
     }
 
-    /// How many chats the reader sees: a customer's own (`owner`), or all.
-    pub async fn count_chats(&mut self, owner: Option<&str>, filters: &ChatFilters) -> Result<u64> {
-        let sql = format!("SELECT COUNT(*) FROM chats WHERE ($1 IS NULL OR customer_id = $1){}", filters.sql());
-        let (count,): (i64,) = fetch!(self, fetch_one(i64,), &sql, owner);
+    /// Whether the agent may see the chat ([`agent_access`]).
+    pub async fn agent_may_see(&mut self, agent_id: &str, chat_id: &str) -> Result<bool> {
+        let sql = format!("SELECT {} FROM chats c WHERE c.id = $1", agent_access("c", "$2"));
+        let row: Option<(bool,)> = fetch!(self, fetch_optional(bool,), &sql, chat_id, agent_id);
+        Ok(row.is_some_and(|(may,)| may))
+    }
+
+    /// Whether the agent may start chats in the group: an administrator in any, an agent in
+    /// their own.
+    pub async fn agent_may_use_group(&mut self, agent_id: &str, group_id: u32) -> Result<bool> {
+        let (may,): (bool,) = fetch!(
+            self,
+            fetch_one(bool,),
+            "SELECT EXISTS (SELECT 1 FROM agents a WHERE a.id = $1 AND a.role = 'administrator')
+                 OR EXISTS (SELECT 1 FROM group_agents ga WHERE ga.agent_id = $1 AND ga.group_id = $2)",
+            agent_id,
+            i64::from(group_id)
+        );
+        Ok(may)
+    }
+
+    /// How many chats the reader sees: a customer their own, an agent those of [`agent_access`].
+    pub async fn count_chats(&mut self, reader: Reader<'_>, filters: &ChatFilters) -> Result<u64> {
+        let sql = format!("SELECT COUNT(*) FROM chats WHERE {}{}", reader.sql(), filters.sql());
+        let (count,): (i64,) = fetch!(self, fetch_one(i64,), &sql, reader.id());
         Ok(count as u64)
     }
 
     /// One page of chats, by creation time.
     pub async fn chat_page(
         &mut self,
-        owner: Option<&str>,
+        reader: Reader<'_>,
         filters: &ChatFilters,
         sort: SortOrder,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<ChatRow>> {
         let sql = format!(
-            "SELECT id, customer_id, properties, group_id FROM chats WHERE ($1 IS NULL OR customer_id = $1){}
+            "SELECT id, customer_id, properties, group_id FROM chats WHERE {}{}
              ORDER BY created_at {o}, id {o} LIMIT $2 OFFSET $3",
+            reader.sql(),
             filters.sql(),
             o = order(sort)
         );
-        Ok(fetch!(self, fetch_all ChatRow, &sql, owner, i64::from(limit), i64::from(offset)))
+        Ok(fetch!(self, fetch_all ChatRow, &sql, reader.id(), i64::from(limit), i64::from(offset)))
     }
 
     /// The latest thread of each chat in `chat_ids`.

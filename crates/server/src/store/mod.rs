@@ -95,7 +95,7 @@ mod uploads;
 mod webhooks;
 
 pub use chat_state::StoredEvent;
-pub use chats::{ChatFilters, ChatRow, EventRow, ThreadRow};
+pub use chats::{ChatFilters, ChatRow, EventRow, Reader, ThreadRow, agent_access};
 pub use greetings::{GreetingRow, GreetingRuleRow};
 pub use identity::{AgentSeed, CustomerRow};
 pub use paging::{Filtered, Page, list_threads_page};
