@@ -163,6 +163,9 @@ pub struct ListChatsFilters {
     pub include_chats_without_threads: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_ids: Option<Vec<u32>>,
+    /// Chat properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<crate::archive::PropertyFilters>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,6 +24,7 @@ mod macros;
 
 pub mod action;
 pub mod agent;
+pub mod archive;
 pub mod entity;
 pub mod error;
 pub mod frame;

@@ -284,6 +284,15 @@ pub const MAX_TAGS_PER_THREAD: u64 = 20;
 /// Agent Chat Web API v3.6, "max array size: 200").
 pub const MAX_FILTER_GROUP_IDS: usize = 200;
 
+/// `list_archives`: `filters.thread_ids` at most (Agent Chat Web API v3.6, "max array size:
+/// 20"); values in one `values` / `exclude_values` list, and surveys in `filters.surveys`
+/// (ours); the length of `filters.query` and of a highlight tag (ours).
+pub const MAX_ARCHIVE_THREAD_IDS: usize = 20;
+pub const MAX_FILTER_VALUES: usize = 100;
+pub const MAX_SURVEY_FILTERS: usize = 10;
+pub const MAX_ARCHIVE_QUERY_BYTES: usize = 256;
+pub const MAX_HIGHLIGHT_TAG_BYTES: usize = 64;
+
 /// Webhooks one client may register for one action (LiveChat: "a limit of three webhooks for
 /// every action a Client ID can register"), and the size of a secret key.
 pub const MAX_WEBHOOKS_PER_ACTION: u64 = 3;

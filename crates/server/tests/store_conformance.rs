@@ -14,7 +14,9 @@ use confab_protocol::action::{
 use confab_protocol::agent::{AgentInitialChat, RoutingStatus, UserRef};
 use confab_protocol::entity::{Event, User};
 use confab_server::clock::{Clock, Micros};
-use confab_server::domain::{Domain, DomainEvent, NewWebhook, Requester, TicketError, TicketInput, parse_groups_file};
+use confab_server::domain::{
+    ArchiveQuery, Domain, DomainEvent, NewWebhook, Requester, TicketError, TicketInput, parse_groups_file,
+};
 use confab_server::error::Error;
 use confab_server::limits::DEFAULT_MAX_CHATS_PER_AGENT;
 const MAX_CHATS_PER_AGENT: i64 = DEFAULT_MAX_CHATS_PER_AGENT as i64;
@@ -1331,6 +1333,129 @@ async fn webhooks_are_registered_logged_and_pruned(db: Db) {
     assert!(a.deliveries(None, 10).await.unwrap().is_empty());
 }
 
+/// One thread per way an archive can be found: by text, time, agent, tag, property, event
+/// type, survey and greeting. Each filter is evaluated by the database, whose JSON and text
+/// functions differ between the backends.
+async fn archives_filter_threads_by_everything_they_hold(db: Db) {
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    common::add_sam(&a).await;
+    let props = |value: serde_json::Value| serde_json::from_value(value).unwrap();
+
+    // T1: a customer's question with a wildcard, answered by Alex, tagged, rated, with chat
+    // properties; closed.
+    let c1 = customer(&a).await;
+    let (started, _) = a.start_chat(&c1, &first_message("My ORDER 50% off is late")).await.unwrap();
+    let (chat1, t1) = (started.chat.id.clone(), started.thread_id.clone());
+    a.send_event(Requester::Agent(ALEX), &chat1, Event::message("Sure, let me look at your order"), false)
+        .await
+        .unwrap();
+    a.tag_thread(ALEX, &chat1, &t1, "vip", true).await.unwrap();
+    a.update_chat_properties(Requester::Agent(ALEX), &chat1, props(json!({"crm": {"tier": "gold", "score": 5}})))
+        .await
+        .unwrap();
+    let survey: Event = serde_json::from_value(json!({"type": "filled_form", "form_id": "postchat", "fields": [
+        {"id": "0", "type": "rating", "label": "How was it?", "answer": {"id": "1", "label": "Good"}}
+    ]}))
+    .unwrap();
+    a.send_event(Requester::Customer(&c1), &chat1, survey, false).await.unwrap();
+    a.deactivate_chat(Requester::Customer(&c1), &chat1, false).await.unwrap();
+    clock.advance(Duration::from_secs(1));
+    let between = clock.now().rfc3339();
+    clock.advance(Duration::from_secs(1));
+
+    // T2: nobody answered; a thread property.
+    let c2 = customer(&a).await;
+    let (started, _) = b.start_chat(&c2, &first_message("hello?")).await.unwrap();
+    let (chat2, t2) = (started.chat.id.clone(), started.thread_id.clone());
+    b.update_thread_properties(Requester::Customer(&c2), &chat2, &t2, props(json!({"crm": {"flag": true}})))
+        .await
+        .unwrap();
+    clock.advance(Duration::from_secs(1));
+
+    // T3: started by accepting Alex's greeting.
+    let c3 = customer(&a).await;
+    let (greeting, _) = a.send_greeting(ALEX, &c3, "Hi from Alex", None).await.unwrap();
+    let events = b.accept_greeting(&c3, 0, &greeting.unique_id).await.unwrap();
+    let DomainEvent::ChatStarted { chat, .. } = &events[1] else { panic!("{events:?}") };
+    let t3 = chat.thread.as_ref().unwrap().id.clone();
+
+    let (t1, t2, t3) = (t1.as_str(), t2.as_str(), t3.as_str());
+    let query = |filters: serde_json::Value| ArchiveQuery {
+        filters: serde_json::from_value(filters).unwrap(),
+        highlights: None,
+    };
+    let found = |filters: serde_json::Value| {
+        let (node, query) = (a.clone(), query(filters));
+        async move {
+            query.check().unwrap();
+            let (chats, total) = node.list_archives(ALEX, &query, page(10)).await.unwrap();
+            assert_eq!(total as usize, chats.len());
+            chats.into_iter().map(|c| c.thread.id).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found(json!({})).await, [t3, t2, t1], "newest first");
+    assert_eq!(found(json!({"query": "order 50%"})).await, [t1], "ignoring case, `%` literal");
+    assert!(found(json!({"query": "50_"})).await.is_empty(), "`_` literal");
+    assert_eq!(found(json!({"from": between})).await, [t3, t2]);
+    assert_eq!(found(json!({"to": between})).await, [t1]);
+    assert_eq!(found(json!({"thread_ids": [t2]})).await, [t2]);
+    assert_eq!(found(json!({"group_ids": [0]})).await.len(), 3);
+    assert!(found(json!({"group_ids": [1]})).await.is_empty());
+    assert_eq!(found(json!({"agents": {"exists": true}})).await, [t3, t1]);
+    assert_eq!(found(json!({"agents": {"exists": false}})).await, [t2], "unassigned");
+    assert_eq!(found(json!({"agents": {"values": [ALEX, SAM]}})).await, [t3, t1]);
+    assert!(found(json!({"agents": {"values": [ALEX, SAM], "require_every_value": true}})).await.is_empty());
+    assert_eq!(found(json!({"tags": {"values": ["vip"]}})).await, [t1]);
+    assert_eq!(found(json!({"tags": {"exclude_values": ["vip"]}})).await, [t3, t2]);
+    assert_eq!(found(json!({"properties": {"crm": {"tier": {"values": ["gold"]}}}})).await, [t1]);
+    assert_eq!(found(json!({"properties": {"crm": {"score": {"values": [5]}}}})).await, [t1]);
+    assert!(found(json!({"properties": {"crm": {"score": {"values": ["5"]}}}})).await.is_empty(), "typed");
+    assert_eq!(found(json!({"properties": {"crm": {"flag": {"values": [true]}}}})).await, [t2], "a thread's");
+    assert_eq!(found(json!({"properties": {"crm": {"tier": {"exists": false}}}})).await, [t3, t2]);
+    assert_eq!(found(json!({"event_types": {"values": ["filled_form"]}})).await, [t1]);
+    let both = json!({"event_types": {"values": ["message", "filled_form"], "require_every_value": true}});
+    assert_eq!(found(both).await, [t1]);
+    assert_eq!(found(json!({"event_types": {"exclude_values": ["filled_form"]}})).await, [t3, t2]);
+    assert_eq!(found(json!({"surveys": [{"type": "post_chat"}]})).await, [t1]);
+    assert_eq!(found(json!({"surveys": [{"type": "post_chat", "values": ["1"]}]})).await, [t1]);
+    assert!(found(json!({"surveys": [{"type": "post_chat", "values": ["2"]}]})).await.is_empty());
+    assert!(found(json!({"surveys": [{"type": "pre_chat"}]})).await.is_empty(), "group 0 has no pre-chat form");
+    assert_eq!(found(json!({"surveys": [{"type": "post_chat", "exists": false}]})).await, [t3, t2]);
+    assert_eq!(found(json!({"greetings": {"exists": true}})).await, [t3]);
+    assert_eq!(found(json!({"greetings": {"values": [0]}})).await, [t3]);
+    assert_eq!(found(json!({"greetings": {"exists": false}})).await, [t2, t1]);
+    assert_eq!(found(json!({"agent_response": {"exists": true}})).await, [t3, t1]);
+    assert_eq!(found(json!({"agent_response": {"first": true, "agents": {"values": [ALEX]}}})).await, [t3, t1]);
+    assert_eq!(found(json!({"agent_response": {"exists": false}})).await, [t2]);
+    assert_eq!(found(json!({"sales": {"exists": false}})).await.len(), 3, "Confab records no sales");
+    assert!(found(json!({"customer_countries": {"values": ["PL"]}})).await.is_empty());
+
+    // Pages, the other order, highlights, the follower's mark.
+    let (chats, total) = a.list_archives(ALEX, &query(json!({})), page(2)).await.unwrap();
+    assert_eq!((chats.len(), total), (2, 3));
+    let asc = Page { order: SortOrder::Asc, ..page(10) };
+    let (chats, _) = b.list_archives(ALEX, &query(json!({})), asc).await.unwrap();
+    assert_eq!(chats.iter().map(|c| c.thread.id.as_str()).collect::<Vec<_>>(), [t1, t2, t3]);
+    assert_eq!(chats[0].thread.tags.as_deref(), Some(&["vip".to_owned()][..]));
+    b.follow_chat(SAM, &chat2).await.unwrap();
+    let highlighted = ArchiveQuery { highlights: Some(Default::default()), ..query(json!({"query": "ORDER"})) };
+    let (chats, _) = a.list_archives(SAM, &highlighted, page(10)).await.unwrap();
+    let marks: Vec<&str> = chats[0].thread.highlight.iter().flatten().map(|h| h.highlight.as_str()).collect();
+    assert_eq!(marks, ["My <em>ORDER</em> 50% off is late", "Sure, let me look at your <em>order</em>"]);
+    assert!(!chats[0].is_followed);
+    let (chats, _) = a.list_archives(SAM, &query(json!({"thread_ids": [t2]})), page(10)).await.unwrap();
+    assert!(chats[0].is_followed);
+
+    // list_chats filters chat properties the same way.
+    let gold = ChatFilters {
+        properties: Some(serde_json::from_value(json!({"crm": {"tier": {"values": ["gold"]}}})).unwrap()),
+        ..Default::default()
+    };
+    let (chats, total) = a.list_chats(Requester::Agent(ALEX), page(10), &gold).await.unwrap();
+    assert_eq!((chats[0].id.as_str(), total), (chat1.as_str(), 1));
+}
+
 fn page(size: u32) -> Page {
     Page { offset: 0, order: SortOrder::Desc, size, by_events: false }
 }
@@ -1386,4 +1511,5 @@ on_both_backends!(
     agents_start_follow_and_tag_chats,
     chat_listings_filter_by_activity_and_group,
     webhooks_are_registered_logged_and_pruned,
+    archives_filter_threads_by_everything_they_hold,
 );

@@ -358,16 +358,18 @@ impl Domain {
         let stored: Event =
             serde_json::from_str(&row.event).map_err(|e| Error::validation(format!("Stored greeting: {e}")))?;
         let message = Event { id: None, created_at: None, author_id: None, seq: None, ..stored };
-        events.extend(self.chat_from_greeting(&mut tx, customer_id, &row.agent_id, message, now).await?);
+        events.extend(self.chat_from_greeting(&mut tx, customer_id, unique_id, &row.agent_id, message, now).await?);
         self.commit(tx, &events).await?;
         Ok(events)
     }
 
-    /// Opens (or continues) the customer's chat with the greeting's agent and message.
+    /// Opens (or continues) the customer's chat with the greeting's agent and message, and
+    /// notes the thread on the greeting (`list_archives` `filters.greetings`).
     async fn chat_from_greeting(
         &self,
         tx: &mut Conn,
         customer_id: &str,
+        unique_id: &str,
         agent_id: &str,
         message: Event,
         now: Micros,
@@ -388,6 +390,7 @@ impl Domain {
                     let mut events = Vec::with_capacity(2);
                     let joined = tx.add_chat_user(&chat_id, agent_id, "agent").await?;
                     let event = tx.append_event(&chat_id, &thread_id, agent_id, message, now).await?;
+                    tx.set_greeting_thread(unique_id, &thread_id).await?;
                     let members = tx.members(&chat_id).await?;
                     if joined {
                         let mut agent = tx
@@ -414,6 +417,7 @@ impl Domain {
         let (thread, _, users) = tx
             .open_thread(Requester::Agent(agent_id), &chat_id, group, &InitialChat::default(), vec![message], now)
             .await?;
+        tx.set_greeting_thread(unique_id, &thread.id).await?;
         let members = members_of(&users);
         let chat = Chat {
             id: chat_id,

@@ -15,6 +15,7 @@
 //! see (their own chat only; internal notes for agents only) is a domain rule.
 
 mod agent_chats;
+mod archives;
 mod chat_state;
 pub mod chat_users;
 mod chats;
@@ -27,6 +28,7 @@ pub mod uploads;
 mod views;
 mod webhooks;
 
+pub use archives::ArchiveQuery;
 pub use chats::Started;
 pub use customers::{Grant, TokenClaims, parse_agents_file, statistics};
 pub use greetings::{AGENT_GREETING_TEMPLATE_ID, GreetingRule, PageGreetings};

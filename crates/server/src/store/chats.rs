@@ -5,10 +5,12 @@
 //! events by `limits::MAX_EVENTS_PER_THREAD_READ` (its newest), summaries by one query per
 //! page, not per chat.
 
+use super::sql::Sql;
 use super::{Conn, placeholders};
 use crate::clock::Micros;
 use crate::error::Result;
 use confab_protocol::action::SortOrder;
+use confab_protocol::archive::PropertyFilters;
 use confab_protocol::entity::{Customer, Event, User};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -109,11 +111,11 @@ impl Reader<'_> {
         }
     }
 
-    /// The condition on `chats`, with the reader's id at `$1`.
-    fn sql(&self) -> String {
+    /// The condition on `chats`, with the reader's id bound at `me`.
+    fn sql(&self, me: &str) -> String {
         match self {
-            Reader::Customer(_) => "customer_id = $1".to_owned(),
-            Reader::Agent(_) => agent_access("chats", "$1"),
+            Reader::Customer(_) => format!("customer_id = {me}"),
+            Reader::Agent(_) => agent_access("chats", me),
         }
     }
 }
@@ -129,31 +131,41 @@ pub struct ChatFilters {
     /// Leave out chats that have no thread yet.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub without_threadless: bool,
+    /// Chat properties.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<PropertyFilters>,
 }
 
 impl ChatFilters {
-    /// The filters as `AND …` conditions on `chats` (numbers only: nothing to bind).
-    fn sql(&self) -> String {
-        let mut sql = String::new();
+    /// Adds the filters as conditions on `chats`; `validation` for a bad property filter.
+    fn conditions(&self, sql: &mut Sql) -> Result<()> {
         let active = "EXISTS (SELECT 1 FROM threads t WHERE t.chat_id = chats.id AND t.seq = chats.threads_count
                       AND t.active = TRUE)";
         match self.active {
-            Some(true) => sql += &format!(" AND {active}"),
-            Some(false) => sql += &format!(" AND NOT {active}"),
+            Some(true) => sql.and(active),
+            Some(false) => sql.and(&format!("NOT {active}")),
             None => {}
         }
         if let Some(groups) = &self.group_ids {
-            let list: Vec<String> = groups.iter().map(u32::to_string).collect();
-            sql += &match list.is_empty() {
-                true => " AND FALSE".to_owned(),
-                false => format!(" AND group_id IN ({})", list.join(", ")),
-            };
+            sql.and(&group_condition("group_id", groups));
         }
         if self.without_threadless {
-            sql += " AND threads_count > 0";
+            sql.and("threads_count > 0");
         }
-        sql
+        if let Some(properties) = &self.properties {
+            sql.property_filters(properties, &["chats.properties"])?;
+        }
+        Ok(())
     }
+}
+
+/// `<column> IN (…)` for group ids (numbers: nothing to bind); false for none.
+pub fn group_condition(column: &str, groups: &[u32]) -> String {
+    if groups.is_empty() {
+        return "FALSE".to_owned();
+    }
+    let list: Vec<String> = groups.iter().map(u32::to_string).collect();
+    format!("{column} IN ({})", list.join(", "))
 }
 
 /// SQL: whether the agent bound at `agent` may see the chat aliased `chat` (Agent Chat API
@@ -167,7 +179,7 @@ pub fn agent_access(chat: &str, agent: &str) -> String {
     )
 }
 
-fn order(order: SortOrder) -> &'static str {
+pub fn order(order: SortOrder) -> &'static str {
     match order {
         SortOrder::Asc => "ASC",
         SortOrder::Desc => "DESC",
@@ -427,9 +439,11 @@ impl Conn {
 
     /// How many chats the reader sees: a customer their own, an agent those of [`agent_access`].
     pub async fn count_chats(&mut self, reader: Reader<'_>, filters: &ChatFilters) -> Result<u64> {
-        let sql = format!("SELECT COUNT(*) FROM chats WHERE {}{}", reader.sql(), filters.sql());
-        let (count,): (i64,) = fetch!(self, fetch_one(i64,), &sql, reader.id());
-        Ok(count as u64)
+        let mut sql = self.sql();
+        let me = sql.bind(reader.id());
+        sql.push(&format!("SELECT COUNT(*) FROM chats WHERE {}", reader.sql(&me)));
+        filters.conditions(&mut sql)?;
+        self.count_built(&sql).await
     }
 
     /// One page of chats, by creation time.
@@ -441,14 +455,13 @@ impl Conn {
         limit: u32,
         offset: u32,
     ) -> Result<Vec<ChatRow>> {
-        let sql = format!(
-            "SELECT id, customer_id, properties, group_id FROM chats WHERE {}{}
-             ORDER BY created_at {o}, id {o} LIMIT $2 OFFSET $3",
-            reader.sql(),
-            filters.sql(),
-            o = order(sort)
-        );
-        Ok(fetch!(self, fetch_all ChatRow, &sql, reader.id(), i64::from(limit), i64::from(offset)))
+        let mut sql = self.sql();
+        let me = sql.bind(reader.id());
+        sql.push(&format!("SELECT id, customer_id, properties, group_id FROM chats WHERE {}", reader.sql(&me)));
+        filters.conditions(&mut sql)?;
+        let (limit, offset) = (sql.bind(i64::from(limit)), sql.bind(i64::from(offset)));
+        sql.push(&format!(" ORDER BY created_at {o}, id {o} LIMIT {limit} OFFSET {offset}", o = order(sort)));
+        self.fetch_built(&sql).await
     }
 
     /// The latest thread of each chat in `chat_ids`.

@@ -102,4 +102,17 @@ impl Conn {
         );
         Ok(fetch_in!(self, (String, String), &sql, thread_ids))
     }
+
+    /// Which of `chat_ids` the agent follows.
+    pub async fn followed_among(&mut self, agent_id: &str, chat_ids: &[String]) -> Result<Vec<String>> {
+        if chat_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT chat_id FROM chat_followers WHERE agent_id = $1 AND chat_id IN {}",
+            super::placeholders(2, chat_ids.len())
+        );
+        let rows: Vec<(String,)> = fetch_in!(self, (String,), &sql, chat_ids, agent_id);
+        Ok(rows.into_iter().map(|(id,)| id).collect())
+    }
 }

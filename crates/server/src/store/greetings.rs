@@ -176,4 +176,10 @@ impl Conn {
         );
         Ok(row.map(|(at,)| Micros(at)))
     }
+
+    /// Notes the thread an accepted greeting opened or joined.
+    pub async fn set_greeting_thread(&mut self, unique_id: &str, thread_id: &str) -> Result<()> {
+        exec!(self, "UPDATE greetings SET thread_id = $2 WHERE unique_id = $1", unique_id, thread_id);
+        Ok(())
+    }
 }

@@ -91,15 +91,17 @@ mod greetings;
 mod identity;
 mod paging;
 mod routing;
+mod sql;
 mod uploads;
 mod webhooks;
 
 pub use chat_state::StoredEvent;
-pub use chats::{ChatFilters, ChatRow, EventRow, Reader, ThreadRow, agent_access};
+pub use chats::{ChatFilters, ChatRow, EventRow, Reader, ThreadRow, agent_access, group_condition, order};
 pub use greetings::{GreetingRow, GreetingRuleRow};
 pub use identity::{AgentSeed, CustomerRow};
 pub use paging::{Filtered, Page, list_threads_page};
 pub use routing::{Candidate, GroupAvailability, GroupRow, QueuedThread, TicketRow};
+pub use sql::{Arg, Sql};
 pub use uploads::UploadRow;
 pub use webhooks::{DeliveryRow, WebhookRow};
 

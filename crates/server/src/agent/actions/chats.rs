@@ -1,19 +1,21 @@
 //! Chats (Agent Chat Web API v3.6 "Chats"): `list_chats`, `list_threads`, `get_chat`,
-//! `start_chat`, `resume_chat`, `deactivate_chat`, `follow_chat`, `unfollow_chat`.
+//! `list_archives`, `start_chat`, `resume_chat`, `deactivate_chat`, `follow_chat`, `unfollow_chat`.
 //!
 //! Listings page as the reference says: the first request carries `filters`, `sort_order`
 //! and `limit`; its page ids remember them, and a request with a `page_id` and any of them
 //! is a `validation` error.
 
 use super::{AgentCall, answer, done};
+use crate::domain::ArchiveQuery;
 use crate::error::{Error, Result};
-use crate::limits::{AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX, MAX_FILTER_GROUP_IDS};
+use crate::limits::{AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX, MAX_ARCHIVE_THREAD_IDS, MAX_FILTER_GROUP_IDS};
 use crate::store::{ChatFilters, Filtered, Page, list_threads_page};
 use confab_protocol::action::{ListThreadsRequest, ListThreadsResponse};
 use confab_protocol::agent::{
     DeactivateChatRequest, GetChatRequest, IdRequest, ListChatsRequest, ListChatsResponse, ResumeChatRequest,
     ResumeChatResponse, StartChatRequest, StartChatResponse,
 };
+use confab_protocol::archive::{ListArchivesRequest, ListArchivesResponse};
 use serde_json::Value;
 
 fn page_id_alone() -> Error {
@@ -43,6 +45,7 @@ pub async fn list_chats(call: &AgentCall<'_>, req: ListChatsRequest) -> Result<V
                 active: filters.active,
                 group_ids: filters.group_ids,
                 without_threadless: filters.include_chats_without_threads == Some(false),
+                properties: filters.properties,
             };
             let page = Page::first(req.limit, AGENT_LIST_CHATS_DEFAULT, AGENT_LIST_CHATS_MAX, req.sort_order)?;
             Filtered { page, filters }
@@ -61,6 +64,38 @@ pub async fn list_threads(call: &AgentCall<'_>, req: ListThreadsRequest) -> Resu
     let (threads, total) = call.domain().list_threads(call.me(), &req.chat_id, page).await?;
     let (next_page_id, previous_page_id) = page.links(threads.len() as u32, total);
     answer(ListThreadsResponse { threads, found_threads: total, next_page_id, previous_page_id })
+}
+
+/// Threads with their chats, filtered (`domain::archives` says what each filter means). A
+/// `page_id` goes alone; its first request's filters, order, size and highlights go on.
+pub async fn list_archives(call: &AgentCall<'_>, req: ListArchivesRequest) -> Result<Value> {
+    let first = req.filters.is_some() || req.limit.is_some() || req.sort_order.is_some() || req.highlights.is_some();
+    let cursor = match req.page_id {
+        Some(_) if first => {
+            return Err(Error::validation(
+                "`filters`, `limit`, `sort_order` and `highlights` can't be used with `page_id`",
+            ));
+        }
+        Some(page_id) => Filtered::decode(&page_id)?,
+        None => {
+            let query = ArchiveQuery { filters: req.filters.unwrap_or_default(), highlights: req.highlights };
+            query.check()?;
+            // Named threads come in one page (the reference: no paging with `thread_ids`).
+            let default = if query.filters.thread_ids.is_some() {
+                MAX_ARCHIVE_THREAD_IDS as u32
+            } else {
+                AGENT_LIST_CHATS_DEFAULT
+            };
+            let page = Page::first(req.limit, default, AGENT_LIST_CHATS_MAX, req.sort_order)?;
+            Filtered { page, filters: query }
+        }
+    };
+    let (chats, found_chats) = call.domain().list_archives(&call.agent.id, &cursor.filters, cursor.page).await?;
+    let (next_page_id, previous_page_id) = match cursor.filters.filters.thread_ids {
+        Some(_) => (None, None),
+        None => cursor.links(chats.len() as u32, found_chats),
+    };
+    answer(ListArchivesResponse { chats, found_chats, next_page_id, previous_page_id })
 }
 
 pub async fn get_chat(call: &AgentCall<'_>, req: GetChatRequest) -> Result<Value> {

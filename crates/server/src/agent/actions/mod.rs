@@ -94,6 +94,7 @@ agent_actions! {
     "list_chats" => chats::list_chats,
     "list_threads" => chats::list_threads,
     "get_chat" => chats::get_chat,
+    "list_archives" => chats::list_archives,
     "start_chat" => chats::start_chat,
     "resume_chat" => chats::resume_chat,
     "deactivate_chat" => chats::deactivate_chat,
