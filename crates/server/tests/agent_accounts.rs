@@ -64,7 +64,12 @@ async fn an_agent_sees_the_chats_of_their_groups_and_those_they_are_in_an_admini
     both.sort();
     assert_eq!(found(AGENT_TOKEN).await, both, "an administrator sees every group (chats--all)");
     assert_eq!(found(KIM_TOKEN).await, both);
-    assert_eq!(found(SAM_TOKEN).await, [general], "an agent sees their groups' (chats--access)");
+    assert_eq!(found(SAM_TOKEN).await, [general.as_str()], "an agent sees their groups' (chats--access)");
+    let archived = |token: &'static str| {
+        let server = &server;
+        async move { as_agent(server, token, "list_archives", json!({})).await.1["found_chats"].as_u64() }
+    };
+    assert_eq!((archived(AGENT_TOKEN).await, archived(SAM_TOKEN).await), (Some(2), Some(1)), "archives too");
 
     // Sam reaches the Sales chat in no way until he is one of its users.
     for (action, body) in [

@@ -381,3 +381,61 @@ async fn agents_for_transfer_are_the_available_ones_fewest_chats_first() {
     fails(server.agent("list_agents_for_transfer", json!({"chat_id": "NOSUCH"})).await, 404, "not_found");
     fails(server.agent("list_agents_for_transfer", json!({})).await, 400, "validation");
 }
+
+#[tokio::test]
+async fn archives_page_with_their_first_requests_filters_and_highlights() {
+    let server = TestServer::start().await;
+    let mut threads = Vec::new();
+    for text in ["I need help with billing", "refund please", "more HELP wanted"] {
+        let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+        let started = rtm
+            .request("start_chat", json!({"chat": {"thread": {"events": [{"type": "message", "text": text}]}}}))
+            .await;
+        threads.push(started["payload"]["thread_id"].as_str().unwrap().to_owned());
+    }
+    let first = ok(server
+        .agent(
+            "list_archives",
+            json!({"filters": {"query": "help", "a_filter_confab_does_not_know": 1}, "limit": 1,
+                   "highlights": {"pre_tag": "[", "post_tag": "]"}, "sort_order": "asc"}),
+        )
+        .await);
+    assert_eq!(first["found_chats"], 2, "{first}");
+    let chat = &first["chats"][0];
+    assert_eq!(chat["thread"]["id"], threads[0].as_str(), "oldest first");
+    assert_eq!(chat["thread"]["events"][0]["text"], "I need help with billing");
+    assert_eq!(chat["thread"]["highlight"][0]["highlight"], "I need [help] with billing");
+    assert_eq!(chat["thread"]["highlight"][0]["type"], "event.message");
+    assert_eq!(chat["thread"]["tags"], json!([]));
+    assert_eq!((chat["is_followed"].as_bool(), chat["access"]["group_ids"][0].as_u64()), (Some(false), Some(0)));
+    assert_eq!(chat["users"][0]["type"], "customer");
+    assert!(first.get("previous_page_id").is_none());
+
+    // The next page: the same query, order, size and highlights, from the page id alone.
+    let page_id = first["next_page_id"].as_str().unwrap();
+    let second = ok(server.agent("list_archives", json!({"page_id": page_id})).await);
+    assert_eq!(second["chats"][0]["thread"]["id"], threads[2].as_str());
+    assert_eq!(second["chats"][0]["thread"]["highlight"][0]["highlight"], "more [HELP] wanted");
+    assert!(second.get("next_page_id").is_none() && second["previous_page_id"].is_string(), "{second}");
+    fails(server.agent("list_archives", json!({"page_id": page_id, "filters": {}})).await, 400, "validation");
+    fails(server.agent("list_archives", json!({"page_id": "garbage"})).await, 400, "validation");
+
+    // Named threads come alone, in one page.
+    let named = ok(server.agent("list_archives", json!({"filters": {"thread_ids": [threads[1], threads[2]]}})).await);
+    assert_eq!((named["found_chats"].as_u64(), named.get("next_page_id")), (Some(2), None));
+    for bad in [
+        json!({"filters": {"thread_ids": [threads[0]], "query": "help"}}),
+        json!({"filters": {"thread_ids": (0..21).map(|n| n.to_string()).collect::<Vec<_>>()}}),
+        json!({"filters": {"from": "yesterday"}}),
+        json!({"filters": {"tags": {"exists": true, "values": ["a"]}}}),
+        json!({"filters": {"properties": {"ns": {"p": {"values": [{"nested": 1}]}}}}}),
+        json!({"filters": {"surveys": [{"type": "during_chat"}]}}),
+        json!({"filters": {"group_ids": "0"}}),
+        json!({"highlights": {"pre_tag": "<b>"}}),
+        json!({"limit": 101}),
+    ] {
+        fails(server.agent("list_archives", bad.clone()).await, 400, "validation");
+    }
+    let (_, error) = server.agent("list_archives", json!({"filters": {"from": "yesterday"}})).await;
+    assert!(error["error"]["message"].as_str().unwrap().contains("filters.from"), "{error}");
+}
