@@ -10,8 +10,9 @@
 //!   "additional_data": {}, "payload"}`, where `action` and `payload` are the push's of the
 //!   same name (`fanout::push_of` decides both, once for pushes and webhooks alike). The
 //!   secret key is in the body, as LiveChat sends it, for the receiver to check.
-//! - Filters: `author_type` (`customer` / `agent`) keeps `incoming_event` calls to events by
-//!   that kind of author. Other filters are stored and listed, not applied.
+//! - Filters (`domain::WebhookFilters`): `author_type` and `chat_presence` are decided here,
+//!   from the event; `only_my_chats` by the call's task, which reads the chat's
+//!   `source.client_id` before the first attempt (a call it filters out is not logged).
 //! - Retries: a receiver that answers other than 2xx, refuses the connection or does not
 //!   answer within the timeout is tried again after the retry base, then twice as long, …,
 //!   `WEBHOOK_MAX_ATTEMPTS` times in all. Every attempt is logged (`delivered`, `failed`,
@@ -23,7 +24,7 @@
 //!   `WEBHOOK_REGISTRY_REFRESH` and at once after a change made on it; it forgets logged
 //!   attempts older than `WEBHOOK_LOG_RETENTION` every `WEBHOOK_LOG_PRUNE_INTERVAL`.
 
-use crate::domain::{Domain, DomainEvent};
+use crate::domain::{Domain, DomainEvent, WebhookFilters};
 use crate::fanout::Delivery;
 use crate::limits::{
     WEBHOOK_CONCURRENCY, WEBHOOK_LOG_PRUNE_INTERVAL, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_QUEUE, WEBHOOK_REGISTRY_REFRESH,
@@ -41,6 +42,8 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 struct Call {
     webhook: Arc<WebhookRow>,
     body: String,
+    /// `only_my_chats`: the chat to check first.
+    only_if_mine: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -53,10 +56,10 @@ struct Body<'a> {
     payload: &'a RawValue,
 }
 
-/// A registration with its filter read once.
+/// A registration with its filters read once.
 struct Registered {
     row: Arc<WebhookRow>,
-    author_type: Option<String>,
+    filters: WebhookFilters,
 }
 
 /// How long to wait for a receiver, and before the first retry.
@@ -116,12 +119,20 @@ impl Webhooks {
             Delivery::Disconnect(..) => None,
         };
         let payload = payload.unwrap_or_else(|| RawValue::from_string("{}".into()).expect("valid JSON"));
+        let chat = event.chat();
         for hook in hooks {
-            if let Some(wanted) = &hook.author_type
+            if let Some(wanted) = &hook.filters.author_type
                 && author_type(event).is_some_and(|author| author != wanted)
             {
                 continue;
             }
+            if chat.is_some_and(|(_, members)| !hook.filters.admits(members)) {
+                continue;
+            }
+            let only_if_mine = match (hook.filters.only_my_chats, chat) {
+                (Some(true), Some((chat_id, _))) => Some(chat_id.to_owned()),
+                _ => None,
+            };
             let body = Body {
                 webhook_id: &hook.row.id,
                 secret_key: &hook.row.secret_key,
@@ -131,7 +142,7 @@ impl Webhooks {
                 payload: &payload,
             };
             let body = serde_json::to_string(&body).expect("webhook bodies always encode");
-            if self.queue.try_send(Call { webhook: hook.row.clone(), body }).is_err() {
+            if self.queue.try_send(Call { webhook: hook.row.clone(), body, only_if_mine }).is_err() {
                 self.dropped.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(webhook = %hook.row.id, action, "webhook queue full; call dropped");
             }
@@ -191,9 +202,12 @@ impl Webhooks {
                 let registered = rows
                     .into_iter()
                     .map(|row| {
-                        let filters: serde_json::Value = serde_json::from_str(&row.filters).unwrap_or_default();
-                        let author_type = filters.get("author_type").and_then(|t| t.as_str()).map(str::to_owned);
-                        Registered { row: Arc::new(row), author_type }
+                        // Checked when registered; a row that no longer parses filters nothing.
+                        let filters = serde_json::from_str(&row.filters)
+                            .ok()
+                            .and_then(|json| WebhookFilters::parse(&json).ok())
+                            .unwrap_or_default();
+                        Registered { row: Arc::new(row), filters }
                     })
                     .collect();
                 *self.registry.lock().unwrap_or_else(|e| e.into_inner()) = registered;
@@ -217,6 +231,17 @@ fn author_type(event: &DomainEvent) -> Option<&'static str> {
 /// Makes one call, with its retries, logging every attempt.
 async fn deliver(client: &reqwest::Client, domain: &Domain, timing: WebhookTiming, call: Call) {
     let hook = &call.webhook;
+    if let Some(chat_id) = &call.only_if_mine {
+        match domain.chat_of_client(chat_id, &hook.owner_client_id).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                let error = format!("cannot read the chat for `only_my_chats`: {}", e.to_api().message);
+                log(domain, hook, 1, "gave_up", None, Some(&error)).await;
+                return;
+            }
+        }
+    }
     let clock = &domain.clock;
     let mut wait = timing.retry_base;
     for attempt in 1..=WEBHOOK_MAX_ATTEMPTS {

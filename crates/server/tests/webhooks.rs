@@ -253,3 +253,51 @@ async fn failing_receivers_are_retried_and_a_hanging_one_never_delays_chat() {
     }
     assert!(receiver.calls("hang").len() >= 5);
 }
+
+#[tokio::test]
+async fn chat_filters_keep_the_calls_about_chats_with_given_users_or_of_the_owners_integration() {
+    let server = TestServer::start_with(&TIMING).await;
+    let receiver = Receiver::default();
+    let base = receiver.start().await;
+    let (with_alex, without_alex, mine) = (format!("{base}/alex"), format!("{base}/noalex"), format!("{base}/mine"));
+    register(&server, &with_alex, "incoming_event", json!({"chat_presence": {"user_ids": {"values": [ALEX]}}})).await;
+    let exclude = json!({"chat_presence": {"user_ids": {"exclude_values": [ALEX]}}});
+    register(&server, &without_alex, "incoming_event", exclude).await;
+    register(&server, &mine, "incoming_event", json!({"only_my_chats": true})).await;
+
+    // A visitor's chat nobody answered: Alex is not in it, and it is not the owner's.
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let started =
+        rtm.request("start_chat", json!({"chat": {"thread": {"events": [{"type": "message", "text": "q"}]}}})).await;
+    let chat_id = started["payload"]["chat_id"].as_str().unwrap().to_owned();
+    rtm.send("send_event", json!({"chat_id": chat_id, "event": {"type": "message", "text": "anyone?"}})).await;
+    assert_eq!(receiver.wait_for("noalex", 1).await.len(), 1);
+
+    // Alex answers in it; the owner's integration marks it as its own.
+    let (status, _) = server
+        .agent("update_chat_properties", json!({"id": chat_id, "properties": {"source": {"client_id": "my-app"}}}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) =
+        server.agent("send_event", json!({"chat_id": chat_id, "event": {"type": "message", "text": "hi"}})).await;
+    assert_eq!(status, 200);
+    let alex = receiver.wait_for("alex", 1).await;
+    assert_eq!(alex[0]["payload"]["event"]["text"], "hi");
+    let mine = receiver.wait_for("mine", 1).await;
+    assert_eq!(mine[0]["payload"]["event"]["text"], "hi", "the first message came before the property");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(receiver.calls("noalex").len(), 1, "nothing once Alex is in the chat");
+    assert_eq!((receiver.calls("alex").len(), receiver.calls("mine").len()), (1, 1));
+
+    // Filters are checked when registered.
+    for filters in [
+        json!({"chat_presence": {"user_ids": {"values": []}}}),
+        json!({"chat_presence": {"user_ids": {"values": ["a"], "exclude_values": ["b"]}}}),
+        json!({"only_my_chats": "yes"}),
+    ] {
+        let body =
+            json!({"url": base, "action": "incoming_event", "secret_key": "k", "type": "license", "filters": filters});
+        let (status, reply) = configure(&server, "register_webhook", body, AGENT_TOKEN).await;
+        assert_eq!((status, reply["error"]["type"].as_str()), (400, Some("validation")), "{filters}: {reply}");
+    }
+}

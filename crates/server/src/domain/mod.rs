@@ -34,7 +34,7 @@ pub use customers::{Grant, TokenClaims, parse_agents_file, statistics};
 pub use greetings::{AGENT_GREETING_TEMPLATE_ID, GreetingRule, PageGreetings};
 pub use routing::{DEFAULT_GROUP, GroupConfig, parse_groups_file};
 pub use tickets::{TicketError, TicketInput};
-pub use webhooks::{NewWebhook, WEBHOOK_ACTIONS};
+pub use webhooks::{NewWebhook, WEBHOOK_ACTIONS, WebhookFilters};
 
 use crate::clock::Clock;
 use crate::store::Store;
@@ -291,6 +291,35 @@ pub enum DomainEvent {
         agent_id: String,
         status: confab_protocol::agent::RoutingStatus,
     },
+}
+
+impl DomainEvent {
+    /// The chat this event is about and who was in it, for the events about one chat.
+    pub fn chat(&self) -> Option<(&str, &Members)> {
+        use DomainEvent::*;
+        match self {
+            ChatStarted { chat, members, .. } => Some((&chat.id, members)),
+            UserAdded { chat_id, members, .. }
+            | UserRemoved { chat_id, members, .. }
+            | ChatTransferred { chat_id, members, .. }
+            | EventAdded { chat_id, members, .. }
+            | ChatDeactivated { chat_id, members, .. }
+            | RichMessagePostback { chat_id, members, .. }
+            | EventsSeen { chat_id, members, .. }
+            | SneakPeek { chat_id, members, .. }
+            | TypingIndicator { chat_id, members, .. }
+            | ChatPropertiesUpdated { chat_id, members, .. }
+            | ChatPropertiesDeleted { chat_id, members, .. }
+            | ThreadPropertiesUpdated { chat_id, members, .. }
+            | ThreadPropertiesDeleted { chat_id, members, .. }
+            | EventPropertiesUpdated { chat_id, members, .. }
+            | EventPropertiesDeleted { chat_id, members, .. }
+            | QueuePositionUpdated { chat_id, members, .. }
+            | ThreadTagged { chat_id, members, .. }
+            | ThreadUntagged { chat_id, members, .. } => Some((chat_id, members)),
+            _ => None,
+        }
+    }
 }
 
 /// The domain: the store, the clock, and the settings the rules depend on.

@@ -2,11 +2,11 @@
 //! `unregister_webhook`) and their delivery log. Delivering them is `crate::webhooks`' job;
 //! what a webhook may be is a rule, and lives here.
 
-use super::Domain;
 use super::chats::is_web_url;
+use super::{Domain, Members};
 use crate::clock::Micros;
 use crate::error::{Error, Result};
-use crate::limits::{MAX_WEBHOOK_SECRET_BYTES, MAX_WEBHOOKS_PER_ACTION, WEBHOOK_LOG_RETENTION};
+use crate::limits::{MAX_FILTER_VALUES, MAX_WEBHOOK_SECRET_BYTES, MAX_WEBHOOKS_PER_ACTION, WEBHOOK_LOG_RETENTION};
 use crate::store::{DeliveryRow, WebhookRow, random_id};
 use confab_protocol::ErrorType;
 
@@ -45,7 +45,79 @@ pub struct NewWebhook {
     pub filters: serde_json::Value,
 }
 
+/// What a webhook's `filters` keep (LiveChat's Configuration API `register_webhook`):
+///
+/// - `author_type`: `incoming_event` calls for events by a `customer` or an `agent` only;
+/// - `chat_presence.user_ids`: calls about chats with one of `values` among their users (all
+///   of them with `require_every_value`), or with none of `exclude_values`;
+/// - `only_my_chats`: calls about chats whose property `source.client_id` is the webhook's
+///   `owner_client_id` (the chats the owner's integration started).
+///
+/// The chat filters leave calls about no chat (customers, routing statuses) alone.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct WebhookFilters {
+    #[serde(default)]
+    pub author_type: Option<String>,
+    #[serde(default)]
+    pub only_my_chats: Option<bool>,
+    #[serde(default)]
+    pub chat_presence: Option<ChatPresence>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct ChatPresence {
+    #[serde(default)]
+    pub user_ids: Option<confab_protocol::archive::ValuesFilter<String>>,
+}
+
+impl WebhookFilters {
+    /// `validation` naming what is wrong.
+    pub fn parse(filters: &serde_json::Value) -> Result<Self> {
+        let parsed: Self =
+            serde_json::from_value(filters.clone()).map_err(|e| Error::validation(format!("`filters`: {e}")))?;
+        if parsed.author_type.as_deref().is_some_and(|t| t != "customer" && t != "agent") {
+            return Err(Error::validation("`filters.author_type` must be `customer` or `agent`"));
+        }
+        if let Some(ids) = parsed.chat_presence.as_ref().and_then(|p| p.user_ids.as_ref()) {
+            let lists = [&ids.values, &ids.exclude_values];
+            if ids.exists.is_some() || lists.iter().filter(|l| l.is_some()).count() != 1 {
+                return Err(Error::validation("`filters.chat_presence.user_ids`: give `values` or `exclude_values`"));
+            }
+            if lists.iter().flat_map(|l| l.iter()).any(|l| l.is_empty() || l.len() > MAX_FILTER_VALUES) {
+                return Err(Error::validation(format!("`filters.chat_presence.user_ids`: 1–{MAX_FILTER_VALUES} ids")));
+            }
+        }
+        Ok(parsed)
+    }
+
+    /// Whether a call about a chat with these users passes `chat_presence`.
+    pub fn admits(&self, members: &Members) -> bool {
+        let Some(ids) = self.chat_presence.as_ref().and_then(|p| p.user_ids.as_ref()) else {
+            return true;
+        };
+        let present = |id: &String| {
+            members.customers.contains(id) || members.agents.contains(id) || members.followers.contains(id)
+        };
+        let every = ids.require_every_value == Some(true);
+        let has = |list: &[String]| if every { list.iter().all(present) } else { list.iter().any(present) };
+        match (&ids.values, &ids.exclude_values) {
+            (Some(values), _) => has(values),
+            (_, Some(values)) => !has(values),
+            _ => true,
+        }
+    }
+}
+
 impl Domain {
+    /// Whether the chat's property `source.client_id` is `client_id` (webhooks'
+    /// `only_my_chats`).
+    pub async fn chat_of_client(&self, chat_id: &str, client_id: &str) -> Result<bool> {
+        let chat = self.store.read().await?.chat(chat_id).await?;
+        let properties = chat.and_then(|c| super::views::parse_properties(&c.properties)).unwrap_or_default();
+        let source = properties.get("source").and_then(|s| s.get("client_id")).and_then(|id| id.as_str());
+        Ok(source == Some(client_id))
+    }
+
     /// Registers a webhook; its id. At most `MAX_WEBHOOKS_PER_ACTION` per owner and action
     /// (`limit_reached`), as LiveChat allows.
     pub async fn register_webhook(&self, new: NewWebhook) -> Result<String> {
@@ -64,10 +136,7 @@ impl Domain {
         if !new.filters.is_object() {
             return Err(Error::validation("`filters` must be an object"));
         }
-        let author_type = new.filters.get("author_type");
-        if author_type.is_some_and(|t| t != "customer" && t != "agent") {
-            return Err(Error::validation("`filters.author_type` must be `customer` or `agent`"));
-        }
+        WebhookFilters::parse(&new.filters)?;
         let row = WebhookRow {
             id: random_id(32).to_lowercase(),
             url: new.url,

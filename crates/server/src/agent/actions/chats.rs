@@ -102,8 +102,10 @@ pub async fn get_chat(call: &AgentCall<'_>, req: GetChatRequest) -> Result<Value
     answer(call.domain().get_chat(call.me(), &req.chat_id, req.thread_id.as_deref()).await?)
 }
 
-/// `{chat?: {users, access?, properties?, thread?}, active?}` → `{chat_id, thread_id,
-/// event_ids?}`; `incoming_chat` for the customer and the agents.
+/// `{chat?: {users, access?, properties?, thread?}, active?, continuous?}` → `{chat_id,
+/// thread_id, event_ids?}`; `incoming_chat` for the customer and the agents. `continuous`
+/// ("online group is not required") is how every agent's chat starts here: the agent takes
+/// the thread whatever the group's status, so the field changes nothing.
 pub async fn start_chat(call: &AgentCall<'_>, req: StartChatRequest) -> Result<Value> {
     let chat = req.chat.unwrap_or_default();
     let (started, events) = call.domain().agent_start_chat(&call.agent.id, &chat, req.active.unwrap_or(true)).await?;
