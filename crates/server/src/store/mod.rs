@@ -84,6 +84,7 @@ macro_rules! fetch_in {
 #[allow(unused_imports)] // `exec!` is used by path only where `fetch!` is.
 pub(crate) use {exec, fetch, fetch_in};
 
+mod archives;
 mod chat_state;
 mod chats;
 mod following;
@@ -95,6 +96,7 @@ mod sql;
 mod uploads;
 mod webhooks;
 
+pub use archives::{ArchiveRow, check_archive_filters};
 pub use chat_state::StoredEvent;
 pub use chats::{ChatFilters, ChatRow, EventRow, Reader, ThreadRow, agent_access, group_condition, order};
 pub use greetings::{GreetingRow, GreetingRuleRow};
