@@ -138,7 +138,7 @@ impl Domain {
             let chat_id = row.thread.chat_id.clone();
             let (mine, rest) = events.into_iter().partition(|e| e.thread_id == row.thread.id);
             events = rest;
-            let neighbours = db.thread_neighbours(&chat_id, row.thread.seq).await?;
+            let neighbours = (row.previous_thread_id, row.next_thread_id);
             let chat_users = users.get(&chat_id).cloned().unwrap_or_default();
             let thread = views::thread(row.group_id, row.thread, mine, &chat_users, neighbours);
             let is_followed = followed.contains(&chat_id);

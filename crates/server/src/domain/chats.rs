@@ -221,13 +221,13 @@ pub(super) async fn with_tags<'t>(db: &mut Conn, threads: impl Iterator<Item = &
 }
 
 /// Whether the requester may see the chat: a customer only their own (else `not_found`, so
-/// ids leak nothing), an agent those of their scope (`store::agent_access`; else
-/// `missing_access`).
-async fn may_see(db: &mut Conn, requester: Requester<'_>, chat: &ChatRow) -> Result<()> {
+/// ids leak nothing), an agent those of their scope (`agent_may_see`, from
+/// `store::agent_access`; else `missing_access`).
+fn may_see(requester: Requester<'_>, chat: &ChatRow, agent_may_see: bool) -> Result<()> {
     match requester {
         Requester::Customer(id) if chat.customer_id != id => Err(not_found(&chat.id)),
         Requester::Customer(_) => Ok(()),
-        Requester::Agent(agent_id) if db.agent_may_see(agent_id, &chat.id).await? => Ok(()),
+        Requester::Agent(_) if agent_may_see => Ok(()),
         Requester::Agent(_) => Err(Error::new(
             ErrorType::MissingAccess,
             format!("Chat {} is in group {}, which is not one of yours", chat.id, chat.group_id),
@@ -238,7 +238,11 @@ async fn may_see(db: &mut Conn, requester: Requester<'_>, chat: &ChatRow) -> Res
 /// The chat, if the requester may see it (see [`may_see`]).
 async fn visible(db: &mut Conn, requester: Requester<'_>, chat_id: &str, chat: Option<ChatRow>) -> Result<ChatRow> {
     let chat = chat.ok_or_else(|| not_found(chat_id))?;
-    may_see(db, requester, &chat).await?;
+    let agent_may_see = match requester {
+        Requester::Agent(agent_id) => db.agent_may_see(agent_id, chat_id).await?,
+        Requester::Customer(_) => false,
+    };
+    may_see(requester, &chat, agent_may_see)?;
     Ok(chat)
 }
 
@@ -261,6 +265,8 @@ pub(super) struct LockedChat {
     pub chat: ChatRow,
     pub thread_id: Option<String>,
     pub thread_active: Option<bool>,
+    /// Whether the requesting agent's scope holds the chat (false for a customer).
+    pub agent_may_see: bool,
 }
 
 impl LockedChat {
@@ -272,18 +278,24 @@ impl LockedChat {
 
 impl Conn {
     /// Locks the chat's row until commit (PostgreSQL: `FOR UPDATE`; SQLite's write
-    /// transaction holds the database already) and reads its latest thread, in one query.
+    /// transaction holds the database already) and reads its latest thread and, for an agent,
+    /// whether it is in their scope, in one query.
     pub(super) async fn lock_chat(&mut self, requester: Requester<'_>, chat_id: &str) -> Result<LockedChat> {
-        let sql = self.pick(
-            "SELECT c.id, c.customer_id, c.properties, c.group_id, t.id AS thread_id, t.active AS thread_active
-             FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1",
-            "SELECT c.id, c.customer_id, c.properties, c.group_id, t.id AS thread_id, t.active AS thread_active
-             FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1
-             FOR UPDATE OF c",
+        let access = match requester {
+            Requester::Agent(_) => crate::store::agent_access("c", "$2"),
+            // False; names `$2` because it is bound either way.
+            Requester::Customer(_) => "($2 IS NULL)".to_owned(),
+        };
+        let lock = self.pick("", " FOR UPDATE OF c");
+        let sql = format!(
+            "SELECT c.id, c.customer_id, c.properties, c.group_id, t.id AS thread_id, t.active AS thread_active,
+                    {access} AS agent_may_see
+             FROM chats c LEFT JOIN threads t ON t.chat_id = c.id AND t.seq = c.threads_count WHERE c.id = $1{lock}"
         );
-        let locked: Option<LockedChat> = crate::store::fetch!(self, fetch_optional LockedChat, sql, chat_id);
+        let locked: Option<LockedChat> =
+            crate::store::fetch!(self, fetch_optional LockedChat, &sql, chat_id, requester.id());
         let locked = locked.ok_or_else(|| not_found(chat_id))?;
-        may_see(self, requester, &locked.chat).await?;
+        may_see(requester, &locked.chat, locked.agent_may_see)?;
         Ok(locked)
     }
 
@@ -647,7 +659,7 @@ impl Domain {
             None => db.last_thread(chat_id).await?,
         };
         let users = db.users(chat_id).await?;
-        let thread = match thread {
+        let mut thread = match thread {
             Some(row) => {
                 let events = db
                     .thread_events(std::slice::from_ref(&row.id), requester.is_agent(), MAX_EVENTS_PER_THREAD_READ)
@@ -660,7 +672,6 @@ impl Domain {
             }
             None => None,
         };
-        let mut thread = thread;
         if requester.is_agent() {
             with_tags(&mut db, thread.iter_mut()).await?;
         }

@@ -73,8 +73,8 @@ pub struct ChatPresence {
 impl WebhookFilters {
     /// `validation` naming what is wrong.
     pub fn parse(filters: &serde_json::Value) -> Result<Self> {
-        let parsed: Self =
-            serde_json::from_value(filters.clone()).map_err(|e| Error::validation(format!("`filters`: {e}")))?;
+        let parsed: Self = <Self as serde::Deserialize>::deserialize(filters)
+            .map_err(|e| Error::validation(format!("`filters`: {e}")))?;
         if parsed.author_type.as_deref().is_some_and(|t| t != "customer" && t != "agent") {
             return Err(Error::validation("`filters.author_type` must be `customer` or `agent`"));
         }

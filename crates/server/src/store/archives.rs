@@ -40,6 +40,9 @@ pub struct ArchiveRow {
     pub thread: ThreadRow,
     pub chat_properties: String,
     pub group_id: i64,
+    /// The chat's threads just before and after it (threads are numbered without gaps).
+    pub previous_thread_id: Option<String>,
+    pub next_thread_id: Option<String>,
 }
 
 /// An RFC 3339 time of a filter; `validation` naming it otherwise.
@@ -312,7 +315,9 @@ impl Conn {
         offset: u32,
     ) -> Result<Vec<ArchiveRow>> {
         let columns = "t.id, t.chat_id, t.seq, t.active, t.created_at, t.properties,
-                       c.properties AS chat_properties, c.group_id";
+                       c.properties AS chat_properties, c.group_id,
+                       (SELECT p.id FROM threads p WHERE p.chat_id = t.chat_id AND p.seq = t.seq - 1) AS previous_thread_id,
+                       (SELECT n.id FROM threads n WHERE n.chat_id = t.chat_id AND n.seq = t.seq + 1) AS next_thread_id";
         let mut sql = self.archives(agent_id, filters, columns)?;
         let (limit, offset) = (sql.bind(i64::from(limit)), sql.bind(i64::from(offset)));
         sql.push(&format!(" ORDER BY t.created_at {o}, t.id {o} LIMIT {limit} OFFSET {offset}", o = order(sort)));
