@@ -2,8 +2,9 @@
 // the demo website on one origin, the widget and API on another.
 const { defineConfig } = require('@playwright/test');
 
-const API_PORT = 18480;
-const SITE_PORT = 18481;
+// Ports may be moved (two runs side by side on one machine); the site is the next port.
+const API_PORT = Number(process.env.CONFAB_E2E_API_PORT || 18480);
+const SITE_PORT = API_PORT + 1;
 const AGENT_TOKEN = 'e2e-agent-token';
 
 process.env.CONFAB_E2E_API = `http://127.0.0.1:${API_PORT}`;
@@ -27,8 +28,8 @@ module.exports = defineConfig({
   },
   webServer: {
     // A fresh database every run; the debug build that `make test` has just built.
-    command: `rm -rf output/data && ../target/debug/confab-server --listen 127.0.0.1:${API_PORT} ` +
-      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data --agent-token ${AGENT_TOKEN} ` +
+    command: `rm -rf output/data-${API_PORT} && ../target/debug/confab-server --listen 127.0.0.1:${API_PORT} ` +
+      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data-${API_PORT} --agent-token ${AGENT_TOKEN} ` +
       `--widget-dir ../dist/widget`,
     url: `http://127.0.0.1:${API_PORT}/healthz`,
     reuseExistingServer: false,

@@ -1,6 +1,7 @@
 //! What the widget reads from its own URL: the loader opens
-//! `/widget/?organization_id=<uuid>&host_origin=<origin>`. The server is always the origin the
-//! widget document came from; nothing in the URL or in a message can point it elsewhere.
+//! `/widget/?organization_id=<uuid>&host_origin=<origin>[&lang=<tag>][&color=<hex>][&sneak_peek=1]`.
+//! The server is always the origin the widget document came from; nothing in the URL or in a
+//! message can point it elsewhere. Every value is checked; an odd one is ignored.
 
 /// The organization used when the URL names none (development with `trunk serve`).
 pub const DEFAULT_ORGANIZATION_ID: &str = "7c1f2a9e-3b4d-4e5f-8a6b-9c0d1e2f3a4b";
@@ -12,6 +13,12 @@ pub struct WidgetConfig {
     pub organization_id: String,
     /// The page embedding us, for postMessage; `None` when opened standalone.
     pub host_origin: Option<String>,
+    /// The language the site asked for (a BCP 47 tag), if any.
+    pub lang: Option<String>,
+    /// The site's brand colour, `#rgb` or `#rrggbb`.
+    pub color: Option<String>,
+    /// The site lets agents see what the visitor types before it is sent.
+    pub sneak_peek: bool,
 }
 
 impl WidgetConfig {
@@ -30,6 +37,15 @@ impl WidgetConfig {
             server_url,
             organization_id: get("organization_id").unwrap_or_else(|| DEFAULT_ORGANIZATION_ID.to_owned()),
             host_origin: get("host_origin").filter(|o| o.starts_with("https://") || o.starts_with("http://")),
+            lang: get("lang")
+                .filter(|l| l.len() <= 35 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')),
+            color: get("color").filter(|c| is_hex_color(c)),
+            sneak_peek: get("sneak_peek").as_deref() == Some("1"),
         }
     }
+}
+
+/// `#rgb` or `#rrggbb`: nothing else reaches a style.
+pub fn is_hex_color(value: &str) -> bool {
+    value.strip_prefix('#').is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
 }

@@ -19,7 +19,9 @@
 
 pub mod components;
 pub mod config;
+pub mod format;
 pub mod hooks;
+pub mod i18n;
 pub mod state;
 
 /// Mounts the widget on `<body>`.

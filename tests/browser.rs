@@ -240,3 +240,147 @@ fn the_widget_reads_its_config_and_refuses_odd_host_origins() {
     let odd = WidgetConfig::from_parts("https://chat.example".into(), "?host_origin=javascript%3Aalert(1)");
     assert_eq!(odd.host_origin, None);
 }
+
+fn with_time(mut event: Event, seq: u64, at: &str) -> Event {
+    event.seq = Some(seq);
+    event.created_at = Some(at.into());
+    event
+}
+
+#[wasm_bindgen_test]
+async fn links_are_links_only_with_allowed_schemes_and_open_safely() {
+    let mut chat = ChatState::default();
+    chat.customer_id = Some("me".into());
+    let state = RwSignal::new(chat);
+    state.update(|s| {
+        s.upsert(&agent_message(
+            "T_1",
+            "Docs: https://docs.example/start?x=1. Or javascript:alert(1) or www.example.org",
+        ));
+    });
+    let (root, _keep) = mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
+    leptos::task::tick().await;
+
+    let links = root.query_selector_all(".message .text a").unwrap();
+    let hrefs: Vec<String> = (0..links.length())
+        .map(|i| links.item(i).unwrap().dyn_into::<web_sys::Element>().unwrap().get_attribute("href").unwrap())
+        .collect();
+    assert_eq!(hrefs, ["https://docs.example/start?x=1", "https://www.example.org"]);
+    let first: web_sys::Element = query(&root, ".message .text a");
+    assert_eq!(first.get_attribute("target").as_deref(), Some("_blank"));
+    assert!(first.get_attribute("rel").unwrap().contains("noopener"));
+    let text: HtmlElement = query(&root, ".message .text");
+    assert_eq!(text.get_attribute("dir").as_deref(), Some("auto"), "each message finds its own direction");
+    assert!(text.text_content().unwrap().contains("javascript:alert(1)"), "kept as text");
+}
+
+#[wasm_bindgen_test]
+async fn messages_group_by_author_with_one_name_and_a_time_per_group() {
+    let mut chat = ChatState::default();
+    chat.customer_id = Some("me".into());
+    let state = RwSignal::new(chat);
+    state.update(|s| {
+        s.upsert(&with_time(agent_message("T_1", "one"), 1, "2026-11-22T10:00:00Z"));
+        s.upsert(&with_time(agent_message("T_2", "two"), 2, "2026-11-22T10:01:00Z"));
+        let mut mine = with_time(Event::message("three"), 3, "2026-11-22T10:02:00Z");
+        mine.id = Some("T_3".into());
+        mine.author_id = Some("me".into());
+        s.upsert(&mine);
+    });
+    let (root, _keep) = mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
+    leptos::task::tick().await;
+
+    assert_eq!(count(&root, ".message.theirs"), 2);
+    assert_eq!(count(&root, ".message.theirs .author"), 1, "the name once per group");
+    assert_eq!(count(&root, ".message time"), 2, "a time per group");
+    assert_eq!(count(&root, ".separator.day"), 1);
+    let receipt: HtmlElement = query(&root, ".message.mine .receipt");
+    assert_eq!(receipt.text_content().unwrap(), "Sent");
+    let said: HtmlElement = query(&root, ".message.theirs .sr-only");
+    assert_eq!(said.text_content().unwrap(), "Agent said:", "screen readers hear the author");
+}
+
+#[wasm_bindgen_test]
+async fn the_ended_panel_rates_declines_and_starts_anew() {
+    use confab_widget::components::ended::Ended;
+    use confab_widget::state::RatingState;
+    let mut chat = ChatState::default();
+    chat.chat_id = Some("C".into());
+    let state = RwSignal::new(chat);
+    state.update(|s| {
+        s.apply_push(&confab_protocol::push::Push::ChatDeactivated(confab_protocol::push::ChatDeactivated {
+            chat_id: "C".into(),
+            thread_id: "T".into(),
+            user_id: None,
+        }));
+    });
+    let (rated, on_rate) = recorder::<(u8, Option<String>)>();
+    let (declined, on_decline) = recorder::<()>();
+    let (started, on_start_new) = recorder::<()>();
+    let on_change = Callback::new(move |()| state.update(|s| s.rated(RatingState::Asking)));
+    let (root, _keep) = mount(move || view! { <Ended state on_rate on_decline on_change on_start_new /> });
+    leptos::task::tick().await;
+
+    let send: HtmlButtonElement = query(&root, ".rating button[type=submit]");
+    assert!(send.disabled(), "nothing to send before a thumb is chosen");
+    query::<HtmlButtonElement>(&root, ".thumb[aria-label=Good]").click();
+    leptos::task::tick().await;
+    let comment: HtmlTextAreaElement = query(&root, ".rating textarea");
+    type_text(&comment, "quick and kind");
+    send.click();
+    assert_eq!(*rated.lock().unwrap(), [(1, Some("quick and kind".into()))]);
+
+    query::<HtmlButtonElement>(&root, ".rating .link").click();
+    assert_eq!(declined.lock().unwrap().len(), 1);
+    query::<HtmlButtonElement>(&root, ".start-new").click();
+    assert_eq!(started.lock().unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn the_header_names_the_agent_says_when_the_chat_ended_and_offers_to_continue_after_a_pause() {
+    use confab_protocol::entity::{Agent, User};
+    let mut chat = ChatState::default();
+    chat.chat_id = Some("C".into());
+    let state = RwSignal::new(chat);
+    let connection = RwSignal::new(Connection::Connected);
+    let (reconnected, on_reconnect) = recorder::<()>();
+    let (root, _keep) = mount(move || {
+        view! { <Header connection on_close=Callback::new(|_: ()| {}) can_close=true state on_reconnect /> }
+    });
+    state.update(|s| {
+        s.apply_push(&confab_protocol::push::Push::UserAddedToChat(confab_protocol::push::UserAddedToChat {
+            chat_id: "C".into(),
+            thread_id: Some("T".into()),
+            user: User::Agent(Agent {
+                id: "a".into(),
+                name: Some("Alex Morgan".into()),
+                job_title: Some("Support".into()),
+                ..Default::default()
+            }),
+            reason: "assigned".into(),
+            requester_id: None,
+        }));
+    });
+    leptos::task::tick().await;
+    assert_eq!(query::<HtmlElement>(&root, ".header h1").text_content().unwrap(), "Alex Morgan");
+    assert_eq!(query::<HtmlElement>(&root, ".header .subtitle").text_content().unwrap(), "Support");
+    assert_eq!(query::<HtmlElement>(&root, ".header .avatar").text_content().unwrap(), "AM");
+
+    connection.set(Connection::Paused { reason: "inactivity_timeout".into() });
+    leptos::task::tick().await;
+    query::<HtmlButtonElement>(&root, ".notice .continue").click();
+    assert_eq!(reconnected.lock().unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn components_speak_the_language_provided() {
+    use confab_widget::hooks::use_strings::provide_strings;
+    use confab_widget::i18n::Lang;
+    let state = RwSignal::new(ChatState::default());
+    let (root, _keep) = mount(move || {
+        provide_strings(Lang::Ar.strings());
+        view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> }
+    });
+    leptos::task::tick().await;
+    assert_eq!(query::<HtmlElement>(&root, ".empty").text_content().unwrap(), Lang::Ar.strings().welcome);
+}

@@ -22,7 +22,9 @@ async function chatWhoseLastMessageIs(request, text) {
 
 async function openWidget(page) {
   await page.goto(`${SITE}/`);
-  await page.locator('#confab-root .launcher').click();
+  // A window open before a navigation is open after it.
+  const launcher = page.locator('#confab-root .launcher');
+  if ((await launcher.getAttribute('aria-expanded')) !== 'true') await launcher.click();
   const widget = page.frameLocator('#confab-root iframe');
   // Connected: the header's connection notice ("Connecting…") is gone. The composer takes
   // messages earlier (they wait for the login), so the Send button does not tell.
@@ -92,8 +94,10 @@ test('the visitor keeps their conversation across page loads', async ({ page }) 
   let widget = await openWidget(page);
   await say(widget, 'are you open on Sundays?');
 
+  // Open when the page was left, so open again (the loader remembers it for the tab).
   await page.reload();
-  widget = await openWidget(page);
+  await expect(page.locator('#confab-root .launcher')).toHaveAttribute('aria-expanded', 'true');
+  widget = page.frameLocator('#confab-root iframe');
   await expect(widget.locator('.message.mine .text')).toHaveText('are you open on Sundays?');
 });
 
@@ -104,6 +108,10 @@ test('after the agent closes the chat, the visitor starts a new conversation in 
 
   await agent(request, 'deactivate_chat', { id: chatId, ignore_requester_presence: true });
   await expect(widget.locator('.message.system')).toContainText('This chat has ended');
+  // The header and the bottom of the window say so too; the composer waits for a choice.
+  await expect(widget.locator('.header .subtitle')).toHaveText('This chat has ended');
+  await expect(widget.getByLabel('Message')).toHaveCount(0);
+  await widget.getByRole('button', { name: 'Start a new chat' }).click();
 
   await say(widget, 'one more thing');
   const chat = await agent(request, 'get_chat', { chat_id: chatId });

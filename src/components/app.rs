@@ -1,13 +1,27 @@
-//! The widget: header, messages, composer.
+//! The widget: header, conversation, and at the bottom the composer, or, once a conversation
+//! has ended, the rating and "start a new chat".
+//!
+//! The app picks the language (the site's `lang`, else the browser's) and sets the document's
+//! `lang` and `dir`, applies the site's colour, and closes the window on Escape.
 
-use crate::components::{composer::Composer, header::Header, message_list::MessageList};
+use crate::components::{composer::Composer, ended::Ended, header::Header, message_list::MessageList};
 use crate::config::WidgetConfig;
+use crate::hooks::use_strings::provide_strings;
 use crate::hooks::{use_chat::use_chat, use_host::use_host};
+use crate::i18n::{Lang, Strings};
+use crate::state::RatingState;
 use leptos::prelude::*;
+use wasm_bindgen::JsCast;
 
 #[component]
 pub fn App(config: WidgetConfig) -> impl IntoView {
-    let host = use_host(&config);
+    let strings = language(&config);
+    provide_strings(strings);
+    if let Some(color) = &config.color {
+        set_root_style("--brand", color);
+    }
+
+    let (host, commands) = use_host(&config);
     let unread = RwSignal::new(0u32);
     let on_new_message = Callback::new(move |()| {
         if !host.is_open.get_untracked() {
@@ -15,7 +29,7 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
             host.set_unread.run(unread.get_untracked());
         }
     });
-    let chat = use_chat(&config, on_new_message);
+    let chat = use_chat(&config, host, commands, strings, on_new_message);
     let focus = Trigger::new();
     // Opening clears the badge and puts the cursor in the composer.
     Effect::new(move |_| {
@@ -28,12 +42,55 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
         }
     });
     let can_close = config.host_origin.is_some();
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && can_close && host.is_open.get_untracked() {
+            ev.prevent_default();
+            host.close.run(());
+        }
+    });
+    on_cleanup(move || handle.remove());
+
+    let state = chat.state;
+    let ended = move || state.with(|s| s.ended.is_some());
+    let start_new = Callback::new(move |()| {
+        state.update(|s| s.start_new());
+        focus.notify();
+    });
+    let change_rating = Callback::new(move |()| state.update(|s| s.rated(RatingState::Asking)));
 
     view! {
         <main class="confab">
-            <Header connection=chat.connection on_close=host.close can_close />
-            <MessageList state=chat.state on_retry=chat.retry />
-            <Composer on_send=chat.send connection=chat.connection focus />
+            <Header connection=chat.connection on_close=host.close can_close state on_reconnect=chat.reconnect />
+            <MessageList state on_retry=chat.retry on_load_older=chat.load_older loading_older=chat.loading_older />
+            <Show
+                when=ended
+                fallback=move || view! { <Composer on_send=chat.send connection=chat.connection focus on_typing=chat.typing /> }
+            >
+                <Ended state on_rate=chat.rate on_decline=chat.decline_rating on_change=change_rating on_start_new=start_new />
+            </Show>
         </main>
+    }
+}
+
+/// The site's language if we speak it, else the browser's, else English; the document says
+/// which (`lang`, `dir`), so screen readers and the bidi algorithm know.
+fn language(config: &WidgetConfig) -> &'static Strings {
+    let navigator = window().navigator();
+    let browser: Vec<String> = navigator.languages().iter().filter_map(|l| l.as_string()).collect();
+    // The first we speak: the site's choice, else the browser's list.
+    let lang = Lang::pick(config.lang.iter().map(String::as_str).chain(browser.iter().map(String::as_str)));
+    let strings = lang.strings();
+    if let Some(root) = document().document_element() {
+        let _ = root.set_attribute("lang", strings.tag);
+        let _ = root.set_attribute("dir", if strings.rtl { "rtl" } else { "ltr" });
+    }
+    document().set_title(strings.title);
+    strings
+}
+
+/// Sets a custom property on the document (CSSOM, which the widget's CSP allows).
+fn set_root_style(property: &str, value: &str) {
+    if let Some(root) = document().document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
+        let _ = root.style().set_property(property, value);
     }
 }

@@ -1,63 +1,136 @@
-//! The conversation. Every text is a text node: markup in a message shows as typed.
+//! The conversation: earlier conversations above (fetched as the visitor scrolls up), day and
+//! conversation separators, messages grouped by author, and who is typing.
+//!
+//! The list stays where the visitor is reading: it follows new messages only while they are
+//! at the bottom (or just sent one); otherwise "new messages ↓" appears. Older messages
+//! loaded above keep the visible ones in place (browser scroll anchoring is off, so this is
+//! the one place that moves the scroll position).
 
-use crate::state::{Author, ChatState, Delivery, Message};
+use crate::components::message::MessageRow;
+use crate::format::{day_label, utc_offset_minutes};
+use crate::hooks::use_strings::use_strings;
+use crate::state::{Author, ChatState, Row, rows};
 use leptos::html;
 use leptos::prelude::*;
 
+/// Within this many pixels of the bottom counts as reading the newest message.
+const AT_BOTTOM_PX: i32 = 48;
+/// Nearer than this to the top fetches earlier conversations.
+const LOAD_OLDER_PX: i32 = 120;
+
 #[component]
-pub fn MessageList(state: RwSignal<ChatState>, on_retry: Callback<String>) -> impl IntoView {
+pub fn MessageList(
+    state: RwSignal<ChatState>,
+    on_retry: Callback<String>,
+    #[prop(optional)] on_load_older: Option<Callback<()>>,
+    #[prop(optional)] loading_older: Option<RwSignal<bool>>,
+) -> impl IntoView {
+    let strings = use_strings();
     let list = NodeRef::<html::Div>::new();
-    let messages = move || state.with(|s| s.messages.clone());
-    // Keep the newest message in view.
-    Effect::new(move |_| {
-        state.with(|s| s.messages.len());
-        if let Some(list) = list.get() {
-            list.set_scroll_top(list.scroll_height());
+    let offset = utc_offset_minutes();
+    let rows = Memo::new(move |_| state.with(|s| rows(&s.messages, offset)));
+    let at_bottom = StoredValue::new(true);
+    let unseen_below = RwSignal::new(false);
+    let loading = move || loading_older.is_some_and(|l| l.get());
+
+    let maybe_load_older = move || {
+        let Some(list) = list.get_untracked() else { return };
+        let complete = state.with_untracked(|s| s.history_complete || s.chat_id.is_none());
+        if list.scroll_top() < LOAD_OLDER_PX
+            && !complete
+            && !loading_older.is_some_and(|l| l.get_untracked())
+            && let Some(load) = on_load_older
+        {
+            load.run(());
         }
+    };
+    let on_scroll = move |_| {
+        if let Some(list) = list.get_untracked() {
+            let bottom = list.scroll_height() - list.scroll_top() - list.client_height() < AT_BOTTOM_PX;
+            at_bottom.set_value(bottom);
+            if bottom {
+                unseen_below.set(false);
+            }
+        }
+        maybe_load_older();
+    };
+
+    // After each change: keep the reader's place (older rows above), follow the newest
+    // message at the bottom, or offer the jump.
+    Effect::new(move |previous: Option<(i32, Option<String>, Option<String>)>| {
+        let (first, last, last_is_mine) = rows.with(|rows| {
+            let key = |row: Option<&Row>| row.map(Row::key);
+            let mine = matches!(rows.last(), Some(Row::Message { message, .. }) if message.author == Author::Visitor);
+            (key(rows.first()), key(rows.last()), mine)
+        });
+        state.with(|s| s.typing.is_some());
+        let Some(el) = list.get() else { return (0, first, last) };
+        let height = el.scroll_height();
+        if let Some((old_height, old_first, old_last)) = previous {
+            let grew_above = old_first.is_some() && old_first != first && old_last == last;
+            if grew_above && !at_bottom.get_value() {
+                el.set_scroll_top(el.scroll_top() + height - old_height);
+            } else if at_bottom.get_value() || (last_is_mine && old_last != last) {
+                el.set_scroll_top(height);
+                unseen_below.set(false);
+            } else if old_last != last {
+                unseen_below.set(true);
+            }
+        } else {
+            el.set_scroll_top(height);
+        }
+        // A short history does not fill the window: fetch more until it does or ends.
+        if el.scroll_height() <= el.client_height() {
+            maybe_load_older();
+        }
+        (height, first, last)
     });
 
-    view! {
-        <div class="messages" node_ref=list role="log" aria-live="polite">
-            <Show when=move || state.with(|s| s.messages.is_empty())>
-                <p class="empty">"Hi there! Ask us anything — we're happy to help."</p>
-            </Show>
-            <For
-                each=messages
-                key=|m: &Message| (m.key.clone(), m.id.clone(), m.delivery.clone())
-                children=move |m: Message| view! { <MessageRow message=m on_retry /> }
-            />
-        </div>
-    }
-}
-
-#[component]
-fn MessageRow(message: Message, on_retry: Callback<String>) -> impl IntoView {
-    let (class, who) = match &message.author {
-        Author::Visitor => ("message mine", None),
-        Author::Agent { name } => ("message theirs", Some(name.clone())),
-        Author::System => ("message system", None),
-    };
-    let status = match &message.delivery {
-        Delivery::Sending => Some(view! { <span class="status">"Sending…"</span> }.into_any()),
-        Delivery::Sent => None,
-        Delivery::Failed(reason) => {
-            let key = message.key.clone();
-            Some(
-                view! {
-                    <span class="status failed">
-                        {reason.clone()} " "
-                        <button type="button" class="retry" on:click=move |_| on_retry.run(key.clone())>"Retry"</button>
-                    </span>
-                }
-                .into_any(),
-            )
+    let jump_down = move |_| {
+        if let Some(el) = list.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
         }
+        at_bottom.set_value(true);
+        unseen_below.set(false);
     };
+    let typing = move || state.with(|s| s.typing.as_ref().map(|a| (strings.typing)(strings.name_or_agent(&a.name))));
+
     view! {
-        <div class=class>
-            {who.map(|name| view! { <span class="author">{name}</span> })}
-            <p class="text">{message.text}</p>
-            {status}
+        <div class="messages-wrap">
+            <div class="messages" node_ref=list role="log" aria-live="polite" aria-relevant="additions" on:scroll=on_scroll>
+                <Show when=loading>
+                    <p class="loading-older" role="status">{strings.loading_older}</p>
+                </Show>
+                <Show when=move || state.with(|s| s.messages.is_empty())>
+                    <p class="empty">{strings.welcome}</p>
+                </Show>
+                <For
+                    each=move || rows.get()
+                    key=|row: &Row| match row {
+                        Row::Message { message, first, last } => {
+                            format!("{}|{first}|{last}|{:?}|{:?}", message.key, message.delivery, message.seq)
+                        }
+                        other => other.key(),
+                    }
+                    children=move |row: Row| match row {
+                        Row::Day { unix_seconds, .. } => view! {
+                            <div class="separator day" role="separator"><span>{day_label(strings, unix_seconds)}</span></div>
+                        }
+                        .into_any(),
+                        Row::NewConversation { .. } => view! {
+                            <div class="separator thread" role="separator"><span>{strings.new_conversation}</span></div>
+                        }
+                        .into_any(),
+                        Row::Message { message, first, last } => view! { <MessageRow message first last on_retry /> }.into_any(),
+                    }
+                />
+            </div>
+            <Show when=move || typing().is_some()>
+                <p class="typing" aria-live="off"><span class="dots" aria-hidden="true"></span>{typing}</p>
+            </Show>
+            <Show when=move || unseen_below.get()>
+                <button type="button" class="jump" on:click=jump_down>{strings.new_messages}</button>
+            </Show>
         </div>
     }
 }

@@ -4,5 +4,7 @@
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 pub mod composer;
+pub mod ended;
 pub mod header;
+pub mod message;
 pub mod message_list;

@@ -4,3 +4,4 @@
 #[cfg(target_arch = "wasm32")]
 pub mod use_chat;
 pub mod use_host;
+pub mod use_strings;

@@ -6,70 +6,126 @@
 //! the first login, which tells whether the visitor has a chat already (`ChatState::next_send`
 //! decides); messages typed while connecting show as "Sending…" meanwhile.
 //!
+//! Everything else the visitor or the host page asks (older history, a rating, a sneak peek,
+//! the customer's name, the page) goes through a second queue, so it never waits behind a
+//! message stuck in sending; the host's commands wait for the first login.
+//!
 //! The events loop never awaits a request: a login's chats are taken in at once, and the
 //! history is fetched in a task of its own.
 
 use crate::config::WidgetConfig;
-use crate::state::{ChatState, Connection, SendPlan};
+use crate::hooks::use_host::{HostCommand, HostEvent, UseHost};
+use crate::i18n::Strings;
+use crate::state::{ChatState, Connection, RatingState, SendPlan};
 use confab_protocol::action::{InitialChat, InitialThread, ResumeChatRequest, StartChatRequest};
 use confab_protocol::entity::Event;
 use confab_protocol::push::Push;
-use confab_sdk::{Client, ClientEvent, Config, DisconnectOutcome, SdkError as Error};
+use confab_sdk::{
+    Availability, ChatHistory, Client, ClientEvent, Config, DisconnectOutcome, Rating, SdkError as Error,
+};
 use futures::StreamExt;
 use futures::channel::mpsc;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use std::cell::RefCell;
+use std::rc::Rc;
 
 #[derive(Clone, Copy)]
 pub struct UseChat {
     pub state: RwSignal<ChatState>,
     pub connection: RwSignal<Connection>,
+    /// Whether earlier conversations are being fetched.
+    pub loading_older: RwSignal<bool>,
     /// Sends a message typed by the visitor.
     pub send: Callback<String>,
     /// Sends a failed message again, by key.
     pub retry: Callback<String>,
+    /// Fetches the next page of earlier conversations.
+    pub load_older: Callback<()>,
+    /// Rates the ended conversation: 1 good, 0 bad, with an optional comment.
+    pub rate: Callback<(u8, Option<String>)>,
+    /// Declines the rating, or takes a rating back.
+    pub decline_rating: Callback<()>,
+    /// What the visitor is typing (sent as a sneak peek when the site opted in).
+    pub typing: Callback<String>,
+    /// Connects again after the connection was paused (inactivity).
+    pub reconnect: Callback<()>,
+}
+
+/// What the visitor or the host asks, besides sending messages.
+enum Request {
+    LoadOlder,
+    Rate(Rating),
+    DeclineRating,
+    SneakPeek(String),
+    Reconnect,
+    Host(HostCommand),
 }
 
 /// `on_new_message` runs when a message from someone else arrives.
-pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat {
+pub fn use_chat(
+    config: &WidgetConfig,
+    host: UseHost,
+    mut host_commands: mpsc::UnboundedReceiver<HostCommand>,
+    strings: &'static Strings,
+    on_new_message: Callback<()>,
+) -> UseChat {
     let state = RwSignal::new(ChatState::default());
     let connection = RwSignal::new(Connection::Connecting);
+    let loading_older = RwSignal::new(false);
     let (client, mut events) = confab_sdk::web::connect(Config::new(&config.server_url, &config.organization_id));
     // Tells the send queue that something it may be waiting for happened (a login, the end).
     // One slot: a nudge already waiting covers the next.
     let (mut nudge, mut nudged) = mpsc::channel::<()>(0);
+    // Unbounded: fed by the visitor's clicks and the host's calls, a handful at a time.
+    let (requests, mut requested) = mpsc::unbounded::<Request>();
+    let history: Rc<RefCell<Option<ChatHistory>>> = Rc::default();
 
-    let history_client = client.clone();
+    let loader = client.clone();
+    let pages = history.clone();
+    let sender = requests.clone();
     spawn_local(async move {
         while let Some(event) = events.next().await {
             match event {
-                ClientEvent::Connected { customer, chats, .. } => {
+                ClientEvent::Connected { customer, chats, availability, .. } => {
                     state.update(|s| s.logged_in(&customer.id, &chats));
                     connection.set(Connection::Connected);
+                    host.emit.run(HostEvent::Availability { online: availability == Availability::Online });
                     let _ = nudge.try_send(());
+                    if !chats.is_empty() {
+                        host.emit.run(HostEvent::Chatting);
+                    }
                     // Also after a reconnect: catches up on what was missed meanwhile.
                     if let Some(chat_id) = state.with_untracked(|s| s.chat_id.clone()) {
-                        let client = history_client.clone();
+                        let first_time = pages.borrow().is_none();
+                        if first_time {
+                            *pages.borrow_mut() = Some(loader.get_chat_history(&chat_id));
+                            let _ = sender.unbounded_send(Request::LoadOlder);
+                        }
+                        let client = loader.clone();
                         spawn_local(async move {
                             match client.get_chat(&chat_id, None).await {
                                 Ok(chat) => state.update(|s| s.load_history(&chat)),
-                                Err(e) => {
-                                    leptos::logging::warn!("confab: could not load the chat: {e}")
-                                }
+                                Err(e) => leptos::logging::warn!("confab: could not load the chat: {e}"),
                             }
                         });
+                    } else {
+                        state.update(|s| s.history_complete = true);
                     }
                 }
                 ClientEvent::ConnectFailed { retry_in, .. } => {
                     connection.set(Connection::Retrying { retry_in_secs: retry_in.as_secs() });
                 }
                 ClientEvent::Disconnected { reason, outcome, .. } => {
-                    connection.set(if outcome == DisconnectOutcome::Reconnecting {
-                        Connection::Reconnecting
-                    } else {
-                        Connection::Ended { reason }
+                    connection.set(match outcome {
+                        DisconnectOutcome::Reconnecting => Connection::Reconnecting,
+                        DisconnectOutcome::Paused => Connection::Paused { reason },
+                        _ => Connection::Ended { reason },
                     });
                     let _ = nudge.try_send(());
+                }
+                ClientEvent::AvailabilityUpdated { availability } => {
+                    host.emit.run(HostEvent::Availability { online: availability == Availability::Online });
                 }
                 event => {
                     // The events the chat state follows, as the pushes they came from.
@@ -77,13 +133,95 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
                         ClientEvent::IncomingEvent(incoming) => Push::IncomingEvent(incoming),
                         ClientEvent::IncomingChat(incoming) => Push::IncomingChat(incoming),
                         ClientEvent::UserAddedToChat(added) => Push::UserAddedToChat(added),
+                        ClientEvent::UserRemovedFromChat(removed) => Push::UserRemovedFromChat(removed),
                         ClientEvent::ChatDeactivated(deactivated) => Push::ChatDeactivated(deactivated),
+                        ClientEvent::ChatTransferred(transferred) => Push::ChatTransferred(transferred),
+                        ClientEvent::QueuePositionUpdated(update) => Push::QueuePositionUpdated(update),
+                        ClientEvent::IncomingTypingIndicator(typing) => Push::IncomingTypingIndicator(typing),
+                        ClientEvent::EventsMarkedAsSeen(seen) => Push::EventsMarkedAsSeen(seen),
+                        ClientEvent::ThreadPropertiesUpdated(update) => Push::ThreadPropertiesUpdated(update),
                         _ => continue,
+                    };
+                    let text = match &push {
+                        Push::IncomingEvent(incoming) => incoming.event.text().map(str::to_owned),
+                        _ => None,
                     };
                     if state.try_update(|s| s.apply_push(&push)).unwrap_or(false) {
                         on_new_message.run(());
+                        host.emit.run(HostEvent::Message { agent: true, text: text.unwrap_or_default() });
                     }
                 }
+            }
+        }
+    });
+
+    // Everything but sending: one at a time, in order.
+    let worker = client.clone();
+    let host_forward = requests.clone();
+    let sneak_peek = config.sneak_peek;
+    spawn_local(async move {
+        // The host's commands wait for the first login; then they join the same queue.
+        let forward = host_forward;
+        spawn_local(async move {
+            while let Some(command) = host_commands.next().await {
+                let _ = forward.unbounded_send(Request::Host(command));
+            }
+        });
+        let mut waiting_for_login = Vec::new();
+        while let Some(request) = requested.next().await {
+            let chat_id = state.with_untracked(|s| s.chat_id.clone());
+            let result = match request {
+                Request::LoadOlder => {
+                    load_older(&history, state, loading_older).await;
+                    Ok(())
+                }
+                Request::Rate(rating) => match chat_id {
+                    Some(chat_id) => {
+                        let score = rating.score;
+                        let result = worker.rate_chat(&chat_id, rating).await;
+                        if result.is_ok() {
+                            state.update(|s| s.rated(RatingState::Rated { score }));
+                        }
+                        result
+                    }
+                    None => Ok(()),
+                },
+                Request::DeclineRating => {
+                    let rated = state.with_untracked(|s| s.ended.as_ref().is_some_and(|e| e.rated_on_server));
+                    state.update(|s| s.rated(RatingState::Declined));
+                    match chat_id {
+                        Some(chat_id) if rated => worker.cancel_rate(&chat_id, &["score", "comment"]).await,
+                        _ => Ok(()),
+                    }
+                }
+                Request::SneakPeek(text) => {
+                    if let (true, Some(chat_id), true) = (sneak_peek, chat_id, state.with_untracked(|s| s.active)) {
+                        worker.set_sneak_peek(&chat_id, &text);
+                    }
+                    Ok(())
+                }
+                Request::Reconnect => {
+                    connection.set(Connection::Connecting);
+                    worker.connect();
+                    Ok(())
+                }
+                Request::Host(command) if !state.with_untracked(|s| s.logged_in) => {
+                    waiting_for_login.push(command);
+                    Ok(())
+                }
+                Request::Host(command) => {
+                    let mut result = Ok(());
+                    for command in waiting_for_login.drain(..).chain([command]) {
+                        result = result.and(match command {
+                            HostCommand::Customer(update) => worker.update_customer(update).await,
+                            HostCommand::Page(page) => worker.update_customer_page(page).await,
+                        });
+                    }
+                    result
+                }
+            };
+            if let Err(e) = result {
+                leptos::logging::warn!("confab: {e}");
             }
         }
     });
@@ -91,6 +229,8 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
     // Unbounded: fed by a synchronous callback, one entry per message the visitor typed (and
     // sees on screen as "Sending…"), so it holds no more than the message list does.
     let (queue, mut outbox) = mpsc::unbounded::<(String, String)>();
+    let asker = requests;
+    let marker = client.clone();
     spawn_local(async move {
         while let Some((key, text)) = outbox.next().await {
             let plan = loop {
@@ -102,14 +242,31 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
                 }
             };
             let result = match plan {
-                Some(plan) => deliver(&client, state, &key, &text, plan).await,
+                Some(plan) => deliver(&client, state, host, &key, &text, plan).await,
                 // The events loop is over: so is the client.
                 None => Err(Error::Destroyed),
             };
             if let Err(error) = result {
-                state.update(|s| s.fail(&key, &describe(&error)));
+                state.update(|s| s.fail(&key, &describe(strings, &error)));
             }
         }
+    });
+
+    // The visitor reads what arrives while the window is open and the tab visible.
+    let visible = use_visibility();
+    Effect::new(move |marked: Option<Option<String>>| {
+        let newest = state.with(|s| s.newest_from_others().map(str::to_owned));
+        let marked = marked.flatten();
+        if !(host.is_open.get() && visible.get()) || newest.is_none() || newest == marked {
+            return marked;
+        }
+        if let (Some(chat_id), Some(up_to)) = (state.with_untracked(|s| s.chat_id.clone()), newest.clone()) {
+            let client = marker.clone();
+            spawn_local(async move {
+                let _ = client.mark_events_as_seen(&chat_id, &up_to).await;
+            });
+        }
+        newest
     });
 
     let enqueue = queue.clone();
@@ -127,13 +284,62 @@ pub fn use_chat(config: &WidgetConfig, on_new_message: Callback<()>) -> UseChat 
             let _ = queue.unbounded_send((key, text));
         }
     });
-    UseChat { state, connection, send, retry }
+    let rate_asker = asker.clone();
+    let typing_asker = asker.clone();
+    // Each callback sends one kind of request to the worker.
+    let asking = move |make: fn(()) -> Request| {
+        let asker = asker.clone();
+        Callback::new(move |()| {
+            let _ = asker.unbounded_send(make(()));
+        })
+    };
+    UseChat {
+        state,
+        connection,
+        loading_older,
+        send,
+        retry,
+        load_older: asking(|()| Request::LoadOlder),
+        rate: Callback::new(move |(score, comment): (u8, Option<String>)| {
+            let comment = comment.map(|c| c.trim().to_owned()).filter(|c| !c.is_empty());
+            let _ = rate_asker.unbounded_send(Request::Rate(Rating { score, comment }));
+        }),
+        decline_rating: asking(|()| Request::DeclineRating),
+        typing: Callback::new(move |text: String| {
+            let _ = typing_asker.unbounded_send(Request::SneakPeek(text));
+        }),
+        reconnect: asking(|()| Request::Reconnect),
+    }
+}
+
+/// Takes the next page of earlier conversations into the state.
+async fn load_older(history: &Rc<RefCell<Option<ChatHistory>>>, state: RwSignal<ChatState>, loading: RwSignal<bool>) {
+    // Taken out while awaiting, so no borrow is held across the await.
+    let Some(mut pages) = history.borrow_mut().take() else {
+        return;
+    };
+    if state.with_untracked(|s| s.history_complete) {
+        *history.borrow_mut() = Some(pages);
+        return;
+    }
+    loading.set(true);
+    match pages.next().await {
+        Ok(Some(threads)) => state.update(|s| {
+            s.load_threads(&threads);
+            s.history_complete = pages.is_done();
+        }),
+        Ok(None) => state.update(|s| s.history_complete = true),
+        Err(e) => leptos::logging::warn!("confab: could not load earlier messages: {e}"),
+    }
+    loading.set(false);
+    *history.borrow_mut() = Some(pages);
 }
 
 /// Delivers one message as `plan` says: starts the chat, resumes it, or adds to it.
 async fn deliver(
     client: &Client,
     state: RwSignal<ChatState>,
+    host: UseHost,
     key: &str,
     text: &str,
     plan: SendPlan,
@@ -146,12 +352,18 @@ async fn deliver(
             let chat = client
                 .start_chat_with(StartChatRequest { chat: Some(chat), active: Some(true), continuous: None })
                 .await?;
-            state.update(|s| s.load_chat(&chat));
+            state.update(|s| {
+                s.load_chat(&chat);
+                s.history_complete = true;
+            });
+            host.emit.run(HostEvent::Chatting);
+            host.emit.run(HostEvent::ChatStarted);
         }
         SendPlan::ResumeChat { chat_id } => {
             let chat = InitialChat { id: Some(chat_id), thread: thread(), ..InitialChat::default() };
             let chat = client.activate_chat(ResumeChatRequest { chat, active: Some(true), continuous: None }).await?;
             state.update(|s| s.load_chat(&chat));
+            host.emit.run(HostEvent::ChatStarted);
         }
         SendPlan::SendEvent { chat_id } => {
             let stored = client.send_event(&chat_id, event).await?;
@@ -160,19 +372,28 @@ async fn deliver(
             });
         }
     }
+    host.emit.run(HostEvent::Message { agent: false, text: text.to_owned() });
     Ok(())
 }
 
 /// A visitor-friendly reason for a failed send.
-fn describe(error: &Error) -> String {
+fn describe(strings: &Strings, error: &Error) -> String {
     match error {
-        Error::NoConnection | Error::ConnectionLost => "Not sent: no connection.".into(),
-        Error::Destroyed => "Not sent: the chat has ended.".into(),
+        Error::NoConnection | Error::ConnectionLost => strings.not_sent_offline.into(),
+        Error::Destroyed => strings.not_sent_ended.into(),
         // It may have arrived; a retry that did is shown once.
-        Error::RequestTimeout => "Not sent: no answer in time.".into(),
-        Error::Api(e) => format!("Not sent: {}", e.message),
-        other => format!("Not sent: {other}"),
+        Error::RequestTimeout => strings.not_sent_timeout.into(),
+        Error::Api(e) => (strings.not_sent)(&e.message),
+        other => (strings.not_sent)(&other.to_string()),
     }
+}
+
+/// Whether the widget's document is visible (the tab in front, not minimised).
+fn use_visibility() -> ReadSignal<bool> {
+    let visible = RwSignal::new(!document().hidden());
+    let handle = window_event_listener_untyped("visibilitychange", move |_| visible.set(!document().hidden()));
+    on_cleanup(move || handle.remove());
+    visible.read_only()
 }
 
 /// A `custom_id` for a new message: unique for this visitor.

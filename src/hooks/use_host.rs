@@ -3,10 +3,41 @@
 //! Messages are accepted only from `window.parent` at exactly the host origin the loader gave
 //! us, and sent only to that origin, never `'*'` (design.md §4). Standalone (no host), the
 //! widget counts as always open.
+//!
+//! From the host: `open`, `close`, and the page API's `customer` (name, email, session
+//! fields) and `page` (the visitor moved to another page), which become [`HostCommand`]s for
+//! `use_chat`. To the host: `ready`, `close`, `unread`, `chatting` (the visitor has a chat,
+//! so later pages load the widget at once) and `event`s for the page's `Confab.on`.
 
 use crate::config::WidgetConfig;
+use confab_protocol::action::{CustomerPage, CustomerUpdate};
+use futures::channel::mpsc;
 use leptos::prelude::*;
+use serde::Deserialize;
 use wasm_bindgen::JsValue;
+
+/// What the host page asks of the chat.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostCommand {
+    Customer(CustomerUpdate),
+    Page(CustomerPage),
+}
+
+/// What the widget tells the host page (`Confab.on(name, …)` there).
+#[derive(Debug, Clone, PartialEq)]
+pub enum HostEvent {
+    /// The visitor has a chat: the loader connects the widget on every later page.
+    Chatting,
+    ChatStarted,
+    /// A new message; `agent` is false for the visitor's own.
+    Message {
+        agent: bool,
+        text: String,
+    },
+    Availability {
+        online: bool,
+    },
+}
 
 #[derive(Clone, Copy)]
 pub struct UseHost {
@@ -16,11 +47,32 @@ pub struct UseHost {
     pub close: Callback<()>,
     /// Tells the host how many messages arrived while closed.
     pub set_unread: Callback<u32>,
+    /// Tells the host something happened.
+    pub emit: Callback<HostEvent>,
 }
 
-pub fn use_host(config: &WidgetConfig) -> UseHost {
+/// The host's messages as they arrive (`{confab: 1, type, …}`).
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Incoming {
+    Open,
+    Close,
+    Customer {
+        name: Option<String>,
+        email: Option<String>,
+        session_fields: Option<confab_protocol::entity::SessionFields>,
+    },
+    Page {
+        url: Option<String>,
+        title: Option<String>,
+    },
+}
+
+/// Returns the hook and the host's commands, in the order the page made them.
+pub fn use_host(config: &WidgetConfig) -> (UseHost, mpsc::UnboundedReceiver<HostCommand>) {
     let host_origin = config.host_origin.clone();
     let is_open = RwSignal::new(host_origin.is_none());
+    let (commands, received) = mpsc::unbounded();
 
     if let Some(origin) = host_origin.clone() {
         let handle = window_event_listener(leptos::ev::message, move |event| {
@@ -31,39 +83,67 @@ pub fn use_host(config: &WidgetConfig) -> UseHost {
             if event.origin() != origin || !from_parent {
                 return;
             }
-            match message_type(&event.data()).as_deref() {
-                Some("open") => is_open.set(true),
-                Some("close") => is_open.set(false),
-                _ => {}
-            }
+            let command = match decode(&event.data()) {
+                Some(Incoming::Open) => return is_open.set(true),
+                Some(Incoming::Close) => return is_open.set(false),
+                Some(Incoming::Customer { name, email, session_fields }) => {
+                    HostCommand::Customer(CustomerUpdate { name, email, avatar: None, session_fields })
+                }
+                Some(Incoming::Page { url, title }) => HostCommand::Page(CustomerPage { url, title }),
+                None => return,
+            };
+            let _ = commands.unbounded_send(command);
         });
         on_cleanup(move || handle.remove());
     }
 
-    let post = move |kind: &str, count: Option<u32>| {
+    let post = move |kind: &str, fields: &[(&str, JsValue)]| {
         let (Some(origin), Ok(Some(parent))) = (host_origin.as_deref(), window().parent()) else {
             return;
         };
         let message = js_sys::Object::new();
         let _ = js_sys::Reflect::set(&message, &"confab".into(), &1.into());
         let _ = js_sys::Reflect::set(&message, &"type".into(), &kind.into());
-        if let Some(count) = count {
-            let _ = js_sys::Reflect::set(&message, &"count".into(), &count.into());
+        for (key, value) in fields {
+            let _ = js_sys::Reflect::set(&message, &(*key).into(), value);
         }
         let _ = parent.post_message(&message, origin);
     };
+    post("ready", &[]);
     let post_close = post.clone();
     let close = Callback::new(move |()| {
         is_open.set(false);
-        post_close("close", None);
+        post_close("close", &[]);
     });
-    let set_unread = Callback::new(move |count: u32| post("unread", Some(count)));
-    UseHost { is_open, close, set_unread }
+    let post_unread = post.clone();
+    let set_unread = Callback::new(move |count: u32| post_unread("unread", &[("count", count.into())]));
+    let emit = Callback::new(move |event: HostEvent| {
+        let (name, data): (&str, JsValue) = match event {
+            HostEvent::Chatting => return post("chatting", &[]),
+            HostEvent::ChatStarted => ("chat_started", JsValue::NULL),
+            HostEvent::Message { agent, text } => {
+                let data = js_sys::Object::new();
+                let author = if agent { "agent" } else { "visitor" };
+                let _ = js_sys::Reflect::set(&data, &"author".into(), &author.into());
+                let _ = js_sys::Reflect::set(&data, &"text".into(), &text.into());
+                ("message", data.into())
+            }
+            HostEvent::Availability { online } => {
+                let data = js_sys::Object::new();
+                let status = if online { "online" } else { "offline" };
+                let _ = js_sys::Reflect::set(&data, &"status".into(), &status.into());
+                ("availability", data.into())
+            }
+        };
+        post("event", &[("name", name.into()), ("data", data)]);
+    });
+    (UseHost { is_open, close, set_unread, emit }, received)
 }
 
-/// `data.type` of a `{confab: 1, type}` message, else `None`.
-fn message_type(data: &JsValue) -> Option<String> {
-    let get = |key: &str| js_sys::Reflect::get(data, &key.into()).ok();
-    (get("confab")?.as_f64()? == 1.0).then_some(())?;
-    get("type")?.as_string()
+/// A `{confab: 1, type, …}` message, else `None`. Through JSON, so the shapes are serde's.
+fn decode(data: &JsValue) -> Option<Incoming> {
+    let confab = js_sys::Reflect::get(data, &"confab".into()).ok()?;
+    (confab.as_f64()? == 1.0).then_some(())?;
+    let json = js_sys::JSON::stringify(data).ok()?.as_string()?;
+    serde_json::from_str(&json).ok()
 }

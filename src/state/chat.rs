@@ -5,36 +5,112 @@
 //! server's copy (same `custom_id`) confirms it. Events are deduplicated by id and by `seq`, so a
 //! push and a reload of the same event never show twice.
 //!
-//! Messages are in `seq` order (the server's order of the chat), whatever order they arrive in:
-//! a late event is inserted in its place, not appended. The visitor's own messages that the
-//! server has not confirmed (no `seq` yet: sending, or failed) stay last; once confirmed, they
-//! move to their place. Messages without a `seq` (notices, servers that assign none) go where
-//! they arrive, before those unconfirmed ones.
+//! Messages are in `seq` order (the server's order of the chat, across its threads), whatever
+//! order they arrive in: a late event or an older page of history is inserted in its place, not
+//! appended. The visitor's own messages that the server has not confirmed (no `seq` yet:
+//! sending, or failed) stay last; once confirmed, they move to their place. Messages without a
+//! `seq` (notices, servers that assign none) go where they arrive, before those unconfirmed ones.
 //!
 //! Where the next message goes (`next_send`) depends on what the login said: the visitor's chat
 //! and whether it is active come with it (`logged_in`), so a returning visitor's first message
 //! joins their chat. Until that first login nobody knows, and sending waits: a `start_chat`
 //! sent blind would meet `chat_limit_reached`. The chat's history is loaded afterwards
-//! (`load_history`) and only adds messages: by the time it arrives, pushes may know better
-//! whether the chat is active.
+//! (`load_history`, `load_threads`) and only adds messages: by the time it arrives, pushes may
+//! know better whether the chat is active.
+//!
+//! Around the messages the state keeps what the window shows about the conversation: who is
+//! typing, the place in the queue, which agent has the chat, how far the agents have read, and
+//! whether the chat has ended (and then its rating).
 
 use confab_protocol::action::LoginChat;
-use confab_protocol::entity::{Chat, Event, EventBody, User};
+use confab_protocol::entity::{Chat, Event, EventBody, Properties, Queue, Thread, User};
 use confab_protocol::push::Push;
 use std::collections::HashMap;
+
+/// An agent as the visitor sees them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct AgentCard {
+    pub id: String,
+    pub name: String,
+    /// Already through `safe_url`.
+    pub avatar: Option<String>,
+    pub job_title: Option<String>,
+}
+
+impl AgentCard {
+    fn unknown(id: &str) -> Self {
+        Self { id: id.to_owned(), name: String::new(), avatar: None, job_title: None }
+    }
+
+    /// Up to two initials, for an agent without an avatar.
+    pub fn initials(&self) -> String {
+        self.name.split_whitespace().filter_map(|w| w.chars().next()).take(2).collect()
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Author {
     Visitor,
-    Agent { name: String },
+    Agent(AgentCard),
     System,
+}
+
+impl Author {
+    /// Messages by the same author are grouped together.
+    pub fn same_as(&self, other: &Author) -> bool {
+        match (self, other) {
+            (Author::Agent(a), Author::Agent(b)) => a.id == b.id,
+            _ => std::mem::discriminant(self) == std::mem::discriminant(other),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Delivery {
     Sending,
     Sent,
+    /// An agent has read it (`events_marked_as_seen`).
+    Seen,
     Failed(String),
+}
+
+impl Delivery {
+    /// The server has it.
+    pub fn is_stored(&self) -> bool {
+        matches!(self, Delivery::Sent | Delivery::Seen)
+    }
+}
+
+/// Something the window says about the chat in the conversation itself. The words are the
+/// language's (`i18n`), so the state keeps what happened, not a sentence.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Notice {
+    ChatEnded,
+    /// The chat went to another agent or group (or back into the queue).
+    Transferred,
+    /// An agent took the chat.
+    AgentJoined {
+        name: String,
+    },
+}
+
+/// A file in the conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileLink {
+    /// Already through `safe_url`; `None` when refused (the name still shows).
+    pub url: Option<String>,
+    pub name: String,
+    /// Shown as a picture (an image type the server serves inline).
+    pub image: bool,
+    pub width: Option<u32>,
+    pub height: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Content {
+    Text(String),
+    File(FileLink),
+    Notice(Notice),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -44,10 +120,23 @@ pub struct Message {
     pub id: Option<String>,
     /// The event's place in the chat; `None` until the server has it.
     pub seq: Option<u64>,
+    /// The conversation (thread) it belongs to, when known.
+    pub thread_id: Option<String>,
     pub author: Author,
-    pub text: String,
+    pub content: Content,
     pub created_at: Option<String>,
     pub delivery: Delivery,
+}
+
+impl Message {
+    /// The words of a text message or the name of a file; empty for a notice.
+    pub fn text(&self) -> &str {
+        match &self.content {
+            Content::Text(text) => text,
+            Content::File(file) => &file.name,
+            Content::Notice(_) => "",
+        }
+    }
 }
 
 /// The connection as the visitor is told about it.
@@ -61,6 +150,10 @@ pub enum Connection {
     Retrying {
         retry_in_secs: u64,
     },
+    /// Stopped until the visitor asks to go on (`inactivity_timeout`, `users_limit_reached`).
+    Paused {
+        reason: String,
+    },
     /// Over for good (for example the visitor was banned).
     Ended {
         reason: String,
@@ -73,23 +166,6 @@ impl Connection {
     /// lost it does not, as sending would fail; what is typed stays in the composer.
     pub fn accepts_messages(&self) -> bool {
         matches!(self, Connection::Connected | Connection::Connecting)
-    }
-
-    /// What the header says, if anything needs saying.
-    pub fn notice(&self) -> Option<String> {
-        match self {
-            Connection::Connected => None,
-            Connection::Connecting => Some("Connecting…".into()),
-            Connection::Reconnecting => Some("Connection lost. Reconnecting…".into()),
-            Connection::Retrying { retry_in_secs: 0 } => Some("Can't reach the chat. Retrying…".into()),
-            Connection::Retrying { retry_in_secs } => {
-                Some(format!("Can't reach the chat. Retrying in {retry_in_secs} s…"))
-            }
-            Connection::Ended { reason } => Some(match reason.as_str() {
-                "customer_banned" => "This chat is not available to you.".into(),
-                _ => "The chat has ended. Reload the page to start again.".into(),
-            }),
-        }
     }
 }
 
@@ -107,6 +183,25 @@ pub enum SendPlan {
     },
 }
 
+/// The end of a conversation, as the window shows it until the visitor starts a new one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ended {
+    pub thread_id: String,
+    pub rating: RatingState,
+    /// The server holds a rating for it (so declining takes it back there too).
+    pub rated_on_server: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RatingState {
+    /// Not rated yet: the window asks.
+    Asking,
+    /// Rated: 1 good, 0 bad.
+    Rated { score: u8 },
+    /// The visitor said no thanks (or took the rating back).
+    Declined,
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChatState {
     pub customer_id: Option<String>,
@@ -116,7 +211,19 @@ pub struct ChatState {
     /// A login has succeeded: `chat_id` and `active` are known.
     pub logged_in: bool,
     pub messages: Vec<Message>,
-    agent_names: HashMap<String, String>,
+    /// The agent who has the chat now, once one has joined.
+    pub agent: Option<AgentCard>,
+    /// An agent is typing.
+    pub typing: Option<AgentCard>,
+    /// The chat waits for an agent.
+    pub queue: Option<Queue>,
+    /// The last conversation ended; `None` while one is going on or after "start a new chat".
+    pub ended: Option<Ended>,
+    /// Every earlier conversation is loaded.
+    pub history_complete: bool,
+    /// The newest of the agents' "seen up to" times.
+    seen_up_to: Option<String>,
+    agents: HashMap<String, AgentCard>,
 }
 
 impl ChatState {
@@ -147,14 +254,17 @@ impl ChatState {
         })
     }
 
-    /// Shows a message the visitor just wrote, before the server has it.
+    /// Shows a message the visitor just wrote, before the server has it. Writing again after
+    /// a chat ended starts a new conversation: the end is no longer shown.
     pub fn add_pending(&mut self, key: &str, text: &str) {
+        self.ended = None;
         self.messages.push(Message {
             key: key.to_owned(),
             id: None,
             seq: None,
+            thread_id: None,
             author: Author::Visitor,
-            text: text.to_owned(),
+            content: Content::Text(text.to_owned()),
             created_at: None,
             delivery: Delivery::Sending,
         });
@@ -171,7 +281,7 @@ impl ChatState {
     pub fn retry(&mut self, key: &str) -> Option<String> {
         let m = self.messages.iter_mut().find(|m| m.key == key && matches!(m.delivery, Delivery::Failed(_)))?;
         m.delivery = Delivery::Sending;
-        Some(m.text.clone())
+        Some(m.text().to_owned())
     }
 
     /// Takes in a chat from `start_chat`, `resume_chat` or `incoming_chat`: the visitor's chat
@@ -180,6 +290,12 @@ impl ChatState {
         self.chat_id = Some(chat.id.clone());
         if let Some(thread) = &chat.thread {
             self.active = thread.active;
+            if thread.active {
+                self.ended = None;
+                self.queue = thread.queue.clone();
+            } else {
+                self.thread_ended(thread.id.clone(), rating_of(thread.properties.as_ref()));
+            }
         }
         self.load_history(chat);
     }
@@ -188,8 +304,45 @@ impl ChatState {
     /// it is active stays as the login and the pushes since said: the answer may be older.
     pub fn load_history(&mut self, chat: &Chat) {
         self.learn_users(&chat.users);
-        for event in chat.thread.iter().flat_map(|thread| &thread.events) {
-            self.upsert(event);
+        if let Some(thread) = &chat.thread {
+            self.load_threads(std::slice::from_ref(thread));
+        }
+    }
+
+    /// Takes in threads of the chat's history (a `get_chat_history` page, or the chat's newest
+    /// thread): their events go to their places. The newest of them, if it has ended and none
+    /// newer is known, shows as ended (with its rating).
+    pub fn load_threads(&mut self, threads: &[Thread]) {
+        for thread in threads {
+            for event in &thread.events {
+                self.upsert_in(event, Some(&thread.id));
+            }
+        }
+        let newest_known = self.messages.iter().rev().find_map(|m| m.thread_id.as_deref());
+        if let Some(newest) = threads.iter().max_by(|a, b| a.created_at.cmp(&b.created_at))
+            && !newest.active
+            && !self.active
+            && newest_known.is_none_or(|known| known == newest.id)
+            && self.ended.is_none()
+        {
+            self.thread_ended(newest.id.clone(), rating_of(newest.properties.as_ref()));
+        }
+    }
+
+    /// The visitor chose "start a new chat": the end is no longer shown.
+    pub fn start_new(&mut self) {
+        self.ended = None;
+    }
+
+    /// The visitor rated the ended conversation (or took it back).
+    pub fn rated(&mut self, rating: RatingState) {
+        if let Some(ended) = &mut self.ended {
+            ended.rated_on_server = match rating {
+                RatingState::Rated { .. } => true,
+                RatingState::Declined => false,
+                RatingState::Asking => ended.rated_on_server,
+            };
+            ended.rating = rating;
         }
     }
 
@@ -201,30 +354,82 @@ impl ChatState {
                 if Some(&incoming.chat_id) == self.chat_id.as_ref() || self.chat_id.is_none() =>
             {
                 self.chat_id.get_or_insert_with(|| incoming.chat_id.clone());
-                let new = self.upsert(&incoming.event);
-                new && self.author_of(&incoming.event) != Author::Visitor
+                let new = self.upsert_in(&incoming.event, Some(&incoming.thread_id));
+                let author = self.author_of(&incoming.event);
+                if let Author::Agent(agent) = &author {
+                    // They wrote: no longer typing, and the chat is no longer waiting.
+                    if self.typing.as_ref().is_some_and(|t| t.id == agent.id) {
+                        self.typing = None;
+                    }
+                    self.queue = None;
+                }
+                new && author != Author::Visitor
             }
             Push::IncomingChat(incoming) => {
                 self.load_chat(&incoming.chat);
                 false
             }
-            Push::UserAddedToChat(added) => {
+            Push::UserAddedToChat(added) if self.is_ours(&added.chat_id) => {
                 self.learn_users(std::slice::from_ref(&added.user));
+                if let User::Agent(agent) = &added.user
+                    && let Some(card) = self.agents.get(&agent.id).cloned()
+                    && self.agent.as_ref().is_none_or(|a| a.id != card.id)
+                {
+                    self.queue = None;
+                    self.agent = Some(card.clone());
+                    let key = format!("joined-{}-{}", added.thread_id.as_deref().unwrap_or(""), card.id);
+                    self.add_notice(key, Notice::AgentJoined { name: card.name });
+                }
                 false
             }
-            Push::ChatDeactivated(deactivated) if Some(&deactivated.chat_id) == self.chat_id.as_ref() => {
+            Push::UserRemovedFromChat(removed) if self.is_ours(&removed.chat_id) => {
+                if self.agent.as_ref().is_some_and(|a| a.id == removed.user_id) {
+                    self.agent = None;
+                }
+                false
+            }
+            Push::ChatTransferred(transferred) if self.is_ours(&transferred.chat_id) => {
+                self.agent = None;
+                self.typing = None;
+                self.queue = transferred.queue.clone();
+                let key =
+                    format!("transferred-{}-{}", transferred.thread_id.as_deref().unwrap_or(""), self.messages.len());
+                self.add_notice(key, Notice::Transferred);
+                false
+            }
+            Push::QueuePositionUpdated(update) if self.is_ours(&update.chat_id) => {
+                self.queue = Some(update.queue.clone());
+                false
+            }
+            Push::IncomingTypingIndicator(typing) if self.is_ours(&typing.chat_id) => {
+                let author = &typing.typing_indicator.author_id;
+                if Some(author) != self.customer_id.as_ref() {
+                    self.typing = typing.typing_indicator.is_typing.then(|| self.agent_card(author));
+                }
+                false
+            }
+            Push::EventsMarkedAsSeen(seen) if self.is_ours(&seen.chat_id) => {
+                if Some(&seen.user_id) != self.customer_id.as_ref() {
+                    self.seen_by_agent(&seen.seen_up_to);
+                }
+                false
+            }
+            Push::ThreadPropertiesUpdated(update) if self.is_ours(&update.chat_id) => {
+                if let Some(ended) = self.ended.as_mut().filter(|e| e.thread_id == update.thread_id)
+                    && let Some(rating) = rating_of(Some(&update.properties))
+                {
+                    ended.rating = rating;
+                    ended.rated_on_server = true;
+                }
+                false
+            }
+            Push::ChatDeactivated(deactivated) if self.is_ours(&deactivated.chat_id) => {
                 self.active = false;
-                let key = format!("closed-{}", deactivated.thread_id);
-                if !self.messages.iter().any(|m| m.key == key) {
-                    self.insert_in_order(Message {
-                        key,
-                        id: None,
-                        seq: None,
-                        author: Author::System,
-                        text: "This chat has ended. Write again any time to start a new one.".into(),
-                        created_at: None,
-                        delivery: Delivery::Sent,
-                    });
+                self.typing = None;
+                self.queue = None;
+                self.agent = None;
+                if !self.messages.iter().any(|m| m.key == closed_key(&deactivated.thread_id)) {
+                    self.thread_ended(deactivated.thread_id.clone(), None);
                 }
                 false
             }
@@ -235,9 +440,65 @@ impl ChatState {
     /// Adds or confirms the message for `event`, in its place. Returns true if it was not
     /// shown before.
     pub fn upsert(&mut self, event: &Event) -> bool {
-        let Some(message) = self.message_from(event) else {
+        self.upsert_in(event, None)
+    }
+
+    /// The time of the newest message from someone else, for `mark_events_as_seen`.
+    pub fn newest_from_others(&self) -> Option<&str> {
+        self.messages
+            .iter()
+            .rev()
+            .filter(|m| m.author != Author::Visitor && m.seq.is_some())
+            .find_map(|m| m.created_at.as_deref())
+    }
+
+    fn is_ours(&self, chat_id: &str) -> bool {
+        self.chat_id.as_deref() == Some(chat_id)
+    }
+
+    fn thread_ended(&mut self, thread_id: String, rating: Option<RatingState>) {
+        self.add_notice(closed_key(&thread_id), Notice::ChatEnded);
+        let rated_on_server = rating.is_some();
+        self.ended = Some(Ended { thread_id, rating: rating.unwrap_or(RatingState::Asking), rated_on_server });
+    }
+
+    fn add_notice(&mut self, key: String, notice: Notice) {
+        if self.messages.iter().any(|m| m.key == key) {
+            return;
+        }
+        self.insert_in_order(Message {
+            key,
+            id: None,
+            seq: None,
+            thread_id: None,
+            author: Author::System,
+            content: Content::Notice(notice),
+            created_at: None,
+            delivery: Delivery::Sent,
+        });
+    }
+
+    fn seen_by_agent(&mut self, seen_up_to: &str) {
+        if self.seen_up_to.as_deref().is_some_and(|known| known >= seen_up_to) {
+            return;
+        }
+        self.seen_up_to = Some(seen_up_to.to_owned());
+        // Times are the server's RFC 3339 in one format: they compare as strings.
+        for m in &mut self.messages {
+            if m.author == Author::Visitor
+                && m.delivery == Delivery::Sent
+                && m.created_at.as_deref().is_some_and(|at| at <= seen_up_to)
+            {
+                m.delivery = Delivery::Seen;
+            }
+        }
+    }
+
+    fn upsert_in(&mut self, event: &Event, thread_id: Option<&str>) -> bool {
+        let Some(mut message) = self.message_from(event) else {
             return false;
         };
+        message.thread_id = thread_id.map(str::to_owned);
         let same = |m: &Message| {
             (message.id.is_some() && m.id == message.id)
                 || (message.seq.is_some() && m.seq == message.seq)
@@ -248,8 +509,11 @@ impl ChatState {
                 let mut existing = self.messages.remove(index);
                 existing.id = message.id.or(existing.id);
                 existing.seq = message.seq.or(existing.seq);
+                existing.thread_id = message.thread_id.or(existing.thread_id);
                 existing.created_at = message.created_at.or(existing.created_at);
-                existing.delivery = Delivery::Sent;
+                if !existing.delivery.is_stored() {
+                    existing.delivery = message.delivery;
+                }
                 // A confirmed message of ours now has a seq: it leaves the end for its place.
                 self.insert_in_order(existing);
                 false
@@ -264,7 +528,7 @@ impl ChatState {
     /// Inserts before the first message with a greater `seq`, and before the visitor's own
     /// unconfirmed messages (which stay last).
     fn insert_in_order(&mut self, message: Message) {
-        let confirmed = self.messages.iter().rposition(|m| m.delivery == Delivery::Sent).map_or(0, |last| last + 1);
+        let confirmed = self.messages.iter().rposition(|m| m.delivery.is_stored()).map_or(0, |last| last + 1);
         let index = message
             .seq
             .and_then(|seq| self.messages[..confirmed].iter().position(|m| m.seq.is_some_and(|other| other > seq)))
@@ -275,43 +539,78 @@ impl ChatState {
     fn learn_users(&mut self, users: &[User]) {
         for user in users {
             if let User::Agent(agent) = user {
-                let name = agent.name.clone().unwrap_or_else(|| "Agent".into());
-                self.agent_names.insert(agent.id.clone(), name);
+                let card = AgentCard {
+                    id: agent.id.clone(),
+                    name: agent.name.clone().unwrap_or_default(),
+                    avatar: agent.avatar.as_deref().and_then(super::safe_url).map(str::to_owned),
+                    job_title: agent.job_title.clone().filter(|t| !t.trim().is_empty()),
+                };
+                self.agents.insert(agent.id.clone(), card);
+                if let Some(seen) = &agent.events_seen_up_to {
+                    self.seen_by_agent(seen);
+                }
             }
         }
+    }
+
+    fn agent_card(&self, id: &str) -> AgentCard {
+        self.agents.get(id).cloned().unwrap_or_else(|| AgentCard::unknown(id))
     }
 
     fn author_of(&self, event: &Event) -> Author {
         match (&event.body, event.author_id.as_deref()) {
             (EventBody::SystemMessage(_), _) => Author::System,
             (_, Some(id)) if Some(id) == self.customer_id.as_deref() => Author::Visitor,
-            (_, Some(id)) => {
-                Author::Agent { name: self.agent_names.get(id).cloned().unwrap_or_else(|| "Agent".into()) }
-            }
+            (_, Some(id)) => Author::Agent(self.agent_card(id)),
             (_, None) => Author::System,
         }
     }
 
     fn message_from(&self, event: &Event) -> Option<Message> {
-        let text = match &event.body {
-            EventBody::Message(m) => m.text.clone(),
-            EventBody::SystemMessage(m) => m.text.clone(),
-            EventBody::File(f) => f.name.clone().unwrap_or_else(|| "File".into()),
+        let content = match &event.body {
+            EventBody::Message(m) => Content::Text(m.text.clone()),
+            EventBody::SystemMessage(m) => Content::Text(m.text.clone()),
+            EventBody::File(f) => Content::File(FileLink {
+                url: super::safe_url(&f.url).map(str::to_owned),
+                name: f.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| "file".into()),
+                image: f.content_type.as_deref().is_some_and(|t| INLINE_IMAGE_TYPES.contains(&t)),
+                width: f.width,
+                height: f.height,
+            }),
             // Kinds of event this widget cannot show yet.
             EventBody::FilledForm(_) | EventBody::RichMessage(_) | EventBody::Unknown(_) => {
                 return None;
             }
         };
+        let author = self.author_of(event);
+        let delivery = match (&author, &self.seen_up_to, &event.created_at) {
+            (Author::Visitor, Some(seen), Some(at)) if at <= seen => Delivery::Seen,
+            _ => Delivery::Sent,
+        };
         Some(Message {
             key: event.custom_id.clone().or_else(|| event.id.clone())?,
             id: event.id.clone(),
             seq: event.seq,
-            author: self.author_of(event),
-            text,
+            thread_id: None,
+            author,
+            content,
             created_at: event.created_at.clone(),
-            delivery: Delivery::Sent,
+            delivery,
         })
     }
+}
+
+/// Image types the server serves inline (everything else is an attachment).
+const INLINE_IMAGE_TYPES: &[&str] = &["image/png", "image/jpeg", "image/gif", "image/webp"];
+
+fn closed_key(thread_id: &str) -> String {
+    format!("closed-{thread_id}")
+}
+
+/// A thread's rating from its properties (`rating.score`: 0 or 1), if it was rated.
+fn rating_of(properties: Option<&Properties>) -> Option<RatingState> {
+    let score = properties?.get("rating")?.get("score")?.as_u64()?;
+    Some(RatingState::Rated { score: u8::from(score >= 1) })
 }
 
 #[cfg(test)]
@@ -375,7 +674,7 @@ mod tests {
         assert!(s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))));
         assert!(!s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))), "same event twice");
         assert_eq!(s.messages.len(), 1);
-        assert_eq!(s.messages[0].author, Author::Agent { name: "Alex".into() });
+        assert!(matches!(&s.messages[0].author, Author::Agent(a) if a.name == "Alex"));
     }
 
     #[test]
@@ -390,8 +689,53 @@ mod tests {
             requester_id: None,
         });
         s.apply_push(&joined);
+        s.apply_push(&joined);
         s.apply_push(&incoming(event("T_1", "a@x", "Hi", None)));
-        assert_eq!(s.messages[0].author, Author::Agent { name: "Alex".into() });
+        assert_eq!(s.messages[0].content, Content::Notice(Notice::AgentJoined { name: "Alex".into() }), "said once");
+        assert!(matches!(&s.messages[1].author, Author::Agent(a) if a.name == "Alex"));
+        assert_eq!(s.agent.as_ref().map(|a| a.name.as_str()), Some("Alex"), "the header shows who has the chat");
+    }
+
+    fn agent_user(id: &str, name: &str) -> User {
+        User::Agent(Agent { id: id.into(), name: Some(name.into()), ..Default::default() })
+    }
+
+    fn thread(id: &str, created_at: &str, active: bool, events: Vec<Event>) -> Thread {
+        Thread {
+            id: id.into(),
+            created_at: created_at.into(),
+            active,
+            user_ids: vec![],
+            events,
+            properties: None,
+            access: None,
+            previous_thread_id: None,
+            next_thread_id: None,
+            queue: None,
+            tags: None,
+            highlight: None,
+        }
+    }
+
+    #[test]
+    fn earlier_conversations_load_above_in_order_with_their_threads() {
+        let mut s = state();
+        s.active = false;
+        s.load_threads(&[thread(
+            "T3",
+            "2026-11-22T10:00:00Z",
+            false,
+            vec![with_seq(event("e5", "me", "latest", None), 5)],
+        )]);
+        s.load_threads(&[
+            thread("T1", "2026-11-20T10:00:00Z", false, vec![with_seq(event("e1", "me", "first", None), 1)]),
+            thread("T2", "2026-11-21T10:00:00Z", false, vec![with_seq(event("e3", "a@x", "second", None), 3)]),
+        ]);
+        assert_eq!(texts(&s), ["first", "second", "latest", ""], "the notice of the end stays last");
+        let threads: Vec<_> = s.messages.iter().filter_map(|m| m.thread_id.as_deref()).collect();
+        assert_eq!(threads, ["T1", "T2", "T3"]);
+        let ended = s.ended.as_ref().expect("the newest conversation ended");
+        assert_eq!((ended.thread_id.as_str(), &ended.rating), ("T3", &RatingState::Asking));
     }
 
     #[test]
@@ -438,7 +782,7 @@ mod tests {
     }
 
     fn texts(s: &ChatState) -> Vec<&str> {
-        s.messages.iter().map(|m| m.text.as_str()).collect()
+        s.messages.iter().map(Message::text).collect()
     }
 
     #[test]
@@ -586,6 +930,7 @@ mod tests {
         for c in [
             Connection::Reconnecting,
             Connection::Retrying { retry_in_secs: 3 },
+            Connection::Paused { reason: "inactivity_timeout".into() },
             Connection::Ended { reason: "x".into() },
         ] {
             assert!(!c.accepts_messages(), "{c:?}");
@@ -593,15 +938,151 @@ mod tests {
     }
 
     #[test]
-    fn every_connection_problem_has_a_notice() {
-        assert_eq!(Connection::Connected.notice(), None);
-        for c in [
-            Connection::Connecting,
-            Connection::Reconnecting,
-            Connection::Retrying { retry_in_secs: 3 },
-            Connection::Ended { reason: "x".into() },
-        ] {
-            assert!(c.notice().is_some(), "{c:?}");
-        }
+    fn agents_reading_marks_the_visitor_s_messages_seen() {
+        let mut s = state();
+        s.apply_push(&incoming(with_seq(event("e1", "me", "one", Some("k1")), 1)));
+        let mut later = with_seq(event("e2", "me", "two", Some("k2")), 2);
+        later.created_at = Some("2026-11-22T02:05:00.000000Z".into());
+        s.apply_push(&incoming(later));
+        let seen = |up_to: &str, user: &str| {
+            Push::EventsMarkedAsSeen(confab_protocol::push::EventsMarkedAsSeen {
+                user_id: user.into(),
+                chat_id: "C".into(),
+                seen_up_to: up_to.into(),
+            })
+        };
+        s.apply_push(&seen("2026-11-22T02:01:00.000000Z", "me"));
+        assert!(s.messages.iter().all(|m| m.delivery == Delivery::Sent), "the visitor's own reading is no receipt");
+        s.apply_push(&seen("2026-11-22T02:01:00.000000Z", "a@x"));
+        assert_eq!(s.messages.iter().map(|m| m.delivery.clone()).collect::<Vec<_>>(), [Delivery::Seen, Delivery::Sent]);
+        s.apply_push(&seen("2026-11-22T02:00:30.000000Z", "a@x"));
+        assert_eq!(s.messages[0].delivery, Delivery::Seen, "an older marker changes nothing");
+    }
+
+    #[test]
+    fn typing_shows_until_the_agent_stops_or_writes() {
+        let mut s = state();
+        s.apply_push(&Push::UserAddedToChat(confab_protocol::push::UserAddedToChat {
+            chat_id: "C".into(),
+            thread_id: Some("T".into()),
+            user: agent_user("a@x", "Alex"),
+            reason: "manual".into(),
+            requester_id: None,
+        }));
+        let typing = |author: &str, is_typing: bool| {
+            Push::IncomingTypingIndicator(confab_protocol::push::IncomingTypingIndicator {
+                chat_id: "C".into(),
+                thread_id: Some("T".into()),
+                typing_indicator: confab_protocol::push::TypingIndicator {
+                    author_id: author.into(),
+                    is_typing,
+                    recipients: None,
+                    timestamp: None,
+                },
+            })
+        };
+        s.apply_push(&typing("me", true));
+        assert_eq!(s.typing, None, "the visitor's own typing is not shown to them");
+        s.apply_push(&typing("a@x", true));
+        assert_eq!(s.typing.as_ref().map(|a| a.name.as_str()), Some("Alex"));
+        s.apply_push(&typing("a@x", false));
+        assert_eq!(s.typing, None);
+        s.apply_push(&typing("a@x", true));
+        s.apply_push(&incoming(event("e1", "a@x", "done", None)));
+        assert_eq!(s.typing, None, "their message ends the typing");
+    }
+
+    #[test]
+    fn the_queue_shows_until_an_agent_takes_the_chat_and_a_transfer_says_so() {
+        use confab_protocol::entity::Queue;
+        let mut s = state();
+        s.apply_push(&Push::QueuePositionUpdated(confab_protocol::push::QueuePositionUpdated {
+            chat_id: "C".into(),
+            thread_id: "T".into(),
+            queue: Queue { position: 2, wait_time: 90, queued_at: None },
+        }));
+        assert_eq!(s.queue.as_ref().map(|q| q.position), Some(2));
+        s.apply_push(&Push::UserAddedToChat(confab_protocol::push::UserAddedToChat {
+            chat_id: "C".into(),
+            thread_id: Some("T".into()),
+            user: agent_user("a@x", "Alex"),
+            reason: "assigned".into(),
+            requester_id: None,
+        }));
+        assert_eq!(s.queue, None);
+        s.apply_push(&Push::ChatTransferred(confab_protocol::push::ChatTransferred {
+            chat_id: "C".into(),
+            thread_id: Some("T".into()),
+            requester_id: None,
+            reason: "manual".into(),
+            transferred_to: Default::default(),
+            queue: Some(Queue { position: 1, wait_time: 30, queued_at: None }),
+        }));
+        assert_eq!(s.agent, None);
+        assert_eq!(s.queue.as_ref().map(|q| q.position), Some(1));
+        assert_eq!(s.messages.last().map(|m| &m.content), Some(&Content::Notice(Notice::Transferred)));
+    }
+
+    #[test]
+    fn an_ended_chat_asks_for_a_rating_until_rated_declined_or_restarted() {
+        let mut s = state();
+        s.apply_push(&incoming(with_seq(event("e1", "me", "hi", None), 1)));
+        s.apply_push(&Push::ChatDeactivated(confab_protocol::push::ChatDeactivated {
+            chat_id: "C".into(),
+            thread_id: "T".into(),
+            user_id: None,
+        }));
+        assert_eq!(s.ended.as_ref().map(|e| &e.rating), Some(&RatingState::Asking));
+        s.rated(RatingState::Rated { score: 1 });
+        assert!(s.ended.as_ref().is_some_and(|e| e.rated_on_server));
+        s.rated(RatingState::Asking);
+        assert!(s.ended.as_ref().is_some_and(|e| e.rated_on_server), "changing keeps the server's until replaced");
+        s.start_new();
+        assert_eq!(s.ended, None);
+        s.logged_in = true;
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::ResumeChat { chat_id: "C".into() }));
+
+        // A chat that ended with a rating comes back rated.
+        let mut rated = chat_with_thread(false, vec![with_seq(event("e1", "me", "hi", None), 1)]);
+        let mut properties = Properties::new();
+        properties.insert("rating".into(), serde_json::json!({"score": 0, "comment": "slow"}));
+        rated.thread.as_mut().unwrap().properties = Some(properties);
+        let mut s = state();
+        s.load_chat(&rated);
+        assert_eq!(s.ended.as_ref().map(|e| &e.rating), Some(&RatingState::Rated { score: 0 }));
+    }
+
+    #[test]
+    fn files_keep_their_name_and_only_safe_urls() {
+        use confab_protocol::entity::FileBody;
+        let mut s = state();
+        let file = |id: &str, url: &str, kind: &str| {
+            let mut e = Event::outgoing(EventBody::File(FileBody {
+                url: url.into(),
+                name: Some(format!("{id}.bin")),
+                content_type: Some(kind.into()),
+                size: Some(10),
+                width: None,
+                height: None,
+                thumbnail_url: None,
+                thumbnail2x_url: None,
+                alternative_text: None,
+            }));
+            e.id = Some(id.into());
+            e.author_id = Some("a@x".into());
+            e
+        };
+        s.apply_push(&incoming(file("pic", "https://x.example/p.png", "image/png")));
+        s.apply_push(&incoming(file("doc", "javascript:alert(1)", "application/pdf")));
+        s.apply_push(&incoming(file("svg", "https://x.example/s.svg", "image/svg+xml")));
+        let files: Vec<_> = s
+            .messages
+            .iter()
+            .map(|m| match &m.content {
+                Content::File(f) => (f.name.as_str(), f.url.is_some(), f.image),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(files, [("pic.bin", true, true), ("doc.bin", false, false), ("svg.bin", true, false)]);
     }
 }

@@ -2,7 +2,16 @@
 //! browser APIs here, so every rule is tested natively (`cargo test -p confab-widget --lib`).
 
 mod chat;
+mod rows;
+mod text;
+mod time;
 mod url;
 
-pub use chat::{Author, ChatState, Connection, Delivery, Message, SendPlan};
+pub use chat::{
+    AgentCard, Author, ChatState, Connection, Content, Delivery, Ended, FileLink, Message, Notice, RatingState,
+    SendPlan,
+};
+pub use rows::{GROUP_WINDOW_SECS, Row, rows};
+pub use text::{Segment, segments};
+pub use time::{local_day, unix_seconds};
 pub use url::safe_url;

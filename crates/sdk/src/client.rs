@@ -750,6 +750,11 @@ pub struct ChatHistory {
 }
 
 impl ChatHistory {
+    /// True once the oldest page was handed out: [`ChatHistory::next`] has nothing more.
+    pub fn is_done(&self) -> bool {
+        self.pager.is_done()
+    }
+
     /// The next (older) page, or `None` when the history is exhausted. After an error, the
     /// next call asks for the same page again.
     pub async fn next(&mut self) -> Result<Option<Vec<Thread>>, SdkError> {

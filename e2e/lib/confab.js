@@ -1,0 +1,59 @@
+// What the e2e specs share: the agent's side (Agent Chat Web API) and the visitor's common
+// moves on the demo website.
+const { expect } = require('@playwright/test');
+
+const API = process.env.CONFAB_E2E_API;
+const SITE = process.env.CONFAB_E2E_SITE;
+const AUTH = { Authorization: `Bearer ${process.env.CONFAB_E2E_AGENT_TOKEN}` };
+
+/** Calls an Agent Chat Web API action as the e2e agent; fails the test on a non-200 answer. */
+async function agent(request, action, data) {
+  const response = await request.post(`${API}/v3.6/agent/action/${action}`, { headers: AUTH, data });
+  expect(response.status(), await response.text()).toBe(200);
+  return response.json();
+}
+
+/** The chat whose latest message is `text`. */
+async function chatWhoseLastMessageIs(request, text) {
+  const { chats_summary } = await agent(request, 'list_chats', {});
+  const chat = chats_summary.find((c) => c.last_event_per_type?.message?.event.text === text);
+  expect(chat, `a chat ending with ${JSON.stringify(text)}`).toBeTruthy();
+  return chat.id;
+}
+
+/** Opens the demo site (or `path` on it) and the chat window, connected. */
+async function openWidget(page, path = '/') {
+  await page.goto(`${SITE}${path}`);
+  // A window open before a navigation is open after it.
+  const launcher = page.locator('#confab-root .launcher');
+  if ((await launcher.getAttribute('aria-expanded')) !== 'true') await launcher.click();
+  const widget = page.frameLocator('#confab-root iframe');
+  // Connected: the header's connection notice ("Connecting…") is gone. The composer takes
+  // messages earlier (they wait for the login), so the Send button does not tell.
+  await expect(widget.getByRole('button', { name: 'Send' })).toBeEnabled();
+  await expect(widget.locator('.notice')).toHaveCount(0);
+  return widget;
+}
+
+/** The visitor sends `text` and waits until the server has confirmed it. */
+async function say(widget, text) {
+  await widget.getByLabel('Message').fill(text);
+  await widget.getByLabel('Message').press('Enter');
+  const mine = widget.locator('.message.mine').last();
+  await expect(mine.locator('.text')).toHaveText(text);
+  await expect(mine.locator('.status')).toHaveCount(0);
+}
+
+/** A visitor who has said `text`; returns the widget and the chat id. */
+async function visitorInChat(page, request, text) {
+  const widget = await openWidget(page);
+  await say(widget, text);
+  return { widget, chatId: await chatWhoseLastMessageIs(request, text) };
+}
+
+/** The widget's own frame (for evaluate). */
+function widgetFrame(page) {
+  return page.frames().find((f) => f.url().startsWith(API));
+}
+
+module.exports = { API, SITE, AUTH, agent, chatWhoseLastMessageIs, openWidget, say, visitorInChat, widgetFrame };
