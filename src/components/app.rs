@@ -9,7 +9,7 @@ use crate::config::WidgetConfig;
 use crate::hooks::use_strings::provide_strings;
 use crate::hooks::{use_chat::use_chat, use_host::use_host};
 use crate::i18n::{Lang, Strings};
-use crate::state::RatingState;
+use crate::state::{Connection, RatingState};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -56,15 +56,54 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
         state.update(|s| s.start_new());
         focus.notify();
     });
+    // Files dragged over the window: it shows where they would go.
+    let dropping = RwSignal::new(false);
     let change_rating = Callback::new(move |()| state.update(|s| s.rated(RatingState::Asking)));
 
     view! {
-        <main class="confab">
+        <main
+            class="confab"
+            class:dropping=move || dropping.get()
+            on:dragover=move |ev: leptos::ev::DragEvent| {
+                if carries_files(&ev) {
+                    ev.prevent_default();
+                    dropping.set(true);
+                }
+            }
+            on:dragleave=move |_| dropping.set(false)
+            on:drop=move |ev: leptos::ev::DragEvent| {
+                dropping.set(false);
+                if let Some(files) = ev.data_transfer().and_then(|d| d.files()) {
+                    ev.prevent_default();
+                    if chat.connection.with_untracked(Connection::accepts_messages) {
+                        for file in (0..files.length()).filter_map(|i| files.get(i)) {
+                            chat.attach.run(file);
+                        }
+                    }
+                }
+            }
+        >
             <Header connection=chat.connection on_close=host.close can_close state on_reconnect=chat.reconnect />
-            <MessageList state on_retry=chat.retry on_load_older=chat.load_older loading_older=chat.loading_older />
+            <MessageList
+                state
+                on_retry=chat.retry
+                on_load_older=chat.load_older
+                loading_older=chat.loading_older
+                on_cancel_upload=chat.cancel_upload
+            />
             <Show
                 when=ended
-                fallback=move || view! { <Composer on_send=chat.send connection=chat.connection focus on_typing=chat.typing /> }
+                fallback=move || {
+                    view! {
+                        <Composer
+                            on_send=chat.send
+                            connection=chat.connection
+                            focus
+                            on_typing=chat.typing
+                            on_attach=chat.attach
+                        />
+                    }
+                }
             >
                 <Ended state on_rate=chat.rate on_decline=chat.decline_rating on_change=change_rating on_start_new=start_new />
             </Show>
@@ -93,4 +132,9 @@ fn set_root_style(property: &str, value: &str) {
     if let Some(root) = document().document_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok()) {
         let _ = root.style().set_property(property, value);
     }
+}
+
+/// Whether a drag carries files (not text or a link from the page).
+fn carries_files(ev: &leptos::ev::DragEvent) -> bool {
+    ev.data_transfer().is_some_and(|d| d.types().iter().any(|t| t.as_string().as_deref() == Some("Files")))
 }

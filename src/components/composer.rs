@@ -4,6 +4,7 @@
 
 use crate::hooks::use_strings::use_strings;
 use crate::state::Connection;
+use leptos::callback::UnsyncCallback;
 use leptos::ev::KeyboardEvent;
 use leptos::html;
 use leptos::prelude::*;
@@ -16,8 +17,20 @@ pub fn Composer(
     /// What is typed, as it changes (for the agents' sneak peek).
     #[prop(optional)]
     on_typing: Option<Callback<String>>,
+    /// Files the visitor picks or pastes; no attach button without it.
+    #[prop(optional)]
+    on_attach: Option<UnsyncCallback<web_sys::File>>,
 ) -> impl IntoView {
     let strings = use_strings();
+    let picker = NodeRef::<html::Input>::new();
+    let attach_all = move |files: Option<web_sys::FileList>| {
+        let (Some(files), Some(attach)) = (files, on_attach) else { return false };
+        let any = files.length() > 0;
+        for file in (0..files.length()).filter_map(|i| files.get(i)) {
+            attach.run(file);
+        }
+        any
+    };
     let text = RwSignal::new(String::new());
     let input = NodeRef::<html::Textarea>::new();
     let accepts = move || connection.with(Connection::accepts_messages);
@@ -37,6 +50,33 @@ pub fn Composer(
 
     view! {
         <form class="composer" on:submit=move |ev| { ev.prevent_default(); submit(); }>
+            {on_attach.map(|_| view! {
+                <input
+                    type="file"
+                    multiple
+                    class="sr-only"
+                    tabindex="-1"
+                    aria-hidden="true"
+                    node_ref=picker
+                    on:change=move |_| {
+                        if let Some(input) = picker.get_untracked() {
+                            attach_all(input.files());
+                            input.set_value("");
+                        }
+                    }
+                />
+                <button
+                    type="button"
+                    class="attach"
+                    aria-label=strings.attach
+                    disabled=move || !accepts()
+                    on:click=move |_| if let Some(input) = picker.get_untracked() { input.click() }
+                >
+                    <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
+                        <path d="M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9" />
+                    </svg>
+                </button>
+            })}
             <textarea
                 node_ref=input
                 rows="1"
@@ -50,6 +90,12 @@ pub fn Composer(
                         typing.run(value.clone());
                     }
                     text.set(value);
+                }
+                on:paste=move |ev: leptos::ev::ClipboardEvent| {
+                    // Pasted files (a screenshot) are attached; pasted text is typed as usual.
+                    if attach_all(ev.clipboard_data().and_then(|d| d.files())) {
+                        ev.prevent_default();
+                    }
                 }
                 on:keydown=move |ev: KeyboardEvent| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {

@@ -8,7 +8,13 @@ use crate::state::{AgentCard, Author, Content, Delivery, FileLink, Message, Segm
 use leptos::prelude::*;
 
 #[component]
-pub fn MessageRow(message: Message, first: bool, last: bool, on_retry: Callback<String>) -> impl IntoView {
+pub fn MessageRow(
+    message: Message,
+    first: bool,
+    last: bool,
+    on_retry: Callback<String>,
+    #[prop(optional)] on_cancel: Option<Callback<String>>,
+) -> impl IntoView {
     let strings = use_strings();
     let side = match &message.author {
         Author::Visitor => "mine",
@@ -34,8 +40,27 @@ pub fn MessageRow(message: Message, first: bool, last: bool, on_retry: Callback<
         Content::File(file) => view! { <FileView file /> }.into_any(),
         Content::Notice(_) => unreachable!("returned above"),
     };
+    let is_text = matches!(message.content, Content::Text(_));
     let status = match &message.delivery {
+        Delivery::Uploading(percent) => {
+            let key = message.key.clone();
+            let percent = *percent;
+            Some(
+                view! {
+                    <span class="status uploading">
+                        <progress max="100" value=percent aria-label=strings.uploading>{percent}"%"</progress>
+                        {on_cancel.map(|cancel| view! {
+                            <button type="button" class="link cancel" on:click=move |_| cancel.run(key.clone())>{strings.cancel}</button>
+                        })}
+                    </span>
+                }
+                .into_any(),
+            )
+        }
         Delivery::Sending => Some(view! { <span class="status">{strings.sending}</span> }.into_any()),
+        Delivery::Failed(reason) if !is_text => {
+            Some(view! { <span class="status failed" role="alert">{reason.clone()}</span> }.into_any())
+        }
         Delivery::Failed(reason) => {
             let key = message.key.clone();
             Some(

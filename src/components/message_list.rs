@@ -24,6 +24,7 @@ pub fn MessageList(
     on_retry: Callback<String>,
     #[prop(optional)] on_load_older: Option<Callback<()>>,
     #[prop(optional)] loading_older: Option<RwSignal<bool>>,
+    #[prop(optional)] on_cancel_upload: Option<Callback<String>>,
 ) -> impl IntoView {
     let strings = use_strings();
     let list = NodeRef::<html::Div>::new();
@@ -121,7 +122,10 @@ pub fn MessageList(
                             <div class="separator thread" role="separator"><span>{strings.new_conversation}</span></div>
                         }
                         .into_any(),
-                        Row::Message { message, first, last } => view! { <MessageRow message first last on_retry /> }.into_any(),
+                        Row::Message { message, first, last } => match on_cancel_upload {
+                            Some(on_cancel) => view! { <MessageRow message first last on_retry on_cancel /> }.into_any(),
+                            None => view! { <MessageRow message first last on_retry /> }.into_any(),
+                        },
                     }
                 />
             </div>

@@ -21,14 +21,18 @@ use confab_protocol::action::{InitialChat, InitialThread, ResumeChatRequest, Sta
 use confab_protocol::entity::Event;
 use confab_protocol::push::Push;
 use confab_sdk::{
-    Availability, ChatHistory, Client, ClientEvent, Config, DisconnectOutcome, Rating, SdkError as Error,
+    Availability, CancelUpload, ChatHistory, Client, ClientEvent, Config, DisconnectOutcome, Rating, SdkError as Error,
+    UploadFile, Uploaded,
 };
 use futures::StreamExt;
 use futures::channel::mpsc;
+use leptos::callback::UnsyncCallback;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 #[derive(Clone, Copy)]
 pub struct UseChat {
@@ -50,6 +54,25 @@ pub struct UseChat {
     pub typing: Callback<String>,
     /// Connects again after the connection was paused (inactivity).
     pub reconnect: Callback<()>,
+    /// Uploads a file the visitor attached (picked, pasted or dropped) and sends it.
+    pub attach: UnsyncCallback<web_sys::File>,
+    /// Cancels an upload under way, by key.
+    pub cancel_upload: Callback<String>,
+}
+
+/// What the send queue delivers: words, or an uploaded file's address.
+enum Outgoing {
+    Text(String),
+    File { url: String },
+}
+
+impl Outgoing {
+    fn event(&self) -> Event {
+        match self {
+            Outgoing::Text(text) => Event::message(text),
+            Outgoing::File { url } => Event::file(url),
+        }
+    }
 }
 
 /// What the visitor or the host asks, besides sending messages.
@@ -228,11 +251,12 @@ pub fn use_chat(
 
     // Unbounded: fed by a synchronous callback, one entry per message the visitor typed (and
     // sees on screen as "Sending…"), so it holds no more than the message list does.
-    let (queue, mut outbox) = mpsc::unbounded::<(String, String)>();
+    let (queue, mut outbox) = mpsc::unbounded::<(String, Outgoing)>();
     let asker = requests;
     let marker = client.clone();
+    let uploader = client.clone();
     spawn_local(async move {
-        while let Some((key, text)) = outbox.next().await {
+        while let Some((key, outgoing)) = outbox.next().await {
             let plan = loop {
                 if let Some(plan) = connection.with_untracked(|c| state.with_untracked(|s| s.next_send(c))) {
                     break Some(plan);
@@ -242,7 +266,7 @@ pub fn use_chat(
                 }
             };
             let result = match plan {
-                Some(plan) => deliver(&client, state, host, &key, &text, plan).await,
+                Some(plan) => deliver(&client, state, host, &key, &outgoing, plan).await,
                 // The events loop is over: so is the client.
                 None => Err(Error::Destroyed),
             };
@@ -277,11 +301,45 @@ pub fn use_chat(
         }
         let key = new_key();
         state.update(|s| s.add_pending(&key, &text));
-        let _ = enqueue.unbounded_send((key, text));
+        let _ = enqueue.unbounded_send((key, Outgoing::Text(text)));
     });
+    let requeue = queue.clone();
     let retry = Callback::new(move |key: String| {
         if let Some(text) = state.try_update(|s| s.retry(&key)).flatten() {
-            let _ = queue.unbounded_send((key, text));
+            let _ = requeue.unbounded_send((key, Outgoing::Text(text)));
+        }
+    });
+    let uploads: Arc<Mutex<HashMap<String, CancelUpload>>> = Arc::default();
+    let cancels = uploads.clone();
+    let attach = UnsyncCallback::new(move |file: web_sys::File| {
+        let key = new_key();
+        state.update(|s| s.add_upload(&key, &file.name()));
+        let mut upload = uploader.upload_file(UploadFile::from_file(file));
+        uploads.lock().unwrap_or_else(|e| e.into_inner()).insert(key.clone(), upload.canceller());
+        let mut progress = upload.progress();
+        let progress_key = key.clone();
+        spawn_local(async move {
+            while let Some(fraction) = progress.next().await {
+                state.update(|s| s.upload_progress(&progress_key, fraction));
+            }
+        });
+        let (queue, uploads) = (queue.clone(), uploads.clone());
+        spawn_local(async move {
+            let result = upload.await;
+            uploads.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
+            match result {
+                Ok(Uploaded { url }) => {
+                    state.update(|s| s.upload_progress(&key, 1.0));
+                    let _ = queue.unbounded_send((key, Outgoing::File { url }));
+                }
+                Err(Error::UploadCanceled) => state.update(|s| s.remove_unsent(&key)),
+                Err(error) => state.update(|s| s.fail(&key, &describe(strings, &error))),
+            }
+        });
+    });
+    let cancel_upload = Callback::new(move |key: String| {
+        if let Some(cancel) = cancels.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
+            cancel.cancel();
         }
     });
     let rate_asker = asker.clone();
@@ -309,6 +367,8 @@ pub fn use_chat(
             let _ = typing_asker.unbounded_send(Request::SneakPeek(text));
         }),
         reconnect: asking(|()| Request::Reconnect),
+        attach,
+        cancel_upload,
     }
 }
 
@@ -341,10 +401,10 @@ async fn deliver(
     state: RwSignal<ChatState>,
     host: UseHost,
     key: &str,
-    text: &str,
+    outgoing: &Outgoing,
     plan: SendPlan,
 ) -> Result<(), Error> {
-    let event = Event::message(text).with_custom_id(key);
+    let event = outgoing.event().with_custom_id(key);
     let thread = || Some(InitialThread { events: Some(vec![event.clone()]), properties: None });
     match plan {
         SendPlan::StartChat => {
@@ -372,7 +432,11 @@ async fn deliver(
             });
         }
     }
-    host.emit.run(HostEvent::Message { agent: false, text: text.to_owned() });
+    let text = match outgoing {
+        Outgoing::Text(text) => text.clone(),
+        Outgoing::File { .. } => String::new(),
+    };
+    host.emit.run(HostEvent::Message { agent: false, text });
     Ok(())
 }
 
@@ -384,6 +448,7 @@ fn describe(strings: &Strings, error: &Error) -> String {
         // It may have arrived; a retry that did is shown once.
         Error::RequestTimeout => strings.not_sent_timeout.into(),
         Error::Api(e) => (strings.not_sent)(&e.message),
+        Error::TooBigFile { .. } => strings.file_too_big.into(),
         other => (strings.not_sent)(&other.to_string()),
     }
 }

@@ -52,5 +52,9 @@ pub static STRINGS: Strings = Strings {
     not_sent_ended: "لم تُرسل: انتهت المحادثة.",
     not_sent_timeout: "لم تُرسل: لم يصل رد في الوقت المحدد.",
     not_sent: |why| format!("لم تُرسل: {why}"),
+    attach: "إرفاق ملف",
+    uploading: "جارٍ الرفع",
+    cancel: "إلغاء",
+    file_too_big: "لم تُرسل: الحد الأقصى لحجم الملف 10 ميغابايت.",
     file: "ملف",
 };

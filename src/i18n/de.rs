@@ -52,5 +52,9 @@ pub static STRINGS: Strings = Strings {
     not_sent_ended: "Nicht gesendet: Der Chat ist beendet.",
     not_sent_timeout: "Nicht gesendet: keine Antwort.",
     not_sent: |why| format!("Nicht gesendet: {why}"),
+    attach: "Datei anhängen",
+    uploading: "Wird hochgeladen",
+    cancel: "Abbrechen",
+    file_too_big: "Nicht gesendet: Dateien dürfen höchstens 10 MB groß sein.",
     file: "Datei",
 };

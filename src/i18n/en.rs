@@ -52,5 +52,9 @@ pub static STRINGS: Strings = Strings {
     not_sent_ended: "Not sent: the chat has ended.",
     not_sent_timeout: "Not sent: no answer in time.",
     not_sent: |why| format!("Not sent: {why}"),
+    attach: "Attach a file",
+    uploading: "Uploading",
+    cancel: "Cancel",
+    file_too_big: "Not sent: files can be up to 10 MB.",
     file: "File",
 };

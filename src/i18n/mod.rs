@@ -97,6 +97,10 @@ pub struct Strings {
     pub not_sent_ended: &'static str,
     pub not_sent_timeout: &'static str,
     pub not_sent: fn(&str) -> String,
+    pub attach: &'static str,
+    pub uploading: &'static str,
+    pub cancel: &'static str,
+    pub file_too_big: &'static str,
     pub file: &'static str,
 }
 

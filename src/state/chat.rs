@@ -67,6 +67,8 @@ impl Author {
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Delivery {
+    /// A file on its way to the server: percent sent.
+    Uploading(u8),
     Sending,
     Sent,
     /// An agent has read it (`events_marked_as_seen`).
@@ -270,6 +272,41 @@ impl ChatState {
         });
     }
 
+    /// Shows a file the visitor is sending, before it is uploaded.
+    pub fn add_upload(&mut self, key: &str, name: &str) {
+        self.ended = None;
+        self.messages.push(Message {
+            key: key.to_owned(),
+            id: None,
+            seq: None,
+            thread_id: None,
+            author: Author::Visitor,
+            content: Content::File(FileLink {
+                url: None,
+                name: name.to_owned(),
+                image: false,
+                width: None,
+                height: None,
+            }),
+            created_at: None,
+            delivery: Delivery::Uploading(0),
+        });
+    }
+
+    /// How much of upload `key` is sent (0.0 to 1.0); once all of it, it is being sent.
+    pub fn upload_progress(&mut self, key: &str, fraction: f64) {
+        if let Some(m) = self.messages.iter_mut().find(|m| m.key == key && matches!(m.delivery, Delivery::Uploading(_)))
+        {
+            let percent = (fraction.clamp(0.0, 1.0) * 100.0).round() as u8;
+            m.delivery = if percent >= 100 { Delivery::Sending } else { Delivery::Uploading(percent) };
+        }
+    }
+
+    /// Takes away a message that was never sent (a canceled upload).
+    pub fn remove_unsent(&mut self, key: &str) {
+        self.messages.retain(|m| m.key != key || m.delivery.is_stored());
+    }
+
     /// Marks our message `key` as not sent, keeping its text for a retry.
     pub fn fail(&mut self, key: &str, reason: &str) {
         if let Some(m) = self.messages.iter_mut().find(|m| m.key == key) {
@@ -277,9 +314,12 @@ impl ChatState {
         }
     }
 
-    /// Puts a failed message back to `Sending`; returns its text.
+    /// Puts a failed text message back to `Sending`; returns its text. (A failed file is not
+    /// kept: the visitor attaches it again.)
     pub fn retry(&mut self, key: &str) -> Option<String> {
-        let m = self.messages.iter_mut().find(|m| m.key == key && matches!(m.delivery, Delivery::Failed(_)))?;
+        let m = self.messages.iter_mut().find(|m| {
+            m.key == key && matches!(m.delivery, Delivery::Failed(_)) && matches!(m.content, Content::Text(_))
+        })?;
         m.delivery = Delivery::Sending;
         Some(m.text().to_owned())
     }
@@ -511,6 +551,8 @@ impl ChatState {
                 existing.seq = message.seq.or(existing.seq);
                 existing.thread_id = message.thread_id.or(existing.thread_id);
                 existing.created_at = message.created_at.or(existing.created_at);
+                // The server's copy knows better (a file's address, type and size).
+                existing.content = message.content;
                 if !existing.delivery.is_stored() {
                     existing.delivery = message.delivery;
                 }
@@ -1084,5 +1126,40 @@ mod tests {
             })
             .collect();
         assert_eq!(files, [("pic.bin", true, true), ("doc.bin", false, false), ("svg.bin", true, false)]);
+    }
+
+    #[test]
+    fn an_upload_shows_its_progress_then_becomes_the_server_s_file_or_goes_when_canceled() {
+        use confab_protocol::entity::FileBody;
+        let mut s = state();
+        s.add_upload("up1", "photo.png");
+        s.upload_progress("up1", 0.42);
+        assert_eq!(s.messages[0].delivery, Delivery::Uploading(42));
+        s.upload_progress("up1", 1.0);
+        assert_eq!(s.messages[0].delivery, Delivery::Sending, "uploaded: now the file event is on its way");
+        let mut stored = Event::outgoing(EventBody::File(FileBody {
+            url: "https://chat.example/files/1/photo.png".into(),
+            name: Some("photo.png".into()),
+            content_type: Some("image/png".into()),
+            size: Some(5),
+            width: Some(10),
+            height: Some(10),
+            thumbnail_url: None,
+            thumbnail2x_url: None,
+            alternative_text: None,
+        }));
+        stored.id = Some("e1".into());
+        stored.author_id = Some("me".into());
+        stored.custom_id = Some("up1".into());
+        stored.seq = Some(1);
+        s.upsert(&stored);
+        assert_eq!(s.messages.len(), 1);
+        assert!(matches!(&s.messages[0].content, Content::File(f) if f.image && f.url.is_some()));
+        assert_eq!(s.retry("up1"), None, "files are not retried from memory");
+
+        s.add_upload("up2", "big.zip");
+        s.remove_unsent("up2");
+        s.remove_unsent("up1");
+        assert_eq!(texts(&s), ["photo.png"], "a canceled upload goes; a sent file stays");
     }
 }
