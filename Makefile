@@ -42,6 +42,7 @@ test-wasm:
 ## test-e2e: the demo website + widget + server in real Chromium (screenshot in e2e/output/)
 test-e2e: widget
 	cargo build --tests $(NATIVE)
+	scripts/check-loader.sh
 	cd e2e && playwright test
 
 ## test-e2e-cluster: the widget through nginx and two nodes on PostgreSQL, in Chromium

@@ -1,112 +1,220 @@
-/* Confab loader: a launcher bubble; the widget iframe loads only on intent. */
-(function () {
-  var script = document.currentScript; // only set during this synchronous run
-  if (window.Confab || !script) return; // included twice: first copy wins
-  var orgId = script.getAttribute('data-organization-id');
-  if (!orgId) return console.error('Confab: data-organization-id is missing on the script tag');
+/* Confab loader: a launcher bubble; the widget iframe loads on intent, or at once on the pages
+ * after the visitor started a chat. This is the readable source: the server sends
+ * confab.min.js, made from it by scripts/build-loader.sh (≤ 2048 B gzip: bench/sizes.sh). */
+(() => {
+  const doc = document;
+  const script = doc.currentScript; // only set during this synchronous run
+  const stub = window.Confab; // the page's queueing snippet, or a first copy of this loader
+  if (stub?._loaded || !script) return; // included twice: first copy wins
+  const attr = (name) => script.getAttribute('data-' + name);
+  const orgId = attr('organization-id');
+  if (!orgId) return console.error('Confab: no data-organization-id');
 
   // The server is where this file came from; no message can change it.
-  var base = new URL('.', script.src);
-  var widgetOrigin = base.origin;
-  var frame, frameLoaded, isOpen = false, unread = 0;
-  var listeners = { open: [], close: [], unread: [] };
+  const base = new URL('.', script.src);
+  const widgetOrigin = base.origin;
+  let frame, ready, isOpen = false, unread = 0;
+  const queue = []; // messages for the widget until it says `ready`
+  const listeners = Object.create(null); // no prototype: on('constructor') finds nothing
+  // Every value from the page is checked against a pattern before it is used.
+  const valid = (pattern, value) => pattern.test(value) ? value : '';
+  const hex = (value) => valid(/^#([\da-f]{3}){1,2}$/i, value);
+  let color = hex(attr('color'));
+  const langTag = (value) => valid(/^[a-z]{2,3}(-[a-z\d]{1,8})*$/i, value);
+  const lang = langTag(attr('lang')) || langTag(doc.documentElement.lang);
 
-  var host = document.createElement('div');
+  const host = doc.createElement('div');
   host.id = 'confab-root';
-  var shadow = host.attachShadow({ mode: 'open' });
-  // Constant markup only: no user or URL data ever goes into innerHTML.
-  shadow.innerHTML = '<style>:host{all:initial}' +
-    '.launcher,.frame{position:fixed;right:20px;z-index:2147483000;border:0;box-shadow:0 6px 24px #0004}' +
-    '.launcher{bottom:20px;width:56px;height:56px;padding:0;border-radius:50%;background:#4f46e5;cursor:pointer}' +
+  const shadow = host.attachShadow({ mode: 'open' });
+  // Constant markup only: no user or URL data ever goes into innerHTML. Places come from
+  // custom properties (--x, --y, --z), set by style.setProperty below; the side is the
+  // inline end, so direction:rtl puts bubble and window on the left.
+  shadow.innerHTML = '<style>:host{all:initial}div{--y:20px}' +
+    '.launcher,iframe{position:fixed;inset-inline-end:var(--x,20px);z-index:var(--z,2147483000);' +
+    'border:0;box-shadow:0 6px 24px #0004}' +
+    '.launcher{bottom:var(--y);width:56px;height:56px;padding:0;border-radius:50%;background:#4f46e5;cursor:pointer}' +
     '.badge{position:absolute;top:-4px;right:-4px;min-width:8px;padding:0 6px;border-radius:10px;' +
     'background:#dc2626;color:#fff;font:700 12px/20px sans-serif}' +
-    '.frame{display:none;bottom:88px;width:370px;height:min(600px,100vh - 108px);border-radius:16px;background:#fff}' +
-    'svg{display:block;margin:auto;fill:none;stroke:#fff;stroke-width:2.5;stroke-linecap:round;stroke-linejoin:round}' +
-    '.open .frame,.open .x{display:block}.open .chat,.x{display:none}' +
-    // Phones: full screen; the widget's own minimize button closes it.
-    '@media (max-width:480px){.frame{inset:0;width:100%;height:100%;border-radius:0}' +
+    // dvh: the on-screen keyboard shrinks the window instead of hiding the composer.
+    'iframe{display:none;bottom:calc(var(--y) + 68px);width:370px;height:min(600px,100dvh - var(--y) - 88px);' +
+    'border-radius:16px;background:#fff}' +
+    'svg{display:block;margin:auto;fill:none;stroke:#fff;stroke-width:2.2;stroke-linecap:round}' +
+    '.open iframe,.open .x{display:block}.open .chat,.x{display:none}' +
+    // Phones, and short windows (a laptop at 200 % zoom): full screen; the widget's own
+    // minimize button closes it.
+    '@media (max-width:480px),(max-height:560px){.open iframe{inset:0;width:100%;height:100dvh;border-radius:0}' +
     '.open .launcher{display:none}}</style>' +
     '<div><button type="button" class="launcher">' +
-    '<svg class="chat" viewBox="0 0 24 24" width="28" height="28"><path fill="#fff" d="M4 4h16v12H9l-5 4z"/></svg>' +
-    '<svg class="x" viewBox="0 0 24 24" width="24" height="24"><path d="M6 6l12 12M18 6 6 18"/></svg>' +
+    '<svg viewBox="0 0 24 24" width="28" height="28"><path class="chat" fill="#fff" d="M4 4h16v12H9l-5 4z"/>' +
+    '<path class="x" d="M7 7l10 10M17 7 7 17"/></svg>' +
     '<span class="badge" hidden></span></button></div>';
-  var wrap = shadow.lastChild;
-  var launcher = wrap.firstChild;
-  var badge = launcher.lastChild;
+  const wrap = shadow.lastChild;
+  const launcher = wrap.firstChild;
+  const badge = launcher.lastChild;
 
-  function emit(name, arg) {
-    listeners[name].forEach(function (fn) {
-      try { fn(arg); } catch (err) { console.error(err); }
-    });
+  // Theming from the script tag (the colour is applied at mount, with the page's CSS).
+  const setVar = (name, value) => wrap.style.setProperty(name, value);
+  const int = (name, prop, unit) => {
+    const value = valid(/^-?\d{1,9}$/, attr(name));
+    if (value) setVar(prop, value + unit);
+  };
+  int('offset-x', '--x', 'px');
+  int('offset-y', '--y', 'px');
+  int('z-index', '--z', '');
+  if (attr('position') == 'left') setVar('direction', 'rtl');
+
+  // Storage may be missing or throw (blocked cookies, sandboxes): continuity is a nicety.
+  // `value` absent reads, '' removes.
+  function store(area, key, value) {
+    try {
+      const s = window[area + 'Storage'];
+      if (value == null) return s.getItem(key);
+      value ? s.setItem(key, value) : s.removeItem(key);
+    } catch {}
   }
 
-  function post(type) {
-    if (frameLoaded) frame.contentWindow.postMessage({ confab: 1, type: type }, widgetOrigin);
+  function attempt(fn, args) {
+    try { fn(...args); } catch (err) { console.error(err); } // the page's mistake is not ours
+  }
+  const emit = (name, arg) => listeners[name]?.forEach((fn) => attempt(fn, [arg]));
+
+  function post(message) {
+    message.confab = 1;
+    frame.contentWindow.postMessage(message, widgetOrigin);
+  }
+
+  // Page data waits for the widget; it never inserts the iframe by itself.
+  function send(message) {
+    if (ready) post(message);
+    else if (queue.length < 99) queue.push(message);
   }
 
   function ensureFrame() {
     if (frame) return;
-    frame = document.createElement('iframe');
-    frame.className = 'frame';
+    frame = doc.createElement('iframe');
     frame.title = 'Chat window';
-    frame.src = base + 'widget/?organization_id=' + encodeURIComponent(orgId) +
-      '&host_origin=' + encodeURIComponent(location.origin);
-    frame.onload = function () {
-      frameLoaded = true;
-      if (isOpen) post('open'); // opened before the widget could hear it
-    };
-    wrap.appendChild(frame);
+    const query = new URLSearchParams({ organization_id: orgId, host_origin: location.origin });
+    if (color) query.set('color', color);
+    if (lang) query.set('lang', lang);
+    frame.src = base + 'widget/?' + query;
+    // Before the launcher: the tab order follows the screen (the window is above the bubble).
+    wrap.insertBefore(frame, launcher);
     addEventListener('message', onMessage);
   }
 
   function render() {
-    wrap.className = isOpen ? 'open' : '';
     launcher.setAttribute('aria-expanded', isOpen);
     launcher.setAttribute('aria-label', isOpen ? 'Close chat' : 'Open chat');
+    wrap.className = isOpen ? 'open' : '';
     badge.textContent = unread;
     badge.hidden = isOpen || !unread;
   }
 
   function setOpen(open) {
     if (open == isOpen) return;
-    if (open) { ensureFrame(); wrap.hidden = false; }
+    if (open) ensureFrame(), wrap.hidden = false, stopFlash();
     isOpen = open;
+    store('session', 'confab:open', open ? 1 : ''); // still open on the site's next page
     render();
-    post(open ? 'open' : 'close');
-    emit(open ? 'open' : 'close');
+    const type = open ? 'open' : 'close';
+    if (ready) post({ type });
+    emit(type);
+  }
+  const toggle = () => setOpen(!isOpen);
+
+  // Attention: the title alternates with "(N) New message" until the visitor looks.
+  let flashTimer, flashOn, original, missed = 0;
+  function flash() {
+    doc.title = (flashOn = !flashOn) ? `(${Math.max(unread, missed)}) New message` : original;
+  }
+  function stopFlash() {
+    if (flashTimer) clearInterval(flashTimer), doc.title = original;
+    flashTimer = flashOn = missed = 0;
+  }
+  doc.addEventListener('visibilitychange', () => doc.hidden || stopFlash());
+
+  function beep() {
+    try {
+      const audio = beep.a ||= new AudioContext();
+      audio.resume(); // suspended when made before the visitor touched the page
+      const tone = new OscillatorNode(audio, { frequency: 880 });
+      tone.connect(new GainNode(audio, { gain: 0.1 })).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.2);
+    } catch {} // no audio: the title still flashes (refused autoplay stays silent)
   }
 
-  function onMessage(e) {
-    var data = e.data;
-    if (e.origin !== widgetOrigin || e.source !== frame.contentWindow ||
-        !data || data.confab !== 1) return;
-    if (data.type == 'close') {
-      var focusInPanel = document.activeElement == host;
+  function onMessage({ origin, source, data }) {
+    if (origin !== widgetOrigin || source !== frame.contentWindow || data?.confab !== 1) return;
+    const { type, name, data: detail } = data;
+    if (type == 'ready') {
+      ready = 1;
+      if (isOpen) post({ type: 'open' }); // opened before the widget could hear it
+      queue.splice(0).forEach(post);
+      emit(type);
+    } else if (type == 'close') {
+      const focusInPanel = doc.activeElement == host;
       setOpen(false);
       if (focusInPanel) launcher.focus(); // not lost to <body>
-    } else if (data.type == 'unread') {
-      unread = Math.max(0, data.count | 0);
+    } else if (type == 'unread') {
+      unread = data.count | 0;
       render();
-      emit('unread', unread);
+      emit(type, unread);
+    } else if (type == 'chatting') {
+      store('local', 'confab:chatting', 1); // the next pages load the widget at once
+    } else if (type == 'event') {
+      if (name == 'message' && detail?.author == 'agent' && (!isOpen || doc.hidden)) {
+        missed++;
+        if (!flashTimer) original = doc.title, flash(), flashTimer = setInterval(flash, 1000);
+        if (attr('sound') == 'on') beep();
+      }
+      emit(name, detail);
     }
   }
 
   // Nothing is fetched before hover, focus, click or an API call.
   launcher.onpointerenter = launcher.onfocus = ensureFrame;
-  launcher.onclick = toggle;
-  function toggle() { setOpen(!isOpen); }
-
-  window.Confab = {
-    open: function () { setOpen(true); },
-    close: function () { setOpen(false); },
-    toggle: toggle,
-    hide: function () { setOpen(false); wrap.hidden = true; },
-    show: function () { wrap.hidden = false; },
-    on: function (name, fn) { listeners[name] && listeners[name].push(fn); }
+  launcher.onclick = () => {
+    toggle();
+    if (isOpen) frame.focus(); // the widget then focuses its composer
   };
+  addEventListener('keydown', (e) => {
+    if (e.key == 'Escape' && isOpen && !e.defaultPrevented) setOpen(false), launcher.focus();
+  });
+
+  const customer = (fields) => send({ type: 'customer', ...fields });
+  // Callable like the page's snippet too (Confab('open')), for calls made after we loaded.
+  const api = window.Confab = Object.assign((name, ...args) => api[name](...args), {
+    _loaded: 1,
+    open: () => setOpen(true),
+    close: () => setOpen(false),
+    toggle,
+    hide: () => { setOpen(false); wrap.hidden = true; },
+    show: () => { wrap.hidden = false; },
+    // ready, open, close, unread; the widget's chat_started, message, greeting, availability
+    on: (name, fn) => { (listeners[name] ||= []).push(fn); },
+    setCustomerName: (name) => customer({ name: '' + name }),
+    setCustomerEmail: (email) => customer({ email: '' + email }),
+    // The Customer Chat API's shape: [{key: value}, …], every value a string.
+    setSessionVariables: (vars) => customer({
+      session_fields: Object.entries(Object(vars)).map(([key, value]) => ({ [key]: '' + value })),
+    }),
+    updatePage: () => send({ type: 'page', url: location.href, title: doc.title }),
+  });
 
   render();
-  function mount() { document.body.appendChild(host); }
-  if (document.body) mount();
-  else document.addEventListener('DOMContentLoaded', mount);
+  // Calls the page made before this script ran (the snippet's Confab.q), in order.
+  stub?.q?.forEach((args) => attempt(api, args));
+
+  function mount() {
+    doc.body.appendChild(host);
+    // The page's CSS may theme us too (--confab-color), readable once we are in the document.
+    color ||= hex(getComputedStyle(host).getPropertyValue('--confab-color').trim());
+    if (color) launcher.style.setProperty('background', color);
+    // A visitor with a chat gets the widget at once (hidden), so that replies raise the badge.
+    if (store('session', 'confab:open')) setOpen(true);
+    else if (store('local', 'confab:chatting')) ensureFrame();
+  }
+  if (doc.body) mount();
+  else doc.addEventListener('DOMContentLoaded', mount);
 })();

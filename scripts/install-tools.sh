@@ -2,7 +2,8 @@
 # Installs what building and testing Confab needs, from package registries only, skipping what is
 # already present (idempotent). Versions are pinned:
 #   wasm32 target (rustup) · wasm-bindgen-cli = the wasm-bindgen in Cargo.lock (crates.io)
-#   chromium + chromium-driver (Debian) · @playwright/test and binaryen (wasm-opt) from e2e/package-lock.json (npm)
+#   chromium + chromium-driver (Debian) · @playwright/test, binaryen (wasm-opt) and terser (the loader's
+#   minifier, scripts/build-loader.sh) from e2e/package-lock.json (npm)
 #   postgresql (Debian: tests start throwaway clusters with scripts/pg-cluster.sh) · nginx (Debian: the
 #   load balancer of `make demo-cluster` and its end-to-end test)
 #   with --trunk: trunk 0.21.14 (crates.io; 0.22 needs a newer rustc), only for `trunk serve`.
@@ -45,7 +46,7 @@ if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $wb_version"; t
 fi
 
 if [ ! -f e2e/node_modules/.package-lock.json ] || [ e2e/package-lock.json -nt e2e/node_modules/.package-lock.json ]; then
-  step "npm ci (e2e: playwright, binaryen; no browser download)"
+  step "npm ci (e2e: playwright, binaryen, terser; no browser download)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix e2e --no-audit --no-fund
 fi
 

@@ -1,9 +1,11 @@
 //! What browsers load: the loader script, the built widget, and the demo website.
 //!
-//! The loader is compiled into the binary (it is small and must always match the server). The
-//! widget is served from `--widget-dir` with its own strict Content-Security-Policy. The demo
-//! website is a separate router, served on the second origin (`--site-listen`), so embedding
-//! is truly cross-origin.
+//! The loader is compiled into the binary (it is small and must always match the server): the
+//! minified `loader/confab.min.js`, which `scripts/build-loader.sh` makes from the readable
+//! `loader/confab.js` (`scripts/check-loader.sh` fails when it is stale). The widget is served
+//! from `--widget-dir` with its own strict Content-Security-Policy. The demo website (two pages,
+//! so that a visitor can move between them) is a separate router, served on the second origin
+//! (`--site-listen`), so embedding is truly cross-origin.
 
 use crate::AppState;
 use axum::Router;
@@ -14,8 +16,9 @@ use axum::routing::get;
 use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-const LOADER: &str = include_str!("../../../loader/confab.js");
-const DEMO_SITE: &str = include_str!("../demo-site/index.html");
+const LOADER: &str = include_str!("../../../loader/confab.min.js");
+const DEMO_HOME: &str = include_str!("../demo-site/index.html");
+const DEMO_MENU: &str = include_str!("../demo-site/menu.html");
 
 pub async fn loader() -> Response {
     (
@@ -39,15 +42,17 @@ pub fn widget(state: &AppState) -> Router<AppState> {
         .layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
 }
 
-/// The demo website: a made-up shop that embeds the widget with one script tag.
+/// The demo website: a made-up shop that embeds the widget with one script tag on each page.
 pub fn demo_site(state: AppState) -> Router {
-    Router::new().route("/", get(demo_page)).with_state(state)
+    Router::new()
+        .route("/", get(|state| demo_page(state, DEMO_HOME)))
+        .route("/menu.html", get(|state| demo_page(state, DEMO_MENU)))
+        .with_state(state)
 }
 
-async fn demo_page(State(state): State<AppState>) -> Html<String> {
+async fn demo_page(State(state): State<AppState>, page: &'static str) -> Html<String> {
     Html(
-        DEMO_SITE
-            .replace("{{CONFAB_URL}}", &state.settings.public_url)
+        page.replace("{{CONFAB_URL}}", &state.settings.public_url)
             .replace("{{ORGANIZATION_ID}}", &state.settings.organization_id),
     )
 }
