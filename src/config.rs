@@ -1,5 +1,5 @@
 //! What the widget reads from its own URL: the loader opens
-//! `/widget/?organization_id=<uuid>&host_origin=<origin>[&lang=<tag>][&color=<hex>][&sneak_peek=1]`.
+//! `/widget/?organization_id=<uuid>&host_origin=<origin>[&lang=<tag>][&color=<hex>][&group=<id>][&sneak_peek=1]`.
 //! The server is always the origin the widget document came from; nothing in the URL or in a
 //! message can point it elsewhere. Every value is checked; an odd one is ignored.
 
@@ -19,6 +19,8 @@ pub struct WidgetConfig {
     pub color: Option<String>,
     /// The site lets agents see what the visitor types before it is sent.
     pub sneak_peek: bool,
+    /// The group chats start in (and whose forms apply); group 0 when none.
+    pub group: Option<u32>,
 }
 
 impl WidgetConfig {
@@ -41,6 +43,7 @@ impl WidgetConfig {
                 .filter(|l| l.len() <= 35 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')),
             color: get("color").filter(|c| is_hex_color(c)),
             sneak_peek: get("sneak_peek").as_deref() == Some("1"),
+            group: get("group").and_then(|g| g.parse().ok()),
         }
     }
 }

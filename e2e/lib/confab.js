@@ -13,6 +13,12 @@ async function agent(request, action, data) {
   return response.json();
 }
 
+/** Puts the e2e agent online (agents start `offline`, which would show visitors the ticket
+ * form instead of the chat). Each spec calls it before each test. */
+async function agentAvailable(request) {
+  await agent(request, 'set_routing_status', { agent_id: 'alex@confab.example', status: 'accepting_chats' });
+}
+
 /** The chat whose latest message is `text`. */
 async function chatWhoseLastMessageIs(request, text) {
   const { chats_summary } = await agent(request, 'list_chats', {});
@@ -56,4 +62,4 @@ function widgetFrame(page) {
   return page.frames().find((f) => f.url().startsWith(API));
 }
 
-module.exports = { API, SITE, AUTH, agent, chatWhoseLastMessageIs, openWidget, say, visitorInChat, widgetFrame };
+module.exports = { API, SITE, AUTH, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say, visitorInChat, widgetFrame };

@@ -2,45 +2,9 @@
 // Agent Chat Web API; the widget and API live on the Confab origin (B).
 const { test, expect } = require('@playwright/test');
 
-const API = process.env.CONFAB_E2E_API;
-const SITE = process.env.CONFAB_E2E_SITE;
-const AUTH = { Authorization: `Bearer ${process.env.CONFAB_E2E_AGENT_TOKEN}` };
+const { API, SITE, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say } = require('../lib/confab');
 
-async function agent(request, action, data) {
-  const response = await request.post(`${API}/v3.6/agent/action/${action}`, { headers: AUTH, data });
-  expect(response.status(), await response.text()).toBe(200);
-  return response.json();
-}
-
-/** The chat whose latest message is `text`. */
-async function chatWhoseLastMessageIs(request, text) {
-  const { chats_summary } = await agent(request, 'list_chats', {});
-  const chat = chats_summary.find((c) => c.last_event_per_type?.message?.event.text === text);
-  expect(chat, `a chat ending with ${JSON.stringify(text)}`).toBeTruthy();
-  return chat.id;
-}
-
-async function openWidget(page) {
-  await page.goto(`${SITE}/`);
-  // A window open before a navigation is open after it.
-  const launcher = page.locator('#confab-root .launcher');
-  if ((await launcher.getAttribute('aria-expanded')) !== 'true') await launcher.click();
-  const widget = page.frameLocator('#confab-root iframe');
-  // Connected: the header's connection notice ("Connecting…") is gone. The composer takes
-  // messages earlier (they wait for the login), so the Send button does not tell.
-  await expect(widget.getByRole('button', { name: 'Send' })).toBeEnabled();
-  await expect(widget.locator('.notice')).toHaveCount(0);
-  return widget;
-}
-
-/** The visitor sends `text` and waits until the server has confirmed it. */
-async function say(widget, text) {
-  await widget.getByLabel('Message').fill(text);
-  await widget.getByLabel('Message').press('Enter');
-  const mine = widget.locator('.message.mine').last();
-  await expect(mine.locator('.text')).toHaveText(text);
-  await expect(mine.locator('.status')).toHaveCount(0);
-}
+test.beforeEach(({ request }) => agentAvailable(request));
 
 test('a visitor says hello and sees the agent reply', async ({ page, request }) => {
   const wasmRequests = [];
@@ -107,7 +71,7 @@ test('after the agent closes the chat, the visitor starts a new conversation in 
   const chatId = await chatWhoseLastMessageIs(request, 'first question');
 
   await agent(request, 'deactivate_chat', { id: chatId, ignore_requester_presence: true });
-  await expect(widget.locator('.message.system')).toContainText('This chat has ended');
+  await expect(widget.locator('.message.system', { hasText: 'This chat has ended' })).toBeVisible();
   // The header and the bottom of the window say so too; the composer waits for a choice.
   await expect(widget.locator('.header .subtitle')).toHaveText('This chat has ended');
   await expect(widget.getByLabel('Message')).toHaveCount(0);

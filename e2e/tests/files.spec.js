@@ -2,7 +2,9 @@
 // progress (and may cancel it); a file over 10 MB is refused before anything is sent; an
 // agent's picture shows as a picture.
 const { test, expect } = require('@playwright/test');
-const { API, AUTH, agent, visitorInChat, widgetFrame } = require('../lib/confab');
+const { API, AUTH, agent, agentAvailable, visitorInChat, widgetFrame } = require('../lib/confab');
+
+test.beforeEach(({ request }) => agentAvailable(request));
 
 // A 1×1 PNG: the server decides file types from the bytes.
 const PNG = Buffer.from(

@@ -2,7 +2,9 @@
 // Web API: who is answering, typing, read receipts, links, the end of a chat and its rating,
 // earlier conversations, where the list stays while reading, dark mode and right to left.
 const { test, expect } = require('@playwright/test');
-const { API, SITE, agent, say, visitorInChat, widgetFrame } = require('../lib/confab');
+const { API, SITE, agent, agentAvailable, say, visitorInChat, widgetFrame } = require('../lib/confab');
+
+test.beforeEach(({ request }) => agentAvailable(request));
 
 test('the agent is named, typing shows, and both sides see what the other has read', async ({ page, request }) => {
   const { widget, chatId } = await visitorInChat(page, request, 'who is there?');

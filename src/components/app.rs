@@ -4,12 +4,12 @@
 //! The app picks the language (the site's `lang`, else the browser's) and sets the document's
 //! `lang` and `dir`, applies the site's colour, and closes the window on Escape.
 
-use crate::components::{composer::Composer, ended::Ended, header::Header, message_list::MessageList};
+use crate::components::{composer::Composer, ended::Ended, form::FormView, header::Header, message_list::MessageList};
 use crate::config::WidgetConfig;
 use crate::hooks::use_strings::provide_strings;
 use crate::hooks::{use_chat::use_chat, use_host::use_host};
 use crate::i18n::{Lang, Strings};
-use crate::state::{Connection, RatingState};
+use crate::state::{ChatState, Connection, Footer, RatingState};
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -51,7 +51,8 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
     on_cleanup(move || handle.remove());
 
     let state = chat.state;
-    let ended = move || state.with(|s| s.ended.is_some());
+    // Recomputed on every change, but the footer is rebuilt only when what it shows changes.
+    let footer = Memo::new(move |_| state.with(ChatState::footer));
     let start_new = Callback::new(move |()| {
         state.update(|s| s.start_new());
         focus.notify();
@@ -91,22 +92,31 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
                 loading_older=chat.loading_older
                 on_cancel_upload=chat.cancel_upload
             />
-            <Show
-                when=ended
-                fallback=move || {
-                    view! {
-                        <Composer
-                            on_send=chat.send
-                            connection=chat.connection
-                            focus
-                            on_typing=chat.typing
-                            on_attach=chat.attach
-                        />
-                    }
+            {move || match footer.get() {
+                Footer::Composer => view! {
+                    <Composer on_send=chat.send connection=chat.connection focus on_typing=chat.typing on_attach=chat.attach />
                 }
-            >
-                <Ended state on_rate=chat.rate on_decline=chat.decline_rating on_change=change_rating on_start_new=start_new />
-            </Show>
+                .into_any(),
+                Footer::Prechat(form) => view! {
+                    <FormView form intro=strings.prechat_intro submit_label=strings.prechat_submit on_submit=chat.send_prechat />
+                }
+                .into_any(),
+                Footer::Ticket(form) => view! {
+                    <FormView
+                        form
+                        intro=strings.ticket_intro
+                        submit_label=strings.ticket_submit
+                        on_submit=chat.send_ticket
+                        error=chat.ticket_error
+                    />
+                }
+                .into_any(),
+                Footer::TicketSent => view! { <p class="ticket-sent" role="status">{strings.ticket_sent}</p> }.into_any(),
+                Footer::Ended => view! {
+                    <Ended state on_rate=chat.rate on_decline=chat.decline_rating on_change=change_rating on_start_new=start_new />
+                }
+                .into_any(),
+            }}
         </main>
     }
 }

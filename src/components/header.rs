@@ -25,6 +25,8 @@ pub fn Header(
     let subtitle = move || {
         if ended() {
             strings.header_ended.to_owned()
+        } else if state.with(|s| s.offline && !s.active) {
+            strings.away.to_owned()
         } else {
             agent().and_then(|a| a.job_title).unwrap_or_else(|| strings.subtitle.to_owned())
         }

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod composer;
 pub mod ended;
+pub mod form;
 pub mod header;
 pub mod message;
 pub mod message_list;

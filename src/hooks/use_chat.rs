@@ -16,10 +16,13 @@
 use crate::config::WidgetConfig;
 use crate::hooks::use_host::{HostCommand, HostEvent, UseHost};
 use crate::i18n::Strings;
-use crate::state::{ChatState, Connection, RatingState, SendPlan};
-use confab_protocol::action::{InitialChat, InitialThread, ResumeChatRequest, StartChatRequest};
-use confab_protocol::entity::Event;
+use crate::state::{Answers, ChatState, Connection, RatingState, SendPlan};
+use confab_protocol::action::{
+    CustomerUpdate, FormType, GetFormResponse, InitialChat, InitialThread, ResumeChatRequest, StartChatRequest,
+};
+use confab_protocol::entity::{Event, EventBody, FilledFormBody};
 use confab_protocol::push::Push;
+use confab_sdk::ticket::TicketForm;
 use confab_sdk::{
     Availability, CancelUpload, ChatHistory, Client, ClientEvent, Config, DisconnectOutcome, Rating, SdkError as Error,
     UploadFile, Uploaded,
@@ -58,12 +61,21 @@ pub struct UseChat {
     pub attach: UnsyncCallback<web_sys::File>,
     /// Cancels an upload under way, by key.
     pub cancel_upload: Callback<String>,
+    /// Starts the first chat with the filled pre-chat form.
+    pub send_prechat: Callback<Answers>,
+    /// Leaves a ticket (the group is offline); `ticket_error` says why it failed.
+    pub send_ticket: Callback<Answers>,
+    pub ticket_error: RwSignal<Option<String>>,
 }
 
 /// What the send queue delivers: words, or an uploaded file's address.
 enum Outgoing {
     Text(String),
-    File { url: String },
+    File {
+        url: String,
+    },
+    /// The pre-chat form, which starts the chat.
+    Form(FilledFormBody),
 }
 
 impl Outgoing {
@@ -71,6 +83,7 @@ impl Outgoing {
         match self {
             Outgoing::Text(text) => Event::message(text),
             Outgoing::File { url } => Event::file(url),
+            Outgoing::Form(form) => Event::outgoing(EventBody::FilledForm(form.clone())),
         }
     }
 }
@@ -83,6 +96,9 @@ enum Request {
     SneakPeek(String),
     Reconnect,
     Host(HostCommand),
+    /// A login succeeded: the host's commands that waited for it go now.
+    LoggedIn,
+    Ticket(FilledFormBody),
 }
 
 /// `on_new_message` runs when a message from someone else arrives.
@@ -96,7 +112,11 @@ pub fn use_chat(
     let state = RwSignal::new(ChatState::default());
     let connection = RwSignal::new(Connection::Connecting);
     let loading_older = RwSignal::new(false);
-    let (client, mut events) = confab_sdk::web::connect(Config::new(&config.server_url, &config.organization_id));
+    let mut sdk_config = Config::new(&config.server_url, &config.organization_id);
+    sdk_config.group_id = config.group;
+    let group = config.group.unwrap_or(0);
+    let ticket_error = RwSignal::new(None::<String>);
+    let (client, mut events) = confab_sdk::web::connect(sdk_config);
     // Tells the send queue that something it may be waiting for happened (a login, the end).
     // One slot: a nudge already waiting covers the next.
     let (mut nudge, mut nudged) = mpsc::channel::<()>(0);
@@ -111,10 +131,34 @@ pub fn use_chat(
         while let Some(event) = events.next().await {
             match event {
                 ClientEvent::Connected { customer, chats, availability, .. } => {
-                    state.update(|s| s.logged_in(&customer.id, &chats));
+                    let first_login = !state.with_untracked(|s| s.logged_in);
+                    let online = availability == Availability::Online;
+                    state.update(|s| {
+                        s.logged_in(&customer.id, &chats);
+                        s.offline = !online;
+                    });
                     connection.set(Connection::Connected);
-                    host.emit.run(HostEvent::Availability { online: availability == Availability::Online });
+                    host.emit.run(HostEvent::Availability { online });
                     let _ = nudge.try_send(());
+                    let _ = sender.unbounded_send(Request::LoggedIn);
+                    if first_login {
+                        // The group's forms: asked for once, shown when they apply.
+                        let client = loader.clone();
+                        spawn_local(async move {
+                            for kind in [FormType::Prechat, FormType::Ticket] {
+                                match client.get_form(group, kind).await {
+                                    Ok(GetFormResponse { enabled: true, form: Some(form) }) => {
+                                        state.update(|s| match kind {
+                                            FormType::Ticket => s.ticket = Some(form),
+                                            _ => s.prechat = Some(form),
+                                        })
+                                    }
+                                    Ok(_) => {}
+                                    Err(e) => leptos::logging::warn!("confab: could not load a form: {e}"),
+                                }
+                            }
+                        });
+                    }
                     if !chats.is_empty() {
                         host.emit.run(HostEvent::Chatting);
                     }
@@ -148,7 +192,9 @@ pub fn use_chat(
                     let _ = nudge.try_send(());
                 }
                 ClientEvent::AvailabilityUpdated { availability } => {
-                    host.emit.run(HostEvent::Availability { online: availability == Availability::Online });
+                    let online = availability == Availability::Online;
+                    state.update(|s| s.offline = !online);
+                    host.emit.run(HostEvent::Availability { online });
                 }
                 event => {
                     // The events the chat state follows, as the pushes they came from.
@@ -232,9 +278,27 @@ pub fn use_chat(
                     waiting_for_login.push(command);
                     Ok(())
                 }
-                Request::Host(command) => {
+                Request::Ticket(filled_form) => {
+                    let form = TicketForm { filled_form, group_id: Some(group), time_zone: time_zone() };
+                    match worker.send_ticket_form(form).await {
+                        Ok(_) => {
+                            ticket_error.set(None);
+                            state.update(|s| s.ticket_sent = true);
+                            Ok(())
+                        }
+                        Err(error) => {
+                            ticket_error.set(Some(describe(strings, &error)));
+                            Err(error)
+                        }
+                    }
+                }
+                Request::LoggedIn | Request::Host(_) => {
+                    let command = match request {
+                        Request::Host(command) => Some(command),
+                        _ => None,
+                    };
                     let mut result = Ok(());
-                    for command in waiting_for_login.drain(..).chain([command]) {
+                    for command in waiting_for_login.drain(..).chain(command) {
                         result = result.and(match command {
                             HostCommand::Customer(update) => worker.update_customer(update).await,
                             HostCommand::Page(page) => worker.update_customer_page(page).await,
@@ -304,6 +368,7 @@ pub fn use_chat(
         let _ = enqueue.unbounded_send((key, Outgoing::Text(text)));
     });
     let requeue = queue.clone();
+    let prechat_queue = queue.clone();
     let retry = Callback::new(move |key: String| {
         if let Some(text) = state.try_update(|s| s.retry(&key)).flatten() {
             let _ = requeue.unbounded_send((key, Outgoing::Text(text)));
@@ -337,6 +402,23 @@ pub fn use_chat(
             }
         });
     });
+    let prechat_asker = asker.clone();
+    let send_prechat = Callback::new(move |answers: Answers| {
+        let Some(form) = state.with_untracked(|s| s.prechat.clone()) else { return };
+        let (name, email) = answers.name_and_email(&form);
+        if name.is_some() || email.is_some() {
+            let update = CustomerUpdate { name, email, avatar: None, session_fields: None };
+            let _ = prechat_asker.unbounded_send(Request::Host(HostCommand::Customer(update)));
+        }
+        state.update(|s| s.prechat_sent = true);
+        let _ = prechat_queue.unbounded_send((new_key(), Outgoing::Form(answers.filled(&form))));
+    });
+    let ticket_asker = asker.clone();
+    let send_ticket = Callback::new(move |answers: Answers| {
+        if let Some(form) = state.with_untracked(|s| s.ticket.clone()) {
+            let _ = ticket_asker.unbounded_send(Request::Ticket(answers.filled(&form)));
+        }
+    });
     let cancel_upload = Callback::new(move |key: String| {
         if let Some(cancel) = cancels.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             cancel.cancel();
@@ -369,6 +451,9 @@ pub fn use_chat(
         reconnect: asking(|()| Request::Reconnect),
         attach,
         cancel_upload,
+        send_prechat,
+        send_ticket,
+        ticket_error,
     }
 }
 
@@ -434,7 +519,7 @@ async fn deliver(
     }
     let text = match outgoing {
         Outgoing::Text(text) => text.clone(),
-        Outgoing::File { .. } => String::new(),
+        Outgoing::File { .. } | Outgoing::Form(_) => String::new(),
     };
     host.emit.run(HostEvent::Message { agent: false, text });
     Ok(())
@@ -459,6 +544,12 @@ fn use_visibility() -> ReadSignal<bool> {
     let handle = window_event_listener_untyped("visibilitychange", move |_| visible.set(!document().hidden()));
     on_cleanup(move || handle.remove());
     visible.read_only()
+}
+
+/// The visitor's time zone (IANA), for the times in a ticket.
+fn time_zone() -> Option<String> {
+    let options = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new()).resolved_options();
+    js_sys::Reflect::get(&options, &"timeZone".into()).ok()?.as_string()
 }
 
 /// A `custom_id` for a new message: unique for this visitor.

@@ -22,7 +22,7 @@
 //! typing, the place in the queue, which agent has the chat, how far the agents have read, and
 //! whether the chat has ended (and then its rating).
 
-use confab_protocol::action::LoginChat;
+use confab_protocol::action::{Form, LoginChat};
 use confab_protocol::entity::{Chat, Event, EventBody, Properties, Queue, Thread, User};
 use confab_protocol::push::Push;
 use std::collections::HashMap;
@@ -185,6 +185,20 @@ pub enum SendPlan {
     },
 }
 
+/// What the bottom of the window offers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Footer {
+    Composer,
+    /// Before a first chat: the group's pre-chat form.
+    Prechat(Form),
+    /// Nobody is available: leave a message (a ticket).
+    Ticket(Form),
+    /// The ticket was left.
+    TicketSent,
+    /// The conversation ended: the rating and "start a new chat".
+    Ended,
+}
+
 /// The end of a conversation, as the window shows it until the visitor starts a new one.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ended {
@@ -223,6 +237,16 @@ pub struct ChatState {
     pub ended: Option<Ended>,
     /// Every earlier conversation is loaded.
     pub history_complete: bool,
+    /// No agent of the visitor's group is available.
+    pub offline: bool,
+    /// The group's pre-chat form, asked before a first chat starts.
+    pub prechat: Option<Form>,
+    /// The group's ticket form, offered while the group is offline.
+    pub ticket: Option<Form>,
+    /// The visitor filled the pre-chat form (the chat is starting with it).
+    pub prechat_sent: bool,
+    /// The visitor left a ticket.
+    pub ticket_sent: bool,
     /// The newest of the agents' "seen up to" times.
     seen_up_to: Option<String>,
     agents: HashMap<String, AgentCard>,
@@ -366,6 +390,30 @@ impl ChatState {
             && self.ended.is_none()
         {
             self.thread_ended(newest.id.clone(), rating_of(newest.properties.as_ref()));
+        }
+    }
+
+    /// What the bottom of the window offers now. A conversation under way always keeps its
+    /// composer; without one, an offline group takes tickets, and a first chat starts with the
+    /// pre-chat form. What the visitor already typed is never put aside for a form.
+    pub fn footer(&self) -> Footer {
+        if self.ended.is_some() {
+            return Footer::Ended;
+        }
+        let typed = self.messages.iter().any(|m| m.author == Author::Visitor && !m.delivery.is_stored());
+        if !self.active && self.offline && !typed {
+            if self.ticket_sent {
+                return Footer::TicketSent;
+            }
+            if let Some(form) = &self.ticket {
+                return Footer::Ticket(form.clone());
+            }
+        }
+        match &self.prechat {
+            Some(form) if self.logged_in && self.chat_id.is_none() && !self.prechat_sent && !typed => {
+                Footer::Prechat(form.clone())
+            }
+            _ => Footer::Composer,
         }
     }
 
@@ -1161,5 +1209,32 @@ mod tests {
         s.remove_unsent("up2");
         s.remove_unsent("up1");
         assert_eq!(texts(&s), ["photo.png"], "a canceled upload goes; a sent file stays");
+    }
+
+    #[test]
+    fn the_footer_offers_the_pre_chat_form_first_and_tickets_while_offline() {
+        let form = |id: &str| Form { id: id.into(), fields: vec![] };
+        let mut s = ChatState { prechat: Some(form("pre")), ticket: Some(form("ticket")), ..Default::default() };
+        assert_eq!(s.footer(), Footer::Composer, "nothing is known before the login");
+        s.logged_in("me", &[]);
+        assert_eq!(s.footer(), Footer::Prechat(form("pre")));
+        s.offline = true;
+        assert_eq!(s.footer(), Footer::Ticket(form("ticket")), "nobody to chat with: leave a message");
+        s.ticket_sent = true;
+        assert_eq!(s.footer(), Footer::TicketSent);
+        s.offline = false;
+        assert_eq!(s.footer(), Footer::Prechat(form("pre")), "back online: chat again");
+        s.prechat_sent = true;
+        assert_eq!(s.footer(), Footer::Composer);
+
+        // A conversation under way keeps its composer even when the group goes offline.
+        let mut s = state();
+        s.ticket = Some(form("ticket"));
+        s.offline = true;
+        assert_eq!(s.footer(), Footer::Composer);
+        // And what was typed is never put aside.
+        s.active = false;
+        s.add_pending("k", "still there?");
+        assert_eq!(s.footer(), Footer::Composer);
     }
 }

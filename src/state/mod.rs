@@ -2,15 +2,17 @@
 //! browser APIs here, so every rule is tested natively (`cargo test -p confab-widget --lib`).
 
 mod chat;
+mod form;
 mod rows;
 mod text;
 mod time;
 mod url;
 
 pub use chat::{
-    AgentCard, Author, ChatState, Connection, Content, Delivery, Ended, FileLink, Message, Notice, RatingState,
+    AgentCard, Author, ChatState, Connection, Content, Delivery, Ended, FileLink, Footer, Message, Notice, RatingState,
     SendPlan,
 };
+pub use form::{Answer, Answers, Problem, shown as form_field_shown};
 pub use rows::{GROUP_WINDOW_SECS, Row, rows};
 pub use text::{Segment, segments};
 pub use time::{local_day, unix_seconds};
