@@ -745,20 +745,7 @@ mod tests {
             users: vec![User::Agent(Agent { id: "a@x".into(), name: Some("Alex".into()), ..Default::default() })],
             properties: None,
             access: None,
-            thread: Some(Thread {
-                id: "T".into(),
-                created_at: "t".into(),
-                active: true,
-                user_ids: vec![],
-                events: vec![],
-                properties: None,
-                access: None,
-                previous_thread_id: None,
-                next_thread_id: None,
-                queue: None,
-                tags: None,
-                highlight: None,
-            }),
+            thread: Some(thread("T", "t", true, vec![])),
         };
         s.load_chat(&chat);
         assert!(s.apply_push(&incoming(event("T_2", "a@x", "Hi!", None))));
@@ -935,20 +922,7 @@ mod tests {
             users: vec![],
             properties: None,
             access: None,
-            thread: Some(Thread {
-                id: "T".into(),
-                created_at: "t".into(),
-                active,
-                user_ids: vec![],
-                events,
-                properties: None,
-                access: None,
-                previous_thread_id: None,
-                next_thread_id: None,
-                queue: None,
-                tags: None,
-                highlight: None,
-            }),
+            thread: Some(thread("T", "t", active, events)),
         }
     }
 
