@@ -9,6 +9,8 @@ use super::{Author, Content, Message};
 /// one time).
 pub const GROUP_WINDOW_SECS: i64 = 5 * 60;
 
+// A message row is most rows; boxing it would cost an allocation each for no gain.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Row {
     /// The first message of a day (visitor's time zone): days since 1970-01-01 and a time in
