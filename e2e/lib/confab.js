@@ -57,9 +57,23 @@ async function visitorInChat(page, request, text) {
   return { widget, chatId: await chatWhoseLastMessageIs(request, text) };
 }
 
+/** The site's organization id, as the demo page puts it on its script tag. */
+async function organizationId(request) {
+  const html = await (await request.get(`${SITE}/`)).text();
+  return html.match(/data-organization-id="([^"]+)"/)[1];
+}
+
+/** Opens the widget document alone, as the loader frames it, with extra URL `params`
+ * (`lang`, `group`, …), in a window the size of the chat panel. */
+async function openWidgetAlone(page, request, params, height = 700) {
+  const query = new URLSearchParams({ organization_id: await organizationId(request), ...params });
+  await page.setViewportSize({ width: 400, height });
+  await page.goto(`${API}/widget/?${query}`);
+}
+
 /** The widget's own frame (for evaluate). */
 function widgetFrame(page) {
   return page.frames().find((f) => f.url().startsWith(API));
 }
 
-module.exports = { API, SITE, AUTH, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say, visitorInChat, widgetFrame };
+module.exports = { API, SITE, AUTH, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, openWidgetAlone, organizationId, say, visitorInChat, widgetFrame };

@@ -1,17 +1,12 @@
 // The group's forms (e2e/groups.json): a pre-chat form before the first chat, and the ticket
 // form while nobody is available, switching back to chat when an agent is.
 const { test, expect } = require('@playwright/test');
-const { API, SITE, agent, agentAvailable } = require('../lib/confab');
+const { agent, agentAvailable, openWidgetAlone } = require('../lib/confab');
 
 test.beforeEach(({ request }) => agentAvailable(request));
 
 /** The widget alone (as the loader frames it) for `group`. */
-async function widgetForGroup(page, request, group) {
-  const html = await (await request.get(`${SITE}/`)).text();
-  const org = html.match(/data-organization-id="([^"]+)"/)[1];
-  await page.setViewportSize({ width: 400, height: 700 });
-  await page.goto(`${API}/widget/?organization_id=${org}&group=${group}`);
-}
+const widgetForGroup = (page, request, group) => openWidgetAlone(page, request, { group });
 
 test('a group with a pre-chat form asks before the first chat, field by field', async ({ page, request }) => {
   await widgetForGroup(page, request, 1);

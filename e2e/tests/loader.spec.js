@@ -4,7 +4,7 @@
 // The widget and API live on the Confab origin (B).
 const { test, expect } = require('@playwright/test');
 
-const { API, SITE, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say } = require('../lib/confab');
+const { API, SITE, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say, organizationId } = require('../lib/confab');
 
 test.beforeEach(({ request }) => agentAvailable(request));
 
@@ -25,12 +25,6 @@ function storedKeys(page) {
   return page.evaluate(() => [localStorage, sessionStorage]
     .flatMap((storage) => Object.keys(storage).map((key) => `${key}=${storage.getItem(key)}`))
     .filter((entry) => entry.startsWith('confab')));
-}
-
-/** The site's organization id, as the demo page puts it on its script tag. */
-async function organizationId(request) {
-  const html = await (await request.get(`${SITE}/`)).text();
-  return html.match(/data-organization-id="([^"]+)"/)[1];
 }
 
 /**

@@ -2,7 +2,7 @@
 // Web API: who is answering, typing, read receipts, links, the end of a chat and its rating,
 // earlier conversations, where the list stays while reading, dark mode and right to left.
 const { test, expect } = require('@playwright/test');
-const { API, SITE, agent, agentAvailable, say, visitorInChat, widgetFrame } = require('../lib/confab');
+const { agent, agentAvailable, say, visitorInChat, widgetFrame, openWidgetAlone } = require('../lib/confab');
 
 test.beforeEach(({ request }) => agentAvailable(request));
 
@@ -123,10 +123,7 @@ test('dark mode follows the system', async ({ page, request }) => {
 });
 
 test('in Arabic the window is right to left and mixed text keeps its order', async ({ page, request }) => {
-  const html = await (await request.get(`${SITE}/`)).text();
-  const org = html.match(/data-organization-id="([^"]+)"/)[1];
-  await page.setViewportSize({ width: 400, height: 640 });
-  await page.goto(`${API}/widget/?organization_id=${org}&lang=ar`);
+  await openWidgetAlone(page, request, { lang: 'ar' }, 640);
   await expect(page.locator('html')).toHaveAttribute('dir', 'rtl');
   await expect(page.locator('html')).toHaveAttribute('lang', 'ar');
   const input = page.getByLabel('الرسالة');

@@ -280,24 +280,20 @@ impl ChatState {
         })
     }
 
-    /// Shows a message the visitor just wrote, before the server has it. Writing again after
-    /// a chat ended starts a new conversation: the end is no longer shown.
+    /// Shows a message the visitor just wrote, before the server has it.
     pub fn add_pending(&mut self, key: &str, text: &str) {
-        self.ended = None;
-        self.messages.push(Message {
-            key: key.to_owned(),
-            id: None,
-            seq: None,
-            thread_id: None,
-            author: Author::Visitor,
-            content: Content::Text(text.to_owned()),
-            created_at: None,
-            delivery: Delivery::Sending,
-        });
+        self.add_own(key, Content::Text(text.to_owned()), Delivery::Sending);
     }
 
     /// Shows a file the visitor is sending, before it is uploaded.
     pub fn add_upload(&mut self, key: &str, name: &str) {
+        let file = FileLink { url: None, name: name.to_owned(), image: false, width: None, height: None };
+        self.add_own(key, Content::File(file), Delivery::Uploading(0));
+    }
+
+    /// Shows something the visitor sends, last, until the server has it. Sending after a chat
+    /// ended starts a new conversation: the end is no longer shown.
+    fn add_own(&mut self, key: &str, content: Content, delivery: Delivery) {
         self.ended = None;
         self.messages.push(Message {
             key: key.to_owned(),
@@ -305,15 +301,9 @@ impl ChatState {
             seq: None,
             thread_id: None,
             author: Author::Visitor,
-            content: Content::File(FileLink {
-                url: None,
-                name: name.to_owned(),
-                image: false,
-                width: None,
-                height: None,
-            }),
+            content,
             created_at: None,
-            delivery: Delivery::Uploading(0),
+            delivery,
         });
     }
 

@@ -87,13 +87,8 @@ pub struct ResumeChatRequest {
     pub continuous: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct StartChatResponse {
-    pub chat_id: String,
-    pub thread_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub event_ids: Option<Vec<String>>,
-}
+/// The agent's `start_chat` answers as the customer's does.
+pub use crate::action::StartChatResponse;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResumeChatResponse {

@@ -198,27 +198,22 @@ impl Conn {
     where
         T: Send + Unpin + for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow>,
     {
+        // The same binding on either backend; only the connection's type differs.
+        macro_rules! fetch_all {
+            ($connection:expr) => {{
+                let mut query = sqlx::query_as::<_, T>(&sql.text);
+                for arg in &sql.args {
+                    query = match arg {
+                        Arg::Text(text) => query.bind(text.as_str()),
+                        Arg::Int(n) => query.bind(*n),
+                    };
+                }
+                query.fetch_all($connection).await?
+            }};
+        }
         Ok(match self {
-            Conn::Sqlite(c) => {
-                let mut query = sqlx::query_as::<_, T>(&sql.text);
-                for arg in &sql.args {
-                    query = match arg {
-                        Arg::Text(text) => query.bind(text.as_str()),
-                        Arg::Int(n) => query.bind(*n),
-                    };
-                }
-                query.fetch_all(c.connection()).await?
-            }
-            Conn::Postgres(c) => {
-                let mut query = sqlx::query_as::<_, T>(&sql.text);
-                for arg in &sql.args {
-                    query = match arg {
-                        Arg::Text(text) => query.bind(text.as_str()),
-                        Arg::Int(n) => query.bind(*n),
-                    };
-                }
-                query.fetch_all(c.connection()).await?
-            }
+            Conn::Sqlite(c) => fetch_all!(c.connection()),
+            Conn::Postgres(c) => fetch_all!(c.connection()),
         })
     }
 
