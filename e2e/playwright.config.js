@@ -6,10 +6,13 @@ const { defineConfig } = require('@playwright/test');
 const API_PORT = Number(process.env.CONFAB_E2E_API_PORT || 18480);
 const SITE_PORT = API_PORT + 1;
 const AGENT_TOKEN = 'e2e-agent-token';
+// A second agent (agents.json, offline until a spec says otherwise), for transfers.
+const SECOND_AGENT_TOKEN = 'e2e-second-agent-token';
 
 process.env.CONFAB_E2E_API = `http://127.0.0.1:${API_PORT}`;
 process.env.CONFAB_E2E_SITE = `http://127.0.0.1:${SITE_PORT}`;
 process.env.CONFAB_E2E_AGENT_TOKEN = AGENT_TOKEN;
+process.env.CONFAB_E2E_SECOND_AGENT_TOKEN = SECOND_AGENT_TOKEN;
 
 module.exports = defineConfig({
   testDir: 'tests',
@@ -29,7 +32,7 @@ module.exports = defineConfig({
   webServer: {
     // A fresh database every run; the debug build that `make test` has just built.
     command: `rm -rf output/data-${API_PORT} && ../target/debug/confab-server --listen 127.0.0.1:${API_PORT} ` +
-      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data-${API_PORT} --agent-token ${AGENT_TOKEN} --groups-file groups.json ` +
+      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data-${API_PORT} --agent-token ${AGENT_TOKEN} --agents-file agents.json --groups-file groups.json ` +
       `--widget-dir ../dist/widget`,
     url: `http://127.0.0.1:${API_PORT}/healthz`,
     reuseExistingServer: false,
