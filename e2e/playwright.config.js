@@ -32,7 +32,7 @@ module.exports = defineConfig({
   webServer: {
     // A fresh database every run; the debug build that `make test` has just built.
     command: `rm -rf output/data-${API_PORT} && ../target/debug/confab-server --listen 127.0.0.1:${API_PORT} ` +
-      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data-${API_PORT} --agent-token ${AGENT_TOKEN} --agents-file agents.json --groups-file groups.json ` +
+      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data-${API_PORT} --agent-token ${AGENT_TOKEN} --agents-file agents.json --groups-file groups.json --greetings-file greetings.json ` +
       `--widget-dir ../dist/widget`,
     url: `http://127.0.0.1:${API_PORT}/healthz`,
     reuseExistingServer: false,

@@ -1,5 +1,5 @@
 /* Confab loader: a launcher bubble; the widget iframe loads on intent, or at once on the pages
- * after the visitor started a chat. This is the readable source: the server sends
+ * after the visitor started a chat, or (data-greetings="on") where a greeting rule may greet. This is the readable source: the server sends
  * confab.min.js, made from it by scripts/build-loader.sh (≤ 2048 B gzip: bench/sizes.sh). */
 (() => {
   const doc = document;
@@ -13,7 +13,7 @@
   // The server is where this file came from; no message can change it.
   const base = new URL('.', script.src);
   const widgetOrigin = base.origin;
-  let frame, ready, isOpen = false, unread = 0;
+  let frame, ready, isOpen = false, greeting, unread = 0;
   const queue = []; // messages for the widget until it says `ready`
   const listeners = Object.create(null); // no prototype: on('constructor') finds nothing
   // Every value from the page is checked against a pattern before it is used.
@@ -40,6 +40,8 @@
     'border-radius:16px;background:#fff}' +
     'svg{display:block;margin:auto;fill:none;stroke:#fff;stroke-width:2.2;stroke-linecap:round}' +
     '.open iframe,.open .x{display:block}.open .chat,.x{display:none}' +
+    // A greeting while closed: the frame shows only its card, above the bubble.
+    '.greet iframe{display:block;width:min(340px,100vw - 40px);height:150px}' +
     // Phones, and short windows (a laptop at 200 % zoom): full screen; the widget's own
     // minimize button closes it.
     '@media (max-width:480px),(max-height:560px){.open iframe{inset:0;width:100%;height:100dvh;border-radius:0}' +
@@ -100,12 +102,13 @@
     // Before the launcher: the tab order follows the screen (the window is above the bubble).
     wrap.insertBefore(frame, launcher);
     addEventListener('message', onMessage);
+    api.updatePage(); // the agents see the page; greeting rules look at it
   }
 
   function render() {
     launcher.setAttribute('aria-expanded', isOpen);
     launcher.setAttribute('aria-label', isOpen ? 'Close chat' : 'Open chat');
-    wrap.className = isOpen ? 'open' : '';
+    wrap.className = isOpen ? 'open' : greeting ? 'greet' : '';
     badge.textContent = unread;
     badge.hidden = isOpen || !unread;
   }
@@ -152,6 +155,11 @@
       if (isOpen) post({ type: 'open' }); // opened before the widget could hear it
       queue.splice(0).forEach(post);
       emit(type);
+    } else if (type == 'open') {
+      setOpen(true); // the visitor replied to a greeting
+    } else if (type == 'greeting') {
+      greeting = data.shown;
+      render();
     } else if (type == 'close') {
       const focusInPanel = doc.activeElement == host;
       setOpen(false);
@@ -214,6 +222,12 @@
     // A visitor with a chat gets the widget at once (hidden), so that replies raise the badge.
     if (store('session', 'confab:open')) setOpen(true);
     else if (store('local', 'confab:chatting')) ensureFrame();
+    // A greeting to show counts as intent: the site opted in, and a rule may greet on this
+    // page (a cookie-less question; the widget loads only if the answer is yes).
+    else if (attr('greetings') == 'on') {
+      fetch(base + 'v1/greets?url=' + encodeURIComponent(location.href))
+        .then((r) => r.json()).then((a) => a.greets && ensureFrame(), () => {});
+    }
   }
   if (doc.body) mount();
   else doc.addEventListener('DOMContentLoaded', mount);

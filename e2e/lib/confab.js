@@ -43,8 +43,8 @@ async function openWidget(page, path = '/') {
 
 /** The visitor sends `text` and waits until the server has confirmed it. */
 async function say(widget, text) {
-  await widget.getByLabel('Message').fill(text);
-  await widget.getByLabel('Message').press('Enter');
+  await widget.getByLabel('Message', { exact: true }).fill(text);
+  await widget.getByLabel('Message', { exact: true }).press('Enter');
   const mine = widget.locator('.message.mine').last();
   await expect(mine.locator('.text')).toHaveText(text);
   await expect(mine.locator('.status')).toHaveCount(0);

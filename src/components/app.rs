@@ -1,10 +1,13 @@
 //! The widget: header, conversation, and at the bottom the composer, or, once a conversation
-//! has ended, the rating and "start a new chat".
+//! has ended, the rating and "start a new chat". While the window is closed and an agent's
+//! greeting waits, only the greeting card shows (the loader frames it above the bubble).
 //!
 //! The app picks the language (the site's `lang`, else the browser's) and sets the document's
 //! `lang` and `dir`, applies the site's colour, and closes the window on Escape.
 
-use crate::components::{composer::Composer, ended::Ended, form::FormView, header::Header, message_list::MessageList};
+use crate::components::{
+    composer::Composer, ended::Ended, form::FormView, greeting::Greeting, header::Header, message_list::MessageList,
+};
 use crate::config::WidgetConfig;
 use crate::hooks::use_strings::provide_strings;
 use crate::hooks::{use_chat::use_chat, use_host::use_host};
@@ -61,9 +64,25 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
     let dropping = RwSignal::new(false);
     let change_rating = Callback::new(move |()| state.update(|s| s.rated(RatingState::Asking)));
 
+    // A greeting: the loader shows the card while the window is closed.
+    let greeting = Memo::new(move |_| state.with(|s| s.greeting.clone()));
+    let greeting_shown = Memo::new(move |_| greeting.with(Option::is_some));
+    Effect::new(move |_| host.show_greeting.run(greeting_shown.get()));
+    let card_only = move || greeting_shown.get() && !host.is_open.get();
+    let reply = Callback::new(move |()| {
+        host.open.run(());
+        chat.accept_greeting.run(());
+        focus.notify();
+    });
+    let greeting_view = move || {
+        greeting.get().map(|greeting| view! { <Greeting greeting on_reply=reply on_close=chat.cancel_greeting /> })
+    };
+
     view! {
+        {move || card_only().then(|| view! { <div class="greeting-only">{greeting_view}</div> })}
         <main
             class="confab"
+            hidden=card_only
             class:dropping=move || dropping.get()
             on:dragover=move |ev: leptos::ev::DragEvent| {
                 if carries_files(&ev) {
@@ -92,6 +111,7 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
                 loading_older=chat.loading_older
                 on_cancel_upload=chat.cancel_upload
             />
+            {move || (host.is_open.get() && state.with(|s| !s.active)).then(greeting_view)}
             {move || match footer.get() {
                 Footer::Composer => view! {
                     <Composer on_send=chat.send connection=chat.connection focus on_typing=chat.typing on_attach=chat.attach />

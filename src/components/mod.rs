@@ -6,6 +6,7 @@ pub mod app;
 pub mod composer;
 pub mod ended;
 pub mod form;
+pub mod greeting;
 pub mod header;
 pub mod message;
 pub mod message_list;

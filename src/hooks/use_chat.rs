@@ -66,6 +66,10 @@ pub struct UseChat {
     /// Leaves a ticket (the group is offline); `ticket_error` says why it failed.
     pub send_ticket: Callback<Answers>,
     pub ticket_error: RwSignal<Option<String>>,
+    /// Takes up the greeting shown: its chat starts.
+    pub accept_greeting: Callback<()>,
+    /// Closes the greeting shown.
+    pub cancel_greeting: Callback<()>,
 }
 
 /// What the send queue delivers: words, or an uploaded file's address.
@@ -99,6 +103,8 @@ enum Request {
     /// A login succeeded: the host's commands that waited for it go now.
     LoggedIn,
     Ticket(FilledFormBody),
+    AcceptGreeting,
+    CancelGreeting,
 }
 
 /// `on_new_message` runs when a message from someone else arrives.
@@ -130,12 +136,15 @@ pub fn use_chat(
     spawn_local(async move {
         while let Some(event) = events.next().await {
             match event {
-                ClientEvent::Connected { customer, chats, availability, .. } => {
+                ClientEvent::Connected { customer, chats, availability, greeting } => {
                     let first_login = !state.with_untracked(|s| s.logged_in);
                     let online = availability == Availability::Online;
                     state.update(|s| {
                         s.logged_in(&customer.id, &chats);
                         s.offline = !online;
+                        if let Some(greeting) = &greeting {
+                            s.greeted(greeting);
+                        }
                     });
                     connection.set(Connection::Connected);
                     host.emit.run(HostEvent::Availability { online });
@@ -191,6 +200,13 @@ pub fn use_chat(
                     });
                     let _ = nudge.try_send(());
                 }
+                ClientEvent::IncomingGreeting(greeting) => {
+                    state.update(|s| s.greeted(&greeting));
+                    host.emit.run(HostEvent::Greeting { text: greeting.event.text().unwrap_or_default().to_owned() });
+                }
+                ClientEvent::GreetingAccepted { unique_id } | ClientEvent::GreetingCanceled { unique_id } => {
+                    state.update(|s| s.greeting_gone(&unique_id));
+                }
                 ClientEvent::AvailabilityUpdated { availability } => {
                     let online = availability == Availability::Online;
                     state.update(|s| s.offline = !online);
@@ -219,6 +235,8 @@ pub fn use_chat(
                         on_new_message.run(());
                         host.emit.run(HostEvent::Message { agent: true, text: text.unwrap_or_default() });
                     }
+                    // A message may be waiting for this chat (one a greeting started).
+                    let _ = nudge.try_send(());
                 }
             }
         }
@@ -292,6 +310,11 @@ pub fn use_chat(
                         }
                     }
                 }
+                Request::AcceptGreeting => accept_greeting(&worker, state).await,
+                Request::CancelGreeting => match state.try_update(|s| s.greeting.take()).flatten() {
+                    Some(greeting) => worker.cancel_greeting(&greeting.unique_id).await,
+                    None => Ok(()),
+                },
                 Request::LoggedIn | Request::Host(_) => {
                     let command = match request {
                         Request::Host(command) => Some(command),
@@ -322,6 +345,12 @@ pub fn use_chat(
     spawn_local(async move {
         while let Some((key, outgoing)) = outbox.next().await {
             let plan = loop {
+                // The message answers a greeting: accepting starts its chat, which it then joins.
+                if state.with_untracked(ChatState::message_answers_greeting)
+                    && let Err(e) = accept_greeting(&client, state).await
+                {
+                    leptos::logging::warn!("confab: could not accept the greeting: {e}");
+                }
                 if let Some(plan) = connection.with_untracked(|c| state.with_untracked(|s| s.next_send(c))) {
                     break Some(plan);
                 }
@@ -454,7 +483,21 @@ pub fn use_chat(
         send_prechat,
         send_ticket,
         ticket_error,
+        accept_greeting: asking(|()| Request::AcceptGreeting),
+        cancel_greeting: asking(|()| Request::CancelGreeting),
     }
+}
+
+/// Accepts the greeting shown, if any: the server starts its chat (`incoming_chat` brings it).
+async fn accept_greeting(client: &Client, state: RwSignal<ChatState>) -> Result<(), Error> {
+    let Some((id, unique_id)) = state.try_update(|s| s.accept_greeting()).flatten() else {
+        return Ok(());
+    };
+    let result = client.accept_greeting(id, &unique_id).await;
+    if result.is_err() {
+        state.update(|s| s.greeting_failed());
+    }
+    result
 }
 
 /// Takes the next page of earlier conversations into the state.

@@ -6,8 +6,10 @@
 //!
 //! From the host: `open`, `close`, and the page API's `customer` (name, email, session
 //! fields) and `page` (the visitor moved to another page), which become [`HostCommand`]s for
-//! `use_chat`. To the host: `ready`, `close`, `unread`, `chatting` (the visitor has a chat,
-//! so later pages load the widget at once) and `event`s for the page's `Confab.on`.
+//! `use_chat`. To the host: `ready`, `open` (the visitor took up a greeting), `close`,
+//! `unread`, `greeting` (a greeting card to show, or none: the loader sizes the frame to the
+//! card), `chatting` (the visitor has a chat, so later pages load the widget at once) and
+//! `event`s for the page's `Confab.on`.
 
 use crate::config::WidgetConfig;
 use confab_protocol::action::{CustomerPage, CustomerUpdate};
@@ -37,14 +39,22 @@ pub enum HostEvent {
     Availability {
         online: bool,
     },
+    /// An agent's greeting arrived.
+    Greeting {
+        text: String,
+    },
 }
 
 #[derive(Clone, Copy)]
 pub struct UseHost {
     /// Whether the visitor has the chat open.
     pub is_open: RwSignal<bool>,
+    /// Asks the host to open the panel.
+    pub open: Callback<()>,
     /// Asks the host to close the panel.
     pub close: Callback<()>,
+    /// Tells the host whether a greeting card is to be shown while the panel is closed.
+    pub show_greeting: Callback<bool>,
     /// Tells the host how many messages arrived while closed.
     pub set_unread: Callback<u32>,
     /// Tells the host something happened.
@@ -115,6 +125,13 @@ pub fn use_host(config: &WidgetConfig) -> (UseHost, mpsc::UnboundedReceiver<Host
         is_open.set(false);
         post_close("close", &[]);
     });
+    let post_open = post.clone();
+    let open = Callback::new(move |()| {
+        is_open.set(true);
+        post_open("open", &[]);
+    });
+    let post_greeting = post.clone();
+    let show_greeting = Callback::new(move |shown: bool| post_greeting("greeting", &[("shown", shown.into())]));
     let post_unread = post.clone();
     let set_unread = Callback::new(move |count: u32| post_unread("unread", &[("count", count.into())]));
     let emit = Callback::new(move |event: HostEvent| {
@@ -128,6 +145,11 @@ pub fn use_host(config: &WidgetConfig) -> (UseHost, mpsc::UnboundedReceiver<Host
                 let _ = js_sys::Reflect::set(&data, &"text".into(), &text.into());
                 ("message", data.into())
             }
+            HostEvent::Greeting { text } => {
+                let data = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&data, &"text".into(), &text.into());
+                ("greeting", data.into())
+            }
             HostEvent::Availability { online } => {
                 let data = js_sys::Object::new();
                 let status = if online { "online" } else { "offline" };
@@ -137,7 +159,7 @@ pub fn use_host(config: &WidgetConfig) -> (UseHost, mpsc::UnboundedReceiver<Host
         };
         post("event", &[("name", name.into()), ("data", data)]);
     });
-    (UseHost { is_open, close, set_unread, emit }, received)
+    (UseHost { is_open, open, close, show_greeting, set_unread, emit }, received)
 }
 
 /// A `{confab: 1, type, …}` message, else `None`. Through JSON, so the shapes are serde's.

@@ -66,4 +66,7 @@ pub static STRINGS: Strings = Strings {
     cancel: "إلغاء",
     file_too_big: "لم تُرسل: الحد الأقصى لحجم الملف 10 ميغابايت.",
     file: "ملف",
+    greeting_from: |name| format!("رسالة من {name}"),
+    greeting_reply: "رد",
+    greeting_close: "إغلاق هذه الرسالة",
 };

@@ -66,4 +66,7 @@ pub static STRINGS: Strings = Strings {
     cancel: "Abbrechen",
     file_too_big: "Nicht gesendet: Dateien dürfen höchstens 10 MB groß sein.",
     file: "Datei",
+    greeting_from: |name| format!("Nachricht von {name}"),
+    greeting_reply: "Antworten",
+    greeting_close: "Diese Nachricht schließen",
 };

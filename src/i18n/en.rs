@@ -66,4 +66,7 @@ pub static STRINGS: Strings = Strings {
     cancel: "Cancel",
     file_too_big: "Not sent: files can be up to 10 MB.",
     file: "File",
+    greeting_from: |name| format!("Message from {name}"),
+    greeting_reply: "Reply",
+    greeting_close: "Close this message",
 };

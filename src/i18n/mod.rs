@@ -112,6 +112,10 @@ pub struct Strings {
     pub cancel: &'static str,
     pub file_too_big: &'static str,
     pub file: &'static str,
+    /// The greeting card: who it is from (its label), and its two buttons.
+    pub greeting_from: fn(&str) -> String,
+    pub greeting_reply: &'static str,
+    pub greeting_close: &'static str,
 }
 
 impl Strings {

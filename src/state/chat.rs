@@ -23,7 +23,7 @@
 //! whether the chat has ended (and then its rating).
 
 use confab_protocol::action::{Form, LoginChat};
-use confab_protocol::entity::{Chat, Event, EventBody, Properties, Queue, Thread, User};
+use confab_protocol::entity::{Agent, Chat, Event, EventBody, Greeting, Properties, Queue, Thread, User};
 use confab_protocol::push::Push;
 use std::collections::HashMap;
 
@@ -40,6 +40,15 @@ pub struct AgentCard {
 impl AgentCard {
     fn unknown(id: &str) -> Self {
         Self { id: id.to_owned(), name: String::new(), avatar: None, job_title: None }
+    }
+
+    fn of(agent: &Agent) -> Self {
+        Self {
+            id: agent.id.clone(),
+            name: agent.name.clone().unwrap_or_default(),
+            avatar: agent.avatar.as_deref().and_then(super::safe_url).map(str::to_owned),
+            job_title: agent.job_title.clone().filter(|t| !t.trim().is_empty()),
+        }
     }
 
     /// Up to two initials, for an agent without an avatar.
@@ -185,6 +194,16 @@ pub enum SendPlan {
     },
 }
 
+/// An invitation to chat (a greeting) from an agent, shown until the visitor answers or
+/// closes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GreetingCard {
+    pub id: u64,
+    pub unique_id: String,
+    pub agent: AgentCard,
+    pub text: String,
+}
+
 /// What the bottom of the window offers.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Footer {
@@ -247,6 +266,10 @@ pub struct ChatState {
     pub prechat_sent: bool,
     /// The visitor left a ticket.
     pub ticket_sent: bool,
+    /// A greeting the visitor sees now.
+    pub greeting: Option<GreetingCard>,
+    /// A greeting was accepted: sending waits for the chat it starts.
+    accepting_greeting: bool,
     /// The newest of the agents' "seen up to" times.
     seen_up_to: Option<String>,
     agents: HashMap<String, AgentCard>,
@@ -273,11 +296,51 @@ impl ChatState {
         if !self.logged_in && !matches!(connection, Connection::Ended { .. }) {
             return None;
         }
+        if self.accepting_greeting && !self.active && !matches!(connection, Connection::Ended { .. }) {
+            return None;
+        }
         Some(match &self.chat_id {
             None => SendPlan::StartChat,
             Some(chat_id) if !self.active => SendPlan::ResumeChat { chat_id: chat_id.clone() },
             Some(chat_id) => SendPlan::SendEvent { chat_id: chat_id.clone() },
         })
+    }
+
+    /// A greeting to show (`incoming_greeting`, or the login's). One already answered is not.
+    pub fn greeted(&mut self, greeting: &Greeting) {
+        if greeting.accepted == Some(true) {
+            return;
+        }
+        let agent = AgentCard::of(&greeting.agent);
+        self.agents.entry(agent.id.clone()).or_insert_with(|| agent.clone());
+        let text = greeting.event.text().unwrap_or_default().to_owned();
+        self.greeting = Some(GreetingCard { id: greeting.id, unique_id: greeting.unique_id.clone(), agent, text });
+    }
+
+    /// The greeting `unique_id` was accepted or canceled (here or in another tab).
+    pub fn greeting_gone(&mut self, unique_id: &str) {
+        if self.greeting.as_ref().is_some_and(|g| g.unique_id == unique_id) {
+            self.greeting = None;
+        }
+    }
+
+    /// Whether the next message answers the greeting shown (no conversation is going on):
+    /// accepting it starts the chat, the greeting's words first, and the message follows.
+    pub fn message_answers_greeting(&self) -> bool {
+        self.logged_in && !self.active && self.greeting.is_some()
+    }
+
+    /// The visitor answers the greeting shown: it goes, and sending waits for its chat.
+    /// Returns what `accept_greeting` needs.
+    pub fn accept_greeting(&mut self) -> Option<(u64, String)> {
+        let greeting = self.greeting.take()?;
+        self.accepting_greeting = true;
+        Some((greeting.id, greeting.unique_id))
+    }
+
+    /// Accepting failed (the greeting was gone already): messages start a chat as usual.
+    pub fn greeting_failed(&mut self) {
+        self.accepting_greeting = false;
     }
 
     /// Shows a message the visitor just wrote, before the server has it.
@@ -346,6 +409,7 @@ impl ChatState {
             self.active = thread.active;
             if thread.active {
                 self.ended = None;
+                self.accepting_greeting = false;
                 self.queue = thread.queue.clone();
             } else {
                 self.thread_ended(thread.id.clone(), rating_of(thread.properties.as_ref()));
@@ -619,13 +683,7 @@ impl ChatState {
     fn learn_users(&mut self, users: &[User]) {
         for user in users {
             if let User::Agent(agent) = user {
-                let card = AgentCard {
-                    id: agent.id.clone(),
-                    name: agent.name.clone().unwrap_or_default(),
-                    avatar: agent.avatar.as_deref().and_then(super::safe_url).map(str::to_owned),
-                    job_title: agent.job_title.clone().filter(|t| !t.trim().is_empty()),
-                };
-                self.agents.insert(agent.id.clone(), card);
+                self.agents.insert(agent.id.clone(), AgentCard::of(agent));
                 if let Some(seen) = &agent.events_seen_up_to {
                     self.seen_by_agent(seen);
                 }
@@ -932,6 +990,58 @@ mod tests {
         let mut s = ChatState::default();
         s.logged_in("me", &[]);
         assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::StartChat), "a new visitor starts one");
+    }
+
+    fn greeting(unique_id: &str, text: &str) -> Greeting {
+        Greeting {
+            id: 3,
+            unique_id: unique_id.into(),
+            displayed_first_time: true,
+            accepted: Some(false),
+            subtype: None,
+            event: Event::message(text),
+            agent: Agent { id: "a@x".into(), name: Some("Alex Morgan".into()), ..Default::default() },
+            addon: None,
+        }
+    }
+
+    #[test]
+    fn a_greeting_is_answered_by_the_first_message_which_then_waits_for_the_chat_it_starts() {
+        let mut s = ChatState::default();
+        s.logged_in("me", &[]);
+        s.greeted(&greeting("G1", "Need a hand?"));
+        let card = s.greeting.clone().expect("shown");
+        assert_eq!((card.text.as_str(), card.agent.name.as_str()), ("Need a hand?", "Alex Morgan"));
+        assert!(s.message_answers_greeting());
+
+        assert_eq!(s.accept_greeting(), Some((3, "G1".into())));
+        assert_eq!(s.greeting, None, "the card goes at once");
+        assert_eq!(s.next_send(&Connection::Connected), None, "the message waits for the greeting's chat");
+        s.apply_push(&Push::IncomingChat(confab_protocol::push::IncomingChat {
+            chat: chat_with_thread(true, vec![event("T_1", "a@x", "Need a hand?", None)]),
+            requester_id: None,
+            transferred_from: None,
+        }));
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::SendEvent { chat_id: "C".into() }));
+        assert_eq!(texts(&s), ["Need a hand?"], "the greeting's words open the conversation");
+
+        // Closed elsewhere, or accepting failed: messages start a chat as usual.
+        let mut s = ChatState::default();
+        s.logged_in("me", &[]);
+        s.greeted(&greeting("G2", "Hello"));
+        s.greeting_gone("other");
+        assert!(s.greeting.is_some(), "another greeting's news changes nothing");
+        s.greeting_gone("G2");
+        assert!(!s.message_answers_greeting());
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::StartChat));
+        s.greeted(&greeting("G3", "Hello"));
+        s.accept_greeting();
+        s.greeting_failed();
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::StartChat));
+        let mut accepted = greeting("G4", "Hi");
+        accepted.accepted = Some(true);
+        s.greeted(&accepted);
+        assert_eq!(s.greeting, None, "an accepted greeting (the login's) is not shown again");
     }
 
     #[test]

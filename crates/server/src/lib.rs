@@ -226,6 +226,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v2/customer/token", post(customer::token::grant))
         .route("/customer/token", post(customer::token::grant))
         .route("/v2/tickets/new", post(customer::tickets::new_ticket))
+        .route("/v1/greets", get(customer::greets::greets))
         // Every version, so that one this server does not speak hears `unsupported_version`.
         .route("/{version}/customer/rtm/ws", get(customer::rtm::upgrade))
         .route("/v3.5/customer/action/upload_file", upload_route(customer::upload::customer_upload))

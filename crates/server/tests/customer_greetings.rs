@@ -268,3 +268,33 @@ async fn a_rule_greets_on_a_page_change_once_per_period() {
     let bad = fresh.request("update_customer_page", json!({"url": 5})).await;
     assert_eq!(bad["payload"]["error"]["type"], "validation");
 }
+
+#[tokio::test]
+async fn the_loader_learns_which_pages_a_rule_may_greet_without_any_identity() {
+    let rules = json!([{"text": "Comparing plans?", "agent_id": "alex@confab.example", "url_contains": "/pricing"}]);
+    let (server, _clock, _dir) = server_with_rules(rules).await;
+    let http = reqwest::Client::new();
+    let ask = |url: &str| http.get(format!("{}/v1/greets", server.url)).query(&[("url", url)]).send();
+    let answer: Value = ask("https://shop.example/pricing?plan=pro").await.unwrap().json().await.unwrap();
+    assert_eq!(answer, json!({"greets": true}));
+    let answer: Value = ask("https://shop.example/about").await.unwrap().json().await.unwrap();
+    assert_eq!(answer, json!({"greets": false}));
+
+    // No URL: the protocol's error shape, not a bare 400 text.
+    let response = http.get(format!("{}/v1/greets", server.url)).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let error: Value = response.json().await.unwrap();
+    assert_eq!(error["error"]["type"], "validation", "{error}");
+
+    // A page on a foreign origin is refused.
+    let response = ask("https://shop.example/pricing").await.unwrap();
+    assert_eq!(response.status(), 200, "no Origin (not a browser page): answered");
+    let foreign = http
+        .get(format!("{}/v1/greets", server.url))
+        .query(&[("url", "https://evil.example/pricing")])
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(foreign.status(), 403, "{:?}", foreign.text().await);
+}

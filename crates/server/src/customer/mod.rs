@@ -2,6 +2,7 @@
 //! does (`actions`, one file per group).
 
 mod actions;
+pub mod greets;
 pub mod rtm;
 pub mod tickets;
 pub mod token;

@@ -301,6 +301,13 @@ impl Domain {
         Ok(PageGreetings { events, current, next_due })
     }
 
+    /// Whether a greeting rule matches a page at `url` (for any visitor: the loader's question
+    /// before it loads the widget on a site that shows greetings).
+    pub async fn greets_page(&self, url: &str) -> Result<bool> {
+        let rules = self.store.read().await?.greeting_rules().await?;
+        Ok(rules.iter().any(|r| url.contains(r.url_contains.as_str())))
+    }
+
     /// Shows the customer's greetings whose delay has passed (the greeter calls this when their
     /// time comes); returns the events and when the next one is due.
     pub async fn show_due_greetings(&self, customer_id: &str) -> Result<(Vec<DomainEvent>, Option<Micros>)> {
