@@ -71,9 +71,36 @@ async function openWidgetAlone(page, request, params, height = 700) {
   await page.goto(`${API}/widget/?${query}`);
 }
 
+/** The agent's RTM socket, opened from a page of the site (an allowed origin) in `context`:
+ * logged in, it collects its pushes; `agentPushes(page, action)` reads them. */
+async function agentSocket(context) {
+  const page = await context.newPage();
+  await page.goto(`${SITE}/menu.html`);
+  await page.evaluate(async ({ api, token }) => {
+    window.pushes = [];
+    const ws = new WebSocket(`${api.replace(/^http/, 'ws')}/v3.6/agent/rtm/ws`);
+    await new Promise((resolve, reject) => { ws.onopen = resolve; ws.onerror = reject; });
+    const login = new Promise((resolve) => {
+      ws.onmessage = (m) => {
+        const frame = JSON.parse(m.data);
+        if (frame.type === 'push') window.pushes.push(frame);
+        else if (frame.action === 'login') resolve(frame.success);
+      };
+    });
+    ws.send(JSON.stringify({ action: 'login', request_id: 'login', payload: { token: `Bearer ${token}` } }));
+    if (!(await login)) throw new Error('agent login refused');
+  }, { api: API, token: process.env.CONFAB_E2E_AGENT_TOKEN });
+  return page;
+}
+
+/** The payloads of the pushes `action` the agent's socket has received. */
+function agentPushes(socketPage, action) {
+  return socketPage.evaluate((a) => window.pushes.filter((p) => p.action === a).map((p) => p.payload), action);
+}
+
 /** The widget's own frame (for evaluate). */
 function widgetFrame(page) {
   return page.frames().find((f) => f.url().startsWith(API));
 }
 
-module.exports = { API, SITE, AUTH, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, openWidgetAlone, organizationId, say, visitorInChat, widgetFrame };
+module.exports = { API, SITE, AUTH, agent, agentPushes, agentSocket, agentAvailable, chatWhoseLastMessageIs, openWidget, openWidgetAlone, organizationId, say, visitorInChat, widgetFrame };

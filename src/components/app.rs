@@ -7,6 +7,7 @@
 
 use crate::components::{
     composer::Composer, ended::Ended, form::FormView, greeting::Greeting, header::Header, message_list::MessageList,
+    rich::RichChoices,
 };
 use crate::config::WidgetConfig;
 use crate::hooks::use_strings::provide_strings;
@@ -54,6 +55,7 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
     on_cleanup(move || handle.remove());
 
     let state = chat.state;
+    provide_context(RichChoices { state, choose: chat.choose });
     // Recomputed on every change, but the footer is rebuilt only when what it shows changes.
     let footer = Memo::new(move |_| state.with(ChatState::footer));
     let start_new = Callback::new(move |()| {

@@ -2,6 +2,7 @@
 //! picture, and (on the last of a group) the time and, for the visitor's own, whether it was
 //! sent and seen. Every text is a text node; every URL went through `safe_url`.
 
+use crate::components::rich::RichView;
 use crate::format::time_of_day;
 use crate::hooks::use_strings::use_strings;
 use crate::state::{AgentCard, Author, Content, Delivery, FileLink, Message, Segment, segments};
@@ -38,6 +39,7 @@ pub fn MessageRow(
     let body = match message.content.clone() {
         Content::Text(text) => view! { <p class="text" dir="auto">{linkify(&text)}</p> }.into_any(),
         Content::File(file) => view! { <FileView file /> }.into_any(),
+        Content::Rich(rich) => view! { <RichView message_key=message.key.clone() rich /> }.into_any(),
         Content::Notice(_) => unreachable!("returned above"),
     };
     let is_text = matches!(message.content, Content::Text(_));

@@ -10,3 +10,4 @@ pub mod greeting;
 pub mod header;
 pub mod message;
 pub mod message_list;
+pub mod rich;

@@ -16,9 +16,10 @@
 use crate::config::WidgetConfig;
 use crate::hooks::use_host::{HostCommand, HostEvent, UseHost};
 use crate::i18n::Strings;
-use crate::state::{Answers, ChatState, Connection, RatingState, SendPlan};
+use crate::state::{Answers, ButtonAction, ChatState, Connection, RatingState, RichButton, SendPlan};
 use confab_protocol::action::{
-    CustomerUpdate, FormType, GetFormResponse, InitialChat, InitialThread, ResumeChatRequest, StartChatRequest,
+    CustomerUpdate, FormType, GetFormResponse, InitialChat, InitialThread, Postback, ResumeChatRequest,
+    StartChatRequest,
 };
 use confab_protocol::entity::{Event, EventBody, FilledFormBody};
 use confab_protocol::push::Push;
@@ -70,6 +71,8 @@ pub struct UseChat {
     pub accept_greeting: Callback<()>,
     /// Closes the greeting shown.
     pub cancel_greeting: Callback<()>,
+    /// The visitor chose a rich message's button (by the message's key).
+    pub choose: Callback<(String, RichButton)>,
 }
 
 /// What the send queue delivers: words, or an uploaded file's address.
@@ -105,6 +108,8 @@ enum Request {
     Ticket(FilledFormBody),
     AcceptGreeting,
     CancelGreeting,
+    /// A rich message's button was chosen: chat, thread, event, postback id.
+    Postback(String, String, String, String),
 }
 
 /// `on_new_message` runs when a message from someone else arrives.
@@ -315,6 +320,11 @@ pub fn use_chat(
                     Some(greeting) => worker.cancel_greeting(&greeting.unique_id).await,
                     None => Ok(()),
                 },
+                Request::Postback(chat_id, thread_id, event_id, id) => {
+                    worker
+                        .send_rich_message_postback(&chat_id, &thread_id, &event_id, Postback { id, toggled: true })
+                        .await
+                }
                 Request::LoggedIn | Request::Host(_) => {
                     let command = match request {
                         Request::Host(command) => Some(command),
@@ -453,6 +463,18 @@ pub fn use_chat(
             cancel.cancel();
         }
     });
+    let postback_asker = asker.clone();
+    let choose = Callback::new(move |(key, button): (String, RichButton)| {
+        if let Some(postback_id) = &button.postback_id
+            && let Some((chat_id, thread_id, event_id)) = state.try_update(|s| s.choose(&key, postback_id)).flatten()
+        {
+            let _ = postback_asker.unbounded_send(Request::Postback(chat_id, thread_id, event_id, postback_id.clone()));
+        }
+        // A `message` button answers with its words.
+        if button.action == ButtonAction::Message {
+            send.run(button.text);
+        }
+    });
     let rate_asker = asker.clone();
     let typing_asker = asker.clone();
     // Each callback sends one kind of request to the worker.
@@ -485,6 +507,7 @@ pub fn use_chat(
         ticket_error,
         accept_greeting: asking(|()| Request::AcceptGreeting),
         cancel_greeting: asking(|()| Request::CancelGreeting),
+        choose,
     }
 }
 

@@ -23,7 +23,9 @@
 //! whether the chat has ended (and then its rating).
 
 use confab_protocol::action::{Form, LoginChat};
-use confab_protocol::entity::{Agent, Chat, Event, EventBody, Greeting, Properties, Queue, Thread, User};
+use confab_protocol::entity::{
+    Agent, Chat, Event, EventBody, Greeting, Properties, Queue, RichMessageBody, RichMessageButton, Thread, User,
+};
 use confab_protocol::push::Push;
 use std::collections::HashMap;
 
@@ -122,6 +124,95 @@ pub enum Content {
     Text(String),
     File(FileLink),
     Notice(Notice),
+    Rich(Rich),
+}
+
+/// A rich message: cards (each with a picture, a title, a subtitle and buttons), quick
+/// replies (buttons offered as answers), or a sticker. Built from the event's typed data; every
+/// address already through `safe_url`, so a view only ever shows text, pictures and links.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rich {
+    pub quick_replies: bool,
+    pub elements: Vec<RichElement>,
+    /// The postback id of the button the visitor chose, once they have.
+    pub chosen: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RichElement {
+    pub title: Option<String>,
+    pub subtitle: Option<String>,
+    /// A picture's address and its description.
+    pub image: Option<(String, String)>,
+    pub buttons: Vec<RichButton>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RichButton {
+    pub text: String,
+    pub action: ButtonAction,
+    /// Sent back (`send_rich_message_postback`) when the visitor chooses it.
+    pub postback_id: Option<String>,
+}
+
+/// What a button does besides its postback.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ButtonAction {
+    /// Answers with the button's words, as the visitor's message.
+    Message,
+    /// Opens a web page (a `webview` opens as a page too).
+    Link(String),
+    /// Calls a phone number (`tel:`).
+    Phone(String),
+    /// Only the postback (`cancel`, or a link refused by the allowlist).
+    Postback,
+}
+
+impl Rich {
+    fn of(body: &RichMessageBody) -> Self {
+        let elements = body
+            .elements
+            .iter()
+            .map(|e| RichElement {
+                title: e.title.clone().filter(|t| !t.trim().is_empty()),
+                subtitle: e.subtitle.clone().filter(|t| !t.trim().is_empty()),
+                image: e.image.as_ref().and_then(|image| {
+                    let url = super::safe_url(&image.url)?.to_owned();
+                    Some((url, image.alternative_text.clone().or_else(|| image.name.clone()).unwrap_or_default()))
+                }),
+                buttons: e.buttons.iter().flatten().filter(|b| !b.text.trim().is_empty()).map(RichButton::of).collect(),
+            })
+            .collect();
+        Self { quick_replies: body.template_id == "quick_replies", elements, chosen: None }
+    }
+}
+
+impl RichButton {
+    fn of(button: &RichMessageButton) -> Self {
+        let value = button.value.as_deref().unwrap_or("");
+        let action = match button.kind.as_deref().unwrap_or("message") {
+            "message" => ButtonAction::Message,
+            "url" | "webview" => match super::safe_url(value) {
+                Some(url) if !url.to_ascii_lowercase().starts_with("mailto:") => ButtonAction::Link(url.to_owned()),
+                _ => ButtonAction::Postback,
+            },
+            "phone" => match phone_number(value) {
+                Some(number) => ButtonAction::Phone(number),
+                None => ButtonAction::Postback,
+            },
+            _ => ButtonAction::Postback,
+        };
+        Self { text: button.text.clone(), action, postback_id: button.postback_id.clone() }
+    }
+}
+
+/// A phone number a `tel:` link may carry: digits, one leading `+`, and spaces, dashes,
+/// dots or brackets between them.
+fn phone_number(value: &str) -> Option<String> {
+    let value = value.trim();
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let allowed = value.char_indices().all(|(i, c)| c.is_ascii_digit() || " -.()".contains(c) || (c == '+' && i == 0));
+    (allowed && (3..=20).contains(&digits)).then(|| value.chars().filter(|c| !c.is_whitespace()).collect())
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -145,6 +236,7 @@ impl Message {
         match &self.content {
             Content::Text(text) => text,
             Content::File(file) => &file.name,
+            Content::Rich(rich) => rich.elements.iter().find_map(|e| e.title.as_deref()).unwrap_or(""),
             Content::Notice(_) => "",
         }
     }
@@ -471,6 +563,32 @@ impl ChatState {
         }
     }
 
+    /// The visitor chose a rich message's button: returns what its postback needs (chat,
+    /// thread, event), if the message is stored and the button has a postback id.
+    pub fn choose(&mut self, key: &str, postback_id: &str) -> Option<(String, String, String)> {
+        let chat_id = self.chat_id.clone()?;
+        let message = self.messages.iter_mut().find(|m| m.key == key)?;
+        let Content::Rich(rich) = &mut message.content else { return None };
+        rich.chosen = Some(postback_id.to_owned());
+        Some((chat_id, message.thread_id.clone()?, message.id.clone()?))
+    }
+
+    /// The button the visitor chose in rich message `key`, if any.
+    pub fn chosen(&self, key: &str) -> Option<String> {
+        self.messages.iter().find(|m| m.key == key).and_then(|m| match &m.content {
+            Content::Rich(rich) => rich.chosen.clone(),
+            _ => None,
+        })
+    }
+
+    /// Whether a quick reply's buttons are still offered: the message is the newest one and
+    /// the visitor has not answered it.
+    pub fn offers_quick_replies(&self, key: &str) -> bool {
+        self.messages
+            .last()
+            .is_some_and(|m| m.key == key && matches!(&m.content, Content::Rich(r) if r.chosen.is_none()))
+    }
+
     /// The visitor chose "start a new chat": the end is no longer shown.
     pub fn start_new(&mut self) {
         self.ended = None;
@@ -653,8 +771,16 @@ impl ChatState {
                 existing.seq = message.seq.or(existing.seq);
                 existing.thread_id = message.thread_id.or(existing.thread_id);
                 existing.created_at = message.created_at.or(existing.created_at);
-                // The server's copy knows better (a file's address, type and size).
+                // The server's copy knows better (a file's address, type and size); what the
+                // visitor chose in a rich message stays chosen.
+                let chosen = match &existing.content {
+                    Content::Rich(rich) => rich.chosen.clone(),
+                    _ => None,
+                };
                 existing.content = message.content;
+                if let Content::Rich(rich) = &mut existing.content {
+                    rich.chosen = rich.chosen.take().or(chosen);
+                }
                 if !existing.delivery.is_stored() {
                     existing.delivery = message.delivery;
                 }
@@ -715,8 +841,9 @@ impl ChatState {
                 width: f.width,
                 height: f.height,
             }),
-            // Kinds of event this widget cannot show yet.
-            EventBody::FilledForm(_) | EventBody::RichMessage(_) | EventBody::Unknown(_) => {
+            EventBody::RichMessage(rich) => Content::Rich(Rich::of(rich)),
+            // Kinds of event this widget does not show.
+            EventBody::FilledForm(_) | EventBody::Unknown(_) => {
                 return None;
             }
         };
@@ -1042,6 +1169,82 @@ mod tests {
         accepted.accepted = Some(true);
         s.greeted(&accepted);
         assert_eq!(s.greeting, None, "an accepted greeting (the login's) is not shown again");
+    }
+
+    fn rich_event(id: &str, template: &str, elements: serde_json::Value) -> Event {
+        let mut e: Event = serde_json::from_value(serde_json::json!({
+            "id": id, "type": "rich_message", "author_id": "a@x", "template_id": template, "elements": elements,
+        }))
+        .expect("a rich message");
+        e.seq = Some(9);
+        e
+    }
+
+    #[test]
+    fn a_rich_message_keeps_only_safe_addresses_and_remembers_the_visitor_s_choice() {
+        let mut s = state();
+        let card = rich_event(
+            "E1",
+            "cards",
+            serde_json::json!([{
+                "title": "<img src=x onerror=alert(1)>", "subtitle": "Ethiopia",
+                "image": {"url": "javascript:alert(1)", "name": "beans.png"},
+                "buttons": [
+                    {"type": "message", "text": "Add to order", "postback_id": "add"},
+                    {"type": "url", "text": "Read more", "value": "https://shop.example/beans", "postback_id": "more"},
+                    {"type": "webview", "text": "Sneaky", "value": "javascript:alert(1)", "postback_id": "x"},
+                    {"type": "phone", "text": "Call us", "value": "+1 (555) 010-9999"},
+                    {"type": "phone", "text": "Bad number", "value": "555; rm -rf"},
+                    {"type": "cancel", "text": "No thanks", "postback_id": "no"},
+                    {"type": "message", "text": "   "},
+                ],
+            }]),
+        );
+        s.apply_push(&Push::IncomingEvent(IncomingEvent { chat_id: "C".into(), thread_id: "T".into(), event: card }));
+        let Content::Rich(rich) = &s.messages[0].content else { panic!("a rich message: {:?}", s.messages[0]) };
+        assert!(!rich.quick_replies);
+        let element = &rich.elements[0];
+        assert_eq!(element.title.as_deref(), Some("<img src=x onerror=alert(1)>"), "kept as words, shown as text");
+        assert_eq!(element.image, None, "a javascript: picture is dropped");
+        let actions: Vec<(&str, &ButtonAction)> =
+            element.buttons.iter().map(|b| (b.text.as_str(), &b.action)).collect();
+        assert_eq!(
+            actions,
+            [
+                ("Add to order", &ButtonAction::Message),
+                ("Read more", &ButtonAction::Link("https://shop.example/beans".into())),
+                ("Sneaky", &ButtonAction::Postback),
+                ("Call us", &ButtonAction::Phone("+1(555)010-9999".into())),
+                ("Bad number", &ButtonAction::Postback),
+                ("No thanks", &ButtonAction::Postback),
+            ],
+            "an empty button is dropped"
+        );
+
+        assert_eq!(s.choose("E1", "add"), Some(("C".into(), "T".into(), "E1".into())));
+        assert_eq!(s.chosen("E1").as_deref(), Some("add"));
+        // The same event again (a reload): the choice stays.
+        let again = rich_event("E1", "cards", serde_json::json!([{"title": "Beans", "buttons": []}]));
+        s.upsert_in(&again, Some("T"));
+        assert_eq!(s.chosen("E1").as_deref(), Some("add"));
+    }
+
+    #[test]
+    fn quick_replies_are_offered_until_answered_or_followed() {
+        let mut s = state();
+        let quick = rich_event(
+            "Q1",
+            "quick_replies",
+            serde_json::json!([{
+                "title": "Ground or whole?",
+                "buttons": [{"type": "message", "text": "Whole", "postback_id": "whole"}, {"type": "message", "text": "Ground", "postback_id": "ground"}],
+            }]),
+        );
+        s.apply_push(&Push::IncomingEvent(IncomingEvent { chat_id: "C".into(), thread_id: "T".into(), event: quick }));
+        assert_eq!(s.messages[0].text(), "Ground or whole?");
+        assert!(s.offers_quick_replies("Q1"));
+        s.add_pending("k1", "Whole");
+        assert!(!s.offers_quick_replies("Q1"), "the visitor answered in words");
     }
 
     #[test]

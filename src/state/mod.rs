@@ -9,8 +9,8 @@ mod time;
 mod url;
 
 pub use chat::{
-    AgentCard, Author, ChatState, Connection, Content, Delivery, Ended, FileLink, Footer, GreetingCard, Message,
-    Notice, RatingState, SendPlan,
+    AgentCard, Author, ButtonAction, ChatState, Connection, Content, Delivery, Ended, FileLink, Footer, GreetingCard,
+    Message, Notice, RatingState, Rich, RichButton, RichElement, SendPlan,
 };
 pub use form::{Answer, Answers, Problem, shown as form_field_shown};
 pub use rows::{GROUP_WINDOW_SECS, Row, rows};
