@@ -170,9 +170,9 @@ async fn enter_sends_and_clears_shift_enter_does_not() {
 }
 
 #[wasm_bindgen_test]
-async fn while_disconnected_nothing_is_sent_and_nothing_typed_is_lost() {
+async fn while_paused_nothing_is_sent_and_nothing_typed_is_lost() {
     let (sent, on_send) = recorder::<String>();
-    let connection = RwSignal::new(Connection::Reconnecting);
+    let connection = RwSignal::new(Connection::Paused { reason: "inactivity_timeout".into() });
     let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() /> });
     leptos::task::tick().await;
 
@@ -189,6 +189,23 @@ async fn while_disconnected_nothing_is_sent_and_nothing_typed_is_lost() {
     assert!(!button.disabled());
     press(&textarea, "Enter", false);
     assert_eq!(*sent.lock().unwrap(), ["are you there?"]);
+}
+
+#[wasm_bindgen_test]
+async fn while_reconnecting_a_message_is_taken_for_the_outbox_but_files_wait() {
+    let (sent, on_send) = recorder::<String>();
+    let connection = RwSignal::new(Connection::Reconnecting);
+    let on_attach = leptos::callback::UnsyncCallback::new(|_: web_sys::File| {});
+    let (root, _keep) = mount(move || view! { <Composer on_send connection focus=Trigger::new() on_attach /> });
+    leptos::task::tick().await;
+
+    let textarea: HtmlTextAreaElement = query(&root, "textarea");
+    assert!(!query::<HtmlButtonElement>(&root, "button.send").disabled());
+    assert!(query::<HtmlButtonElement>(&root, "button.attach").disabled(), "an upload needs the server");
+    type_text(&textarea, "written offline");
+    press(&textarea, "Enter", false);
+    leptos::task::tick().await;
+    assert_eq!(*sent.lock().unwrap(), ["written offline"], "kept in the outbox until connected");
 }
 
 #[wasm_bindgen_test]

@@ -97,7 +97,7 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
                 dropping.set(false);
                 if let Some(files) = ev.data_transfer().and_then(|d| d.files()) {
                     ev.prevent_default();
-                    if chat.connection.with_untracked(Connection::accepts_messages) {
+                    if chat.connection.with_untracked(Connection::accepts_files) {
                         for file in (0..files.length()).filter_map(|i| files.get(i)) {
                             chat.attach.run(file);
                         }

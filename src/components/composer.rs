@@ -69,7 +69,7 @@ pub fn Composer(
                     type="button"
                     class="attach"
                     aria-label=strings.attach
-                    disabled=move || !accepts()
+                    disabled=move || !connection.with(Connection::accepts_files)
                     on:click=move |_| if let Some(input) = picker.get_untracked() { input.click() }
                 >
                     <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">

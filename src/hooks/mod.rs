@@ -2,6 +2,8 @@
 
 // Needs the SDK's browser adapter: wasm32 only.
 #[cfg(target_arch = "wasm32")]
+pub mod outbox;
+#[cfg(target_arch = "wasm32")]
 pub mod use_chat;
 pub mod use_host;
 pub mod use_strings;

@@ -14,6 +14,7 @@
 //! history is fetched in a task of its own.
 
 use crate::config::WidgetConfig;
+use crate::hooks::outbox::SavedOutbox;
 use crate::hooks::use_host::{HostCommand, HostEvent, UseHost};
 use crate::i18n::Strings;
 use crate::state::{Answers, ButtonAction, ChatState, Connection, RatingState, RichButton, SendPlan};
@@ -137,6 +138,7 @@ pub fn use_chat(
 
     let loader = client.clone();
     let pages = history.clone();
+    let countdown: Countdown = Rc::default();
     let sender = requests.clone();
     spawn_local(async move {
         while let Some(event) = events.next().await {
@@ -184,18 +186,26 @@ pub fn use_chat(
                             let _ = sender.unbounded_send(Request::LoadOlder);
                         }
                         let client = loader.clone();
+                        let mut synced = nudge.clone();
                         spawn_local(async move {
                             match client.get_chat(&chat_id, None).await {
                                 Ok(chat) => state.update(|s| s.load_history(&chat)),
                                 Err(e) => leptos::logging::warn!("confab: could not load the chat: {e}"),
                             }
+                            // Kept messages that arrived before their page closed are known now.
+                            state.update(|s| s.synced = true);
+                            let _ = synced.try_send(());
                         });
                     } else {
-                        state.update(|s| s.history_complete = true);
+                        state.update(|s| {
+                            s.history_complete = true;
+                            s.synced = true;
+                        });
                     }
                 }
                 ClientEvent::ConnectFailed { retry_in, .. } => {
                     connection.set(Connection::Retrying { retry_in_secs: retry_in.as_secs() });
+                    count_down(connection, &countdown);
                 }
                 ClientEvent::Disconnected { reason, outcome, .. } => {
                     connection.set(match outcome {
@@ -349,32 +359,54 @@ pub fn use_chat(
     // Unbounded: fed by a synchronous callback, one entry per message the visitor typed (and
     // sees on screen as "Sending…"), so it holds no more than the message list does.
     let (queue, mut outbox) = mpsc::unbounded::<(String, Outgoing)>();
+    // Messages an earlier page could not send: shown as sending, and sent first.
+    let saved = SavedOutbox::new(&config.organization_id);
+    for (key, text) in saved.load() {
+        state.update(|s| s.add_pending(&key, &text));
+        let _ = queue.unbounded_send((key, Outgoing::Text(text)));
+    }
+    let delivered = saved.clone();
     let asker = requests;
     let marker = client.clone();
     let uploader = client.clone();
     spawn_local(async move {
         while let Some((key, outgoing)) = outbox.next().await {
-            let plan = loop {
-                // The message answers a greeting: accepting starts its chat, which it then joins.
-                if state.with_untracked(ChatState::message_answers_greeting)
-                    && let Err(e) = accept_greeting(&client, state).await
-                {
-                    leptos::logging::warn!("confab: could not accept the greeting: {e}");
-                }
-                if let Some(plan) = connection.with_untracked(|c| state.with_untracked(|s| s.next_send(c))) {
-                    break Some(plan);
-                }
-                if nudged.next().await.is_none() {
-                    break None;
-                }
-            };
-            let result = match plan {
-                Some(plan) => deliver(&client, state, host, &key, &outgoing, plan).await,
+            let result = loop {
+                let plan = loop {
+                    // The message answers a greeting: accepting starts its chat, which it joins.
+                    if state.with_untracked(ChatState::message_answers_greeting)
+                        && let Err(e) = accept_greeting(&client, state).await
+                    {
+                        leptos::logging::warn!("confab: could not accept the greeting: {e}");
+                    }
+                    if let Some(plan) = connection.with_untracked(|c| state.with_untracked(|s| s.next_send(c))) {
+                        break Some(plan);
+                    }
+                    if nudged.next().await.is_none() {
+                        break None;
+                    }
+                };
                 // The events loop is over: so is the client.
-                None => Err(Error::Destroyed),
+                let Some(plan) = plan else { break Err(Error::Destroyed) };
+                // Kept from an earlier page, and it had arrived: nothing to send.
+                if state.with_untracked(|s| s.is_stored(&key)) {
+                    break Ok(());
+                }
+                match deliver(&client, state, host, &key, &outgoing, plan).await {
+                    // Not sent, or its answer lost with the connection: again once connected
+                    // (the server keeps one copy per `custom_id`). Waits for news first, so a
+                    // connection not yet known to be down is not tried in a loop.
+                    Err(Error::NoConnection | Error::ConnectionLost) => {
+                        if nudged.next().await.is_none() {
+                            break Err(Error::Destroyed);
+                        }
+                    }
+                    other => break other,
+                }
             };
-            if let Err(error) = result {
-                state.update(|s| s.fail(&key, &describe(strings, &error)));
+            match result {
+                Ok(()) => delivered.remove(&key),
+                Err(error) => state.update(|s| s.fail(&key, &describe(strings, &error))),
             }
         }
     });
@@ -404,6 +436,7 @@ pub fn use_chat(
         }
         let key = new_key();
         state.update(|s| s.add_pending(&key, &text));
+        saved.put(&key, &text);
         let _ = enqueue.unbounded_send((key, Outgoing::Text(text)));
     });
     let requeue = queue.clone();
@@ -601,6 +634,36 @@ fn describe(strings: &Strings, error: &Error) -> String {
         Error::Api(e) => (strings.not_sent)(&e.message),
         Error::TooBigFile { .. } => strings.file_too_big.into(),
         other => (strings.not_sent)(&other.to_string()),
+    }
+}
+
+/// The interval counting a `Retrying` notice down, if one runs.
+type Countdown = Rc<RefCell<Option<IntervalHandle>>>;
+
+/// Counts a `Retrying` notice down each second, so the visitor sees the next attempt coming;
+/// stops at zero or when the connection's state moves on. One at a time: a new failure
+/// replaces the count.
+fn count_down(connection: RwSignal<Connection>, countdown: &Countdown) {
+    if let Some(previous) = countdown.borrow_mut().take() {
+        previous.clear();
+    }
+    let own = countdown.clone();
+    let tick = move || {
+        let next = connection.with_untracked(|c| match c {
+            Connection::Retrying { retry_in_secs } if *retry_in_secs > 0 => Some(retry_in_secs - 1),
+            _ => None,
+        });
+        match next {
+            Some(secs) => connection.set(Connection::Retrying { retry_in_secs: secs }),
+            None => {
+                if let Some(handle) = own.borrow_mut().take() {
+                    handle.clear();
+                }
+            }
+        }
+    };
+    if let Ok(started) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
+        *countdown.borrow_mut() = Some(started);
     }
 }
 

@@ -264,10 +264,19 @@ pub enum Connection {
 }
 
 impl Connection {
-    /// Whether the composer takes a message now. While connecting for the first time it does:
-    /// the send queue holds it until the login (`ChatState::next_send`). Once a connection was
-    /// lost it does not, as sending would fail; what is typed stays in the composer.
+    /// Whether the composer takes a message now. Connecting or reconnecting it does: the
+    /// message waits in the outbox (`ChatState::next_send`) and goes once connected. Paused or
+    /// over it does not; what is typed stays in the composer.
     pub fn accepts_messages(&self) -> bool {
+        matches!(
+            self,
+            Connection::Connected | Connection::Connecting | Connection::Reconnecting | Connection::Retrying { .. }
+        )
+    }
+
+    /// Whether a file can be sent now: uploads need the server, so only while connected (or
+    /// connecting for the first time).
+    pub fn accepts_files(&self) -> bool {
         matches!(self, Connection::Connected | Connection::Connecting)
     }
 }
@@ -358,6 +367,9 @@ pub struct ChatState {
     pub prechat_sent: bool,
     /// The visitor left a ticket.
     pub ticket_sent: bool,
+    /// The newest conversation was loaded after the first login: a message kept from an
+    /// earlier page is known here if it arrived before that page closed.
+    pub synced: bool,
     /// A greeting the visitor sees now.
     pub greeting: Option<GreetingCard>,
     /// A greeting was accepted: sending waits for the chat it starts.
@@ -382,14 +394,15 @@ impl ChatState {
         }
     }
 
-    /// How to deliver the next message; `None` while it must wait: before the first login,
+    /// How to deliver the next message; `None` while it must wait: until the first login has
+    /// been synced, whenever the connection is down, and while a greeting's chat is starting;
     /// unless the connection has ended for good (then the attempt fails and says so).
     pub fn next_send(&self, connection: &Connection) -> Option<SendPlan> {
-        if !self.logged_in && !matches!(connection, Connection::Ended { .. }) {
-            return None;
-        }
-        if self.accepting_greeting && !self.active && !matches!(connection, Connection::Ended { .. }) {
-            return None;
+        if !matches!(connection, Connection::Ended { .. }) {
+            let ready = self.logged_in && self.synced && matches!(connection, Connection::Connected);
+            if !ready || (self.accepting_greeting && !self.active) {
+                return None;
+            }
         }
         Some(match &self.chat_id {
             None => SendPlan::StartChat,
@@ -474,6 +487,11 @@ impl ChatState {
     /// Takes away a message that was never sent (a canceled upload).
     pub fn remove_unsent(&mut self, key: &str) {
         self.messages.retain(|m| m.key != key || m.delivery.is_stored());
+    }
+
+    /// Whether the server has message `key`.
+    pub fn is_stored(&self, key: &str) -> bool {
+        self.messages.iter().any(|m| m.key == key && m.delivery.is_stored())
     }
 
     /// Marks our message `key` as not sent, keeping its text for a retry.
@@ -894,7 +912,14 @@ mod tests {
     }
 
     fn state() -> ChatState {
-        ChatState { customer_id: Some("me".into()), chat_id: Some("C".into()), active: true, ..Default::default() }
+        ChatState {
+            customer_id: Some("me".into()),
+            chat_id: Some("C".into()),
+            active: true,
+            logged_in: true,
+            synced: true,
+            ..Default::default()
+        }
     }
 
     fn incoming(e: Event) -> Push {
@@ -1107,15 +1132,19 @@ mod tests {
         assert_eq!(s.next_send(&Connection::Connecting), None, "before the login: wait, do not start a chat");
 
         s.logged_in("me", &[login_chat("C", true)]);
+
+        s.synced = true;
         assert_eq!(s.customer_id.as_deref(), Some("me"));
         assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::SendEvent { chat_id: "C".into() }));
 
         let mut s = ChatState::default();
         s.logged_in("me", &[login_chat("C", false)]);
+        s.synced = true;
         assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::ResumeChat { chat_id: "C".into() }));
 
         let mut s = ChatState::default();
         s.logged_in("me", &[]);
+        s.synced = true;
         assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::StartChat), "a new visitor starts one");
     }
 
@@ -1136,6 +1165,7 @@ mod tests {
     fn a_greeting_is_answered_by_the_first_message_which_then_waits_for_the_chat_it_starts() {
         let mut s = ChatState::default();
         s.logged_in("me", &[]);
+        s.synced = true;
         s.greeted(&greeting("G1", "Need a hand?"));
         let card = s.greeting.clone().expect("shown");
         assert_eq!((card.text.as_str(), card.agent.name.as_str()), ("Need a hand?", "Alex Morgan"));
@@ -1155,6 +1185,7 @@ mod tests {
         // Closed elsewhere, or accepting failed: messages start a chat as usual.
         let mut s = ChatState::default();
         s.logged_in("me", &[]);
+        s.synced = true;
         s.greeted(&greeting("G2", "Hello"));
         s.greeting_gone("other");
         assert!(s.greeting.is_some(), "another greeting's news changes nothing");
@@ -1255,21 +1286,18 @@ mod tests {
         }
         // Nothing will come: the attempt fails (the SDK says it has ended) and the message says so.
         assert_eq!(s.next_send(&Connection::Ended { reason: "customer_banned".into() }), Some(SendPlan::StartChat));
-
-        // After the first login, a reconnect does not hold messages back: they fail and can be retried.
-        let mut s = ChatState::default();
-        s.logged_in("me", &[login_chat("C", true)]);
-        assert_eq!(s.next_send(&Connection::Reconnecting), Some(SendPlan::SendEvent { chat_id: "C".into() }));
     }
 
     #[test]
     fn the_login_picks_the_chat_shown_else_an_active_one_and_says_whether_it_is_active() {
         let mut s = ChatState::default();
         s.logged_in("me", &[login_chat("OLD", false), login_chat("C", true)]);
+        s.synced = true;
         assert_eq!((s.chat_id.as_deref(), s.active), (Some("C"), true), "the active one");
 
         // Reconnected after the chat was closed meanwhile: the login knows.
         s.logged_in("me", &[login_chat("C", false), login_chat("NEW", true)]);
+        s.synced = true;
         assert_eq!((s.chat_id.as_deref(), s.active), (Some("C"), false), "the chat shown stays");
     }
 
@@ -1277,6 +1305,7 @@ mod tests {
     fn the_history_loaded_after_login_adds_messages_but_does_not_overrule_newer_news() {
         let mut s = ChatState::default();
         s.logged_in("me", &[login_chat("C", false)]);
+        s.synced = true;
         // The visitor's first message resumed the chat before the history arrived.
         s.apply_push(&Push::IncomingChat(confab_protocol::push::IncomingChat {
             chat: chat_with_thread(true, vec![]),
@@ -1291,17 +1320,36 @@ mod tests {
     }
 
     #[test]
-    fn the_composer_takes_messages_while_connected_or_connecting_for_the_first_time() {
-        assert!(Connection::Connected.accepts_messages());
-        assert!(Connection::Connecting.accepts_messages(), "held by the send queue until the login");
-        for c in [
-            Connection::Reconnecting,
-            Connection::Retrying { retry_in_secs: 3 },
-            Connection::Paused { reason: "inactivity_timeout".into() },
-            Connection::Ended { reason: "x".into() },
-        ] {
-            assert!(!c.accepts_messages(), "{c:?}");
+    fn the_composer_takes_messages_unless_paused_or_over_and_files_only_while_connected() {
+        for c in [Connection::Connected, Connection::Connecting] {
+            assert!(c.accepts_messages() && c.accepts_files(), "{c:?}");
         }
+        for c in [Connection::Reconnecting, Connection::Retrying { retry_in_secs: 3 }] {
+            assert!(c.accepts_messages(), "kept in the outbox until connected: {c:?}");
+            assert!(!c.accepts_files(), "an upload needs the server: {c:?}");
+        }
+        for c in [Connection::Paused { reason: "inactivity_timeout".into() }, Connection::Ended { reason: "x".into() }]
+        {
+            assert!(!c.accepts_messages() && !c.accepts_files(), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn messages_wait_while_the_connection_is_down_and_until_the_first_login_is_synced() {
+        let mut s = ChatState::default();
+        s.logged_in("me", &[login_chat("C", true)]);
+        assert_eq!(s.next_send(&Connection::Connected), None, "the newest conversation is not loaded yet");
+        s.synced = true;
+        let plan = Some(SendPlan::SendEvent { chat_id: "C".into() });
+        assert_eq!(s.next_send(&Connection::Connected), plan);
+        for down in [Connection::Reconnecting, Connection::Retrying { retry_in_secs: 2 }, Connection::Connecting] {
+            assert_eq!(s.next_send(&down), None, "{down:?}");
+        }
+        // A message kept from the last page is known once the conversation is loaded.
+        s.add_pending("w1", "sent before the reload");
+        assert!(!s.is_stored("w1"));
+        s.upsert(&event("T_5", "me", "sent before the reload", Some("w1")));
+        assert!(s.is_stored("w1"));
     }
 
     #[test]
@@ -1494,6 +1542,7 @@ mod tests {
         let mut s = ChatState { prechat: Some(form("pre")), ticket: Some(form("ticket")), ..Default::default() };
         assert_eq!(s.footer(), Footer::Composer, "nothing is known before the login");
         s.logged_in("me", &[]);
+        s.synced = true;
         assert_eq!(s.footer(), Footer::Prechat(form("pre")));
         s.offline = true;
         assert_eq!(s.footer(), Footer::Ticket(form("ticket")), "nobody to chat with: leave a message");

@@ -164,6 +164,34 @@ async fn send_event_reaches_the_customers_other_sockets_without_the_request_id()
 }
 
 #[tokio::test]
+async fn a_send_retried_with_the_same_custom_id_is_stored_and_pushed_once() {
+    let server = TestServer::start().await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let chat_id = start_chat(&mut rtm).await;
+    let event = json!({"type": "message", "text": "sent from the outbox", "custom_id": "w1-outbox"});
+
+    // The first try: stored, answered and pushed.
+    rtm.send("send_event", json!({"chat_id": chat_id, "event": event})).await;
+    let first = rtm.recv().await;
+    assert_eq!(first["success"], true, "{first}");
+    assert_eq!(rtm.recv().await["action"], "incoming_event");
+
+    // Its answer was lost (say the page reloaded); the retry gets the same event, and no push.
+    let retry = rtm.request("send_event", json!({"chat_id": chat_id, "event": event})).await;
+    assert_eq!(retry["success"], true, "{retry}");
+    assert_eq!(retry["payload"]["event_id"], first["payload"]["event_id"]);
+    rtm.silent(Duration::from_millis(200)).await;
+    let history = rtm.request("get_chat", json!({"chat_id": chat_id})).await;
+    let texts: Vec<&str> =
+        history["payload"]["thread"]["events"].as_array().unwrap().iter().filter_map(|e| e["text"].as_str()).collect();
+    assert_eq!(texts, ["hello", "sent from the outbox"], "stored once");
+
+    // Another id is another message.
+    let other = send_message(&mut rtm, &chat_id, "sent from the outbox").await;
+    assert_ne!(other["payload"]["event_id"], first["payload"]["event_id"]);
+}
+
+#[tokio::test]
 async fn a_closed_chat_is_resumed_as_a_new_thread() {
     let server = TestServer::start().await;
     let (mut rtm, _, _) = Rtm::logged_in(&server).await;

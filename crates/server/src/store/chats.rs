@@ -383,6 +383,26 @@ impl Conn {
         Ok(())
     }
 
+    /// The event `author_id` sent to the chat with `custom_id`, if any: a retried send finds
+    /// its first try here (the newest, should an old client have reused the id).
+    pub async fn event_by_custom_id(
+        &mut self,
+        chat_id: &str,
+        author_id: &str,
+        custom_id: &str,
+    ) -> Result<Option<Event>> {
+        let row: Option<EventRow> = fetch!(
+            self,
+            fetch_optional EventRow,
+            "SELECT chat_id, thread_id, seq, event FROM events
+             WHERE chat_id = $1 AND author_id = $2 AND custom_id = $3 ORDER BY seq DESC LIMIT 1",
+            chat_id,
+            author_id,
+            custom_id
+        );
+        Ok(row.and_then(EventRow::into_event))
+    }
+
     /// The events of `thread_ids` that the reader may see (`agents_view`: internal notes too),
     /// at most `per_thread` of each thread (its newest), in chat order.
     pub async fn thread_events(

@@ -1,0 +1,63 @@
+//! The outbox kept across pages: the visitor's messages that the server has not confirmed,
+//! in the widget's `localStorage` (which the browser partitions per site), so that a reload or
+//! a closed tab loses none of them. The next page shows them as sending and sends them again
+//! under the same `custom_id`; the server answers a retry with the event its first try stored,
+//! so each arrives exactly once.
+//!
+//! Storage may be missing or refuse (private modes, blocked storage): then the outbox lasts
+//! as long as the page, as before.
+
+/// At most this many unsent messages are kept across pages (the oldest go first).
+pub const MAX_SAVED_MESSAGES: usize = 50;
+
+#[derive(Clone)]
+pub struct SavedOutbox {
+    storage_key: String,
+}
+
+impl SavedOutbox {
+    pub fn new(organization_id: &str) -> Self {
+        Self { storage_key: format!("confab:outbox:{organization_id}") }
+    }
+
+    /// The messages kept by earlier pages, oldest first: `(custom_id, text)`.
+    pub fn load(&self) -> Vec<(String, String)> {
+        storage()
+            .and_then(|s| s.get_item(&self.storage_key).ok().flatten())
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default()
+    }
+
+    pub fn put(&self, key: &str, text: &str) {
+        let mut entries = self.load();
+        entries.push((key.to_owned(), text.to_owned()));
+        let excess = entries.len().saturating_sub(MAX_SAVED_MESSAGES);
+        entries.drain(..excess);
+        self.write(&entries);
+    }
+
+    pub fn remove(&self, key: &str) {
+        let mut entries = self.load();
+        let before = entries.len();
+        entries.retain(|(k, _)| k != key);
+        if entries.len() != before {
+            self.write(&entries);
+        }
+    }
+
+    fn write(&self, entries: &[(String, String)]) {
+        let Some(storage) = storage() else { return };
+        let _ = if entries.is_empty() {
+            storage.remove_item(&self.storage_key)
+        } else {
+            match serde_json::to_string(entries) {
+                Ok(json) => storage.set_item(&self.storage_key, &json),
+                Err(_) => Ok(()),
+            }
+        };
+    }
+}
+
+fn storage() -> Option<web_sys::Storage> {
+    web_sys::window()?.local_storage().ok().flatten()
+}
