@@ -1,6 +1,7 @@
 //! Where the visitor writes. Enter sends, Shift+Enter starts a new line. What is typed is
-//! never lost: sending is refused while disconnected, not discarded. While connecting for the
-//! first time it is taken (`Connection::accepts_messages`) and waits in the send queue.
+//! never lost: while connecting or reconnecting a message is taken
+//! (`Connection::accepts_messages`) and waits in the outbox; while paused or over, sending is
+//! refused and the text stays here. Files need the server (`Connection::accepts_files`).
 
 use crate::hooks::use_strings::use_strings;
 use crate::state::Connection;
