@@ -26,6 +26,10 @@ pub fn Composer(
     let picker = NodeRef::<html::Input>::new();
     let attach_all = move |files: Option<web_sys::FileList>| {
         let (Some(files), Some(attach)) = (files, on_attach) else { return false };
+        // Pasted or picked alike: an upload needs the server.
+        if !connection.with_untracked(Connection::accepts_files) {
+            return false;
+        }
         let any = files.length() > 0;
         for file in (0..files.length()).filter_map(|i| files.get(i)) {
             attach.run(file);

@@ -132,6 +132,7 @@ pub fn use_chat(
     // Tells the send queue that something it may be waiting for happened (a login, the end).
     // One slot: a nudge already waiting covers the next.
     let (mut nudge, mut nudged) = mpsc::channel::<()>(0);
+    let mut wake_sender = nudge.clone();
     // Unbounded: fed by the visitor's clicks and the host's calls, a handful at a time.
     let (requests, mut requested) = mpsc::unbounded::<Request>();
     let history: Rc<RefCell<Option<ChatHistory>>> = Rc::default();
@@ -208,6 +209,8 @@ pub fn use_chat(
                     count_down(connection, &countdown);
                 }
                 ClientEvent::Disconnected { reason, outcome, .. } => {
+                    // What was missed is fetched after the next login before anything is sent.
+                    state.update(|s| s.synced = false);
                     connection.set(match outcome {
                         DisconnectOutcome::Reconnecting => Connection::Reconnecting,
                         DisconnectOutcome::Paused => Connection::Paused { reason },
@@ -325,7 +328,12 @@ pub fn use_chat(
                         }
                     }
                 }
-                Request::AcceptGreeting => accept_greeting(&worker, state).await,
+                Request::AcceptGreeting => {
+                    let result = accept_greeting(&worker, state).await;
+                    // A failed accept lets held messages start a chat: wake the send queue.
+                    let _ = wake_sender.try_send(());
+                    result
+                }
                 Request::CancelGreeting => match state.try_update(|s| s.greeting.take()).flatten() {
                     Some(greeting) => worker.cancel_greeting(&greeting.unique_id).await,
                     None => Ok(()),
@@ -366,6 +374,7 @@ pub fn use_chat(
         let _ = queue.unbounded_send((key, Outgoing::Text(text)));
     }
     let delivered = saved.clone();
+    let kept = saved.clone();
     let asker = requests;
     let marker = client.clone();
     let uploader = client.clone();
@@ -404,9 +413,11 @@ pub fn use_chat(
                     other => break other,
                 }
             };
-            match result {
-                Ok(()) => delivered.remove(&key),
-                Err(error) => state.update(|s| s.fail(&key, &describe(strings, &error))),
+            // Either way it leaves the kept outbox: sent, or shown as not sent with Retry (which
+            // keeps it again), never resent behind the visitor's back on a later page.
+            delivered.remove(&key);
+            if let Err(error) = result {
+                state.update(|s| s.fail(&key, &describe(strings, &error)));
             }
         }
     });
@@ -443,6 +454,7 @@ pub fn use_chat(
     let prechat_queue = queue.clone();
     let retry = Callback::new(move |key: String| {
         if let Some(text) = state.try_update(|s| s.retry(&key)).flatten() {
+            kept.put(&key, &text);
             let _ = requeue.unbounded_send((key, Outgoing::Text(text)));
         }
     });

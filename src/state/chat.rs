@@ -386,6 +386,8 @@ impl ChatState {
     pub fn logged_in(&mut self, customer_id: &str, chats: &[LoginChat]) {
         self.customer_id = Some(customer_id.to_owned());
         self.logged_in = true;
+        // The login says what chats there are: a greeting's chat missed meanwhile is listed.
+        self.accepting_greeting = false;
         let shown = chats.iter().find(|c| Some(&c.chat_id) == self.chat_id.as_ref());
         let active = chats.iter().find(|c| c.has_active_thread == Some(true));
         if let Some(chat) = shown.or(active).or(chats.first()) {
@@ -439,7 +441,8 @@ impl ChatState {
     /// Returns what `accept_greeting` needs.
     pub fn accept_greeting(&mut self) -> Option<(u64, String)> {
         let greeting = self.greeting.take()?;
-        self.accepting_greeting = true;
+        // With a conversation going on, the greeting only adds to it: nothing to wait for.
+        self.accepting_greeting = !self.active;
         Some((greeting.id, greeting.unique_id))
     }
 
@@ -496,7 +499,8 @@ impl ChatState {
 
     /// Marks our message `key` as not sent, keeping its text for a retry.
     pub fn fail(&mut self, key: &str, reason: &str) {
-        if let Some(m) = self.messages.iter_mut().find(|m| m.key == key) {
+        // One the server has (its answer was lost, but its push came) stays sent.
+        if let Some(m) = self.messages.iter_mut().find(|m| m.key == key && !m.delivery.is_stored()) {
             m.delivery = Delivery::Failed(reason.to_owned());
         }
     }
@@ -703,6 +707,7 @@ impl ChatState {
             }
             Push::ChatDeactivated(deactivated) if self.is_ours(&deactivated.chat_id) => {
                 self.active = false;
+                self.accepting_greeting = false;
                 self.typing = None;
                 self.queue = None;
                 self.agent = None;
@@ -1276,6 +1281,40 @@ mod tests {
         assert!(s.offers_quick_replies("Q1"));
         s.add_pending("k1", "Whole");
         assert!(!s.offers_quick_replies("Q1"), "the visitor answered in words");
+    }
+
+    #[test]
+    fn a_greeting_taken_up_during_a_conversation_never_holds_messages_back() {
+        // Regression: Reply during an active chat (the server only adds the greeting's event)
+        // left sending waiting for a chat that never came, once the chat ended.
+        let mut s = state();
+        s.greeted(&greeting("G1", "Anything else?"));
+        s.accept_greeting();
+        s.apply_push(&Push::ChatDeactivated(confab_protocol::push::ChatDeactivated {
+            chat_id: "C".into(),
+            thread_id: "T".into(),
+            user_id: None,
+        }));
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::ResumeChat { chat_id: "C".into() }));
+
+        // Accepted without a chat, and the chat's push missed in a reconnect: the login lists it.
+        let mut s = ChatState::default();
+        s.logged_in("me", &[]);
+        s.synced = true;
+        s.greeted(&greeting("G2", "Hello"));
+        s.accept_greeting();
+        assert_eq!(s.next_send(&Connection::Connected), None);
+        s.logged_in("me", &[login_chat("C", true)]);
+        assert_eq!(s.next_send(&Connection::Connected), Some(SendPlan::SendEvent { chat_id: "C".into() }));
+    }
+
+    #[test]
+    fn a_message_the_server_has_is_not_marked_failed_by_a_lost_answer() {
+        let mut s = state();
+        s.add_pending("k1", "hello");
+        s.apply_push(&incoming(event("T_1", "me", "hello", Some("k1"))));
+        s.fail("k1", "Not sent: no answer in time.");
+        assert_eq!(s.messages[0].delivery, Delivery::Sent);
     }
 
     #[test]

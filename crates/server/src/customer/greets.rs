@@ -4,7 +4,8 @@
 //! anything else: a greeting to show counts as the visitor's intent, so the widget loads and
 //! logs in only where a rule may greet. No identity and no cookies: the answer is the same for
 //! every visitor of the page (`{"greets": bool}`), and says nothing about any customer. Guarded
-//! like the other customer endpoints: a page on a foreign origin is refused.
+//! like the other customer endpoints: a browser request whose `Origin` is not allowed is
+//! refused (the `url` itself is only matched against the rules, never fetched).
 
 use crate::AppState;
 use crate::error::{Error, Result};

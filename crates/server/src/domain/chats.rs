@@ -532,7 +532,8 @@ impl Domain {
     /// Adds an event to the chat's active thread (or its latest, with `attach_to_last_thread`).
     /// An agent who writes joins the chat first (`user_added_to_chat`), and takes the thread
     /// if nobody was assigned to it (out of the queue, if it waited: the queue moves up).
-    /// Idempotent by `custom_id`: a retry returns the event stored by the first try.
+    /// Idempotent by `custom_id` for customers: a retry returns the event stored by the first
+    /// try.
     pub async fn send_event(
         &self,
         requester: Requester<'_>,
@@ -545,9 +546,10 @@ impl Domain {
         let now = self.clock.now();
         let mut tx = self.store.write().await?;
         let locked = tx.lock_chat(requester, chat_id).await?;
-        // A retry of a send whose answer was lost (same author, chat and `custom_id`): the
-        // stored event again, not a second copy. The chat's lock orders the two tries.
-        if let Some(custom_id) = &event.custom_id
+        // A customer's retry of a send whose answer was lost (same chat and `custom_id`): the
+        // stored event again, not a second copy. The chat's lock orders the two tries. (Agent
+        // apps and bots may reuse their ids; theirs are not checked.)
+        if let (Requester::Customer(_), Some(custom_id)) = (requester, &event.custom_id)
             && let Some(stored) = tx.event_by_custom_id(chat_id, requester.id(), custom_id).await?
         {
             return Ok((stored, Vec::new()));
