@@ -22,9 +22,14 @@ pub fn MessageRow(
         Author::Agent(_) => "theirs",
         Author::System => "system",
     };
-    if let Content::Notice(notice) = &message.content {
-        return view! { <div class="message system notice-line"><p>{strings.notice(notice)}</p></div> }.into_any();
-    }
+    let body = match message.content.clone() {
+        Content::Notice(notice) => {
+            return view! { <div class="message system notice-line"><p>{strings.notice(&notice)}</p></div> }.into_any();
+        }
+        Content::Text(text) => view! { <p class="text" dir="auto">{linkify(&text)}</p> }.into_any(),
+        Content::File(file) => view! { <FileView file /> }.into_any(),
+        Content::Rich(rich) => view! { <RichView message_key=message.key.clone() rich /> }.into_any(),
+    };
     let class = format!("message {side}{}{}", if first { " first" } else { "" }, if last { " last" } else { "" });
     // Screen readers hear who wrote each message, whatever is shown.
     let said = match &message.author {
@@ -35,12 +40,6 @@ pub fn MessageRow(
     let who = match (&message.author, first) {
         (Author::Agent(agent), true) => Some(view! { <AgentLine agent=agent.clone() /> }),
         _ => None,
-    };
-    let body = match message.content.clone() {
-        Content::Text(text) => view! { <p class="text" dir="auto">{linkify(&text)}</p> }.into_any(),
-        Content::File(file) => view! { <FileView file /> }.into_any(),
-        Content::Rich(rich) => view! { <RichView message_key=message.key.clone() rich /> }.into_any(),
-        Content::Notice(_) => unreachable!("returned above"),
     };
     let is_text = matches!(message.content, Content::Text(_));
     let status = match &message.delivery {

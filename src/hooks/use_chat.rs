@@ -109,8 +109,13 @@ enum Request {
     Ticket(FilledFormBody),
     AcceptGreeting,
     CancelGreeting,
-    /// A rich message's button was chosen: chat, thread, event, postback id.
-    Postback(String, String, String, String),
+    /// A rich message's button was chosen.
+    Postback {
+        chat_id: String,
+        thread_id: String,
+        event_id: String,
+        postback_id: String,
+    },
 }
 
 /// `on_new_message` runs when a message from someone else arrives.
@@ -338,10 +343,9 @@ pub fn use_chat(
                     Some(greeting) => worker.cancel_greeting(&greeting.unique_id).await,
                     None => Ok(()),
                 },
-                Request::Postback(chat_id, thread_id, event_id, id) => {
-                    worker
-                        .send_rich_message_postback(&chat_id, &thread_id, &event_id, Postback { id, toggled: true })
-                        .await
+                Request::Postback { chat_id, thread_id, event_id, postback_id } => {
+                    let postback = Postback { id: postback_id, toggled: true };
+                    worker.send_rich_message_postback(&chat_id, &thread_id, &event_id, postback).await
                 }
                 Request::LoggedIn | Request::Host(_) => {
                     let command = match request {
@@ -513,7 +517,12 @@ pub fn use_chat(
         if let Some(postback_id) = &button.postback_id
             && let Some((chat_id, thread_id, event_id)) = state.try_update(|s| s.choose(&key, postback_id)).flatten()
         {
-            let _ = postback_asker.unbounded_send(Request::Postback(chat_id, thread_id, event_id, postback_id.clone()));
+            let _ = postback_asker.unbounded_send(Request::Postback {
+                chat_id,
+                thread_id,
+                event_id,
+                postback_id: postback_id.clone(),
+            });
         }
         // A `message` button answers with its words.
         if button.action == ButtonAction::Message {

@@ -111,12 +111,7 @@ pub fn use_host(config: &WidgetConfig) -> (UseHost, mpsc::UnboundedReceiver<Host
         let (Some(origin), Ok(Some(parent))) = (host_origin.as_deref(), window().parent()) else {
             return;
         };
-        let message = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&message, &"confab".into(), &1.into());
-        let _ = js_sys::Reflect::set(&message, &"type".into(), &kind.into());
-        for (key, value) in fields {
-            let _ = js_sys::Reflect::set(&message, &(*key).into(), value);
-        }
+        let message = object([("confab", 1.into()), ("type", kind.into())].into_iter().chain(fields.iter().cloned()));
         let _ = parent.post_message(&message, origin);
     };
     post("ready", &[]);
@@ -139,27 +134,27 @@ pub fn use_host(config: &WidgetConfig) -> (UseHost, mpsc::UnboundedReceiver<Host
             HostEvent::Chatting => return post("chatting", &[]),
             HostEvent::ChatStarted => ("chat_started", JsValue::NULL),
             HostEvent::Message { agent, text } => {
-                let data = js_sys::Object::new();
                 let author = if agent { "agent" } else { "visitor" };
-                let _ = js_sys::Reflect::set(&data, &"author".into(), &author.into());
-                let _ = js_sys::Reflect::set(&data, &"text".into(), &text.into());
-                ("message", data.into())
+                ("message", object([("author", author.into()), ("text", text.into())]).into())
             }
-            HostEvent::Greeting { text } => {
-                let data = js_sys::Object::new();
-                let _ = js_sys::Reflect::set(&data, &"text".into(), &text.into());
-                ("greeting", data.into())
-            }
+            HostEvent::Greeting { text } => ("greeting", object([("text", text.into())]).into()),
             HostEvent::Availability { online } => {
-                let data = js_sys::Object::new();
                 let status = if online { "online" } else { "offline" };
-                let _ = js_sys::Reflect::set(&data, &"status".into(), &status.into());
-                ("availability", data.into())
+                ("availability", object([("status", status.into())]).into())
             }
         };
         post("event", &[("name", name.into()), ("data", data)]);
     });
     (UseHost { is_open, open, close, show_greeting, set_unread, emit }, received)
+}
+
+/// A plain object with these fields.
+fn object<'a>(fields: impl IntoIterator<Item = (&'a str, JsValue)>) -> js_sys::Object {
+    let object = js_sys::Object::new();
+    for (key, value) in fields {
+        let _ = js_sys::Reflect::set(&object, &key.into(), &value);
+    }
+    object
 }
 
 /// A `{confab: 1, type, …}` message, else `None`. Through JSON, so the shapes are serde's.

@@ -983,20 +983,7 @@ mod tests {
     }
 
     fn thread(id: &str, created_at: &str, active: bool, events: Vec<Event>) -> Thread {
-        Thread {
-            id: id.into(),
-            created_at: created_at.into(),
-            active,
-            user_ids: vec![],
-            events,
-            properties: None,
-            access: None,
-            previous_thread_id: None,
-            next_thread_id: None,
-            queue: None,
-            tags: None,
-            highlight: None,
-        }
+        Thread { id: id.into(), created_at: created_at.into(), active, events, ..Thread::default() }
     }
 
     #[test]

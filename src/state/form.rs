@@ -43,14 +43,11 @@ impl Answers {
     /// (checkbox, `on` false takes it away).
     pub fn choose(&mut self, form: &Form, field: usize, option: usize, on: bool) {
         let many = form.fields.get(field).is_some_and(|f| f.kind == "checkbox");
-        let chosen = match self.0.entry(field).or_insert(Answer::Options(Vec::new())) {
-            Answer::Options(chosen) => chosen,
-            text => {
-                *text = Answer::Options(Vec::new());
-                let Answer::Options(chosen) = text else { unreachable!() };
-                chosen
-            }
-        };
+        let answer = self.0.entry(field).or_insert(Answer::Options(Vec::new()));
+        if !matches!(answer, Answer::Options(_)) {
+            *answer = Answer::Options(Vec::new());
+        }
+        let Answer::Options(chosen) = answer else { return };
         if !many {
             chosen.clear();
         }

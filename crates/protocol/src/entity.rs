@@ -178,7 +178,7 @@ pub struct Chat {
 }
 
 /// A thread: one conversation of a chat, with its events.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Thread {
     pub id: String,
     pub created_at: String,

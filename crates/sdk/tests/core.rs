@@ -851,13 +851,7 @@ fn events_that_came_inside_an_incoming_chat_count_as_handed_on() {
         active: true,
         user_ids: vec![CUSTOMER.into()],
         events: vec![first],
-        properties: None,
-        access: None,
-        previous_thread_id: None,
-        next_thread_id: None,
-        queue: None,
-        tags: None,
-        highlight: None,
+        ..Default::default()
     });
     let push = Push::IncomingChat(IncomingChat { chat: started.clone(), requester_id: None, transferred_from: None });
     h.push(Some(&start_wire), push);
@@ -1651,16 +1645,7 @@ fn thread(id: &str) -> confab_protocol::entity::Thread {
     confab_protocol::entity::Thread {
         id: id.into(),
         created_at: "2025-01-01T00:00:00.000000Z".into(),
-        active: false,
-        user_ids: vec![],
-        events: vec![],
-        properties: None,
-        access: None,
-        previous_thread_id: None,
-        next_thread_id: None,
-        queue: None,
-        tags: None,
-        highlight: None,
+        ..Default::default()
     }
 }
 
