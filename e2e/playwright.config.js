@@ -2,6 +2,8 @@
 // the demo website on one origin, the widget and API on another.
 const { defineConfig } = require('@playwright/test');
 
+// The demo site is also reached as http://localhost:<site port>: another site than the API's
+// 127.0.0.1, so the widget is a third party there (identity.spec.js).
 // Ports may be moved (two runs side by side on one machine); the site is the next port.
 const API_PORT = Number(process.env.CONFAB_E2E_API_PORT || 18480);
 const SITE_PORT = API_PORT + 1;
@@ -32,7 +34,7 @@ module.exports = defineConfig({
   webServer: {
     // A fresh database every run; the debug build that `make test` has just built.
     command: `rm -rf output/data-${API_PORT} && ../target/debug/confab-server --listen 127.0.0.1:${API_PORT} ` +
-      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data-${API_PORT} --agent-token ${AGENT_TOKEN} --agents-file agents.json --groups-file groups.json --greetings-file greetings.json ` +
+      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data-${API_PORT} --agent-token ${AGENT_TOKEN} --allowed-origin http://localhost:${SITE_PORT} --agents-file agents.json --groups-file groups.json --greetings-file greetings.json ` +
       `--widget-dir ../dist/widget`,
     url: `http://127.0.0.1:${API_PORT}/healthz`,
     reuseExistingServer: false,

@@ -4,6 +4,8 @@
 #[cfg(target_arch = "wasm32")]
 pub mod outbox;
 #[cfg(target_arch = "wasm32")]
+pub mod stored;
+#[cfg(target_arch = "wasm32")]
 pub mod use_chat;
 pub mod use_host;
 pub mod use_strings;

@@ -4,28 +4,26 @@
 //! under the same `custom_id`; the server answers a retry with the event its first try stored,
 //! so each arrives exactly once.
 //!
-//! Storage may be missing or refuse (private modes, blocked storage): then the outbox lasts
-//! as long as the page, as before.
+//! Storage may be missing or refuse (`stored.rs`): then the outbox lasts as long as the page.
+
+use crate::hooks::stored::Stored;
 
 /// At most this many unsent messages are kept across pages (the oldest go first).
 pub const MAX_SAVED_MESSAGES: usize = 50;
 
 #[derive(Clone)]
 pub struct SavedOutbox {
-    storage_key: String,
+    stored: Stored<Vec<(String, String)>>,
 }
 
 impl SavedOutbox {
     pub fn new(organization_id: &str) -> Self {
-        Self { storage_key: format!("confab:outbox:{organization_id}") }
+        Self { stored: Stored::new(format!("confab:outbox:{organization_id}")) }
     }
 
     /// The messages kept by earlier pages, oldest first: `(custom_id, text)`.
     pub fn load(&self) -> Vec<(String, String)> {
-        storage()
-            .and_then(|s| s.get_item(&self.storage_key).ok().flatten())
-            .and_then(|json| serde_json::from_str(&json).ok())
-            .unwrap_or_default()
+        self.stored.load().unwrap_or_default()
     }
 
     pub fn put(&self, key: &str, text: &str) {
@@ -45,19 +43,7 @@ impl SavedOutbox {
         }
     }
 
-    fn write(&self, entries: &[(String, String)]) {
-        let Some(storage) = storage() else { return };
-        let _ = if entries.is_empty() {
-            storage.remove_item(&self.storage_key)
-        } else {
-            match serde_json::to_string(entries) {
-                Ok(json) => storage.set_item(&self.storage_key, &json),
-                Err(_) => Ok(()),
-            }
-        };
+    fn write(&self, entries: &Vec<(String, String)>) {
+        if entries.is_empty() { self.stored.clear() } else { self.stored.save(entries) }
     }
-}
-
-fn storage() -> Option<web_sys::Storage> {
-    web_sys::window()?.local_storage().ok().flatten()
 }

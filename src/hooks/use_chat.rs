@@ -15,6 +15,7 @@
 
 use crate::config::WidgetConfig;
 use crate::hooks::outbox::SavedOutbox;
+use crate::hooks::stored::Stored;
 use crate::hooks::use_host::{HostCommand, HostEvent, UseHost};
 use crate::i18n::Strings;
 use crate::state::{Answers, ButtonAction, ChatState, Connection, RatingState, RichButton, SendPlan};
@@ -24,6 +25,7 @@ use confab_protocol::action::{
 };
 use confab_protocol::entity::{Event, EventBody, FilledFormBody};
 use confab_protocol::push::Push;
+use confab_protocol::token::KeptIdentity;
 use confab_sdk::ticket::TicketForm;
 use confab_sdk::{
     Availability, CancelUpload, ChatHistory, Client, ClientEvent, Config, DisconnectOutcome, Rating, SdkError as Error,
@@ -131,6 +133,12 @@ pub fn use_chat(
     let loading_older = RwSignal::new(false);
     let mut sdk_config = Config::new(&config.server_url, &config.organization_id);
     sdk_config.group_id = config.group;
+    // The visitor's identity lives in the widget's (site-partitioned) storage as well as in
+    // the server's cookies, so it lasts across the site's pages where third-party cookies are
+    // blocked (Safari, Firefox, Chromium's phase-out), which never send the cookies here.
+    let kept_identity = Stored::<KeptIdentity>::new(format!("confab:identity:{}", config.organization_id));
+    sdk_config.keep_identity = true;
+    sdk_config.identity = kept_identity.load();
     let group = config.group.unwrap_or(0);
     let ticket_error = RwSignal::new(None::<String>);
     let (client, mut events) = confab_sdk::web::connect(sdk_config);
@@ -209,6 +217,7 @@ pub fn use_chat(
                         });
                     }
                 }
+                ClientEvent::IdentityKept(identity) => kept_identity.save(&identity),
                 ClientEvent::ConnectFailed { retry_in, .. } => {
                     connection.set(Connection::Retrying { retry_in_secs: retry_in.as_secs() });
                     count_down(connection, &countdown);

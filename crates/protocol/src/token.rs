@@ -18,6 +18,31 @@ pub struct TokenRequest {
     pub license_id: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub redirect_uri: Option<String>,
+    /// Confab's addition, for browsers that block third-party cookies: the identity an earlier
+    /// grant returned, kept by the client in its own (partitioned) storage. It names the
+    /// customer as the cookies would, and wins over them when valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<KeptIdentity>,
+    /// Confab's addition: return the identity in the body (`TokenResponse::identity`), for a
+    /// client that keeps it itself. Off for the Customer SDK, whose identity stays in HttpOnly
+    /// cookies.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keep_identity: bool,
+}
+
+/// A visitor's identity as the cookies carry it: the customer id and the server's secret for
+/// it. Whoever holds both is that visitor, so a client keeps it where only it can read it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptIdentity {
+    pub entity_id: String,
+    pub secret: String,
+}
+
+/// Never prints the secret (it would end up in logs).
+impl std::fmt::Debug for KeptIdentity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeptIdentity").field("entity_id", &self.entity_id).finish_non_exhaustive()
+    }
 }
 
 impl TokenRequest {
@@ -30,6 +55,8 @@ impl TokenRequest {
             organization_id: Some(organization_id.into()),
             license_id: None,
             redirect_uri: None,
+            identity: None,
+            keep_identity: false,
         }
     }
 }
@@ -45,6 +72,9 @@ pub struct TokenResponse {
     pub client_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub organization_id: Option<String>,
+    /// Confab's addition: the identity, when the request asked to keep it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<KeptIdentity>,
 }
 
 impl TokenResponse {

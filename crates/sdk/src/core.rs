@@ -74,7 +74,7 @@ use confab_protocol::frame::{self, PushFrame, RawBody, RawPayload, RawServerFram
 use confab_protocol::push::{
     CustomerDisconnected, IncomingMulticast, Push, QueuePositionUpdated, ThreadPropertiesUpdated,
 };
-use confab_protocol::token::TokenResponse;
+use confab_protocol::token::{KeptIdentity, TokenResponse};
 use confab_protocol::{ApiError, ErrorType, Request, RequestFrame};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -144,6 +144,12 @@ pub struct Config {
     pub referrer: Option<String>,
     /// Sent with `login`: the group to chat with (the customer's group otherwise).
     pub group_id: Option<u32>,
+    /// Keep the visitor's identity in the app instead of the server's cookies, for browsers
+    /// that block third-party cookies: tokens then return it (`ClientEvent::IdentityKept`).
+    pub keep_identity: bool,
+    /// The identity kept from an earlier `ClientEvent::IdentityKept`, sent with every token
+    /// request (it wins over the cookies).
+    pub identity: Option<KeptIdentity>,
 }
 
 impl Config {
@@ -162,6 +168,8 @@ impl Config {
             page: None,
             referrer: None,
             group_id: None,
+            keep_identity: false,
+            identity: None,
         }
     }
 
@@ -189,7 +197,9 @@ impl Config {
 
     /// The token request body (JSON).
     pub fn token_request(&self) -> String {
-        let request = confab_protocol::token::TokenRequest::cookie_grant(&self.organization_id, &self.client_id);
+        let mut request = confab_protocol::token::TokenRequest::cookie_grant(&self.organization_id, &self.client_id);
+        request.keep_identity = self.keep_identity;
+        request.identity = self.identity.clone();
         serde_json::to_string(&request).expect("token requests always encode")
     }
 }
@@ -605,6 +615,12 @@ impl Core {
                         self.customer_id = Some(response.entity_id.clone());
                         self.emit(ClientEvent::CustomerId(response.entity_id.clone()));
                     }
+                }
+                if let Some(kept) = &response.identity
+                    && self.config.identity.as_ref() != Some(kept)
+                {
+                    self.config.identity = Some(kept.clone());
+                    self.emit(ClientEvent::IdentityKept(kept.clone()));
                 }
                 let expires_at = now + Duration::from_secs(response.expires_in);
                 self.token = Some(Token { response, expires_at });

@@ -12,6 +12,7 @@
 use crate::error::SdkError;
 use confab_protocol::action::LoginChat;
 use confab_protocol::entity::{Customer, Greeting, User};
+use confab_protocol::token::KeptIdentity;
 use confab_protocol::push::{
     ChatDeactivated, ChatPropertiesDeleted, ChatPropertiesUpdated, ChatTransferred, CustomerPageUpdated,
     EventPropertiesDeleted, EventPropertiesUpdated, EventsMarkedAsSeen, IncomingChat, IncomingEvent, IncomingMulticast,
@@ -95,6 +96,10 @@ pub enum ClientEvent {
     ConnectionUnstable,
     /// `customer_id`: the customer's id, from the first token.
     CustomerId(String),
+    /// Not in the official SDK: the identity to keep (`Config::keep_identity`), when a token
+    /// named a customer other than `Config::identity` (the first time, or after it was lost).
+    /// Keep it where only this app can read it, and pass it back in `Config::identity`.
+    IdentityKept(KeptIdentity),
     /// `customer_page_updated`.
     CustomerPageUpdated(CustomerPageUpdated),
     /// `customer_updated`: the customer's changed fields.
@@ -175,6 +180,7 @@ impl ClientEvent {
             ClientEvent::ConnectionRecovered => "connection_recovered",
             ClientEvent::ConnectionUnstable => "connection_unstable",
             ClientEvent::CustomerId(_) => "customer_id",
+            ClientEvent::IdentityKept(_) => "identity_kept",
             ClientEvent::CustomerPageUpdated(_) => "customer_page_updated",
             ClientEvent::CustomerUpdated(_) => "customer_updated",
             ClientEvent::Disconnected { .. } => "disconnected",

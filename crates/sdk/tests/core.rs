@@ -14,7 +14,7 @@ use confab_protocol::action::{
 use confab_protocol::entity::{Agent, Customer, EventBody, Statistics, User};
 use confab_protocol::frame::{PushFrame, ResponseFrame};
 use confab_protocol::push::{CustomerDisconnected, IncomingChat, IncomingEvent, Push, QueuePositionUpdated};
-use confab_protocol::token::TokenResponse;
+use confab_protocol::token::{KeptIdentity, TokenRequest, TokenResponse};
 use confab_protocol::{ApiError, Chat, ErrorType, Request, RequestFrame, Response, ServerFrame};
 use confab_sdk::core::{
     Config, Core, Io, KEEPALIVE_INTERVAL, MAX_PENDING_REQUESTS, Output, REQUEST_TIMEOUT, RawResponse, Reply, RequestId,
@@ -48,6 +48,7 @@ fn token(access_token: &str, entity_id: &str) -> TokenResponse {
         token_type: "Bearer".into(),
         client_id: None,
         organization_id: None,
+        identity: None,
     }
 }
 
@@ -1373,6 +1374,44 @@ fn customer_id_comes_once_with_the_first_token() {
     h.token(token("tok-2", CUSTOMER));
     let events: Vec<Output> = std::iter::from_fn(|| h.core.poll_event()).collect();
     assert!(!events.iter().any(|e| matches!(e, Output::Event(ClientEvent::CustomerId(_)))), "{events:?}");
+}
+
+#[test]
+fn a_kept_identity_is_handed_to_the_app_when_it_changes_and_sent_with_every_later_token_request() {
+    let sent = |core: &Core| -> TokenRequest { serde_json::from_str(&core.config().token_request()).unwrap() };
+    let kept = |secret: &str| KeptIdentity { entity_id: CUSTOMER.into(), secret: secret.into() };
+    let with_identity = |identity: KeptIdentity| TokenResponse { identity: Some(identity), ..token("tok-1", CUSTOMER) };
+
+    let mut h = Harness::new();
+    h.core = Core::new(Config { keep_identity: true, ..config() }, SEED);
+    let first = sent(&h.core);
+    assert!(first.keep_identity && first.identity.is_none(), "a first visit asks for an identity: {first:?}");
+
+    h.core.connect(h.now);
+    h.drain_io();
+    h.token(with_identity(kept("s-1")));
+    let kept_events: Vec<Output> = std::iter::from_fn(|| h.core.poll_event())
+        .filter(|output| matches!(output, Output::Event(ClientEvent::IdentityKept(_))))
+        .collect();
+    assert_eq!(kept_events, vec![Output::Event(ClientEvent::IdentityKept(kept("s-1")))]);
+    assert_eq!(sent(&h.core).identity, Some(kept("s-1")), "the next grant names the visitor without cookies");
+
+    // A reconnect's token with the same identity tells the app nothing new.
+    h.open();
+    let login = h.expect_login().0;
+    h.login_ok(&login);
+    h.customer_disconnected("access_token_expired");
+    h.fire_timeout();
+    h.drain_io();
+    h.drain_events();
+    h.token(with_identity(kept("s-1")));
+    let events: Vec<Output> = std::iter::from_fn(|| h.core.poll_event()).collect();
+    assert!(!events.iter().any(|e| matches!(e, Output::Event(ClientEvent::IdentityKept(_)))), "{events:?}");
+
+    // Without keep_identity (the Customer SDK's way) nothing is asked for or sent.
+    let plain = sent(&Core::new(config(), SEED));
+    assert!(!plain.keep_identity && plain.identity.is_none());
+    assert!(!Core::new(config(), SEED).config().token_request().contains("identity"), "the wire stays the protocol's");
 }
 
 #[test]

@@ -89,6 +89,18 @@ impl Settings {
         self.public_url.starts_with("https://")
     }
 
+    /// Browsers count a loopback origin as secure even over plain HTTP (a local demo, the e2e
+    /// tests), so `Secure` cookies work there.
+    fn is_secure_context(&self) -> bool {
+        let authority = self.public_url.split_once("://").map_or("", |(_, rest)| rest);
+        let host_port = authority.split('/').next().unwrap_or("");
+        let host = match host_port.rsplit_once(':') {
+            Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
+            _ => host_port,
+        };
+        self.is_https() || matches!(host, "127.0.0.1" | "localhost" | "[::1]")
+    }
+
     /// A browser's request must come from an allowed origin; a request without `Origin` is not
     /// from a browser page and is left to authentication.
     pub fn check_origin(&self, headers: &HeaderMap) -> Result<(), Error> {
@@ -120,9 +132,11 @@ impl Settings {
     }
 
     /// Identity cookie attributes. Over HTTPS they work in third-party iframes
-    /// (`SameSite=None; Secure`); plain HTTP (local demos) gets `Lax`.
+    /// (`SameSite=None; Secure`), partitioned by the embedding site (CHIPS: browsers that
+    /// block third-party cookies still keep these, and one visitor is not followed from site to
+    /// site); plain HTTP (local demos) gets `Lax`.
     pub fn cookie_attributes(&self, path: &str, max_age: u64) -> String {
-        let same_site = if self.is_https() { "SameSite=None; Secure" } else { "SameSite=Lax" };
+        let same_site = if self.is_secure_context() { "SameSite=None; Secure; Partitioned" } else { "SameSite=Lax" };
         format!("Path={path}; Max-Age={max_age}; HttpOnly; {same_site}")
     }
 
@@ -431,5 +445,36 @@ impl Server {
             let _ = task.await;
         }
         self.state.domain.store.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    fn settings(public_url: &str) -> Settings {
+        Settings {
+            organization_id: "org".into(),
+            public_url: public_url.into(),
+            site_url: None,
+            allowed_origins: vec![],
+            widget_dir: "dist/widget".into(),
+            login_timeout: crate::limits::LOGIN_TIMEOUT,
+            trusted_proxies: vec![],
+            max_unauthorized_connections_per_address: 1,
+        }
+    }
+
+    #[test]
+    fn identity_cookies_are_partitioned_wherever_the_browser_allows_secure_cookies() {
+        for secure in ["https://chat.example.com", "http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:80"] {
+            let attributes = settings(secure).cookie_attributes("/v2/customer", 60);
+            assert!(attributes.ends_with("SameSite=None; Secure; Partitioned"), "{secure}: {attributes}");
+        }
+        // Plain HTTP elsewhere cannot set Secure cookies; same-site pages still keep these.
+        for plain in ["http://chat.lan:8080", "http://localhost.example.com", "http://127.0.0.1.nip.io"] {
+            let attributes = settings(plain).cookie_attributes("/v2/customer", 60);
+            assert!(attributes.ends_with("SameSite=Lax"), "{plain}: {attributes}");
+        }
     }
 }

@@ -39,6 +39,41 @@ async fn forged_identity_cookies_get_a_new_customer() {
     assert_ne!(response["entity_id"], victim["entity_id"]);
 }
 
+/// A widget framed by another site, in a browser that blocks third-party cookies: no cookie
+/// ever comes back, so it keeps the identity the body returns and sends it with each grant.
+#[tokio::test]
+async fn a_visitor_without_cookies_keeps_their_identity_in_the_body() {
+    let server = TestServer::start().await;
+    let grant = |extra: serde_json::Value| {
+        let url = format!("{}/v2/customer/token", server.url);
+        let mut body = json!({"grant_type":"cookie","organization_id":ORG});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        // A fresh client each time: no cookie jar, as with the cookies blocked.
+        async move { reqwest::Client::new().post(url).body(body.to_string()).send().await.unwrap().json::<serde_json::Value>().await.unwrap() }
+    };
+
+    let first = grant(json!({"keep_identity": true})).await;
+    let identity = first["identity"].clone();
+    assert_eq!(identity["entity_id"], first["entity_id"], "{first}");
+    assert!(identity["secret"].as_str().is_some_and(|s| s.len() >= 20), "{first}");
+
+    let again = grant(json!({"keep_identity": true, "identity": identity})).await;
+    assert_eq!(again["entity_id"], first["entity_id"], "the kept identity names the same customer");
+    assert_eq!(again["identity"], identity);
+    assert_ne!(again["access_token"], first["access_token"]);
+
+    let forged = json!({"entity_id": first["entity_id"], "secret": "guessed"});
+    let stranger = grant(json!({"keep_identity": true, "identity": forged})).await;
+    assert_ne!(stranger["entity_id"], first["entity_id"], "a guessed secret is a new customer");
+
+    // Only a client that asks gets the secret: the Customer SDK's stays in HttpOnly cookies.
+    let plain = grant(json!({})).await;
+    assert!(plain.get("identity").is_none(), "{plain}");
+    let named_but_not_kept = grant(json!({"identity": identity})).await;
+    assert_eq!(named_but_not_kept["entity_id"], first["entity_id"]);
+    assert!(named_but_not_kept.get("identity").is_none(), "{named_but_not_kept}");
+}
+
 #[tokio::test]
 async fn the_v2_endpoint_and_license_ids_are_accepted() {
     let server = TestServer::start().await;
@@ -48,6 +83,9 @@ async fn the_v2_endpoint_and_license_ids_are_accepted() {
     assert_eq!(response.status(), 200);
     let cookie = response.headers().get("set-cookie").unwrap().to_str().unwrap().to_owned();
     assert!(cookie.contains("Path=/customer;") && cookie.contains("HttpOnly"), "{cookie}");
+    // A loopback origin is a secure context, so the cookies are the ones a third-party frame
+    // keeps where third-party cookies are blocked: partitioned by the embedding site (CHIPS).
+    assert!(cookie.contains("SameSite=None; Secure; Partitioned"), "{cookie}");
 }
 
 #[tokio::test]

@@ -11,6 +11,12 @@
 //! visitor (cookies naming a customer under a ban) gets `{"identity_exception":
 //! "customer_banned"}` with 403.
 //!
+//! Browsers that block third-party cookies (Safari, Firefox, Chromium's phase-out) never send
+//! the cookies to a widget framed by another site. So a client may ask for the same identity in
+//! the body (`keep_identity`), keep it in its own storage (which those browsers partition by
+//! top-level site, so it lasts across the pages of one site) and send it back (`identity`).
+//! Only a client that asks gets it: the Customer SDK's identity stays in HttpOnly cookies.
+//!
 //! Like the socket, the endpoint refuses a browser page on a foreign origin: no token, no
 //! cookie (else any website could mint tokens for, and renew the identity of, a visitor who
 //! browses it). Grants are rate limited per client address, and new customers more tightly
@@ -23,7 +29,7 @@ use crate::{AppState, Body};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
-use confab_protocol::token::{TokenError, TokenRequest, TokenResponse};
+use confab_protocol::token::{KeptIdentity, TokenError, TokenRequest, TokenResponse};
 use std::net::SocketAddr;
 
 const CUSTOMER_ID_COOKIE: &str = "__lc_cid";
@@ -94,10 +100,20 @@ pub async fn grant(
     if !state.token_limits.grants.take(client, now) {
         return Ok(too_many_requests());
     }
-    let known = match (cookie(&headers, CUSTOMER_ID_COOKIE), cookie(&headers, CUSTOMER_SECRET_COOKIE)) {
-        (Some(id), Some(secret)) => domain.known_customer(id, secret).await?.map(|id| (id, secret.to_owned())),
+    // The identity the client kept itself (third-party cookies blocked) wins over the cookies;
+    // either names the visitor only with the server's secret for it.
+    let kept = request.identity.as_ref().map(|kept| (kept.entity_id.as_str(), kept.secret.as_str()));
+    let from_cookies = match (cookie(&headers, CUSTOMER_ID_COOKIE), cookie(&headers, CUSTOMER_SECRET_COOKIE)) {
+        (Some(id), Some(secret)) => Some((id, secret)),
         _ => None,
     };
+    let mut known = None;
+    for (id, secret) in kept.into_iter().chain(from_cookies) {
+        if let Some(id) = domain.known_customer(id, secret).await? {
+            known = Some((id, secret.to_owned()));
+            break;
+        }
+    }
     // A banned visitor gets no token: the SDK destroys itself with the exception's text as the
     // reason (protocol.md §6.2), instead of retrying.
     if let Some((id, _)) = &known
@@ -120,6 +136,9 @@ pub async fn grant(
         token_type: "Bearer".into(),
         client_id: request.client_id,
         organization_id: request.organization_id,
+        identity: request
+            .keep_identity
+            .then(|| KeptIdentity { entity_id: customer_id.clone(), secret: secret.clone() }),
     };
     let mut response = axum::Json(reply).into_response();
     // Renewed on every grant. They live under the endpoint's own path, as the protocol's do.
