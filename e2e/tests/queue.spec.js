@@ -3,14 +3,20 @@
 // 6 unless the agents file says otherwise): the widget's header then says the place in the
 // queue and the wait (`thread.queue`, then `queue_position_updated`), until routing gives the
 // chat to an agent with room, or an agent answers it. An agent may hand a chat to another
-// agent or group (`transfer_chat`): the visitor is told.
+// agent (who must be online) or group (`transfer_chat`): the visitor is told, and a chat
+// handed to a group whose agents are all busy waits in that group's queue
+// (`chat_transferred` carries the place).
 const { test, expect } = require('@playwright/test');
 const { API, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say, visitorInChat } = require('../lib/confab');
 const { expectAccessible } = require('../lib/a11y');
 
 const ALEX = 'alex@confab.example';
-/** The second agent (e2e/agents.json), offline: never routed to, only transferred to. */
+/** The second agent (e2e/agents.json; groups 0 and 2, "Roastery"), offline unless a test
+ * puts him online. */
 const SAM = 'sam@confab.example';
+/** e2e/groups.json: Wholesale has no agent (always offline); Roastery has Alex and Sam. */
+const WHOLESALE = 1;
+const ROASTERY = 2;
 /** Alex's `max_chats`: the server's default (crates/server/src/limits.rs
  * DEFAULT_MAX_CHATS_PER_AGENT), which e2e/agents.json leaves as it is. */
 const MAX_CHATS = 6;
@@ -21,6 +27,15 @@ async function asSam(request, action, data) {
   const response = await request.post(`${API}/v3.6/agent/action/${action}`, { headers, data });
   expect(response.status(), await response.text()).toBe(200);
   return response.json();
+}
+
+/** An Agent Chat Web API action as Alex that must fail with the error `type`. */
+async function refused(request, action, data, type) {
+  const headers = { Authorization: `Bearer ${process.env.CONFAB_E2E_AGENT_TOKEN}` };
+  const response = await request.post(`${API}/v3.6/agent/action/${action}`, { headers, data });
+  const body = await response.text();
+  expect(response.status(), body).toBeGreaterThanOrEqual(400);
+  expect(JSON.parse(body).error.type, body).toBe(type);
 }
 
 /** Ends every active chat (other specs' too), so that Alex's load is known: none. */
@@ -34,13 +49,13 @@ async function endActiveChats(request) {
   }
 }
 
-/** Alex at his `max_chats`: that many chats he started himself with customers of the API.
- * Returns their ids. */
-async function alexIsFull(request) {
+/** Alex (or, with `as`, another agent) at his `max_chats`: that many chats he started
+ * himself with customers of the API. Returns their ids. */
+async function alexIsFull(request, as = agent) {
   const chats = [];
   for (let i = 1; i <= MAX_CHATS; i++) {
     const { customer_id } = await agent(request, 'create_customer', { name: `Regular ${i}` });
-    const { chat_id } = await agent(request, 'start_chat', {
+    const { chat_id } = await as(request, 'start_chat', {
       chat: { users: [{ id: customer_id, type: 'customer' }] },
       active: true,
     });
@@ -56,8 +71,11 @@ test.beforeEach(async ({ request }) => {
   await endActiveChats(request);
 });
 
-// The next specs find Alex with room again.
-test.afterEach(({ request }) => endActiveChats(request));
+// The next specs find Alex with room again, and Sam offline.
+test.afterEach(async ({ request }) => {
+  await endActiveChats(request);
+  await asSam(request, 'set_routing_status', { status: 'offline' });
+});
 
 test('a visitor waits in the queue while the agent is full, and the agent with room takes the chat', async ({ page, request }) => {
   const regulars = await alexIsFull(request);
@@ -121,7 +139,11 @@ test('a chat transferred to another agent: the visitor is told, and the header n
   await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: 'Let me find who knows.' } });
   await expect(widget.locator('.header h1')).toHaveText('Alex Morgan');
 
-  await agent(request, 'transfer_chat', { id: chatId, target: { type: 'agent', ids: [SAM] } });
+  // Only to an agent who is online; accepting chats or not, he takes a chat handed to him.
+  const toSam = { id: chatId, target: { type: 'agent', ids: [SAM] } };
+  await refused(request, 'transfer_chat', toSam, 'agent_offline');
+  await asSam(request, 'set_routing_status', { status: 'not_accepting_chats' });
+  await agent(request, 'transfer_chat', toSam);
   const notice = widget.locator('.message.system', { hasText: "You've been transferred to another agent." });
   await expect(notice).toBeVisible();
   await expect(widget.locator('.header h1')).toHaveText('Sam Lee');
@@ -139,9 +161,47 @@ test('a chat transferred to a group: the visitor is told, and nobody is named un
   await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: 'Passing you on.' } });
   await expect(widget.locator('.header h1')).toHaveText('Alex Morgan');
 
-  await agent(request, 'transfer_chat', { id: chatId, target: { type: 'group', ids: [0] } });
+  // Nobody of Wholesale is online: refused, unless the chat may wait for whoever comes.
+  const toWholesale = { id: chatId, target: { type: 'group', ids: [WHOLESALE] } };
+  await refused(request, 'transfer_chat', toWholesale, 'group_offline');
+  await agent(request, 'transfer_chat', { ...toWholesale, ignore_agents_availability: true });
   await expect(widget.locator('.message.system', { hasText: "You've been transferred to another agent." })).toBeVisible();
   await expect(widget.locator('.header h1')).toHaveText('Chat with us');
+  await expect(widget.locator('.queue')).toHaveCount(0);
   const chat = await agent(request, 'get_chat', { chat_id: chatId });
   expect(chat.users.filter((u) => u.type === 'agent')).toEqual([]);
+  expect(chat.access.group_ids).toEqual([WHOLESALE]);
+});
+
+test('a chat transferred to a group whose agents are busy waits in its queue, then goes to the first with room', async ({ page, request }) => {
+  const { widget, chatId } = await visitorInChat(page, request, 'can a roaster help?');
+  await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: 'Asking the roastery.' } });
+  await expect(widget.locator('.header h1')).toHaveText('Alex Morgan');
+  // The Roastery's agents are both full.
+  await alexIsFull(request);
+  await asSam(request, 'set_routing_status', { status: 'accepting_chats' });
+  const sams = await alexIsFull(request, asSam);
+
+  const toRoastery = { id: chatId, target: { type: 'group', ids: [ROASTERY] } };
+  await refused(request, 'transfer_chat', toRoastery, 'group_unavailable');
+  await agent(request, 'transfer_chat', { ...toRoastery, ignore_agents_availability: true });
+  await expect(widget.locator('.message.system', { hasText: "You've been transferred to another agent." })).toBeVisible();
+  const banner = widget.locator('.header ~ .queue');
+  await expect(banner).toHaveText(queueText(1));
+  await expect(widget.locator('.header h1')).toHaveText('Chat with us');
+  const waiting = await agent(request, 'get_chat', { chat_id: chatId });
+  expect(waiting.thread.queue).toMatchObject({ position: 1, wait_time: 120 });
+  expect(waiting.users.filter((u) => u.type === 'agent')).toEqual([]);
+  await page.screenshot({ path: 'output/transfer-queue.png' });
+  await expectAccessible(page.frames().find((f) => f.url().startsWith(API)), 'the widget (transferred, in the queue)');
+
+  // Sam closes a chat: he has room, and routing gives him the waiting one.
+  await asSam(request, 'deactivate_chat', { id: sams[0] });
+  await expect(banner).toHaveCount(0);
+  await expect(widget.locator('.header h1')).toHaveText('Sam Lee');
+  await expect(widget.locator('.header .subtitle')).toHaveText('Roaster');
+  await expect(widget.locator('.message.system')).toContainText(['Sam Lee joined the chat']);
+  const taken = await agent(request, 'get_chat', { chat_id: chatId });
+  expect(taken.thread.queue).toBeUndefined();
+  expect(taken.users.filter((u) => u.type === 'agent').map((u) => u.id)).toEqual([SAM]);
 });

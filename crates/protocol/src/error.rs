@@ -12,6 +12,7 @@ use std::fmt;
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
+    AgentOffline,
     Authentication,
     Authorization,
     ChatInactive,
@@ -48,6 +49,7 @@ impl ErrorType {
     /// The snake_case name as on the wire.
     pub fn as_str(&self) -> &str {
         match self {
+            Self::AgentOffline => "agent_offline",
             Self::Authentication => "authentication",
             Self::Authorization => "authorization",
             Self::ChatInactive => "chat_inactive",

@@ -262,6 +262,11 @@ pub const QUEUE_WAIT_PER_POSITION_SECS: u32 = 120;
 /// only bounds a mistake (or a client listing ids at random).
 pub const MAX_GROUPS: i64 = 1000;
 
+/// Agents, or groups, one `transfer_chat` may name in `target.ids` (ours; the Agent Chat Web
+/// API v3.6 documents no bound). Each named agent is checked and joins the chat in the one
+/// transaction; each group is locked for routing.
+pub const MAX_TRANSFER_TARGETS: usize = 10;
+
 /// Tickets per client address (`POST /v2/tickets/new`): per second on average, and in a
 /// burst. Each is a database row written without authentication, so tighter than token grants.
 pub const TICKETS_PER_ADDRESS_PER_SECOND: u32 = 1;

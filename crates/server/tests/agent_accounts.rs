@@ -1,6 +1,7 @@
 //! Agents as accounts: several agents from the agents file, each with their own token and
 //! role and chat limit; routing statuses decide who gets new chats, and two agents share them
-//! by the rule (fewest active chats first, none beyond an agent's `max_chats`).
+//! by the rule (fewest active chats first, none beyond an agent's `max_chats`); a multicast to
+//! a group reaches that group's agents.
 
 mod common;
 
@@ -191,4 +192,27 @@ fn a_bad_agents_file_is_refused_naming_the_entry() {
         let error = parse_agents_file(text).unwrap_err();
         assert!(error.contains(says), "{text}: {error}");
     }
+}
+
+#[tokio::test]
+async fn a_multicast_to_a_group_reaches_the_agents_of_that_group_only() {
+    let (server, _dir) = with_agents_file().await;
+    let mut alex = AgentSocket::subscribe(&server, ALEX);
+    let mut kim = AgentSocket::subscribe(&server, KIM);
+    let mut sam = AgentSocket::subscribe(&server, SAM);
+    let body = json!({"recipients": {"agents": {"groups": [1]}}, "content": {"shift": "late"}});
+    let (status, reply) = server.agent("multicast", body).await;
+    assert_eq!((status, &reply), (200, &json!({})));
+    for socket in [&mut alex, &mut kim] {
+        let push = socket.next().await;
+        assert_eq!(
+            (push["action"].as_str(), &push["payload"]["content"]),
+            (Some("incoming_multicast"), &json!({"shift": "late"}))
+        );
+    }
+    sam.silent().await;
+    let body = json!({"recipients": {"agents": {"groups": [1, 7]}}, "content": 1});
+    let (status, reply) = server.agent("multicast", body).await;
+    assert_eq!((status, reply["error"]["type"].as_str()), (404, Some("group_not_found")), "{reply}");
+    alex.silent().await;
 }

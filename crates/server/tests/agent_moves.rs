@@ -138,11 +138,16 @@ async fn a_transfer_moves_the_chat_and_the_visitor_sees_who_took_over() {
         (json!({"id": chat_id, "target": {"type": "group", "ids": [19]}}), 404, "group_not_found"),
         (json!({"id": chat_id, "target": {"type": "agent", "ids": ["nobody@x"]}}), 404, "not_found"),
         (json!({"id": "NOSUCHCHAT", "target": {"type": "agent", "ids": [SAM]}}), 404, "not_found"),
+        // Sam is offline: nobody to hand the chat to.
+        (json!({"id": chat_id, "target": {"type": "agent", "ids": [SAM]}}), 400, "agent_offline"),
     ] {
         expect_error(&server, "transfer_chat", body, status, kind).await;
     }
     rtm.silent(Duration::from_millis(100)).await;
     assert_eq!(agent_ids(&server, &chat_id).await, [ALEX], "a refused transfer changes nothing");
+    // Online, though not accepting chats: routing passes him by, a transfer does not.
+    let online = json!({"agent_id": SAM, "status": "not_accepting_chats"});
+    assert_eq!(server.agent("set_routing_status", online).await.0, 200);
 
     let (status, reply) =
         server.agent("transfer_chat", json!({"id": chat_id, "target": {"type": "agent", "ids": [SAM]}})).await;
@@ -166,9 +171,12 @@ async fn a_transfer_moves_the_chat_and_the_visitor_sees_who_took_over() {
     );
     assert_eq!(agent_ids(&server, &chat_id).await, [SAM]);
 
-    // Alex left: transferring again needs `ignore_requester_presence`; to group 0, Sam leaves.
+    // Alex left: transferring again needs `ignore_requester_presence`. To group 0, where
+    // nobody accepts chats, only with `ignore_agents_availability`: Sam leaves, nobody joins.
     expect_error(&server, "transfer_chat", json!({"id": chat_id}), 403, "missing_access").await;
-    let body = json!({"id": chat_id, "target": {"type": "group", "ids": [0]}, "ignore_requester_presence": true});
+    let mut body = json!({"id": chat_id, "target": {"type": "group", "ids": [0]}, "ignore_requester_presence": true});
+    expect_error(&server, "transfer_chat", body.clone(), 400, "group_offline").await;
+    body["ignore_agents_availability"] = json!(true);
     assert_eq!(server.agent("transfer_chat", body).await.0, 200);
     let push = rtm.recv().await;
     assert_eq!(

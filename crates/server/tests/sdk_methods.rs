@@ -188,7 +188,10 @@ async fn what_agents_do_arrives_as_typed_events_through_the_sdk() {
     let ClientEvent::UserRemovedFromChat(removed) = next_event(&mut events).await else { panic!("Sam removed") };
     assert_eq!(removed.user_id, SAM);
 
-    // Alex hands the chat to Sam: the transfer, then Sam in, then Alex out.
+    // Alex hands the chat to Sam (online, not accepting chats): the transfer, then Sam in, then
+    // Alex out.
+    let online = json!({"agent_id": SAM, "status": "not_accepting_chats"});
+    assert_eq!(server.agent("set_routing_status", online).await.0, 200);
     let transfer = json!({"id": chat_id, "target": {"type": "agent", "ids": [SAM]}});
     assert_eq!(server.agent("transfer_chat", transfer).await.0, 200);
     let ClientEvent::ChatTransferred(moved) = next_event(&mut events).await else { panic!("transferred") };

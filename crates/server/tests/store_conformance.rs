@@ -774,10 +774,11 @@ async fn bans_hold_until_they_end_by_the_servers_clock(db: Db) {
 }
 
 async fn agents_join_leave_and_take_over_chats(db: Db) {
-    use confab_server::domain::chat_users::Target;
+    use confab_server::domain::chat_users::{Target, TransferOptions};
     let clock = Clock::manual(START);
     let (a, b) = (db.node(&clock).await, db.node(&clock).await);
     common::add_sam(&a).await;
+    let ignoring_presence = TransferOptions { ignore_requester_presence: true, ..TransferOptions::default() };
     let me = customer(&a).await;
     let (started, _) = a.start_chat(&me, &first_message("hi")).await.unwrap();
     let chat_id = started.chat.id;
@@ -817,7 +818,13 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
     );
 
     let to_sam = Some(Target::Agents(vec![common::SAM.to_owned()]));
-    let events = a.transfer_chat(AGENT, &chat_id, to_sam.clone(), false).await.unwrap();
+    // Sam is offline: no transfer to him until he is online (accepting chats or not).
+    assert_eq!(
+        kind(a.transfer_chat(AGENT, &chat_id, to_sam.clone(), TransferOptions::default()).await),
+        Some(ErrorType::AgentOffline)
+    );
+    accepting(&a, common::SAM, RoutingStatus::NotAcceptingChats).await;
+    let events = a.transfer_chat(AGENT, &chat_id, to_sam.clone(), TransferOptions::default()).await.unwrap();
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| match e {
@@ -829,12 +836,18 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
         .collect();
     assert_eq!(kinds, ["transferred", "added", "removed"]);
     assert_eq!(agents(b.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()), [common::SAM]);
-    assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, to_sam.clone(), false).await), Some(ErrorType::MissingAccess));
     assert_eq!(
-        kind(a.transfer_chat(AGENT, &chat_id, Some(Target::Group(vec![5])), true).await),
+        kind(a.transfer_chat(AGENT, &chat_id, to_sam.clone(), TransferOptions::default()).await),
+        Some(ErrorType::MissingAccess)
+    );
+    assert_eq!(
+        kind(a.transfer_chat(AGENT, &chat_id, Some(Target::Group(vec![5])), ignoring_presence).await),
         Some(ErrorType::GroupNotFound)
     );
-    a.transfer_chat(AGENT, &chat_id, None, true).await.unwrap();
+    // Within its group, where nobody accepts chats: refused, unless the chat may wait there.
+    assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, None, ignoring_presence).await), Some(ErrorType::GroupOffline));
+    let anyway = TransferOptions { ignore_agents_availability: true, ..ignoring_presence };
+    a.transfer_chat(AGENT, &chat_id, None, anyway).await.unwrap();
     assert!(agents(a.get_chat(Requester::Agent(AGENT), &chat_id, None).await.unwrap()).is_empty());
 
     if let Store::Postgres { .. } = &a.store {
@@ -853,7 +866,7 @@ async fn agents_join_leave_and_take_over_chats(db: Db) {
         kind(a.add_user_to_chat(AGENT, &chat_id, common::SAM, "agent", "all", true).await),
         Some(ErrorType::ChatInactive)
     );
-    assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, to_sam, true).await), Some(ErrorType::ChatInactive));
+    assert_eq!(kind(a.transfer_chat(AGENT, &chat_id, to_sam, ignoring_presence).await), Some(ErrorType::ChatInactive));
 }
 
 // ---- Routing: groups, routing status, availability, queue, forms, tickets ----
@@ -1153,6 +1166,133 @@ async fn an_agent_who_answers_takes_the_thread_and_a_resumed_chat_is_routed_agai
         .collect();
     assert_eq!(moved, [(queued[1].clone(), 1)]);
     assert_eq!(load(node.clone()).await, [(ALEX.to_owned(), MAX_CHATS_PER_AGENT + 1)], "taken by hand, over the limit");
+}
+
+/// The kinds of a transfer's domain events, with the chat and user each names.
+fn transfer_steps(events: &[DomainEvent]) -> Vec<(&'static str, String, String)> {
+    events
+        .iter()
+        .map(|e| match e {
+            DomainEvent::ChatTransferred { chat_id, .. } => ("transferred", chat_id.clone(), String::new()),
+            DomainEvent::UserAdded { chat_id, user, .. } => ("added", chat_id.clone(), user.id().to_owned()),
+            DomainEvent::UserRemoved { chat_id, user_id, .. } => ("removed", chat_id.clone(), user_id.clone()),
+            DomainEvent::GroupStatusChanged { group_id, .. } => ("status", group_id.to_string(), String::new()),
+            other => panic!("unexpected {other:?}"),
+        })
+        .collect()
+}
+
+async fn a_transfer_moves_the_threads_routing_and_its_place_in_a_queue(db: Db) {
+    use confab_server::domain::chat_users::{Target, TransferOptions};
+    let clock = Clock::manual(START);
+    let (a, b) = (db.node(&clock).await, db.node(&clock).await);
+    common::add_sam(&a).await;
+    let groups = parse_groups_file(&format!(r#"[{{"id": 1, "name": "Roastery", "agents": ["{SAM}"]}}]"#)).unwrap();
+    a.apply_groups(&groups).await.unwrap();
+    let load = |group: u32| {
+        let node = a.clone();
+        async move {
+            let mut db = node.store.read().await.unwrap();
+            db.candidates(group).await.unwrap().into_iter().map(|c| (c.agent_id, c.load)).collect::<Vec<_>>()
+        }
+    };
+    let group_of = |chat: confab_protocol::entity::Chat| chat.access.and_then(|a| a.group_ids).unwrap_or_default();
+    let plain = TransferOptions::default();
+    let queue_anyway = TransferOptions { ignore_agents_availability: true, ..plain };
+    let to_roastery = Some(Target::Group(vec![1]));
+    accepting(&a, ALEX, RoutingStatus::AcceptingChats).await;
+    let me = customer(&a).await;
+    let (started, _) = a.start_chat(&me, &first_message("hi")).await.unwrap();
+    assert!(assigned_to(&started, ALEX));
+    let first = started.chat.id;
+
+    // Nobody of group 1 accepts chats: refused, and nothing changed.
+    assert_eq!(kind(b.transfer_chat(ALEX, &first, to_roastery.clone(), plain).await), Some(ErrorType::GroupOffline));
+    assert_eq!(load(0).await, [(ALEX.to_owned(), 1)]);
+    // Sam accepts: the chat leaves Alex (his load with it) and routing gives it to Sam.
+    accepting(&a, SAM, RoutingStatus::AcceptingChats).await;
+    let events = b.transfer_chat(ALEX, &first, to_roastery.clone(), plain).await.unwrap();
+    assert_eq!(
+        transfer_steps(&events),
+        [
+            ("transferred", first.clone(), String::new()),
+            ("removed", first.clone(), ALEX.to_owned()),
+            ("added", first.clone(), SAM.to_owned())
+        ]
+    );
+    match &events[0] {
+        DomainEvent::ChatTransferred { group_ids, agent_ids: None, queue: None, members, .. } => {
+            assert_eq!(group_ids.as_deref(), Some(&[1][..]));
+            // Sam (now in it), Alex (who left): both hear of it.
+            assert_eq!(members.agents, [SAM.to_owned(), ALEX.to_owned()]);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(load(0).await, [(ALEX.to_owned(), 0), (SAM.to_owned(), 1)]);
+    assert_eq!(group_of(a.get_chat(Requester::Agent(SAM), &first, None).await.unwrap()), [1]);
+
+    // Sam full: a chat transferred to group 1 cannot be taken at once.
+    for _ in 1..MAX_CHATS_PER_AGENT {
+        let other = customer(&a).await;
+        let (started, _) = a.start_chat_in(&other, 1, &first_message("roast?")).await.unwrap();
+        assert!(assigned_to(&started, SAM));
+    }
+    let other = customer(&a).await;
+    let (started, _) = a.start_chat(&other, &first_message("me too")).await.unwrap();
+    assert!(assigned_to(&started, ALEX));
+    let second = started.chat.id;
+    assert_eq!(
+        kind(a.transfer_chat(ALEX, &second, to_roastery.clone(), plain).await),
+        Some(ErrorType::GroupUnavailable)
+    );
+    assert_eq!(load(0).await, [(ALEX.to_owned(), 1), (SAM.to_owned(), MAX_CHATS_PER_AGENT)], "nothing changed");
+    // Allowed to wait: it joins group 1's queue, and the transfer says where.
+    clock.advance(Duration::from_secs(1));
+    let events = a.transfer_chat(ALEX, &second, to_roastery.clone(), queue_anyway).await.unwrap();
+    assert_eq!(
+        transfer_steps(&events),
+        [("transferred", second.clone(), String::new()), ("removed", second.clone(), ALEX.to_owned())]
+    );
+    let DomainEvent::ChatTransferred { queue: Some(queue), .. } = &events[0] else { panic!("{events:?}") };
+    assert_eq!((queue.position, queue.wait_time), (1, confab_server::limits::QUEUE_WAIT_PER_POSITION_SECS));
+    assert_eq!(queue.queued_at, Some(Micros(START.0 + 1_000_000).rfc3339()), "queued at the transfer");
+    let waiting = b.get_chat(Requester::Customer(&other), &second, None).await.unwrap();
+    assert_eq!(waiting.thread.as_ref().and_then(|t| t.queue.as_ref()).map(|q| q.position), Some(1));
+    assert_eq!(group_of(waiting), [1]);
+    assert_eq!(load(0).await, [(ALEX.to_owned(), 0), (SAM.to_owned(), MAX_CHATS_PER_AGENT)]);
+
+    // Within its group, the chat never goes back to the agent it leaves: Sam alone in group 1,
+    // and so nobody can take the first chat.
+    assert_eq!(kind(b.transfer_chat(SAM, &first, None, plain).await), Some(ErrorType::GroupUnavailable));
+    // To Alex: Sam's freed slot takes the chat waiting in group 1, in the same transaction.
+    let events = b.transfer_chat(SAM, &first, Some(Target::Agents(vec![ALEX.to_owned()])), plain).await.unwrap();
+    assert_eq!(
+        transfer_steps(&events),
+        [
+            ("transferred", first.clone(), String::new()),
+            ("added", first.clone(), ALEX.to_owned()),
+            ("removed", first.clone(), SAM.to_owned()),
+            ("added", second.clone(), SAM.to_owned()),
+        ]
+    );
+    let DomainEvent::ChatTransferred { agent_ids, group_ids: None, queue: None, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(agent_ids.as_deref(), Some(&[ALEX.to_owned()][..]));
+    assert_eq!(load(0).await, [(ALEX.to_owned(), 1), (SAM.to_owned(), MAX_CHATS_PER_AGENT)]);
+    let served = a.get_chat(Requester::Customer(&other), &second, None).await.unwrap();
+    assert!(served.thread.unwrap().queue.is_none());
+    // Unknown groups and agents, offline agents.
+    for (target, expected) in [
+        (Target::Group(vec![1, 9]), ErrorType::GroupNotFound),
+        (Target::Agents(vec!["nobody@x".to_owned()]), ErrorType::NotFound),
+        (Target::Group(vec![]), ErrorType::Validation),
+    ] {
+        assert_eq!(kind(a.transfer_chat(ALEX, &first, Some(target), plain).await), Some(expected));
+    }
+    accepting(&a, SAM, RoutingStatus::Offline).await;
+    let to_sam = Some(Target::Agents(vec![SAM.to_owned()]));
+    assert_eq!(kind(a.transfer_chat(ALEX, &first, to_sam, plain).await), Some(ErrorType::AgentOffline));
 }
 
 async fn routing_under_concurrent_load_keeps_its_rules(db: Db) {
@@ -1507,6 +1647,7 @@ on_both_backends!(
     offline_groups_take_messages_or_refuse_as_configured,
     groups_have_forms_and_tickets_are_stored,
     an_agent_who_answers_takes_the_thread_and_a_resumed_chat_is_routed_again,
+    a_transfer_moves_the_threads_routing_and_its_place_in_a_queue,
     routing_under_concurrent_load_keeps_its_rules,
     agents_start_follow_and_tag_chats,
     chat_listings_filter_by_activity_and_group,

@@ -105,13 +105,16 @@ pub enum DomainEvent {
         requester_id: String,
         members: Members,
     },
-    /// The chat went to other agents or a group (`chat_transferred`, `reason`: `manual`).
+    /// The chat went to other agents or a group (`chat_transferred`, `reason`: `manual`), with
+    /// its place in the queue when it waits there after the transfer.
     ChatTransferred {
         chat_id: String,
         thread_id: String,
         requester_id: String,
         group_ids: Option<Vec<u32>>,
         agent_ids: Option<Vec<String>>,
+        #[serde(default)]
+        queue: Option<Queue>,
         members: Members,
     },
     /// Chat-unrelated content for chosen users (`incoming_multicast`). Not stored.

@@ -20,6 +20,11 @@
 //! a chat started while nobody of its group accepts chats, a thread closed that was neither
 //! assigned nor queued. (A chat started while the last agent starts accepting chats may so
 //! miss them: it stays unassigned, as if it had come a moment earlier.)
+//!
+//! A **transfer** (`chat_users.rs`) is routing too: to a group, the thread leaves its agent
+//! and joins the target group's queue, which is then drained like any other; the settling
+//! never hands it back to an agent the transfer removed ([`Routing::keep_from`]). Once it
+//! waits, it is an ordinary queued thread.
 
 use super::{Domain, DomainEvent, Members, Requester};
 use crate::clock::Micros;
@@ -68,7 +73,7 @@ fn form_json(form: &Option<Form>) -> Option<String> {
     form.as_ref().map(|f| serde_json::to_string(f).expect("forms always encode"))
 }
 
-fn group_not_found(id: u32) -> Error {
+pub(super) fn group_not_found(id: u32) -> Error {
     Error::new(ErrorType::GroupNotFound, format!("Group {id} not found"))
 }
 
@@ -104,6 +109,8 @@ pub(super) struct Routing {
     groups: Vec<u32>,
     statuses: BTreeMap<u32, GroupStatus>,
     queues: HashMap<u32, Vec<QueuedThread>>,
+    /// A thread settling must not give to these agents (those a transfer just removed).
+    kept_from: Option<(String, Vec<String>)>,
 }
 
 impl Routing {
@@ -115,6 +122,19 @@ impl Routing {
     /// How many threads waited in the group's queue then.
     pub fn queued(&self, group: u32) -> usize {
         self.queues.get(&group).map_or(0, Vec::len)
+    }
+
+    /// Settling will not give `thread_id` to any of `agents`: a transfer does not hand a chat
+    /// back to the agents it took it from.
+    pub fn keep_from(&mut self, thread_id: &str, agents: Vec<String>) {
+        self.kept_from = Some((thread_id.to_owned(), agents));
+    }
+
+    fn may_take(&self, thread_id: &str, agent_id: &str) -> bool {
+        match &self.kept_from {
+            Some((kept, agents)) if kept == thread_id => !agents.iter().any(|a| a == agent_id),
+            _ => true,
+        }
     }
 }
 
@@ -138,21 +158,28 @@ impl Domain {
             statuses.insert(group, tx.group_status(group).await?);
             queues.insert(group, tx.queue(group, MAX_QUEUE_PER_GROUP).await?);
         }
-        Ok(Routing { groups, statuses, queues })
+        Ok(Routing { groups, statuses, queues, kept_from: None })
     }
 
     /// Drains the groups' queues to agents with room (oldest thread first, least-loaded agent
     /// first), and returns what changed: `UserAdded` per assignment, `QueuePositionUpdated` per
-    /// thread whose position moved, `GroupStatusChanged` per group whose status changed.
+    /// thread whose position moved, `GroupStatusChanged` per group whose status changed. A
+    /// thread kept from the agents with room ([`Routing::keep_from`]) waits, and so does the
+    /// group's queue behind it, until the next routing change.
     pub(super) async fn settle_routing(&self, tx: &mut Conn, routing: Routing) -> Result<Vec<DomainEvent>> {
         let mut events = Vec::new();
         for &group in &routing.groups {
             loop {
                 let candidates = tx.candidates(group).await?;
-                let Some(agent) = candidates.into_iter().find(Candidate::has_room) else {
+                if !candidates.iter().any(Candidate::has_room) {
+                    break;
+                }
+                let Some(next) = tx.next_queued(group).await? else {
                     break;
                 };
-                let Some(next) = tx.next_queued(group).await? else {
+                let Some(agent) =
+                    candidates.into_iter().find(|c| c.has_room() && routing.may_take(&next.thread_id, &c.agent_id))
+                else {
                     break;
                 };
                 tx.assign_thread(&next.thread_id, &agent.agent_id).await?;

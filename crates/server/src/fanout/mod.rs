@@ -127,14 +127,14 @@ pub fn push_of(event: &DomainEvent) -> Delivery<'_> {
             });
             (push, users)
         }
-        DomainEvent::ChatTransferred { chat_id, thread_id, requester_id, group_ids, agent_ids, members } => (
+        DomainEvent::ChatTransferred { chat_id, thread_id, requester_id, group_ids, agent_ids, queue, members } => (
             Push::ChatTransferred(ChatTransferred {
                 chat_id: chat_id.clone(),
                 thread_id: Some(thread_id.clone()),
                 requester_id: Some(requester_id.clone()),
                 reason: "manual".into(),
                 transferred_to: TransferredTo { group_ids: group_ids.clone(), agent_ids: agent_ids.clone() },
-                queue: None,
+                queue: queue.clone(),
             }),
             everyone_and_all_agents(members),
         ),

@@ -272,7 +272,13 @@ impl Conn {
         Ok(())
     }
 
-    /// Takes the thread out of the queue (it closed).
+    /// Takes the thread from its agent (it was transferred): their load drops by one.
+    pub async fn unassign_thread(&mut self, thread_id: &str) -> Result<()> {
+        exec!(self, "UPDATE threads SET agent_id = NULL WHERE id = $1", thread_id);
+        Ok(())
+    }
+
+    /// Takes the thread out of the queue (it closed, or was transferred).
     pub async fn dequeue_thread(&mut self, thread_id: &str) -> Result<()> {
         exec!(self, "UPDATE threads SET queued_at = NULL WHERE id = $1", thread_id);
         Ok(())

@@ -3,7 +3,7 @@
 //! and `multicast`, chat-unrelated content for chosen users.
 
 use super::{AgentCall, answer, done};
-use crate::domain::chat_users::Target;
+use crate::domain::chat_users::{Target, TransferOptions};
 use crate::error::{Error, Result};
 use confab_protocol::agent::{
     AddUserToChatRequest, AgentForTransfer, ListAgentsForTransferRequest, MulticastRequest, RemoveUserFromChatRequest,
@@ -31,8 +31,11 @@ pub async fn remove_user_from_chat(call: &AgentCall<'_>, req: RemoveUserFromChat
 
 pub async fn transfer_chat(call: &AgentCall<'_>, req: TransferChatRequest) -> Result<Value> {
     let target = req.target.map(target).transpose()?;
-    let ignore = req.ignore_requester_presence.unwrap_or(false);
-    let events = call.domain().transfer_chat(&call.agent.id, &req.id, target, ignore).await?;
+    let options = TransferOptions {
+        ignore_agents_availability: req.ignore_agents_availability.unwrap_or(false),
+        ignore_requester_presence: req.ignore_requester_presence.unwrap_or(false),
+    };
+    let events = call.domain().transfer_chat(&call.agent.id, &req.id, target, options).await?;
     call.fan_out(&events);
     done()
 }
