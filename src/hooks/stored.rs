@@ -27,9 +27,7 @@ impl<T: Serialize + DeserializeOwned> Stored<T> {
 
     /// The kept value; `None` when there is none or it no longer reads as a `T`.
     pub fn load(&self) -> Option<T> {
-        storage()
-            .and_then(|s| s.get_item(&self.key).ok().flatten())
-            .and_then(|json| serde_json::from_str(&json).ok())
+        storage().and_then(|s| s.get_item(&self.key).ok().flatten()).and_then(|json| serde_json::from_str(&json).ok())
     }
 
     pub fn save(&self, value: &T) {

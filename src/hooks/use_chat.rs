@@ -141,7 +141,8 @@ pub fn use_chat(
     sdk_config.identity = kept_identity.load();
     let group = config.group.unwrap_or(0);
     let ticket_error = RwSignal::new(None::<String>);
-    let (client, mut events) = confab_sdk::web::connect(sdk_config);
+    // Every tab of the site on one socket (`confab_sdk::tabs`).
+    let (client, mut events) = confab_sdk::web::connect_shared(sdk_config);
     // Tells the send queue that something it may be waiting for happened (a login, the end).
     // One slot: a nudge already waiting covers the next.
     let (mut nudge, mut nudged) = mpsc::channel::<()>(0);

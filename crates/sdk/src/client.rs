@@ -48,10 +48,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 
 /// Where a settled request's result goes.
-type Responder = oneshot::Sender<Result<Reply, SdkError>>;
+pub(crate) type Responder = oneshot::Sender<Result<Reply, SdkError>>;
 
 /// Something a `Client` asks of the driver.
-enum Command {
+pub(crate) enum Command {
     Request { request: Box<Request>, settled_by: Option<&'static str>, reply: Responder },
     SneakPeek { chat_id: String, text: String },
     CustomerPage { page: CustomerPage, reply: Responder },
@@ -60,7 +60,7 @@ enum Command {
 
 /// Requests the driver has not picked up yet. The driver picks them up as soon as it is not
 /// writing to the socket, so this only fills when a caller fires many at once.
-const REQUEST_QUEUE: usize = 16;
+pub(crate) const REQUEST_QUEUE: usize = 16;
 
 /// `list_chats` accepts at most this `limit` (protocol.md §6.6, enforced client-side).
 pub const MAX_LIST_CHATS_LIMIT: u32 = 25;
@@ -79,11 +79,11 @@ pub struct Client {
 /// `connect()`, `disconnect()`, `destroy()` → the driver. `disconnect` clears a `connect`
 /// asked before it; a `connect` after a `disconnect` runs after it.
 #[derive(Default)]
-struct Control {
-    connect: AtomicBool,
-    disconnect: AtomicBool,
-    destroy: AtomicBool,
-    driver: AtomicWaker,
+pub(crate) struct Control {
+    pub(crate) connect: AtomicBool,
+    pub(crate) disconnect: AtomicBool,
+    pub(crate) destroy: AtomicBool,
+    pub(crate) driver: AtomicWaker,
 }
 
 /// The stream of [`ClientEvent`]s. Ends when the client is dropped or destroyed.
@@ -102,31 +102,45 @@ pub struct Rating {
 /// Connects on `platform`: spawns the driver and returns the handle and its events.
 pub(crate) fn connect<P: Platform>(platform: P, config: Config) -> (Client, Events) {
     let (platform, uploads) = crate::upload::tap(platform, &config);
-    let (commands_tx, commands) = mpsc::channel(REQUEST_QUEUE);
+    let (client, commands) = Client::new(uploads);
     // Unbounded on purpose: the driver must never wait for the app. An app may await a reply
     // while not reading events (the widget did, on `Connected`); a driver blocked on a full
     // `Events` would never read that reply: a deadlock. Dropping events instead would lose
     // messages. What fills it is the server's pushes, which a connected app reads as they come.
     let (events_tx, events) = mpsc::unbounded();
-    let control = Arc::new(Control::default());
+    spawn_driver(platform, config, commands, client.control.clone(), events_tx);
+    (client, events)
+}
+
+/// Starts the one loop that owns a connection: it takes `commands`, obeys `control`, and
+/// sends what happens to `events`.
+pub(crate) fn spawn_driver<P: Platform>(
+    platform: P,
+    config: Config,
+    commands: mpsc::Receiver<Command>,
+    control: Arc<Control>,
+    events: mpsc::UnboundedSender<ClientEvent>,
+) {
     let mut core = Core::new(config, platform.random_seed());
     core.connect(platform.now());
     let network = platform.network_changes();
-    let driver = Driver {
-        platform,
-        core,
-        commands,
-        control: control.clone(),
-        events: events_tx,
-        pending: HashMap::new(),
-        socket: None,
-        network,
-    };
+    let driver = Driver { platform, core, commands, control, events, pending: HashMap::new(), socket: None, network };
     P::spawn(Box::pin(driver.run()));
-    (Client { commands: Arc::new(Mutex::new(commands_tx)), control, uploads }, events)
 }
 
 impl Client {
+    /// A handle whose commands come out of the returned receiver (a driver's, or a tab
+    /// relay's: `tabs.rs`).
+    pub(crate) fn new(uploads: Arc<crate::upload::Uploads>) -> (Client, mpsc::Receiver<Command>) {
+        let (commands_tx, commands) = mpsc::channel(REQUEST_QUEUE);
+        let client = Client { commands: Arc::new(Mutex::new(commands_tx)), control: Arc::default(), uploads };
+        (client, commands)
+    }
+
+    pub(crate) fn control(&self) -> &Arc<Control> {
+        &self.control
+    }
+
     async fn command(&self, command: Command) -> Result<(), SdkError> {
         // Waits while the queue is full; the lock is released before waiting for the answer.
         self.commands.lock().await.send(command).await.map_err(|_| SdkError::Destroyed)

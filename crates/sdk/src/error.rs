@@ -14,7 +14,7 @@ use confab_protocol::ApiError;
 /// assert_eq!(SdkError::NoConnection.code(), "NO_CONNECTION");
 /// assert_eq!(SdkError::MissingChatThread { chat_id: "C1".into() }.code(), "MISSING_CHAT_THREAD");
 /// ```
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum SdkError {
     /// The server refused the request.

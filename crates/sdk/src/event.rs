@@ -12,18 +12,19 @@
 use crate::error::SdkError;
 use confab_protocol::action::LoginChat;
 use confab_protocol::entity::{Customer, Greeting, User};
-use confab_protocol::token::KeptIdentity;
 use confab_protocol::push::{
     ChatDeactivated, ChatPropertiesDeleted, ChatPropertiesUpdated, ChatTransferred, CustomerPageUpdated,
     EventPropertiesDeleted, EventPropertiesUpdated, EventsMarkedAsSeen, IncomingChat, IncomingEvent, IncomingMulticast,
     IncomingRichMessagePostback, IncomingTypingIndicator, QueuePositionUpdated, ThreadPropertiesDeleted,
     ThreadPropertiesUpdated, UserAddedToChat, UserRemovedFromChat,
 };
+use confab_protocol::token::KeptIdentity;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::time::Duration;
 
 /// Whether agents are there to chat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Availability {
     /// The customer's group has an agent accepting chats (or a queue).
     Online,
@@ -42,7 +43,7 @@ impl Availability {
 }
 
 /// What the client does after a [`ClientEvent::Disconnected`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum DisconnectOutcome {
     /// It reconnects on its own (after a backoff) and emits `Connected` again.
     Reconnecting,
@@ -55,8 +56,11 @@ pub enum DisconnectOutcome {
 
 /// One thing that happened, in order. Names follow the Customer SDK's events (the table in
 /// the crate's README maps each).
+///
+/// Serializable, so that one tab can hand the events of a shared connection to the others
+/// (`tabs.rs`).
 #[allow(clippy::large_enum_variant)] // Boxing would cost every match; events are few.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub enum ClientEvent {
     /// `availability_updated`: the customer's group went online or offline.

@@ -56,6 +56,8 @@ pub mod ticket;
 pub mod web;
 // File uploads (protocol.md §10), beside the client.
 #[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
+pub mod tabs;
+#[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]
 pub mod upload;
 
 #[cfg(any(feature = "native", all(feature = "web", target_arch = "wasm32")))]

@@ -29,6 +29,13 @@ pub fn connect(config: Config) -> (Client, Events) {
     client::connect(Native { epoch: Instant::now(), http }, config)
 }
 
+/// Connects as one of several tabs that share one connection (`tabs.rs`): the bus between
+/// them and the leader's lock are the caller's.
+pub fn connect_shared<B: crate::tabs::TabBus>(config: Config, tabs: crate::tabs::Tabs<B>) -> (Client, Events) {
+    let http = reqwest::Client::builder().cookie_store(true).build().expect("reqwest client builds");
+    crate::tabs::connect_shared(Native { epoch: Instant::now(), http }, config, tabs)
+}
+
 impl Platform for Native {
     fn now(&self) -> Duration {
         self.epoch.elapsed()

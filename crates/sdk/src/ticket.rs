@@ -6,7 +6,7 @@ use confab_protocol::entity::{FilledFormBody, FilledFormField};
 use serde_json::{Map, Value, json};
 
 /// A ticket form the customer filled in, and where it goes.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TicketForm {
     /// The filled form (`get_form` with type `ticket` gives the fields to fill).
     pub filled_form: FilledFormBody,

@@ -224,11 +224,11 @@ pub(crate) struct Uploads {
 }
 
 impl Uploads {
-    fn set_token(&self, token: String) {
+    pub(crate) fn set_token(&self, token: String) {
         *self.token.lock().unwrap_or_else(|e| e.into_inner()) = Some(token);
     }
 
-    fn token(&self) -> Option<String> {
+    pub(crate) fn token(&self) -> Option<String> {
         self.token.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 }

@@ -23,6 +23,78 @@ pub fn connect(config: Config) -> (Client, Events) {
     client::connect(Web, config)
 }
 
+/// Connects as one of the site's tabs: the tab holding the `confab:<organization>` Web Lock
+/// keeps the one socket, the others reach it over a `BroadcastChannel` (`tabs.rs`). Both are
+/// the widget origin's and partitioned by the embedding site, so only that site's tabs share.
+/// Where either is missing or refused (old browsers, blocked storage), the tab connects alone.
+pub fn connect_shared(config: Config) -> (Client, Events) {
+    let name = format!("confab:{}", config.organization_id);
+    let Ok(channel) = web_sys::BroadcastChannel::new(&name) else { return connect(config) };
+    let Some(leadership) = leadership(&name) else { return connect(config) };
+    let (tx, messages) = mpsc::unbounded();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        if let Some(text) = event.data().as_string() {
+            let _ = tx.unbounded_send(text);
+        }
+    });
+    channel.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    let bus = TabChannel { channel, _on_message: on_message };
+    crate::tabs::connect_shared(Web, config, crate::tabs::Tabs { bus, messages: Box::pin(messages), leadership })
+}
+
+/// The channel to the other tabs; closed (and its listener gone) when the tab relay ends.
+struct TabChannel {
+    channel: web_sys::BroadcastChannel,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+}
+
+impl crate::tabs::TabBus for TabChannel {
+    fn post(&self, message: String) {
+        let _ = self.channel.post_message(&message.into());
+    }
+}
+
+impl Drop for TabChannel {
+    fn drop(&mut self) {
+        self.channel.set_onmessage(None);
+        self.channel.close();
+    }
+}
+
+/// Resolves once this tab holds the Web Lock `name`, which it then keeps until the page goes
+/// (the lock's callback returns a promise that never settles). `None` without Web Locks. If
+/// the lock manager refuses (a third-party frame whose storage is blocked), the tab leads
+/// alone.
+fn leadership(name: &str) -> Option<BoxFuture<()>> {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+    let navigator = web_sys::window()?.navigator();
+    let locks = js_sys::Reflect::get(&navigator, &"locks".into()).ok().filter(|l| l.is_object())?;
+    let request: js_sys::Function = js_sys::Reflect::get(&locks, &"request".into()).ok()?.dyn_into().ok()?;
+    let (granted, leading) = futures::channel::oneshot::channel::<()>();
+    let granted = Rc::new(RefCell::new(Some(granted)));
+    let grant = move || {
+        if let Some(granted) = granted.borrow_mut().take() {
+            let _ = granted.send(());
+        }
+    };
+    let on_granted = {
+        let grant = grant.clone();
+        Closure::once_into_js(move |_lock: wasm_bindgen::JsValue| -> wasm_bindgen::JsValue {
+            grant();
+            js_sys::Promise::new(&mut |_, _| {}).into()
+        })
+    };
+    let on_refused = Closure::<dyn FnMut(wasm_bindgen::JsValue)>::new(move |_error| grant());
+    let pending: js_sys::Promise = request.call2(&locks, &name.into(), &on_granted).ok()?.dyn_into().ok()?;
+    let _ = pending.catch(&on_refused);
+    // Called at most once, when the page is about to lose its lock anyway: kept for the page.
+    on_refused.forget();
+    Some(Box::pin(async move {
+        let _ = leading.await;
+    }))
+}
+
 enum Signal {
     Open,
     Text(String),
