@@ -44,7 +44,9 @@
     '.greet iframe{display:block;width:min(340px,100vw - 40px);height:150px}' +
     // Phones, and short windows (a laptop at 200 % zoom): full screen; the widget's own
     // minimize button closes it.
-    '@media (max-width:480px),(max-height:560px){.open iframe{inset:0;width:100%;height:100dvh;border-radius:0}' +
+    // With the on-screen keyboard up, the frame fits what is left visible (--vh, --vt).
+    '@media (max-width:480px),(max-height:560px){.open iframe{inset:var(--vt,0) 0 auto;width:100%;' +
+    'height:var(--vh,100dvh);border-radius:0}' +
     '.open .launcher{display:none}}</style>' +
     '<div><button type="button" class="launcher">' +
     '<svg viewBox="0 0 24 24" width="28" height="28"><path class="chat" fill="#fff" d="M4 4h16v12H9l-5 4z"/>' +
@@ -135,6 +137,15 @@
     flashTimer = flashOn = missed = 0;
   }
   doc.addEventListener('visibilitychange', () => doc.hidden || stopFlash());
+  // The on-screen keyboard shrinks the visual viewport, not the layout one: follow it.
+  const viewport = window.visualViewport;
+  const fit = () => {
+    const shrunk = viewport.height < innerHeight - 1;
+    setVar('--vh', shrunk ? viewport.height + 'px' : '');
+    setVar('--vt', shrunk ? viewport.offsetTop + 'px' : '');
+  };
+  viewport?.addEventListener('resize', fit);
+  viewport?.addEventListener('scroll', fit);
 
   function beep() {
     try {
