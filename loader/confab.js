@@ -40,6 +40,7 @@
     'border-radius:16px;background:#fff}' +
     'svg{display:block;margin:auto;fill:none;stroke:#fff;stroke-width:2.2;stroke-linecap:round}' +
     '.open iframe,.open .x{display:block}.open .chat,.x{display:none}' +
+    'img{position:absolute;inset:12px;width:32px;height:32px;object-fit:contain}' +
     // A greeting while closed: the frame shows only its card, above the bubble.
     '.greet iframe{display:block;width:min(340px,100vw - 40px);height:150px}' +
     // Phones, and short windows (a laptop at 200 % zoom): full screen; the widget's own
@@ -55,6 +56,16 @@
   const wrap = shadow.lastChild;
   const launcher = wrap.firstChild;
   const badge = launcher.lastChild;
+  // The site's own launcher picture: an https: or data:image address only, never markup.
+  const icon = valid(/^(https:|data:image\/)/i, attr('launcher-icon') || '');
+  if (icon) {
+    const img = doc.createElement('img');
+    img.className = 'chat';
+    img.alt = '';
+    img.src = icon;
+    launcher.prepend(img);
+    launcher.querySelector('path.chat').remove();
+  }
 
   // Theming from the script tag (the colour is applied at mount, with the page's CSS).
   const setVar = (name, value) => wrap.style.setProperty(name, value);
@@ -100,6 +111,8 @@
     const query = new URLSearchParams({ organization_id: orgId, host_origin: location.origin });
     if (color) query.set('color', color);
     if (lang) query.set('lang', lang);
+    // The site's own words for the window: text only, checked again by the widget.
+    for (const name of ['title', 'subtitle', 'welcome']) attr(name) && query.set(name, attr(name));
     frame.src = base + 'widget/?' + query;
     // Before the launcher: the tab order follows the screen (the window is above the bubble).
     wrap.insertBefore(frame, launcher);
@@ -109,7 +122,7 @@
 
   function render() {
     launcher.setAttribute('aria-expanded', isOpen);
-    launcher.setAttribute('aria-label', isOpen ? 'Close chat' : 'Open chat');
+    launcher.setAttribute('aria-label', isOpen ? 'Close chat' : attr('label') || 'Open chat');
     wrap.className = isOpen ? 'open' : greeting ? 'greet' : '';
     badge.textContent = unread;
     badge.hidden = isOpen || !unread;

@@ -1,5 +1,6 @@
 //! What the widget reads from its own URL: the loader opens
-//! `/widget/?organization_id=<uuid>&host_origin=<origin>[&lang=<tag>][&color=<hex>][&group=<id>][&sneak_peek=1]`.
+//! `/widget/?organization_id=<uuid>&host_origin=<origin>[&lang=<tag>][&color=<hex>][&group=<id>][&sneak_peek=1]`
+//! `[&title=…][&subtitle=…][&welcome=…]` (the site's own words, shown as text).
 //! The server is always the origin the widget document came from; nothing in the URL or in a
 //! message can point it elsewhere. Every value is checked; an odd one is ignored.
 
@@ -21,7 +22,24 @@ pub struct WidgetConfig {
     pub sneak_peek: bool,
     /// The group chats start in (and whose forms apply); group 0 when none.
     pub group: Option<u32>,
+    /// The site's own words for the window, instead of the language's.
+    pub texts: SiteTexts,
 }
+
+/// Words a site puts in the window (`data-title`, `data-subtitle`, `data-welcome` on the
+/// script tag). Plain text, at most `MAX_SITE_TEXT` characters each.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SiteTexts {
+    /// The header's title while no agent is in the chat.
+    pub title: Option<String>,
+    /// The line under it.
+    pub subtitle: Option<String>,
+    /// What an empty conversation says.
+    pub welcome: Option<String>,
+}
+
+/// A site text longer than this is ignored (it would not fit the header or the list's top).
+pub const MAX_SITE_TEXT: usize = 200;
 
 impl WidgetConfig {
     pub fn from_location() -> Self {
@@ -44,6 +62,12 @@ impl WidgetConfig {
             color: get("color").filter(|c| is_hex_color(c)),
             sneak_peek: get("sneak_peek").as_deref() == Some("1"),
             group: get("group").and_then(|g| g.parse().ok()),
+            texts: {
+                let text = |name: &str| {
+                    get(name).map(|t| t.trim().to_owned()).filter(|t| !t.is_empty() && t.chars().count() <= MAX_SITE_TEXT)
+                };
+                SiteTexts { title: text("title"), subtitle: text("subtitle"), welcome: text("welcome") }
+            },
         }
     }
 }

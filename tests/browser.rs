@@ -256,6 +256,15 @@ fn the_widget_reads_its_config_and_refuses_odd_host_origins() {
     assert_eq!(config.host_origin.as_deref(), Some("https://shop.example"));
     let odd = WidgetConfig::from_parts("https://chat.example".into(), "?host_origin=javascript%3Aalert(1)");
     assert_eq!(odd.host_origin, None);
+
+    let long = "x".repeat(confab_widget::config::MAX_SITE_TEXT + 1);
+    let texts = WidgetConfig::from_parts(
+        "https://chat.example".into(),
+        &format!("?title=%20Bean%20help%20&subtitle=&welcome={long}"),
+    )
+    .texts;
+    assert_eq!(texts.title.as_deref(), Some("Bean help"));
+    assert_eq!((texts.subtitle, texts.welcome), (None, None), "empty and overlong words are ignored");
 }
 
 fn with_time(mut event: Event, seq: u64, at: &str) -> Event {

@@ -243,6 +243,38 @@ test('the script tag themes the bubble: left side, colour, offsets, language; od
   expect(cssSrc.searchParams.get('lang')).toBeNull(); // the page has no lang
 });
 
+test("the script tag gives the launcher the site's picture and label, and the window the site's words", async ({ page, request }) => {
+  const org = await organizationId(request);
+  const icon = 'data:image/svg+xml,' + encodeURIComponent(
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><circle cx="5" cy="5" r="4" fill="#fbbf24"/></svg>');
+  await sitePage(page, `<!doctype html><html lang="en"><title>Beans</title><body>
+    <script src="${API}/confab.js" data-organization-id="${org}" data-launcher-icon="${icon}"
+      data-label="Ask a roaster" data-title="Roastery help" data-subtitle="Real people, real coffee"
+      data-welcome="&lt;b&gt;Hello&lt;/b&gt;, bean lover!" async></script>`);
+  const picture = launcher(page).locator('img');
+  await expect(picture).toHaveAttribute('src', icon);
+  expect(await picture.evaluate((img) => img.complete && img.naturalWidth > 0)).toBe(true);
+  await expect(launcher(page)).toHaveAttribute('aria-label', 'Ask a roaster');
+
+  await launcher(page).click();
+  const widget = page.frameLocator('#confab-root iframe');
+  await expect(widget.locator('.header h1')).toHaveText('Roastery help');
+  await expect(widget.locator('.header .subtitle')).toHaveText('Real people, real coffee');
+  // The site's words are text: markup in them shows as written.
+  await expect(widget.locator('.empty')).toHaveText('<b>Hello</b>, bean lover!');
+  await expect(widget.locator('.empty b')).toHaveCount(0);
+  await expect(picture).toBeHidden(); // the open bubble shows its ×
+  await page.screenshot({ path: 'output/loader-site-texts.png' });
+
+  // A picture from anywhere but https: or data:image is not taken.
+  await sitePage(page, `<!doctype html><html><title>Odd</title><body>
+    <script src="${API}/confab.js" data-organization-id="${org}" data-launcher-icon="javascript:alert(1)" async></script>`);
+  await expect(launcher(page)).toBeVisible();
+  await expect(launcher(page).locator('img')).toHaveCount(0);
+  await page.evaluate(() => window.Confab.close()); // it was open on the page before
+  await expect(launcher(page)).toHaveAttribute('aria-label', 'Open chat');
+});
+
 test('a short window (200 % zoom) or a phone gets the chat full screen', async ({ page }) => {
   await page.setViewportSize({ width: 900, height: 500 });
   await page.goto(`${SITE}/`);

@@ -150,7 +150,7 @@ fn language(config: &WidgetConfig) -> &'static Strings {
     let browser: Vec<String> = navigator.languages().iter().filter_map(|l| l.as_string()).collect();
     // The first we speak: the site's choice, else the browser's list.
     let lang = Lang::pick(config.lang.iter().map(String::as_str).chain(browser.iter().map(String::as_str)));
-    let strings = lang.strings();
+    let strings = lang.strings().with_site_texts(&config.texts);
     if let Some(root) = document().document_element() {
         let _ = root.set_attribute("lang", strings.tag);
         let _ = root.set_attribute("dir", if strings.rtl { "rtl" } else { "ltr" });

@@ -8,6 +8,7 @@ mod ar;
 mod de;
 mod en;
 
+use crate::config::SiteTexts;
 use crate::state::{Connection, Notice};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,6 +45,7 @@ impl Lang {
 
 /// The words of one language. Sentences with a value in them are functions, so each language
 /// puts the value where its grammar wants it.
+#[derive(Clone, Copy)]
 pub struct Strings {
     /// BCP 47 tag, for `<html lang>` and date formatting.
     pub tag: &'static str,
@@ -153,6 +155,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_site_s_own_words_replace_the_language_s_and_only_those() {
+        let de = Lang::De.strings();
+        assert!(std::ptr::eq(de.with_site_texts(&SiteTexts::default()), de), "no copy without site words");
+        let texts = SiteTexts { title: Some("Kaffee-Hilfe".into()), subtitle: None, welcome: Some("Servus!".into()) };
+        let site = de.with_site_texts(&texts);
+        assert_eq!((site.title, site.subtitle, site.welcome), ("Kaffee-Hilfe", de.subtitle, "Servus!"));
+        assert_eq!(site.send, de.send, "everything else stays in the visitor's language");
+    }
+
+    #[test]
     fn the_language_is_the_first_one_spoken_here() {
         assert_eq!(Lang::pick(["de-AT"]), Lang::De);
         assert_eq!(Lang::pick(["fr-FR", "ar_EG", "en"]), Lang::Ar);
@@ -182,5 +194,23 @@ mod tests {
             assert!((s.queue)(3, 5).contains('3') && (s.queue)(3, 5).contains('5'));
             assert_eq!(s.rtl, lang == Lang::Ar);
         }
+    }
+}
+
+impl Strings {
+    /// These words, with the site's own where it gave some. Made once per window, so the
+    /// copy lives as long as the page, like the languages themselves.
+    pub fn with_site_texts(&'static self, texts: &SiteTexts) -> &'static Strings {
+        if *texts == SiteTexts::default() {
+            return self;
+        }
+        let keep = |text: &Option<String>, ours: &'static str| -> &'static str {
+            text.as_ref().map_or(ours, |t| Box::leak(t.clone().into_boxed_str()))
+        };
+        let mut strings = *self;
+        strings.title = keep(&texts.title, self.title);
+        strings.subtitle = keep(&texts.subtitle, self.subtitle);
+        strings.welcome = keep(&texts.welcome, self.welcome);
+        Box::leak(Box::new(strings))
     }
 }
