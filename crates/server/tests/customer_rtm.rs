@@ -191,6 +191,32 @@ async fn a_send_retried_with_the_same_custom_id_is_stored_and_pushed_once() {
     assert_ne!(other["payload"]["event_id"], first["payload"]["event_id"]);
 }
 
+/// A send retried after the chat closed goes through `resume_chat` (the widget's outbox does):
+/// the chat resumes, and the message it already has is not stored again.
+#[tokio::test]
+async fn a_resume_retrying_a_stored_message_does_not_store_it_again() {
+    let server = TestServer::start().await;
+    let (mut rtm, _, _) = Rtm::logged_in(&server).await;
+    let chat_id = start_chat(&mut rtm).await;
+    let event = json!({"type": "message", "text": "sent before the close", "custom_id": "w1-kept"});
+    assert_eq!(rtm.request("send_event", json!({"chat_id": chat_id, "event": event})).await["success"], true);
+    rtm.recv().await; // incoming_event
+    assert_eq!(rtm.request("deactivate_chat", json!({"id": chat_id})).await["success"], true);
+    rtm.recv().await; // chat_deactivated
+
+    let fresh = json!({"type": "message", "text": "and a new one", "custom_id": "w1-new"});
+    let resumed = rtm.request("resume_chat", json!({"chat": {"id": chat_id, "thread": {"events": [event, fresh]}}})).await;
+    assert_eq!(resumed["success"], true, "{resumed}");
+    let incoming = rtm.recv().await;
+    let texts: Vec<&str> = incoming["payload"]["chat"]["thread"]["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["text"].as_str())
+        .collect();
+    assert_eq!(texts, ["and a new one"], "{incoming}");
+}
+
 #[tokio::test]
 async fn a_closed_chat_is_resumed_as_a_new_thread() {
     let server = TestServer::start().await;

@@ -455,8 +455,20 @@ impl Domain {
         if locked.active_thread().is_some() {
             return Err(already_active(chat_id));
         }
+        // A retry of a message the chat already has (its answer was lost, then the chat
+        // closed): the chat resumes without a second copy, as `send_event` would answer.
+        let mut fresh = Vec::with_capacity(events.len());
+        for event in events {
+            let stored = match &event.custom_id {
+                Some(custom_id) => tx.event_by_custom_id(chat_id, requester.id(), custom_id).await?.is_some(),
+                None => false,
+            };
+            if !stored {
+                fresh.push(event);
+            }
+        }
         let group = locked.chat.group_id as u32;
-        self.opened(tx, requester, chat_id, group, &locked.chat.properties, initial, events, now, Route::Queue).await
+        self.opened(tx, requester, chat_id, group, &locked.chat.properties, initial, fresh, now, Route::Queue).await
     }
 
     /// The rest of `start_chat` and `resume_chat`: the thread, its events, its routing (by
