@@ -40,11 +40,18 @@ test('a card: its words as text, a button that answers with a postback, a link t
   await expect.poll(async () => (await agentPushes(agentPage, 'incoming_rich_message_postback')).map((p) => p.postback))
     .toEqual([{ id: 'add_guji', toggled: true }]);
 
-  // "Not now" only tells the agents.
+  // "Not now" only tells the agents: the earlier choice is taken back, the new one stands.
   await card.getByRole('button', { name: 'Not now' }).click();
-  await expect.poll(async () => (await agentPushes(agentPage, 'incoming_rich_message_postback')).length).toBe(2);
+  await expect.poll(async () => (await agentPushes(agentPage, 'incoming_rich_message_postback')).map((p) => p.postback))
+    .toEqual([{ id: 'add_guji', toggled: true }, { id: 'add_guji', toggled: false }, { id: 'not_now', toggled: true }]);
   await expect(widget.locator('.message.mine')).toHaveCount(2);
   expect(await page.evaluate(() => window.pwned)).toBeUndefined();
+
+  // The choice is still shown on the next page.
+  await page.reload();
+  const again = page.frameLocator('#confab-root iframe').locator('.card');
+  await expect(again.getByRole('button', { name: 'Not now' })).toHaveAttribute('aria-pressed', 'true');
+  await expect(again.getByRole('button', { name: 'Add to my order' })).toHaveAttribute('aria-pressed', 'false');
 });
 
 test('quick replies are offered until the visitor answers; the answer is their message', async ({ page, request }) => {

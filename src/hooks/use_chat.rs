@@ -18,7 +18,7 @@ use crate::hooks::outbox::SavedOutbox;
 use crate::hooks::stored::Stored;
 use crate::hooks::use_host::{HostCommand, HostEvent, UseHost};
 use crate::i18n::Strings;
-use crate::state::{Answers, ButtonAction, ChatState, Connection, RatingState, RichButton, SendPlan};
+use crate::state::{Answers, ButtonAction, ChatState, Choice, Connection, RatingState, RichButton, SendPlan};
 use confab_protocol::action::{
     CustomerUpdate, FormType, GetFormResponse, InitialChat, InitialThread, Postback, ResumeChatRequest,
     StartChatRequest,
@@ -112,12 +112,7 @@ enum Request {
     AcceptGreeting,
     CancelGreeting,
     /// A rich message's button was chosen.
-    Postback {
-        chat_id: String,
-        thread_id: String,
-        event_id: String,
-        postback_id: String,
-    },
+    Postback(Choice, String),
 }
 
 /// `on_new_message` runs when a message from someone else arrives.
@@ -353,9 +348,15 @@ pub fn use_chat(
                     Some(greeting) => worker.cancel_greeting(&greeting.unique_id).await,
                     None => Ok(()),
                 },
-                Request::Postback { chat_id, thread_id, event_id, postback_id } => {
+                Request::Postback(Choice { chat_id, thread_id, event_id, previous }, postback_id) => {
+                    // The choice taken back first, so agents never see two standing.
+                    let mut result = Ok(());
+                    if let Some(previous) = previous {
+                        let taken_back = Postback { id: previous, toggled: false };
+                        result = worker.send_rich_message_postback(&chat_id, &thread_id, &event_id, taken_back).await;
+                    }
                     let postback = Postback { id: postback_id, toggled: true };
-                    worker.send_rich_message_postback(&chat_id, &thread_id, &event_id, postback).await
+                    result.and(worker.send_rich_message_postback(&chat_id, &thread_id, &event_id, postback).await)
                 }
                 Request::LoggedIn | Request::Host(_) => {
                     let command = match request {
@@ -525,14 +526,9 @@ pub fn use_chat(
     let postback_asker = asker.clone();
     let choose = Callback::new(move |(key, button): (String, RichButton)| {
         if let Some(postback_id) = &button.postback_id
-            && let Some((chat_id, thread_id, event_id)) = state.try_update(|s| s.choose(&key, postback_id)).flatten()
+            && let Some(choice) = state.try_update(|s| s.choose(&key, postback_id)).flatten()
         {
-            let _ = postback_asker.unbounded_send(Request::Postback {
-                chat_id,
-                thread_id,
-                event_id,
-                postback_id: postback_id.clone(),
-            });
+            let _ = postback_asker.unbounded_send(Request::Postback(choice, postback_id.clone()));
         }
         // A `message` button answers with its words.
         if button.action == ButtonAction::Message {

@@ -155,6 +155,16 @@ pub struct RichButton {
     pub postback_id: Option<String>,
 }
 
+/// A choice in a rich message, for its postbacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub chat_id: String,
+    pub thread_id: String,
+    pub event_id: String,
+    /// The button chosen before, now taken back (`toggled: false`).
+    pub previous: Option<String>,
+}
+
 /// What a button does besides its postback.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum ButtonAction {
@@ -169,7 +179,15 @@ pub enum ButtonAction {
 }
 
 impl Rich {
-    fn of(body: &RichMessageBody) -> Self {
+    /// The message's cards or quick replies; `me` chose the button whose `user_ids` name them
+    /// (the server fills those from the stored postbacks, so a later page knows the choice).
+    fn of(body: &RichMessageBody, me: Option<&str>) -> Self {
+        let chosen = me.and_then(|me| {
+            let buttons = body.elements.iter().flat_map(|e| e.buttons.iter().flatten());
+            buttons
+                .filter(|b| b.user_ids.iter().flatten().any(|id| id == me))
+                .find_map(|b| b.postback_id.clone())
+        });
         let elements = body
             .elements
             .iter()
@@ -183,7 +201,7 @@ impl Rich {
                 buttons: e.buttons.iter().flatten().filter(|b| !b.text.trim().is_empty()).map(RichButton::of).collect(),
             })
             .collect();
-        Self { quick_replies: body.template_id == "quick_replies", elements, chosen: None }
+        Self { quick_replies: body.template_id == "quick_replies", elements, chosen }
     }
 }
 
@@ -585,14 +603,14 @@ impl ChatState {
         }
     }
 
-    /// The visitor chose a rich message's button: returns what its postback needs (chat,
-    /// thread, event), if the message is stored and the button has a postback id.
-    pub fn choose(&mut self, key: &str, postback_id: &str) -> Option<(String, String, String)> {
+    /// The visitor chose a rich message's button: returns what its postback needs, if the
+    /// message is stored and the button has a postback id.
+    pub fn choose(&mut self, key: &str, postback_id: &str) -> Option<Choice> {
         let chat_id = self.chat_id.clone()?;
         let message = self.messages.iter_mut().find(|m| m.key == key)?;
         let Content::Rich(rich) = &mut message.content else { return None };
-        rich.chosen = Some(postback_id.to_owned());
-        Some((chat_id, message.thread_id.clone()?, message.id.clone()?))
+        let previous = rich.chosen.replace(postback_id.to_owned()).filter(|p| p != postback_id);
+        Some(Choice { chat_id, thread_id: message.thread_id.clone()?, event_id: message.id.clone()?, previous })
     }
 
     /// The button the visitor chose in rich message `key`, if any.
@@ -864,7 +882,7 @@ impl ChatState {
                 width: f.width,
                 height: f.height,
             }),
-            EventBody::RichMessage(rich) => Content::Rich(Rich::of(rich)),
+            EventBody::RichMessage(rich) => Content::Rich(Rich::of(rich, self.customer_id.as_deref())),
             // Kinds of event this widget does not show.
             EventBody::FilledForm(_) | EventBody::Unknown(_) => {
                 return None;
@@ -1244,12 +1262,34 @@ mod tests {
             "an empty button is dropped"
         );
 
-        assert_eq!(s.choose("E1", "add"), Some(("C".into(), "T".into(), "E1".into())));
+        let choice = |previous: Option<&str>| Choice {
+            chat_id: "C".into(),
+            thread_id: "T".into(),
+            event_id: "E1".into(),
+            previous: previous.map(str::to_owned),
+        };
+        assert_eq!(s.choose("E1", "more"), Some(choice(None)));
+        assert_eq!(s.choose("E1", "add"), Some(choice(Some("more"))), "the earlier choice is taken back");
+        assert_eq!(s.choose("E1", "add"), Some(choice(None)), "the same button again takes nothing back");
         assert_eq!(s.chosen("E1").as_deref(), Some("add"));
         // The same event again (a reload): the choice stays.
         let again = rich_event("E1", "cards", serde_json::json!([{"title": "Beans", "buttons": []}]));
         s.upsert_in(&again, Some("T"));
         assert_eq!(s.chosen("E1").as_deref(), Some("add"));
+
+        // A fresh page learns the choice from the server: the chosen button names the visitor.
+        let mut fresh = state();
+        let me = fresh.customer_id.clone().expect("a visitor");
+        let read = rich_event(
+            "E2",
+            "cards",
+            serde_json::json!([{"title": "Beans", "buttons": [
+                {"type": "message", "text": "Add", "postback_id": "add", "user_ids": ["someone-else"]},
+                {"type": "message", "text": "Not now", "postback_id": "later", "user_ids": [me]},
+            ]}]),
+        );
+        fresh.upsert_in(&read, Some("T"));
+        assert_eq!(fresh.chosen("E2").as_deref(), Some("later"));
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod time;
 mod url;
 
 pub use chat::{
-    AgentCard, Author, ButtonAction, ChatState, Connection, Content, Delivery, Ended, FileLink, Footer, GreetingCard,
+    AgentCard, Author, ButtonAction, ChatState, Choice, Connection, Content, Delivery, Ended, FileLink, Footer, GreetingCard,
     Message, Notice, RatingState, Rich, RichButton, RichElement, SendPlan,
 };
 pub use form::{Answer, Answers, Problem, shown as form_field_shown};

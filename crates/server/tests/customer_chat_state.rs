@@ -224,6 +224,21 @@ async fn a_rich_message_postback_reaches_the_agents_and_the_customers_other_sock
     let (mut mallory, _, _) = Rtm::logged_in(&server).await;
     refused(&mut mallory, "send_rich_message_postback", with(&rich_id, "pick_pro"), "not_found").await;
     agent.silent().await;
+
+    // The choice stands in what a later page reads: the chosen button names who chose it.
+    let buttons = |chat: &Value| chat["payload"]["thread"]["events"][1]["elements"][0]["buttons"].clone();
+    let chat = me.first.request("get_chat", json!({"chat_id": me.chat_id})).await;
+    assert_eq!(buttons(&chat)[0]["user_ids"], json!([me.id]), "{chat}");
+    assert!(buttons(&chat)[1].get("user_ids").is_none(), "{chat}");
+    let threads = me.first.request("list_threads", json!({"chat_id": me.chat_id})).await;
+    let listed = &threads["payload"]["threads"][0]["events"][1]["elements"][0]["buttons"][0];
+    assert_eq!(listed["user_ids"], json!([me.id]), "{threads}");
+    // Taken back (toggled off): nobody's choice any more.
+    let mut undo = with(&rich_id, "pick_pro");
+    undo["postback"]["toggled"] = json!(false);
+    ok_then_push(&mut me.first, "send_rich_message_postback", undo, "incoming_rich_message_postback").await;
+    let chat = me.first.request("get_chat", json!({"chat_id": me.chat_id})).await;
+    assert!(buttons(&chat)[0].get("user_ids").is_none(), "{chat}");
     still_serving(&mut me.first).await;
 }
 

@@ -220,6 +220,28 @@ pub(super) async fn with_tags<'t>(db: &mut Conn, threads: impl Iterator<Item = &
     Ok(())
 }
 
+/// Fills the buttons' `user_ids` of the rich messages in `threads` with who chose them (their
+/// postback stands, toggled on), so a page loaded later shows the choices made.
+pub(super) async fn with_choices<'t>(db: &mut Conn, threads: impl Iterator<Item = &'t mut Thread>) -> Result<()> {
+    let is_rich = |e: &Event| matches!(e.body, EventBody::RichMessage(_));
+    let threads: Vec<&mut Thread> = threads.filter(|t| t.events.iter().any(is_rich)).collect();
+    let ids: Vec<String> = threads.iter().map(|t| t.id.clone()).collect();
+    let mut chosen: HashMap<(String, String), Vec<String>> = HashMap::new();
+    for (event_id, postback_id, user_id) in db.chosen_in_threads(&ids).await? {
+        chosen.entry((event_id, postback_id)).or_default().push(user_id);
+    }
+    for event in threads.into_iter().flat_map(|t| t.events.iter_mut()) {
+        let (Some(event_id), EventBody::RichMessage(rich)) = (&event.id, &mut event.body) else { continue };
+        let buttons = rich.elements.iter_mut().flat_map(|e| e.buttons.iter_mut().flatten());
+        for button in buttons {
+            if let Some(users) = button.postback_id.as_ref().and_then(|p| chosen.get(&(event_id.clone(), p.clone()))) {
+                button.user_ids = Some(users.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Whether the requester may see the chat: a customer only their own (else `not_found`, so
 /// ids leak nothing), an agent those of their scope (`agent_may_see`, from
 /// `store::agent_access`; else `missing_access`).
@@ -694,6 +716,7 @@ impl Domain {
             }
             None => None,
         };
+        with_choices(&mut db, thread.iter_mut()).await?;
         if requester.is_agent() {
             with_tags(&mut db, thread.iter_mut()).await?;
         }
@@ -774,6 +797,7 @@ impl Domain {
             let neighbours = (ids.get(&(row.seq - 1)).cloned(), ids.get(&(row.seq + 1)).cloned());
             threads.push(views::thread(group, row, mine, &users, neighbours));
         }
+        with_choices(&mut db, threads.iter_mut()).await?;
         if requester.is_agent() {
             with_tags(&mut db, threads.iter_mut()).await?;
         }

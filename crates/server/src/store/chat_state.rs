@@ -118,4 +118,18 @@ impl Conn {
             user_id
         ))
     }
+
+    /// The choices standing in `thread_ids`' rich messages (postbacks toggled on), as
+    /// `(event_id, postback_id, user_id)`.
+    pub async fn chosen_in_threads(&mut self, thread_ids: &[String]) -> Result<Vec<(String, String, String)>> {
+        if thread_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT event_id, postback_id, user_id FROM rich_message_postbacks
+             WHERE thread_id IN {} AND toggled = TRUE ORDER BY event_id, postback_id, updated_at",
+            super::placeholders(1, thread_ids.len())
+        );
+        Ok(fetch_in!(self, (String, String, String), &sql, thread_ids))
+    }
 }
