@@ -226,6 +226,11 @@ pub const GREETING_RULE_PERIOD: Duration = Duration::from_secs(24 * 60 * 60);
 pub const MAX_GREETING_RULES: usize = 100;
 pub const MAX_GREETING_DELAY: Duration = Duration::from_secs(60 * 60);
 
+/// `GET /v1/greets` is asked on every page of a site that shows greetings, by visitors who are
+/// not even chatting: it answers from the rules read at most this long ago, not from the
+/// database each time. Ours.
+pub const GREETING_RULES_CACHE_TTL: Duration = Duration::from_secs(10);
+
 /// Greeting timers waiting on one node; beyond it the latest are dropped (the customer's next
 /// login or page change schedules them again).
 pub const MAX_SCHEDULED_GREETINGS: usize = 100_000;

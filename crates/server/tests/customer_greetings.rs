@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use confab_server::clock::{Clock, Micros};
-use confab_server::limits::GREETING_RULE_PERIOD;
+use confab_server::limits::{GREETING_RULE_PERIOD, GREETING_RULES_CACHE_TTL};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -297,4 +297,29 @@ async fn the_loader_learns_which_pages_a_rule_may_greet_without_any_identity() {
         .await
         .unwrap();
     assert_eq!(foreign.status(), 403, "{:?}", foreign.text().await);
+}
+
+/// Asked on every page of a site: answered from rules read at most
+/// `GREETING_RULES_CACHE_TTL` ago; this node's own change of rules counts at once.
+#[tokio::test]
+async fn the_loader_s_question_is_answered_from_recently_read_rules() {
+    let rules = json!([{"text": "Comparing plans?", "agent_id": "alex@confab.example", "url_contains": "/pricing"}]);
+    let (server, clock, _dir) = server_with_rules(rules).await;
+    let domain = &server.server.as_ref().unwrap().state.domain;
+    assert!(domain.greets_page("https://shop.example/pricing").await.unwrap());
+
+    // Another node's change (here: the table rewritten behind this node's back).
+    let mut tx = domain.store.write().await.unwrap();
+    tx.replace_greeting_rules(&[]).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(domain.greets_page("https://shop.example/pricing").await.unwrap(), "answered from the rules read");
+    clock.advance(GREETING_RULES_CACHE_TTL);
+    assert!(!domain.greets_page("https://shop.example/pricing").await.unwrap(), "read again once stale");
+
+    let about: Vec<confab_server::domain::GreetingRule> = serde_json::from_value(
+        json!([{"text": "Hello!", "agent_id": "alex@confab.example", "url_contains": "/about"}]),
+    )
+    .unwrap();
+    domain.set_greeting_rules(&about).await.unwrap();
+    assert!(domain.greets_page("https://shop.example/about").await.unwrap(), "this node's own change, at once");
 }

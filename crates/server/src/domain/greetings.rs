@@ -27,7 +27,8 @@ use super::{Domain, DomainEvent, Requester};
 use crate::clock::Micros;
 use crate::error::{Error, Result};
 use crate::limits::{
-    GREETING_RULE_PERIOD, MAX_BAN_DAYS, MAX_GREETING_DELAY, MAX_GREETING_RULES, MAX_MESSAGE_TEXT_BYTES,
+    GREETING_RULE_PERIOD, GREETING_RULES_CACHE_TTL, MAX_BAN_DAYS, MAX_GREETING_DELAY, MAX_GREETING_RULES,
+    MAX_MESSAGE_TEXT_BYTES,
 };
 use crate::store::{Conn, GreetingRow, GreetingRuleRow, random_id};
 use confab_protocol::ErrorType;
@@ -194,7 +195,10 @@ impl Domain {
             });
         }
         tx.replace_greeting_rules(&rows).await?;
-        tx.commit().await
+        tx.commit().await?;
+        // This node reads the new rules at once; others within `GREETING_RULES_CACHE_TTL`.
+        *self.greeted_pages.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        Ok(())
     }
 
     /// An agent greets a customer at once (`send_greeting`). `not_found` for an unknown
@@ -303,9 +307,21 @@ impl Domain {
 
     /// Whether a greeting rule matches a page at `url` (for any visitor: the loader's question
     /// before it loads the widget on a site that shows greetings).
+    /// Read from the rules as they were at most `GREETING_RULES_CACHE_TTL` ago.
     pub async fn greets_page(&self, url: &str) -> Result<bool> {
-        let rules = self.store.read().await?.greeting_rules().await?;
-        Ok(rules.iter().any(|r| url.contains(r.url_contains.as_str())))
+        let now = self.clock.now();
+        let fresh = |read_at: Micros| now < read_at.plus(GREETING_RULES_CACHE_TTL);
+        let cached = self.greeted_pages.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let patterns = match cached {
+            Some((read_at, patterns)) if fresh(read_at) => patterns,
+            _ => {
+                let rules = self.store.read().await?.greeting_rules().await?;
+                let patterns = std::sync::Arc::new(rules.into_iter().map(|r| r.url_contains).collect::<Vec<_>>());
+                *self.greeted_pages.lock().unwrap_or_else(|e| e.into_inner()) = Some((now, patterns.clone()));
+                patterns
+            }
+        };
+        Ok(patterns.iter().any(|pattern| url.contains(pattern.as_str())))
     }
 
     /// Shows the customer's greetings whose delay has passed (the greeter calls this when their

@@ -335,6 +335,8 @@ pub struct Domain {
     customer_token_ttl: std::time::Duration,
     /// Where uploads are served (`uploads::with_files_url`); `None`: no file event names one.
     files_url: Option<String>,
+    /// The greeting rules' page patterns, and when they were read (`greets_page`).
+    greeted_pages: std::sync::Mutex<Option<(crate::clock::Micros, std::sync::Arc<Vec<String>>)>>,
 }
 
 impl Domain {
@@ -352,6 +354,7 @@ impl Domain {
             customer_tokens,
             customer_token_ttl,
             files_url: None,
+            greeted_pages: std::sync::Mutex::default(),
         })
     }
 }
