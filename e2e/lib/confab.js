@@ -27,9 +27,10 @@ async function chatWhoseLastMessageIs(request, text) {
   return chat.id;
 }
 
-/** Opens the demo site (or `path` on it) and the chat window, connected. */
-async function openWidget(page, path = '/') {
-  await page.goto(`${SITE}${path}`);
+/** Opens the demo site (or `path` on it, at `site`: the same site under another address) and
+ * the chat window, connected. */
+async function openWidget(page, path = '/', site = SITE) {
+  await page.goto(`${site}${path}`);
   // A window open before a navigation is open after it.
   const launcher = page.locator('#confab-root .launcher');
   if ((await launcher.getAttribute('aria-expanded')) !== 'true') await launcher.click();

@@ -4,7 +4,7 @@
 // widget is a third party: its ordinary cookies and its storage are blocked. The server's
 // identity cookies are partitioned (CHIPS), kept per embedding site, so they still come back.
 const { test, expect } = require('@playwright/test');
-const { API, SITE, agent, agentAvailable, chatWhoseLastMessageIs, say } = require('../lib/confab');
+const { API, SITE, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say } = require('../lib/confab');
 const config = require('../playwright.config');
 
 const CROSS_SITE = SITE.replace('127.0.0.1', 'localhost');
@@ -18,18 +18,8 @@ test.use({
 
 test.beforeEach(async ({ request }) => agentAvailable(request));
 
-async function openOn(page, path) {
-  await page.goto(`${CROSS_SITE}${path}`);
-  const launcher = page.locator('#confab-root .launcher');
-  if ((await launcher.getAttribute('aria-expanded')) !== 'true') await launcher.click();
-  const widget = page.frameLocator('#confab-root iframe');
-  await expect(widget.getByRole('button', { name: 'Send' })).toBeEnabled();
-  await expect(widget.locator('.notice')).toHaveCount(0);
-  return widget;
-}
-
 test('with third-party cookies blocked, the visitor keeps their conversation from page to page', async ({ page, request }) => {
-  const widget = await openOn(page, '/');
+  const widget = await openWidget(page, '/', CROSS_SITE);
 
   // The browser really blocks third-party cookies and storage here: the widget's frame can
   // neither keep an ordinary cookie nor reach its localStorage. Only partitioned cookies
@@ -49,7 +39,7 @@ test('with third-party cookies blocked, the visitor keeps their conversation fro
   await expect(widget.locator('.message.theirs .text').last()).toHaveText('Hi! Take a look at the menu.');
 
   // Another page of the same site: the same visitor, the same conversation, the same chat.
-  const next = await openOn(page, '/menu.html');
+  const next = await openWidget(page, '/menu.html', CROSS_SITE);
   await expect(next.locator('.message.mine .text').first()).toHaveText('Hello from the first page');
   await expect(next.locator('.message.theirs .text').last()).toHaveText('Hi! Take a look at the menu.');
   await say(next, 'And from the menu');

@@ -2,7 +2,7 @@
 // the socket, the others reach it over a BroadcastChannel. Five tabs, one socket, one
 // conversation; when the socket's tab closes, another takes over.
 const { test, expect } = require('@playwright/test');
-const { SITE, agent, agentAvailable, chatWhoseLastMessageIs, say } = require('../lib/confab');
+const { agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say } = require('../lib/confab');
 
 test.beforeEach(async ({ request }) => agentAvailable(request));
 
@@ -20,12 +20,7 @@ async function openTab(context, sockets) {
   });
   // A closed page's sockets report no close of their own.
   page.on('close', gone);
-  await page.goto(`${SITE}/`);
-  const launcher = page.locator('#confab-root .launcher');
-  if ((await launcher.getAttribute('aria-expanded')) !== 'true') await launcher.click();
-  const widget = page.frameLocator('#confab-root iframe');
-  await expect(widget.getByRole('button', { name: 'Send' })).toBeEnabled();
-  await expect(widget.locator('.notice')).toHaveCount(0);
+  const widget = await openWidget(page);
   return { page, widget };
 }
 
