@@ -50,9 +50,11 @@ test-e2e-cluster: widget
 	cargo build --tests $(NATIVE)
 	cd e2e && playwright test --config cluster.config.js
 
-## bench: size budgets and load figures, printed as tables
+## bench: size budgets, the widget in Chromium (10,000 messages, a burst) and load figures,
+## printed as tables; non-zero exit when a figure is over its budget
 bench: tools widget
 	bench/sizes.sh
+	bench/widget.sh
 	bench/load.sh
 
 ## bench-load: load figures only: a throwaway server, every confab-load scenario, one table

@@ -410,3 +410,120 @@ async fn components_speak_the_language_provided() {
     leptos::task::tick().await;
     assert_eq!(query::<HtmlElement>(&root, ".empty").text_content().unwrap(), Lang::Ar.strings().welcome);
 }
+
+/// Waits for `n` frames (what the list measures after a resize happens in the next frame).
+async fn frames(n: u32) {
+    for _ in 0..n {
+        let (done, frame) = futures::channel::oneshot::channel();
+        request_animation_frame(move || {
+            let _ = done.send(());
+        });
+        let _ = frame.await;
+    }
+}
+
+/// The message list in a 400 px window styled by the widget's own stylesheet; returns the
+/// root and the scrolling element.
+fn mount_list_in_window(state: RwSignal<ChatState>) -> (HtmlElement, HtmlElement, impl Drop) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    if document.get_element_by_id("widget-css").is_none() {
+        let style = document.create_element("style").unwrap();
+        style.set_id("widget-css");
+        style.set_text_content(Some(include_str!("../style/widget.css")));
+        document.head().unwrap().append_child(&style).unwrap();
+    }
+    let (root, keep) = mount(move || {
+        view! {
+            <div style="height: 400px; width: 360px; display: flex; flex-direction: column">
+                <MessageList state on_retry=Callback::new(|_: String| {}) />
+            </div>
+        }
+    });
+    let list = query::<HtmlElement>(&root, ".messages");
+    (root, list, keep)
+}
+
+/// The texts of the drawn messages, top to bottom.
+fn drawn_texts(root: &HtmlElement) -> Vec<String> {
+    let texts = root.query_selector_all(".message .text").unwrap();
+    (0..texts.length()).map(|i| texts.item(i).unwrap().text_content().unwrap()).collect()
+}
+
+/// Agent and visitor messages one minute apart from `seq` on, some of several lines.
+fn long_history(state: RwSignal<ChatState>, seqs: std::ops::Range<u64>) {
+    state.update(|s| {
+        for seq in seqs {
+            let text = if seq % 7 == 0 { format!("m{seq}\nsecond line\nthird line") } else { format!("m{seq}") };
+            let at = format!("2026-11-{:02}T{:02}:{:02}:00Z", 1 + seq / 1440, (seq / 60) % 24, seq % 60);
+            let mut event = with_time(agent_message(&format!("T_{seq}"), &text), seq, &at);
+            if seq % 3 == 0 {
+                event.author_id = Some("me".into());
+            }
+            s.upsert(&event);
+        }
+    });
+}
+
+#[wasm_bindgen_test]
+async fn a_long_history_draws_only_the_rows_near_the_view_and_scrolls_through_all() {
+    let mut chat = ChatState::default();
+    chat.customer_id = Some("me".into());
+    let state = RwSignal::new(chat);
+    long_history(state, 1000..2500);
+    let (root, list, _keep) = mount_list_in_window(state);
+    frames(3).await;
+
+    let drawn = count(&root, ".row");
+    assert!(drawn < 150, "{drawn} of 1500 rows drawn");
+    assert!(drawn_texts(&root).last().unwrap().starts_with("m2499"), "the newest is shown");
+    let gap = list.scroll_height() - list.scroll_top() - list.client_height();
+    assert!(gap.abs() <= 1, "at the bottom: {gap} px below");
+
+    // The top: the first message is reached by scrolling, with as few rows drawn.
+    list.set_scroll_top(0);
+    frames(4).await;
+    assert_eq!(drawn_texts(&root).first().map(String::as_str), Some("m1000"));
+    assert!(count(&root, ".row") < 150);
+    // Scrolling down page by page meets every message once.
+    let mut seen = std::collections::BTreeSet::new();
+    loop {
+        seen.extend(drawn_texts(&root).into_iter().map(|t| t.lines().next().unwrap().to_owned()));
+        if list.scroll_height() - list.scroll_top() - list.client_height() <= 1 {
+            break;
+        }
+        list.set_scroll_top(list.scroll_top() + list.client_height());
+        frames(2).await;
+        assert!(count(&root, ".row") < 150);
+    }
+    assert_eq!(seen.len(), 1500, "every message was drawn on the way down");
+}
+
+#[wasm_bindgen_test]
+async fn earlier_messages_loaded_above_leave_the_reader_where_they_were() {
+    let mut chat = ChatState::default();
+    chat.customer_id = Some("me".into());
+    let state = RwSignal::new(chat);
+    long_history(state, 5000..5400);
+    let (root, list, _keep) = mount_list_in_window(state);
+    frames(3).await;
+    // Read somewhere in the middle.
+    list.set_scroll_top(list.scroll_height() / 2);
+    frames(3).await;
+    let top_message = || {
+        let list_top = list.get_bounding_client_rect().top();
+        let texts = root.query_selector_all(".message .text").unwrap();
+        (0..texts.length())
+            .map(|i| texts.item(i).unwrap().unchecked_into::<HtmlElement>())
+            .find(|t| t.get_bounding_client_rect().top() >= list_top)
+            .map(|t| (t.text_content().unwrap(), t.get_bounding_client_rect().top() - list_top))
+            .unwrap()
+    };
+    let before = top_message();
+
+    long_history(state, 1000..1600);
+    frames(4).await;
+    let after = top_message();
+    assert_eq!(after.0, before.0, "the same message at the top");
+    assert!((after.1 - before.1).abs() <= 1.0, "at the same place: {before:?} then {after:?}");
+    assert!(count(&root, ".row") < 150);
+}

@@ -40,6 +40,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 #[derive(Clone, Copy)]
 pub struct UseChat {
@@ -437,8 +438,20 @@ pub fn use_chat(
         }
     });
 
-    // The visitor reads what arrives while the window is open and the tab visible.
+    // The visitor reads what arrives while the window is open and the tab visible. Marks go out
+    // at most every MARK_SEEN_EVERY, each for the newest message read by then: a burst of
+    // messages is one request, not one each.
     let visible = use_visibility();
+    let (marks, mut to_mark) = mpsc::unbounded::<(String, String)>();
+    spawn_local(async move {
+        while let Some(mut mark) = to_mark.next().await {
+            while let Ok(newer) = to_mark.try_recv() {
+                mark = newer;
+            }
+            let _ = marker.mark_events_as_seen(&mark.0, &mark.1).await;
+            sleep(MARK_SEEN_EVERY).await;
+        }
+    });
     Effect::new(move |marked: Option<Option<String>>| {
         let newest = state.with(|s| s.newest_from_others().map(str::to_owned));
         let marked = marked.flatten();
@@ -446,10 +459,7 @@ pub fn use_chat(
             return marked;
         }
         if let (Some(chat_id), Some(up_to)) = (state.with_untracked(|s| s.chat_id.clone()), newest.clone()) {
-            let client = marker.clone();
-            spawn_local(async move {
-                let _ = client.mark_events_as_seen(&chat_id, &up_to).await;
-            });
+            let _ = marks.unbounded_send((chat_id, up_to));
         }
         newest
     });
@@ -583,6 +593,23 @@ async fn accept_greeting(client: &Client, state: RwSignal<ChatState>) -> Result<
     result
 }
 
+/// After a page of earlier conversations could not be read, the next try waits this long.
+const LOAD_OLDER_RETRY: Duration = Duration::from_secs(1);
+/// Messages are marked as seen at most this often (the connection's request rate is limited).
+const MARK_SEEN_EVERY: Duration = Duration::from_secs(1);
+
+/// Resolves after `duration` (a browser timer).
+async fn sleep(duration: Duration) {
+    let (done, waited) = futures::channel::oneshot::channel();
+    set_timeout(
+        move || {
+            let _ = done.send(());
+        },
+        duration,
+    );
+    let _ = waited.await;
+}
+
 /// Takes the next page of earlier conversations into the state.
 async fn load_older(history: &Rc<RefCell<Option<ChatHistory>>>, state: RwSignal<ChatState>, loading: RwSignal<bool>) {
     // Taken out while awaiting, so no borrow is held across the await.
@@ -600,7 +627,12 @@ async fn load_older(history: &Rc<RefCell<Option<ChatHistory>>>, state: RwSignal<
             s.history_complete = pages.is_done();
         }),
         Ok(None) => state.update(|s| s.history_complete = true),
-        Err(e) => leptos::logging::warn!("confab: could not load earlier messages: {e}"),
+        Err(e) => {
+            // Over the connection's request rate, or the connection dropped: the list asks
+            // again once this is over, if the visitor is still at the top.
+            leptos::logging::warn!("confab: could not load earlier messages: {e}");
+            sleep(LOAD_OLDER_RETRY).await;
+        }
     }
     loading.set(false);
     *history.borrow_mut() = Some(pages);
@@ -689,7 +721,7 @@ fn count_down(connection: RwSignal<Connection>, countdown: &Countdown) {
             }
         }
     };
-    if let Ok(started) = set_interval_with_handle(tick, std::time::Duration::from_secs(1)) {
+    if let Ok(started) = set_interval_with_handle(tick, Duration::from_secs(1)) {
         *countdown.borrow_mut() = Some(started);
     }
 }

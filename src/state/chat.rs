@@ -22,6 +22,7 @@
 //! typing, the place in the queue, which agent has the chat, how far the agents have read, and
 //! whether the chat has ended (and then its rating).
 
+use super::time::unix_seconds;
 use confab_protocol::action::{Form, LoginChat};
 use confab_protocol::entity::{
     Agent, Chat, Event, EventBody, Greeting, Properties, Queue, RichMessageBody, RichMessageButton, Thread, User,
@@ -184,9 +185,7 @@ impl Rich {
     fn of(body: &RichMessageBody, me: Option<&str>) -> Self {
         let chosen = me.and_then(|me| {
             let buttons = body.elements.iter().flat_map(|e| e.buttons.iter().flatten());
-            buttons
-                .filter(|b| b.user_ids.iter().flatten().any(|id| id == me))
-                .find_map(|b| b.postback_id.clone())
+            buttons.filter(|b| b.user_ids.iter().flatten().any(|id| id == me)).find_map(|b| b.postback_id.clone())
         });
         let elements = body
             .elements
@@ -245,6 +244,9 @@ pub struct Message {
     pub author: Author,
     pub content: Content,
     pub created_at: Option<String>,
+    /// `created_at` in seconds since the epoch, read once: the rows compare every message's
+    /// time with its neighbours' each time the chat changes.
+    pub at: Option<i64>,
     pub delivery: Delivery,
 }
 
@@ -492,6 +494,7 @@ impl ChatState {
             author: Author::Visitor,
             content,
             created_at: None,
+            at: None,
             delivery,
         });
     }
@@ -775,6 +778,7 @@ impl ChatState {
             author: Author::System,
             content: Content::Notice(notice),
             created_at: None,
+            at: None,
             delivery: Delivery::Sent,
         });
     }
@@ -812,6 +816,7 @@ impl ChatState {
                 existing.seq = message.seq.or(existing.seq);
                 existing.thread_id = message.thread_id.or(existing.thread_id);
                 existing.created_at = message.created_at.or(existing.created_at);
+                existing.at = message.at.or(existing.at);
                 // The server's copy knows better (a file's address, type and size); what the
                 // visitor chose in a rich message stays chosen.
                 let chosen = match &existing.content {
@@ -901,6 +906,7 @@ impl ChatState {
             author,
             content,
             created_at: event.created_at.clone(),
+            at: event.created_at.as_deref().and_then(unix_seconds),
             delivery,
         })
     }

@@ -7,13 +7,15 @@ mod rows;
 mod text;
 mod time;
 mod url;
+mod window;
 
 pub use chat::{
-    AgentCard, Author, ButtonAction, ChatState, Choice, Connection, Content, Delivery, Ended, FileLink, Footer, GreetingCard,
-    Message, Notice, RatingState, Rich, RichButton, RichElement, SendPlan,
+    AgentCard, Author, ButtonAction, ChatState, Choice, Connection, Content, Delivery, Ended, FileLink, Footer,
+    GreetingCard, Message, Notice, RatingState, Rich, RichButton, RichElement, SendPlan,
 };
 pub use form::{Answer, Answers, Problem, shown as form_field_shown};
-pub use rows::{GROUP_WINDOW_SECS, Row, rows};
+pub use rows::{GROUP_WINDOW_SECS, Row, RowKey, rows};
 pub use text::{Segment, segments};
 pub use time::{local_day, unix_seconds};
 pub use url::safe_url;
+pub use window::{Heights, Layout, redraw};

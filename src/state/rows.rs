@@ -2,15 +2,13 @@
 //! day and at each new conversation (thread). Computed from the messages, never stored, so
 //! a late or older message regroups its neighbours by itself.
 
-use super::time::{local_day, unix_seconds};
+use super::time::local_day;
 use super::{Author, Content, Message};
 
 /// Messages by one author closer together than this share a group (one name and avatar,
 /// one time).
 pub const GROUP_WINDOW_SECS: i64 = 5 * 60;
 
-// A message row is most rows; boxing it would cost an allocation each for no gain.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Row {
     /// The first message of a day (visitor's time zone): days since 1970-01-01 and a time in
@@ -18,8 +16,10 @@ pub enum Row {
     Day { day: i64, unix_seconds: i64 },
     /// An earlier conversation ends here and a later one begins.
     NewConversation { thread_id: String },
+    /// `messages[index]`: rows point into the messages rather than copy them, so a history of
+    /// thousands costs one small row each and recomputing the rows allocates little.
     Message {
-        message: Message,
+        index: usize,
         /// First of its group: shows the author.
         first: bool,
         /// Last of its group: shows the time and the delivery state.
@@ -27,30 +27,73 @@ pub enum Row {
     },
 }
 
+/// What names a row for its life on screen, whatever comes above or below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RowKey {
+    Day(i64),
+    Thread(String),
+    Message(String),
+}
+
 impl Row {
-    /// A key that stays the same for the row's life on screen.
-    pub fn key(&self) -> String {
+    /// The row's key; `messages` are the ones the rows were computed from.
+    pub fn key(&self, messages: &[Message]) -> RowKey {
         match self {
-            Row::Day { day, .. } => format!("day-{day}"),
-            Row::NewConversation { thread_id } => format!("thread-{thread_id}"),
-            Row::Message { message, .. } => message.key.clone(),
+            Row::Day { day, .. } => RowKey::Day(*day),
+            Row::NewConversation { thread_id } => RowKey::Thread(thread_id.clone()),
+            Row::Message { index, .. } => RowKey::Message(messages[*index].key.clone()),
+        }
+    }
+
+    /// Whether this row has `key` (without building its own).
+    pub fn is(&self, key: &RowKey, messages: &[Message]) -> bool {
+        match (self, key) {
+            (Row::Day { day, .. }, RowKey::Day(other)) => day == other,
+            (Row::NewConversation { thread_id }, RowKey::Thread(other)) => thread_id == other,
+            (Row::Message { index, .. }, RowKey::Message(other)) => messages[*index].key == *other,
+            _ => false,
+        }
+    }
+
+    /// The message this row shows, if it is one.
+    pub fn message<'a>(&self, messages: &'a [Message]) -> Option<&'a Message> {
+        match self {
+            Row::Message { index, .. } => messages.get(*index),
+            _ => None,
         }
     }
 }
 
 /// The rows for `messages` (in order) in a time zone `utc_offset_minutes` east of UTC.
 pub fn rows(messages: &[Message], utc_offset_minutes: i32) -> Vec<Row> {
-    let time = |m: &Message| m.created_at.as_deref().and_then(unix_seconds);
+    let day = |at: i64| local_day(at, utc_offset_minutes);
+    let joins = |before: usize, after: usize| {
+        let (a, b) = (&messages[before], &messages[after]);
+        let close = match (a.at, b.at) {
+            (Some(x), Some(y)) => (y - x).abs() < GROUP_WINDOW_SECS && day(x) == day(y),
+            // Not stored yet (sending): it joins the group it follows.
+            _ => true,
+        };
+        let same_thread = match (&a.thread_id, &b.thread_id) {
+            (Some(x), Some(y)) => x == y,
+            _ => true,
+        };
+        !matches!(a.content, Content::Notice(_))
+            && !matches!(b.content, Content::Notice(_))
+            && a.author != Author::System
+            && a.author.same_as(&b.author)
+            && close
+            && same_thread
+    };
     let mut rows = Vec::with_capacity(messages.len() + 4);
     let mut last_day = None;
     let mut last_thread: Option<&str> = None;
     for (index, message) in messages.iter().enumerate() {
-        let at = time(message);
-        if let Some(at) = at {
-            let day = local_day(at, utc_offset_minutes);
-            if last_day != Some(day) {
-                rows.push(Row::Day { day, unix_seconds: at });
-                last_day = Some(day);
+        if let Some(at) = message.at {
+            let today = day(at);
+            if last_day != Some(today) {
+                rows.push(Row::Day { day: today, unix_seconds: at });
+                last_day = Some(today);
             }
         }
         if let Some(thread) = message.thread_id.as_deref() {
@@ -59,29 +102,9 @@ pub fn rows(messages: &[Message], utc_offset_minutes: i32) -> Vec<Row> {
             }
             last_thread = Some(thread);
         }
-        let joins = |before: &Message, after: &Message| {
-            let close = match (time(before), time(after)) {
-                (Some(a), Some(b)) => {
-                    (b - a).abs() < GROUP_WINDOW_SECS
-                        && local_day(a, utc_offset_minutes) == local_day(b, utc_offset_minutes)
-                }
-                // Not stored yet (sending): it joins the group it follows.
-                _ => true,
-            };
-            let same_thread = match (&before.thread_id, &after.thread_id) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            };
-            !matches!(before.content, Content::Notice(_))
-                && !matches!(after.content, Content::Notice(_))
-                && before.author != Author::System
-                && before.author.same_as(&after.author)
-                && close
-                && same_thread
-        };
-        let first = index == 0 || !joins(&messages[index - 1], message);
-        let last = messages.get(index + 1).is_none_or(|next| !joins(message, next));
-        rows.push(Row::Message { message: message.clone(), first, last });
+        let first = index == 0 || !joins(index - 1, index);
+        let last = index + 1 == messages.len() || !joins(index, index + 1);
+        rows.push(Row::Message { index, first, last });
     }
     rows
 }
@@ -89,7 +112,7 @@ pub fn rows(messages: &[Message], utc_offset_minutes: i32) -> Vec<Row> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::{AgentCard, Delivery};
+    use crate::state::{AgentCard, Delivery, unix_seconds};
 
     fn agent(id: &str) -> Author {
         Author::Agent(AgentCard { id: id.into(), name: id.into(), avatar: None, job_title: None })
@@ -104,18 +127,21 @@ mod tests {
             author,
             content: Content::Text(key.into()),
             created_at: Some(at.into()),
+            at: unix_seconds(at),
             delivery: Delivery::Sent,
         }
     }
 
     /// The rows as short strings: `day`, `new`, or the key with `<` (first) and `>` (last).
-    fn shape(rows: &[Row]) -> Vec<String> {
-        rows.iter()
+    fn shape(messages: &[Message], utc_offset_minutes: i32) -> Vec<String> {
+        rows(messages, utc_offset_minutes)
+            .iter()
             .map(|r| match r {
                 Row::Day { .. } => "day".into(),
                 Row::NewConversation { .. } => "new".into(),
-                Row::Message { message, first, last } => {
-                    format!("{}{}{}", if *first { "<" } else { "" }, message.key, if *last { ">" } else { "" })
+                Row::Message { index, first, last } => {
+                    let key = &messages[*index].key;
+                    format!("{}{key}{}", if *first { "<" } else { "" }, if *last { ">" } else { "" })
                 }
             })
             .collect()
@@ -130,7 +156,7 @@ mod tests {
             message("v1", Author::Visitor, "2026-11-22T10:03:00Z", "T1"),
             message("v2", Author::Visitor, "2026-11-22T10:20:00Z", "T1"),
         ];
-        assert_eq!(shape(&rows(&messages, 0)), ["day", "<a1", "a2>", "<s1>", "<v1>", "<v2>"]);
+        assert_eq!(shape(&messages, 0), ["day", "<a1", "a2>", "<s1>", "<v1>", "<v2>"]);
     }
 
     #[test]
@@ -141,18 +167,19 @@ mod tests {
             message("c", Author::Visitor, "2026-11-21T23:02:00Z", "T2"),
         ];
         // In UTC all three are on the 21st; the thread changes before "c".
-        assert_eq!(shape(&rows(&messages, 0)), ["day", "<a", "b>", "new", "<c>"]);
+        assert_eq!(shape(&messages, 0), ["day", "<a", "b>", "new", "<c>"]);
         // In UTC+1 midnight falls between "a" and "b".
-        assert_eq!(shape(&rows(&messages, 60)), ["day", "<a>", "day", "<b>", "new", "<c>"]);
+        assert_eq!(shape(&messages, 60), ["day", "<a>", "day", "<b>", "new", "<c>"]);
     }
 
     #[test]
     fn a_message_being_sent_joins_the_group_it_follows() {
         let mut sending = message("v2", Author::Visitor, "", "T1");
         sending.created_at = None;
+        sending.at = None;
         sending.thread_id = None;
         sending.delivery = Delivery::Sending;
         let messages = [message("v1", Author::Visitor, "2026-11-22T10:00:00Z", "T1"), sending];
-        assert_eq!(shape(&rows(&messages, 0)), ["day", "<v1", "v2>"]);
+        assert_eq!(shape(&messages, 0), ["day", "<v1", "v2>"]);
     }
 }
