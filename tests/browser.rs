@@ -526,4 +526,11 @@ async fn earlier_messages_loaded_above_leave_the_reader_where_they_were() {
     assert_eq!(after.0, before.0, "the same message at the top");
     assert!((after.1 - before.1).abs() <= 1.0, "at the same place: {before:?} then {after:?}");
     assert!(count(&root, ".row") < 150);
+
+    // Only arrivals are news for screen readers: not rows drawn while scrolling or loaded above.
+    let live: HtmlElement = query(&root, "[role=log]");
+    assert_eq!(live.text_content().unwrap(), "");
+    long_history(state, 6001..6002);
+    frames(2).await;
+    assert_eq!(live.text_content().unwrap(), "Agent said: m6001");
 }

@@ -28,6 +28,10 @@ test('an open chat with messages from the visitor and the agent', async ({ page,
   await expect(widget.locator('.message.theirs .text')).toHaveText(reply);
   await expect(widget.locator('.header h1')).toHaveText('Alex Morgan');
   await expect(widget.locator('.message.mine .receipt')).toHaveText('Sent');
+  // Screen readers hear each arrival with its author, from a live region of its own.
+  const live = widget.getByRole('log');
+  await expect(live.locator('p').last()).toHaveText(`Alex Morgan said: ${reply}`);
+  await expect(live.locator('p').first()).toHaveText('You said: is the Ethiopian roast in stock?');
   await launcherIsAccessible(page, 'open');
   await widgetIsAccessible(page, 'open chat');
 });

@@ -26,6 +26,8 @@ use wasm_bindgen::closure::Closure;
 const AT_BOTTOM_PX: i32 = 48;
 /// Nearer than this to the top fetches earlier conversations.
 const LOAD_OLDER_PX: i32 = 120;
+/// The live region keeps this many of the newest arrivals.
+const MOST_ANNOUNCED: usize = 5;
 /// Before anything is measured, the newest this many rows are drawn (more than fill the
 /// tallest window).
 const FIRST_DRAWN_ROWS: usize = 60;
@@ -110,6 +112,9 @@ pub fn MessageList(
     let anchor = StoredValue::new(None::<Anchor>);
     let at_bottom = StoredValue::new(true);
     let unseen_below = RwSignal::new(false);
+    // The newest arrivals, for screen readers (numbered, so each is a new line in the log).
+    let announced = RwSignal::new(Vec::<(u64, String)>::new());
+    let announced_count = StoredValue::new(0u64);
     let loading = move || loading_older.is_some_and(|l| l.get());
 
     let maybe_load_older = move || {
@@ -235,6 +240,27 @@ pub fn MessageList(
         if let Some(old) = previous
             && old != last
         {
+            // Announced in the live region: who said it and what (rows drawn while scrolling
+            // are not news, so the list itself is not live).
+            let said = rows.with_untracked(|rows| {
+                state.with_untracked(|s| {
+                    let message = rows.last().and_then(|row| row.message(&s.messages))?;
+                    let who = match &message.author {
+                        Author::Visitor => strings.you,
+                        Author::Agent(agent) => strings.name_or_agent(&agent.name),
+                        Author::System => return None,
+                    };
+                    Some(format!("{} {}", (strings.said)(who), message.text()))
+                })
+            });
+            if let Some(said) = said {
+                announced.update(|list| {
+                    list.push((announced_count.get_value(), said));
+                    announced_count.update_value(|n| *n += 1);
+                    let excess = list.len().saturating_sub(MOST_ANNOUNCED);
+                    list.drain(..excess);
+                });
+            }
             if mine {
                 at_bottom.set_value(true);
                 unseen_below.set(false);
@@ -286,7 +312,10 @@ pub fn MessageList(
             <Show when=loading>
                 <p class="loading-older" role="status">{strings.loading_older}</p>
             </Show>
-            <div class="messages" node_ref=list role="log" aria-live="polite" aria-relevant="additions" on:scroll=on_scroll>
+            <div class="sr-only" role="log" aria-live="polite" aria-relevant="additions">
+                <For each=move || announced.get() key=|(n, _)| *n children=|(_, said)| view! { <p>{said}</p> } />
+            </div>
+            <div class="messages" node_ref=list role="region" aria-label=strings.conversation on:scroll=on_scroll>
                 <Show when=move || state.with(|s| s.messages.is_empty())>
                     <p class="empty">{strings.welcome}</p>
                 </Show>

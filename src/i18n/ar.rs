@@ -26,6 +26,7 @@ pub static STRINGS: Strings = Strings {
         0 => format!("ترتيبك {position} في قائمة الانتظار. سيكون أحد الموظفين معك خلال أقل من دقيقة."),
         _ => format!("ترتيبك {position} في قائمة الانتظار. الانتظار المتوقع: {minutes} دقيقة."),
     },
+    conversation: "المحادثة",
     new_conversation: "محادثة جديدة",
     today: "اليوم",
     yesterday: "أمس",

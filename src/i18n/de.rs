@@ -26,6 +26,7 @@ pub static STRINGS: Strings = Strings {
         0 => format!("Sie sind Nummer {position} in der Warteschlange. Gleich ist jemand für Sie da."),
         _ => format!("Sie sind Nummer {position} in der Warteschlange. Geschätzte Wartezeit: {minutes} Min."),
     },
+    conversation: "Unterhaltung",
     new_conversation: "Neues Gespräch",
     today: "Heute",
     yesterday: "Gestern",

@@ -26,6 +26,7 @@ pub static STRINGS: Strings = Strings {
         0 => format!("You're number {position} in the queue. An agent will be with you in under a minute."),
         _ => format!("You're number {position} in the queue. Estimated wait: {minutes} min."),
     },
+    conversation: "Conversation",
     new_conversation: "New conversation",
     today: "Today",
     yesterday: "Yesterday",

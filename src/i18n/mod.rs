@@ -74,6 +74,8 @@ pub struct Strings {
     pub agent_joined: fn(&str) -> String,
     /// Position in the queue and the estimated wait in minutes (0: under a minute).
     pub queue: fn(u32, u32) -> String,
+    /// The message list, for screen readers.
+    pub conversation: &'static str,
     pub new_conversation: &'static str,
     pub today: &'static str,
     pub yesterday: &'static str,
