@@ -344,7 +344,20 @@ async fn the_ended_panel_rates_declines_and_starts_anew() {
     let (declined, on_decline) = recorder::<()>();
     let (started, on_start_new) = recorder::<()>();
     let on_change = Callback::new(move |()| state.update(|s| s.rated(RatingState::Asking)));
-    let (root, _keep) = mount(move || view! { <Ended state on_rate on_decline on_change on_start_new /> });
+    let (root, _keep) = mount(move || {
+        view! {
+            <Ended
+                state
+                on_rate
+                on_decline
+                on_change
+                on_start_new
+                on_survey=Callback::new(|_| {})
+                on_skip_survey=Callback::new(|()| {})
+                survey_error=RwSignal::new(None)
+            />
+        }
+    });
     leptos::task::tick().await;
 
     let send: HtmlButtonElement = query(&root, ".rating button[type=submit]");
@@ -360,6 +373,71 @@ async fn the_ended_panel_rates_declines_and_starts_anew() {
     assert_eq!(declined.lock().unwrap().len(), 1);
     query::<HtmlButtonElement>(&root, ".start-new").click();
     assert_eq!(started.lock().unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn the_ended_panel_asks_the_survey_first_and_keeps_the_answers_when_it_fails() {
+    use confab_protocol::action::{Form, FormField};
+    use confab_widget::components::ended::Ended;
+    let mut chat = ChatState::default();
+    chat.chat_id = Some("C".into());
+    chat.postchat = Some(Form {
+        id: "post".into(),
+        fields: vec![FormField {
+            id: Some("q1".into()),
+            kind: "textarea".into(),
+            label: Some("What could we do better?".into()),
+            required: Some(true),
+            options: None,
+            comment_label: None,
+        }],
+    });
+    let state = RwSignal::new(chat);
+    state.update(|s| {
+        s.apply_push(&confab_protocol::push::Push::ChatDeactivated(confab_protocol::push::ChatDeactivated {
+            chat_id: "C".into(),
+            thread_id: "T".into(),
+            user_id: None,
+        }));
+    });
+    let (answered, on_survey) = recorder::<confab_widget::state::Answers>();
+    let survey_error = RwSignal::new(None::<String>);
+    let on_skip_survey = Callback::new(move |()| state.update(ChatState::surveyed));
+    let (root, _keep) = mount(move || {
+        view! {
+            <Ended
+                state
+                on_rate=Callback::new(|_| {})
+                on_decline=Callback::new(|()| {})
+                on_change=Callback::new(|()| {})
+                on_start_new=Callback::new(|()| {})
+                on_survey
+                on_skip_survey
+                survey_error
+            />
+        }
+    });
+    leptos::task::tick().await;
+
+    assert_eq!(count(&root, ".survey form"), 1);
+    assert_eq!(count(&root, ".rating"), 0, "the rating comes after the survey");
+    let answer: HtmlTextAreaElement = query(&root, ".survey textarea");
+    type_text(&answer, "<b>faster</b>");
+    query::<HtmlButtonElement>(&root, ".survey button[type=submit]").click();
+    leptos::task::tick().await;
+    assert_eq!(answered.lock().unwrap().len(), 1);
+    // The send failed: the reason shows and the answer is still there to send again.
+    survey_error.set(Some("Not sent: no connection.".into()));
+    leptos::task::tick().await;
+    assert!(root.text_content().unwrap().contains("Not sent: no connection."));
+    let answer: HtmlTextAreaElement = query(&root, ".survey textarea");
+    assert_eq!(answer.value(), "<b>faster</b>");
+    assert_eq!(count(&root, ".survey b"), 0, "answers are text");
+
+    query::<HtmlButtonElement>(&root, ".survey .skip").click();
+    leptos::task::tick().await;
+    assert_eq!(count(&root, ".survey"), 0);
+    assert_eq!(count(&root, ".rating"), 1, "then the rating");
 }
 
 #[wasm_bindgen_test]

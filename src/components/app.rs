@@ -135,7 +135,16 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
                 .into_any(),
                 Footer::TicketSent => view! { <p class="ticket-sent" role="status">{strings.ticket_sent}</p> }.into_any(),
                 Footer::Ended => view! {
-                    <Ended state on_rate=chat.rate on_decline=chat.decline_rating on_change=change_rating on_start_new=start_new />
+                    <Ended
+                        state
+                        on_rate=chat.rate
+                        on_decline=chat.decline_rating
+                        on_change=change_rating
+                        on_start_new=start_new
+                        on_survey=chat.send_survey
+                        on_skip_survey=chat.skip_survey
+                        survey_error=chat.survey_error
+                    />
                 }
                 .into_any(),
             }}

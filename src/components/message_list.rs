@@ -315,7 +315,7 @@ pub fn MessageList(
             <div class="sr-only" role="log" aria-live="polite" aria-relevant="additions">
                 <For each=move || announced.get() key=|(n, _)| *n children=|(_, said)| view! { <p>{said}</p> } />
             </div>
-            <div class="messages" node_ref=list role="region" aria-label=strings.conversation on:scroll=on_scroll>
+            <div class="messages" node_ref=list role="region" aria-label=strings.conversation tabindex="0" on:scroll=on_scroll>
                 <Show when=move || state.with(|s| s.messages.is_empty())>
                     <p class="empty">{strings.welcome}</p>
                 </Show>

@@ -21,7 +21,7 @@ use crate::i18n::Strings;
 use crate::state::{Answers, ButtonAction, ChatState, Choice, Connection, RatingState, RichButton, SendPlan};
 use confab_protocol::action::{
     CustomerUpdate, FormType, GetFormResponse, InitialChat, InitialThread, Postback, ResumeChatRequest,
-    StartChatRequest,
+    SendEventRequest, StartChatRequest,
 };
 use confab_protocol::entity::{Event, EventBody, FilledFormBody};
 use confab_protocol::push::Push;
@@ -71,6 +71,11 @@ pub struct UseChat {
     /// Leaves a ticket (the group is offline); `ticket_error` says why it failed.
     pub send_ticket: Callback<Answers>,
     pub ticket_error: RwSignal<Option<String>>,
+    /// Sends the post-chat survey into the conversation that ended; `survey_error` says why it
+    /// failed (the answers stay in the form).
+    pub send_survey: Callback<Answers>,
+    pub skip_survey: Callback<()>,
+    pub survey_error: RwSignal<Option<String>>,
     /// Takes up the greeting shown: its chat starts.
     pub accept_greeting: Callback<()>,
     /// Closes the greeting shown.
@@ -110,6 +115,8 @@ enum Request {
     /// A login succeeded: the host's commands that waited for it go now.
     LoggedIn,
     Ticket(FilledFormBody),
+    /// The post-chat survey's answers, for the conversation that ended.
+    Survey(FilledFormBody),
     AcceptGreeting,
     CancelGreeting,
     /// A rich message's button was chosen.
@@ -137,6 +144,7 @@ pub fn use_chat(
     sdk_config.identity = kept_identity.load();
     let group = config.group.unwrap_or(0);
     let ticket_error = RwSignal::new(None::<String>);
+    let survey_error = RwSignal::new(None::<String>);
     // Every tab of the site on one socket (`confab_sdk::tabs`).
     let (client, mut events) = confab_sdk::web::connect_shared(sdk_config);
     // Tells the send queue that something it may be waiting for happened (a login, the end).
@@ -172,11 +180,12 @@ pub fn use_chat(
                         // The group's forms: asked for once, shown when they apply.
                         let client = loader.clone();
                         spawn_local(async move {
-                            for kind in [FormType::Prechat, FormType::Ticket] {
+                            for kind in [FormType::Prechat, FormType::Ticket, FormType::Postchat] {
                                 match client.get_form(group, kind).await {
                                     Ok(GetFormResponse { enabled: true, form: Some(form) }) => {
                                         state.update(|s| match kind {
                                             FormType::Ticket => s.ticket = Some(form),
+                                            FormType::Postchat => s.postchat = Some(form),
                                             _ => s.prechat = Some(form),
                                         })
                                     }
@@ -339,6 +348,28 @@ pub fn use_chat(
                         }
                     }
                 }
+                Request::Survey(filled_form) => match chat_id {
+                    Some(chat_id) => {
+                        // Into the conversation that ended (the chat has no active thread).
+                        let request = SendEventRequest {
+                            chat_id,
+                            event: Event::outgoing(EventBody::FilledForm(filled_form)),
+                            attach_to_last_thread: Some(true),
+                        };
+                        match worker.send_event_with(request).await {
+                            Ok(_) => {
+                                survey_error.set(None);
+                                state.update(ChatState::surveyed);
+                                Ok(())
+                            }
+                            Err(error) => {
+                                survey_error.set(Some(describe(strings, &error)));
+                                Err(error)
+                            }
+                        }
+                    }
+                    None => Ok(()),
+                },
                 Request::AcceptGreeting => {
                     let result = accept_greeting(&worker, state).await;
                     // A failed accept lets held messages start a chat: wake the send queue.
@@ -528,6 +559,16 @@ pub fn use_chat(
             let _ = ticket_asker.unbounded_send(Request::Ticket(answers.filled(&form)));
         }
     });
+    let survey_asker = asker.clone();
+    let send_survey = Callback::new(move |answers: Answers| {
+        if let Some(form) = state.with_untracked(|s| s.survey().cloned()) {
+            let _ = survey_asker.unbounded_send(Request::Survey(answers.filled(&form)));
+        }
+    });
+    let skip_survey = Callback::new(move |()| {
+        survey_error.set(None);
+        state.update(ChatState::surveyed);
+    });
     let cancel_upload = Callback::new(move |key: String| {
         if let Some(cancel) = cancels.lock().unwrap_or_else(|e| e.into_inner()).get(&key) {
             cancel.cancel();
@@ -575,6 +616,9 @@ pub fn use_chat(
         send_prechat,
         send_ticket,
         ticket_error,
+        send_survey,
+        skip_survey,
+        survey_error,
         accept_greeting: asking(|()| Request::AcceptGreeting),
         cancel_greeting: asking(|()| Request::CancelGreeting),
         choose,

@@ -74,6 +74,10 @@ pub struct Strings {
     pub agent_joined: fn(&str) -> String,
     /// Position in the queue and the estimated wait in minutes (0: under a minute).
     pub queue: fn(u32, u32) -> String,
+    /// The post-chat survey: above its fields, its send button, and skipping it.
+    pub survey_intro: &'static str,
+    pub survey_submit: &'static str,
+    pub survey_skip: &'static str,
     /// The message list, for screen readers.
     pub conversation: &'static str,
     pub new_conversation: &'static str,

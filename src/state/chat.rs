@@ -346,6 +346,8 @@ pub struct Ended {
     pub rating: RatingState,
     /// The server holds a rating for it (so declining takes it back there too).
     pub rated_on_server: bool,
+    /// The post-chat survey was sent or skipped.
+    pub surveyed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -383,6 +385,8 @@ pub struct ChatState {
     pub prechat: Option<Form>,
     /// The group's ticket form, offered while the group is offline.
     pub ticket: Option<Form>,
+    /// The group's post-chat survey, offered when a conversation ends.
+    pub postchat: Option<Form>,
     /// The visitor filled the pre-chat form (the chat is starting with it).
     pub prechat_sent: bool,
     /// The visitor left a ticket.
@@ -397,6 +401,8 @@ pub struct ChatState {
     /// The newest of the agents' "seen up to" times.
     seen_up_to: Option<String>,
     agents: HashMap<String, AgentCard>,
+    /// Forms filled in each conversation, as `(thread, form)`: a survey is asked once.
+    filled_forms: Vec<(String, String)>,
 }
 
 impl ChatState {
@@ -633,6 +639,23 @@ impl ChatState {
     }
 
     /// The visitor chose "start a new chat": the end is no longer shown.
+    /// The post-chat survey to offer now: the conversation ended, the group has one that asks
+    /// something besides a rating (the rating panel asks that), and it was neither sent (from
+    /// here or another page) nor skipped.
+    pub fn survey(&self) -> Option<&Form> {
+        let ended = self.ended.as_ref().filter(|e| !e.surveyed)?;
+        let form = self.postchat.as_ref().filter(|f| f.fields.iter().any(super::form::asks))?;
+        let filled = self.filled_forms.iter().any(|(thread, id)| *thread == ended.thread_id && *id == form.id);
+        (!filled).then_some(form)
+    }
+
+    /// The survey was sent or skipped.
+    pub fn surveyed(&mut self) {
+        if let Some(ended) = &mut self.ended {
+            ended.surveyed = true;
+        }
+    }
+
     pub fn start_new(&mut self) {
         self.ended = None;
     }
@@ -763,7 +786,8 @@ impl ChatState {
     fn thread_ended(&mut self, thread_id: String, rating: Option<RatingState>) {
         self.add_notice(closed_key(&thread_id), Notice::ChatEnded);
         let rated_on_server = rating.is_some();
-        self.ended = Some(Ended { thread_id, rating: rating.unwrap_or(RatingState::Asking), rated_on_server });
+        self.ended =
+            Some(Ended { thread_id, rating: rating.unwrap_or(RatingState::Asking), rated_on_server, surveyed: false });
     }
 
     fn add_notice(&mut self, key: String, notice: Notice) {
@@ -800,6 +824,12 @@ impl ChatState {
     }
 
     fn upsert_in(&mut self, event: &Event, thread_id: Option<&str>) -> bool {
+        if let (EventBody::FilledForm(form), Some(thread)) = (&event.body, thread_id) {
+            let filled = (thread.to_owned(), form.form_id.clone());
+            if !self.filled_forms.contains(&filled) {
+                self.filled_forms.push(filled);
+            }
+        }
         let Some(mut message) = self.message_from(event) else {
             return false;
         };
@@ -1537,6 +1567,59 @@ mod tests {
         let mut s = state();
         s.load_chat(&rated);
         assert_eq!(s.ended.as_ref().map(|e| &e.rating), Some(&RatingState::Rated { score: 0 }));
+    }
+
+    #[test]
+    fn an_ended_chat_offers_the_survey_once_sent_skipped_or_filled_elsewhere() {
+        let ended = |s: &mut ChatState| {
+            s.apply_push(&incoming(with_seq(event("e1", "me", "hi", None), 1)));
+            s.apply_push(&Push::ChatDeactivated(confab_protocol::push::ChatDeactivated {
+                chat_id: "C".into(),
+                thread_id: "T".into(),
+                user_id: None,
+            }));
+        };
+        let field = |kind: &str| confab_protocol::action::FormField {
+            id: Some("0".into()),
+            kind: kind.into(),
+            label: Some("?".into()),
+            required: None,
+            options: None,
+            comment_label: None,
+        };
+        let survey = Form { id: "post".into(), fields: vec![field("rating"), field("textarea")] };
+        let mut s = state();
+        ended(&mut s);
+        assert_eq!(s.survey(), None, "no survey for a group without one");
+        s.postchat = Some(Form { id: "post".into(), fields: vec![field("rating")] });
+        assert_eq!(s.survey(), None, "a rating alone is the rating panel's");
+        s.postchat = Some(survey.clone());
+        assert_eq!(s.survey(), Some(&survey));
+        s.surveyed();
+        assert_eq!(s.survey(), None, "sent or skipped");
+
+        // Filled on another page: the thread already holds it.
+        let mut s = state();
+        s.postchat = Some(survey.clone());
+        ended(&mut s);
+        let filled = Event::outgoing(EventBody::FilledForm(confab_protocol::entity::FilledFormBody {
+            form_id: "post".into(),
+            fields: vec![],
+        }));
+        s.apply_push(&Push::IncomingEvent(confab_protocol::push::IncomingEvent {
+            chat_id: "C".into(),
+            thread_id: "T".into(),
+            event: with_seq(filled, 2),
+        }));
+        assert_eq!(s.survey(), None);
+        // A later conversation that ends asks again.
+        s.start_new();
+        s.apply_push(&Push::ChatDeactivated(confab_protocol::push::ChatDeactivated {
+            chat_id: "C".into(),
+            thread_id: "T2".into(),
+            user_id: None,
+        }));
+        assert_eq!(s.survey(), Some(&survey));
     }
 
     #[test]

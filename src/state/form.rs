@@ -28,8 +28,9 @@ pub fn shown(field: &FormField) -> bool {
     field.kind == "header" || asks(field)
 }
 
-/// Whether the field asks something.
-fn asks(field: &FormField) -> bool {
+/// Whether the field asks something (a `rating` field does not: the window's own rating asks
+/// that, through `rate_chat`).
+pub(crate) fn asks(field: &FormField) -> bool {
     let kind = field.kind.as_str();
     TEXT_KINDS.contains(&kind) || CHOICE_KINDS.contains(&kind) || kind == "checkbox"
 }
