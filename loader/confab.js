@@ -113,6 +113,8 @@
     if (lang) query.set('lang', lang);
     // The site's own words for the window: text only, checked again by the widget.
     for (const name of ['title', 'subtitle', 'welcome']) attr(name) && query.set(name, attr(name));
+    // data-consent: the window asks before it connects (its text, or the default when empty).
+    attr('consent') != null && query.set('consent', attr('consent'));
     frame.src = base + 'widget/?' + query;
     // Before the launcher: the tab order follows the screen (the window is above the bubble).
     wrap.insertBefore(frame, launcher);

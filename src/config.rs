@@ -1,6 +1,6 @@
 //! What the widget reads from its own URL: the loader opens
 //! `/widget/?organization_id=<uuid>&host_origin=<origin>[&lang=<tag>][&color=<hex>][&group=<id>][&sneak_peek=1]`
-//! `[&title=…][&subtitle=…][&welcome=…]` (the site's own words, shown as text).
+//! `[&title=…][&subtitle=…][&welcome=…][&consent=…]` (the site's own words, shown as text).
 //! The server is always the origin the widget document came from; nothing in the URL or in a
 //! message can point it elsewhere. Every value is checked; an odd one is ignored.
 
@@ -24,6 +24,9 @@ pub struct WidgetConfig {
     pub group: Option<u32>,
     /// The site's own words for the window, instead of the language's.
     pub texts: SiteTexts,
+    /// `consent`: the window asks before it connects or stores anything; `Some("")` asks in
+    /// the widget's own words.
+    pub consent: Option<String>,
 }
 
 /// Words a site puts in the window (`data-title`, `data-subtitle`, `data-welcome` on the
@@ -40,6 +43,8 @@ pub struct SiteTexts {
 
 /// A site text longer than this is ignored (it would not fit the header or the list's top).
 pub const MAX_SITE_TEXT: usize = 200;
+/// A consent text longer than this gives way to the widget's own words.
+pub const MAX_CONSENT_TEXT: usize = 600;
 
 impl WidgetConfig {
     pub fn from_location() -> Self {
@@ -64,10 +69,16 @@ impl WidgetConfig {
             group: get("group").and_then(|g| g.parse().ok()),
             texts: {
                 let text = |name: &str| {
-                    get(name).map(|t| t.trim().to_owned()).filter(|t| !t.is_empty() && t.chars().count() <= MAX_SITE_TEXT)
+                    get(name)
+                        .map(|t| t.trim().to_owned())
+                        .filter(|t| !t.is_empty() && t.chars().count() <= MAX_SITE_TEXT)
                 };
                 SiteTexts { title: text("title"), subtitle: text("subtitle"), welcome: text("welcome") }
             },
+            consent: params.as_ref().and_then(|p| p.get("consent")).map(|t| {
+                let t = t.trim();
+                if t.chars().count() <= MAX_CONSENT_TEXT { t.to_owned() } else { String::new() }
+            }),
         }
     }
 }

@@ -305,3 +305,13 @@ test('with data-sound="on", an agent reply to a closed chat beeps', async ({ pag
   await expect.poll(() => page.evaluate(() => window.tones)).toBe(1);
   await expect(page).toHaveTitle('(1) New message');
 });
+
+test('data-consent reaches the window, which asks before it connects', async ({ page, request }) => {
+  const org = await organizationId(request);
+  await sitePage(page, `<!doctype html><html lang="en"><title>Consent</title><body>
+    <script src="${API}/confab.js" data-organization-id="${org}" data-consent="Transcripts are kept." async></script>`);
+  await launcher(page).click();
+  const widget = page.frameLocator('#confab-root iframe');
+  await expect(widget.locator('#consent-text')).toHaveText('Transcripts are kept.');
+  await expect(widget.getByRole('button', { name: 'Accept and chat' })).toBeFocused();
+});

@@ -3,17 +3,22 @@
 //! greeting waits, only the greeting card shows (the loader frames it above the bubble).
 //!
 //! The app picks the language (the site's `lang`, else the browser's) and sets the document's
-//! `lang` and `dir`, applies the site's colour, and closes the window on Escape.
+//! `lang` and `dir`, applies the site's colour, and closes the window on Escape. When the site
+//! asks for consent (`data-consent`), it shows the question first and starts the chat only
+//! after a yes.
 
 use crate::components::{
-    composer::Composer, ended::Ended, form::FormView, greeting::Greeting, header::Header, message_list::MessageList,
-    rich::RichChoices,
+    composer::Composer, consent::ConsentView, ended::Ended, form::FormView, greeting::Greeting, header::Header,
+    message_list::MessageList, rich::RichChoices,
 };
 use crate::config::WidgetConfig;
-use crate::hooks::use_strings::provide_strings;
-use crate::hooks::{use_chat::use_chat, use_host::use_host};
+use crate::hooks::use_chat::use_chat;
+use crate::hooks::use_consent::{Consent, use_consent};
+use crate::hooks::use_host::{HostCommand, UseHost, use_host};
+use crate::hooks::use_strings::{provide_strings, use_strings};
 use crate::i18n::{Lang, Strings};
 use crate::state::{ChatState, Connection, Footer, RatingState};
+use futures::channel::mpsc;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -26,6 +31,67 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
     }
 
     let (host, commands) = use_host(&config);
+    let can_close = config.host_origin.is_some();
+    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+        if ev.key() == "Escape" && can_close && host.is_open.get_untracked() {
+            ev.prevent_default();
+            host.close.run(());
+        }
+    });
+    on_cleanup(move || handle.remove());
+
+    // With `data-consent`, nothing connects or is stored until the visitor accepts.
+    let consent = use_consent(&config);
+    let commands = StoredValue::new_local(Some(commands));
+    let focus = Trigger::new();
+    Effect::new(move |_| {
+        if host.is_open.get() {
+            focus.notify();
+        }
+    });
+    let consent_text = config.consent.clone().unwrap_or_default();
+    let chat = move || {
+        let commands = commands.try_update_value(Option::take).flatten()?;
+        Some(view! { <Chat config=config.clone() host commands /> })
+    };
+    view! {
+        <Show
+            when=move || consent.consent.get() == Consent::Given
+            fallback=move || {
+                view! {
+                    <main class="confab">
+                        <header class="header">
+                            <div class="title">
+                                <h1>{strings.title}</h1>
+                                <p class="subtitle">{strings.subtitle}</p>
+                            </div>
+                            <Show when=move || can_close>
+                                <button type="button" class="minimize" aria-label=strings.minimize on:click=move |_| host.close.run(())>
+                                    <span aria-hidden="true">"–"</span>
+                                </button>
+                            </Show>
+                        </header>
+                        <ConsentView
+                            text=consent_text.clone()
+                            declined=Signal::derive(move || consent.consent.get() == Consent::Declined)
+                            on_accept=consent.accept
+                            on_decline=consent.decline
+                            on_reconsider=consent.reconsider
+                            focus
+                        />
+                    </main>
+                }
+            }
+        >
+            {chat.clone()}
+        </Show>
+    }
+}
+
+/// The chat itself: started only once the visitor may chat (see `use_consent`).
+#[component]
+fn Chat(config: WidgetConfig, host: UseHost, commands: mpsc::UnboundedReceiver<HostCommand>) -> impl IntoView {
+    let strings = use_strings();
     let unread = RwSignal::new(0u32);
     let on_new_message = Callback::new(move |()| {
         if !host.is_open.get_untracked() {
@@ -46,13 +112,6 @@ pub fn App(config: WidgetConfig) -> impl IntoView {
         }
     });
     let can_close = config.host_origin.is_some();
-    let handle = window_event_listener(leptos::ev::keydown, move |ev| {
-        if ev.key() == "Escape" && can_close && host.is_open.get_untracked() {
-            ev.prevent_default();
-            host.close.run(());
-        }
-    });
-    on_cleanup(move || handle.remove());
 
     let state = chat.state;
     provide_context(RichChoices { state, choose: chat.choose });

@@ -4,6 +4,7 @@
 #[cfg(target_arch = "wasm32")]
 pub mod app;
 pub mod composer;
+pub mod consent;
 pub mod ended;
 pub mod form;
 pub mod greeting;

@@ -7,5 +7,7 @@ pub mod outbox;
 pub mod stored;
 #[cfg(target_arch = "wasm32")]
 pub mod use_chat;
+#[cfg(target_arch = "wasm32")]
+pub mod use_consent;
 pub mod use_host;
 pub mod use_strings;

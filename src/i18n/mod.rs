@@ -78,6 +78,13 @@ pub struct Strings {
     pub survey_intro: &'static str,
     pub survey_submit: &'static str,
     pub survey_skip: &'static str,
+    /// The consent step: the question in our words, yes, no, what no means, and changing one's
+    /// mind.
+    pub consent_default: &'static str,
+    pub consent_accept: &'static str,
+    pub consent_decline: &'static str,
+    pub consent_declined: &'static str,
+    pub consent_reconsider: &'static str,
     /// The message list, for screen readers.
     pub conversation: &'static str,
     pub new_conversation: &'static str,
