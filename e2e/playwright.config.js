@@ -32,9 +32,10 @@ module.exports = defineConfig({
     },
   },
   webServer: {
-    // A fresh database every run; the debug build that `make test` has just built.
+    // A fresh database every run; the debug build that `make test` has just built. Link
+    // previews may read 127.0.0.1 only because the demo site they preview is served there.
     command: `rm -rf output/data-${API_PORT} && ../target/debug/confab-server --listen 127.0.0.1:${API_PORT} ` +
-      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data-${API_PORT} --agent-token ${AGENT_TOKEN} --allowed-origin http://localhost:${SITE_PORT} --agents-file agents.json --groups-file groups.json --greetings-file greetings.json ` +
+      `--site-listen 127.0.0.1:${SITE_PORT} --data-dir output/data-${API_PORT} --agent-token ${AGENT_TOKEN} --allowed-origin http://localhost:${SITE_PORT} --agents-file agents.json --groups-file groups.json --greetings-file greetings.json --url-info-allow-private 127.0.0.1 ` +
       `--widget-dir ../dist/widget`,
     url: `http://127.0.0.1:${API_PORT}/healthz`,
     reuseExistingServer: false,

@@ -612,3 +612,47 @@ async fn earlier_messages_loaded_above_leave_the_reader_where_they_were() {
     frames(2).await;
     assert_eq!(live.text_content().unwrap(), "Agent said: m6001");
 }
+
+#[wasm_bindgen_test]
+async fn a_link_gets_one_preview_card_of_text_and_only_a_web_picture() {
+    use confab_protocol::action::UrlInfo;
+    use confab_widget::hooks::use_link_preview::LinkPreviews;
+    let mut chat = ChatState::default();
+    chat.customer_id = Some("me".into());
+    let state = RwSignal::new(chat);
+    state.update(|s| {
+        s.upsert(&agent_message("T_1", "Our beans: https://shop.example/beans"));
+        s.upsert(&agent_message("T_2", "Again https://shop.example/beans and https://other.example"));
+        s.upsert(&agent_message("T_3", "A page without a title: https://bare.example"));
+    });
+    let asked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = asked.clone();
+    let previews = LinkPreviews::new(std::rc::Rc::new(move |url: String| {
+        log.lock().unwrap().push(url.clone());
+        Box::pin(async move {
+            (url != "https://bare.example").then(|| UrlInfo {
+                url,
+                title: Some("<img src=x onerror=\"window.pwned=1\">Beans".into()),
+                description: Some("<b>Fresh</b> every week".into()),
+                image_url: Some("javascript:alert(1)".into()),
+                ..UrlInfo::default()
+            })
+        })
+    }));
+    let (root, _keep) = mount(move || {
+        provide_context(previews);
+        view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> }
+    });
+    frames(2).await;
+
+    assert_eq!(*asked.lock().unwrap(), ["https://shop.example/beans", "https://bare.example"], "once per address");
+    assert_eq!(count(&root, "a.preview"), 2, "one card per message with a titled page");
+    let card: web_sys::Element = query(&root, "a.preview");
+    assert_eq!(card.get_attribute("href").as_deref(), Some("https://shop.example/beans"));
+    assert!(card.get_attribute("rel").unwrap().contains("noopener"));
+    let title: HtmlElement = query(&root, ".preview-title");
+    assert_eq!(title.text_content().unwrap(), "<img src=x onerror=\"window.pwned=1\">Beans");
+    assert_eq!(count(&root, ".preview img, .preview b"), 0, "text stays text; a javascript: picture is dropped");
+    let host: HtmlElement = query(&root, ".preview-host");
+    assert_eq!(host.text_content().unwrap(), "shop.example");
+}

@@ -115,6 +115,7 @@ fn Chat(config: WidgetConfig, host: UseHost, commands: mpsc::UnboundedReceiver<H
 
     let state = chat.state;
     provide_context(RichChoices { state, choose: chat.choose });
+    provide_context(chat.previews);
     // Recomputed on every change, but the footer is rebuilt only when what it shows changes.
     let footer = Memo::new(move |_| state.with(ChatState::footer));
     let start_new = Callback::new(move |()| {

@@ -4,8 +4,12 @@
 
 use crate::components::rich::RichView;
 use crate::format::time_of_day;
+use crate::hooks::use_link_preview::use_link_previews;
 use crate::hooks::use_strings::use_strings;
-use crate::state::{AgentCard, Author, Content, Delivery, FileLink, Message, Segment, segments};
+use crate::state::{
+    AgentCard, Author, Content, Delivery, FileLink, Message, PreviewCard, Segment, preview_card, previewed_link,
+    segments,
+};
 use leptos::prelude::*;
 
 #[component]
@@ -26,7 +30,19 @@ pub fn MessageRow(
         Content::Notice(notice) => {
             return view! { <div class="message system notice-line"><p>{strings.notice(&notice)}</p></div> }.into_any();
         }
-        Content::Text(text) => view! { <p class="text" dir="auto">{linkify(&text)}</p> }.into_any(),
+        Content::Text(text) => {
+            let preview = previewed_link(&text).zip(use_link_previews()).map(|(href, previews)| {
+                let info = previews.of(&href);
+                move || {
+                    info.get().and_then(|info| preview_card(&href, &info)).map(|card| view! { <PreviewView card /> })
+                }
+            });
+            view! {
+                <p class="text" dir="auto">{linkify(&text)}</p>
+                {preview}
+            }
+            .into_any()
+        }
         Content::File(file) => view! { <FileView file /> }.into_any(),
         Content::Rich(rich) => view! { <RichView message_key=message.key.clone() rich /> }.into_any(),
     };
@@ -156,6 +172,19 @@ fn FileView(file: FileLink) -> impl IntoView {
 }
 
 /// The text with its web addresses as links (new tab, no referrer, no opener).
+/// A link's preview: the whole card opens the page; every text is a text node.
+#[component]
+pub fn PreviewView(card: PreviewCard) -> impl IntoView {
+    view! {
+        <a class="preview" href=card.href target="_blank" rel="noopener noreferrer nofollow ugc">
+            {card.image.map(|src| view! { <img class="preview-image" src=src alt="" loading="lazy" /> })}
+            <span class="preview-host">{card.host}</span>
+            <span class="preview-title" dir="auto">{card.title}</span>
+            {card.description.map(|d| view! { <span class="preview-description" dir="auto">{d}</span> })}
+        </a>
+    }
+}
+
 fn linkify(text: &str) -> Vec<AnyView> {
     segments(text)
         .into_iter()

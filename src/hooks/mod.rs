@@ -9,5 +9,7 @@ pub mod stored;
 pub mod use_chat;
 #[cfg(target_arch = "wasm32")]
 pub mod use_consent;
+
 pub mod use_host;
+pub mod use_link_preview;
 pub mod use_strings;

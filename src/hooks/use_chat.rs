@@ -17,6 +17,7 @@ use crate::config::WidgetConfig;
 use crate::hooks::outbox::SavedOutbox;
 use crate::hooks::stored::Stored;
 use crate::hooks::use_host::{HostCommand, HostEvent, UseHost};
+use crate::hooks::use_link_preview::LinkPreviews;
 use crate::i18n::Strings;
 use crate::state::{Answers, ButtonAction, ChatState, Choice, Connection, RatingState, RichButton, SendPlan};
 use confab_protocol::action::{
@@ -74,6 +75,8 @@ pub struct UseChat {
     /// Sends the post-chat survey into the conversation that ended; `survey_error` says why it
     /// failed (the answers stay in the form).
     pub send_survey: Callback<Answers>,
+    /// Link previews, looked up through this chat's connection.
+    pub previews: LinkPreviews,
     pub skip_survey: Callback<()>,
     pub survey_error: RwSignal<Option<String>>,
     /// Takes up the greeting shown: its chat starts.
@@ -424,6 +427,11 @@ pub fn use_chat(
     let kept = saved.clone();
     let asker = requests;
     let marker = client.clone();
+    let previewer = client.clone();
+    let previews = LinkPreviews::new(Rc::new(move |url: String| {
+        let client = previewer.clone();
+        Box::pin(async move { client.get_url_info(&url).await.ok() })
+    }));
     let uploader = client.clone();
     spawn_local(async move {
         while let Some((key, outgoing)) = outbox.next().await {
@@ -617,6 +625,7 @@ pub fn use_chat(
         send_ticket,
         ticket_error,
         send_survey,
+        previews,
         skip_survey,
         survey_error,
         accept_greeting: asking(|()| Request::AcceptGreeting),

@@ -3,6 +3,7 @@
 
 mod chat;
 mod form;
+mod preview;
 mod rows;
 mod text;
 mod time;
@@ -14,6 +15,7 @@ pub use chat::{
     GreetingCard, Message, Notice, RatingState, Rich, RichButton, RichElement, SendPlan,
 };
 pub use form::{Answer, Answers, Problem, shown as form_field_shown};
+pub use preview::{PreviewCard, preview_card, previewed_link};
 pub use rows::{GROUP_WINDOW_SECS, Row, RowKey, rows};
 pub use text::{Segment, segments};
 pub use time::{local_day, unix_seconds};
