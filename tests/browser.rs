@@ -57,6 +57,13 @@ fn recorder<T: Send + Sync + 'static>() -> (Arc<Mutex<Vec<T>>>, Callback<T>) {
     (calls, Callback::new(move |value: T| sink.lock().unwrap().push(value)))
 }
 
+/// The chat of a visitor whose customer id is "me".
+fn my_chat() -> RwSignal<ChatState> {
+    let mut chat = ChatState::default();
+    chat.customer_id = Some("me".into());
+    RwSignal::new(chat)
+}
+
 fn agent_message(id: &str, text: &str) -> Event {
     let mut event = Event::message(text);
     event.id = Some(id.into());
@@ -66,9 +73,7 @@ fn agent_message(id: &str, text: &str) -> Event {
 
 #[wasm_bindgen_test]
 async fn message_markup_is_rendered_as_text() {
-    let mut chat = ChatState::default();
-    chat.customer_id = Some("me".into());
-    let state = RwSignal::new(chat);
+    let state = my_chat();
     let payload = r#"<img src=x onerror="window.pwned=1"><b>bold</b><script>window.pwned=1</script>"#;
     state.update(|s| {
         s.upsert(&agent_message("T_1", payload));
@@ -100,9 +105,7 @@ async fn new_messages_appear_and_the_empty_greeting_goes() {
 
 #[wasm_bindgen_test]
 async fn messages_show_in_seq_order_and_a_confirmed_one_moves_to_its_place() {
-    let mut chat = ChatState::default();
-    chat.customer_id = Some("me".into());
-    let state = RwSignal::new(chat);
+    let state = my_chat();
     let (root, _keep) = mount(move || view! { <MessageList state on_retry=Callback::new(|_: String| {}) /> });
     let shown = || {
         let texts = root.query_selector_all(".message .text").unwrap();
@@ -275,9 +278,7 @@ fn with_time(mut event: Event, seq: u64, at: &str) -> Event {
 
 #[wasm_bindgen_test]
 async fn links_are_links_only_with_allowed_schemes_and_open_safely() {
-    let mut chat = ChatState::default();
-    chat.customer_id = Some("me".into());
-    let state = RwSignal::new(chat);
+    let state = my_chat();
     state.update(|s| {
         s.upsert(&agent_message(
             "T_1",
@@ -302,9 +303,7 @@ async fn links_are_links_only_with_allowed_schemes_and_open_safely() {
 
 #[wasm_bindgen_test]
 async fn messages_group_by_author_with_one_name_and_a_time_per_group() {
-    let mut chat = ChatState::default();
-    chat.customer_id = Some("me".into());
-    let state = RwSignal::new(chat);
+    let state = my_chat();
     state.update(|s| {
         s.upsert(&with_time(agent_message("T_1", "one"), 1, "2026-11-22T10:00:00Z"));
         s.upsert(&with_time(agent_message("T_2", "two"), 2, "2026-11-22T10:01:00Z"));
@@ -544,9 +543,7 @@ fn long_history(state: RwSignal<ChatState>, seqs: std::ops::Range<u64>) {
 
 #[wasm_bindgen_test]
 async fn a_long_history_draws_only_the_rows_near_the_view_and_scrolls_through_all() {
-    let mut chat = ChatState::default();
-    chat.customer_id = Some("me".into());
-    let state = RwSignal::new(chat);
+    let state = my_chat();
     long_history(state, 1000..2500);
     let (root, list, _keep) = mount_list_in_window(state);
     frames(3).await;
@@ -578,9 +575,7 @@ async fn a_long_history_draws_only_the_rows_near_the_view_and_scrolls_through_al
 
 #[wasm_bindgen_test]
 async fn earlier_messages_loaded_above_leave_the_reader_where_they_were() {
-    let mut chat = ChatState::default();
-    chat.customer_id = Some("me".into());
-    let state = RwSignal::new(chat);
+    let state = my_chat();
     long_history(state, 5000..5400);
     let (root, list, _keep) = mount_list_in_window(state);
     frames(3).await;
@@ -617,9 +612,7 @@ async fn earlier_messages_loaded_above_leave_the_reader_where_they_were() {
 async fn a_link_gets_one_preview_card_of_text_and_only_a_web_picture() {
     use confab_protocol::action::UrlInfo;
     use confab_widget::hooks::use_link_preview::LinkPreviews;
-    let mut chat = ChatState::default();
-    chat.customer_id = Some("me".into());
-    let state = RwSignal::new(chat);
+    let state = my_chat();
     state.update(|s| {
         s.upsert(&agent_message("T_1", "Our beans: https://shop.example/beans"));
         s.upsert(&agent_message("T_2", "Again https://shop.example/beans and https://other.example"));

@@ -17,7 +17,7 @@ test('a link to a page shows a card with its title and description', async ({ pa
   await expect(card.locator('.preview-host')).toHaveText(new URL(SITE).host);
   await expect(card).toHaveAttribute('href', link);
   await expect(card).toHaveAttribute('target', '_blank');
-  await page.screenshot({ path: 'output/preview.png' });
+  await page.locator('#confab-root iframe').screenshot({ path: 'output/preview.png' });
 
   // A page the server cannot read (nothing listens there): just the link, no card, no error.
   await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: 'or http://127.0.0.1:9/shop' } });
