@@ -113,6 +113,8 @@
     if (lang) query.set('lang', lang);
     // The site's own words for the window: text only, checked again by the widget.
     for (const name of ['title', 'subtitle', 'welcome']) attr(name) && query.set(name, attr(name));
+    // data-sneak-peek="on": agents see what the visitor is typing before it is sent.
+    attr('sneak-peek') == 'on' && query.set('sneak_peek', '1');
     // data-consent: the window asks before it connects (its text, or the default when empty).
     attr('consent') != null && query.set('consent', attr('consent'));
     frame.src = base + 'widget/?' + query;

@@ -19,6 +19,17 @@ async function agentAvailable(request) {
   await agent(request, 'set_routing_status', { agent_id: 'alex@confab.example', status: 'accepting_chats' });
 }
 
+/** Ends every active chat (other specs' too), so that Alex's load is known: none. */
+async function endActiveChats(request) {
+  for (;;) {
+    const { chats_summary } = await agent(request, 'list_chats', { filters: { active: true }, limit: 100 });
+    if (chats_summary.length === 0) return;
+    for (const chat of chats_summary) {
+      await agent(request, 'deactivate_chat', { id: chat.id, ignore_requester_presence: true });
+    }
+  }
+}
+
 /** The chat whose latest message is `text`. */
 async function chatWhoseLastMessageIs(request, text) {
   const { chats_summary } = await agent(request, 'list_chats', {});
@@ -104,4 +115,4 @@ function widgetFrame(page) {
   return page.frames().find((f) => f.url().startsWith(API));
 }
 
-module.exports = { API, SITE, AUTH, agent, agentPushes, agentSocket, agentAvailable, chatWhoseLastMessageIs, openWidget, openWidgetAlone, organizationId, say, visitorInChat, widgetFrame };
+module.exports = { API, SITE, AUTH, agent, endActiveChats, agentPushes, agentSocket, agentAvailable, chatWhoseLastMessageIs, openWidget, openWidgetAlone, organizationId, say, visitorInChat, widgetFrame };

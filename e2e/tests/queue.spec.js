@@ -7,7 +7,7 @@
 // handed to a group whose agents are all busy waits in that group's queue
 // (`chat_transferred` carries the place).
 const { test, expect } = require('@playwright/test');
-const { API, agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say, visitorInChat } = require('../lib/confab');
+const { API, agent, agentAvailable, chatWhoseLastMessageIs, endActiveChats, openWidget, say, visitorInChat } = require('../lib/confab');
 const { expectAccessible } = require('../lib/a11y');
 
 const ALEX = 'alex@confab.example';
@@ -36,17 +36,6 @@ async function refused(request, action, data, type) {
   const body = await response.text();
   expect(response.status(), body).toBeGreaterThanOrEqual(400);
   expect(JSON.parse(body).error.type, body).toBe(type);
-}
-
-/** Ends every active chat (other specs' too), so that Alex's load is known: none. */
-async function endActiveChats(request) {
-  for (;;) {
-    const { chats_summary } = await agent(request, 'list_chats', { filters: { active: true }, limit: 100 });
-    if (chats_summary.length === 0) return;
-    for (const chat of chats_summary) {
-      await agent(request, 'deactivate_chat', { id: chat.id, ignore_requester_presence: true });
-    }
-  }
 }
 
 /** Alex (or, with `as`, another agent) at his `max_chats`: that many chats he started

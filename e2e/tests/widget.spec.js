@@ -1,8 +1,9 @@
 // The conversation as the visitor sees it, with an agent on the other side of the Agent Chat
 // Web API: who is answering, typing, read receipts, links, the end of a chat and its rating,
-// earlier conversations, where the list stays while reading, dark mode and right to left.
+// earlier conversations, where the list stays while reading, dark mode and right to left, and
+// the opt-in sneak peek (what the visitor types, seen by agents before it is sent).
 const { test, expect } = require('@playwright/test');
-const { agent, agentAvailable, say, visitorInChat, widgetFrame, openWidgetAlone } = require('../lib/confab');
+const { agent, agentAvailable, agentPushes, agentSocket, endActiveChats, say, visitorInChat, widgetFrame, openWidgetAlone } = require('../lib/confab');
 
 test.beforeEach(({ request }) => agentAvailable(request));
 
@@ -137,4 +138,17 @@ test('in Arabic the window is right to left and mixed text keeps its order', asy
   const box = await mine.boundingBox();
   expect(box.x).toBeLessThan(200);
   await page.screenshot({ path: 'output/rtl.png' });
+});
+
+test('with the site\'s opt-in, agents see what the visitor is typing before it is sent', async ({ page, context, request }) => {
+  await endActiveChats(request); // Alex has room: the chat is his, and so are its sneak peeks
+  await openWidgetAlone(page, request, { sneak_peek: '1' });
+  const message = page.getByLabel('Message', { exact: true });
+  await message.fill('do you roast on Mondays?');
+  await message.press('Enter');
+  await expect(page.locator('.message.mine .receipt')).toHaveText('Sent');
+  const agentPage = await agentSocket(context);
+  await message.pressSequentially('and ship on Tue');
+  await expect.poll(async () => (await agentPushes(agentPage, 'incoming_sneak_peek')).map((p) => p.sneak_peek.text).pop(),
+    { timeout: 10_000 }).toBe('and ship on Tue');
 });

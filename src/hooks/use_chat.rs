@@ -595,7 +595,19 @@ pub fn use_chat(
         }
     });
     let rate_asker = asker.clone();
+    // What the visitor types goes out at most every SNEAK_PEEK_EVERY, the newest text each
+    // time (the server takes a few a second; the last words typed are the ones that count).
     let typing_asker = asker.clone();
+    let (typed, mut to_peek) = mpsc::unbounded::<String>();
+    spawn_local(async move {
+        while let Some(mut text) = to_peek.next().await {
+            while let Ok(newer) = to_peek.try_recv() {
+                text = newer;
+            }
+            let _ = typing_asker.unbounded_send(Request::SneakPeek(text));
+            sleep(SNEAK_PEEK_EVERY).await;
+        }
+    });
     // Each callback sends one kind of request to the worker.
     let asking = move |make: fn(()) -> Request| {
         let asker = asker.clone();
@@ -616,7 +628,7 @@ pub fn use_chat(
         }),
         decline_rating: asking(|()| Request::DeclineRating),
         typing: Callback::new(move |text: String| {
-            let _ = typing_asker.unbounded_send(Request::SneakPeek(text));
+            let _ = typed.unbounded_send(text);
         }),
         reconnect: asking(|()| Request::Reconnect),
         attach,
@@ -650,6 +662,8 @@ async fn accept_greeting(client: &Client, state: RwSignal<ChatState>) -> Result<
 const LOAD_OLDER_RETRY: Duration = Duration::from_secs(1);
 /// Messages are marked as seen at most this often (the connection's request rate is limited).
 const MARK_SEEN_EVERY: Duration = Duration::from_secs(1);
+/// A sneak peek goes out at most this often (the server takes two a second).
+const SNEAK_PEEK_EVERY: Duration = Duration::from_millis(600);
 
 /// Resolves after `duration` (a browser timer).
 async fn sleep(duration: Duration) {
