@@ -5,7 +5,8 @@
 // Reply takes it up (the chat starts with the greeting's words); × closes it for good.
 const { test, expect } = require('@playwright/test');
 
-const { API, SITE, agent, agentAvailable, chatWhoseLastMessageIs, organizationId, say } = require('../lib/confab');
+const { API, SITE, agent, agentAvailable, chatWhoseLastMessageIs, organizationId, say, widgetFrame } = require('../lib/confab');
+const { expectAccessible } = require('../lib/a11y');
 
 test.beforeEach(({ request }) => agentAvailable(request));
 
@@ -38,6 +39,7 @@ test('on a page a rule greets, the card shows above the closed bubble; Reply sta
   expect(box.height).toBe(150); // the card alone, not the window
   await expect.poll(() => page.evaluate(() => window.greeted)).toBe(GREETING);
   await page.screenshot({ path: 'output/greeting.png' });
+  await expectAccessible(widgetFrame(page), 'the greeting card');
 
   await card.getByRole('button', { name: 'Reply' }).click();
   await expect(launcher(page)).toHaveAttribute('aria-expanded', 'true');

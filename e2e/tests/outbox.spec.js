@@ -4,7 +4,8 @@
 // WebSocket (Playwright's routeWebSocket): refused while "offline", passed through otherwise.
 const { test, expect } = require('@playwright/test');
 
-const { agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say } = require('../lib/confab');
+const { agent, agentAvailable, chatWhoseLastMessageIs, openWidget, say, widgetFrame } = require('../lib/confab');
+const { expectAccessible } = require('../lib/a11y');
 
 test.beforeEach(({ request }) => agentAvailable(request));
 
@@ -40,6 +41,7 @@ test('a message written offline survives a reload and is sent once when back onl
   const first = await seconds();
   await expect.poll(seconds, { timeout: 3_000 }).toBe(first - 1);
   await page.screenshot({ path: 'output/reconnecting.png' });
+  await expectAccessible(widgetFrame(page), 'reconnecting, with a message waiting');
 
   // The visitor reloads while still offline: the message is still there, still waiting.
   await page.reload();

@@ -4,7 +4,8 @@
 // `incoming_rich_message_postback`). Markup in any field shows as text.
 const { test, expect } = require('@playwright/test');
 
-const { SITE, agent, agentAvailable, agentPushes, agentSocket, chatWhoseLastMessageIs, visitorInChat } = require('../lib/confab');
+const { SITE, agent, agentAvailable, agentPushes, agentSocket, chatWhoseLastMessageIs, visitorInChat, widgetFrame } = require('../lib/confab');
+const { expectAccessible } = require('../lib/a11y');
 
 test.beforeEach(({ request }) => agentAvailable(request));
 
@@ -31,6 +32,7 @@ test('a card: its words as text, a button that answers with a postback, a link t
   await expect(link).toHaveAttribute('target', '_blank');
   await expect(link).toHaveAttribute('rel', /noopener/);
   await page.screenshot({ path: 'output/rich-card.png' });
+  await expectAccessible(widgetFrame(page), 'a rich message card');
 
   await card.getByRole('button', { name: 'Add to my order' }).click();
   await expect(card.getByRole('button', { name: 'Add to my order' })).toHaveAttribute('aria-pressed', 'true');
