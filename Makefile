@@ -12,7 +12,7 @@ export WASM_BINDGEN_TEST_TIMEOUT := 60
 # what `test-native` compiled instead of rebuilding the dependency tree.
 NATIVE := -p confab-protocol -p confab-sdk -p confab-server -p confab-widget -p confab-bench
 
-.PHONY: demo demo-cluster test test-native test-wasm test-e2e test-e2e-cluster bench bench-load tools widget dev clean
+.PHONY: demo demo-cluster test test-native test-wasm test-e2e test-e2e-cluster test-sizes bench bench-load tools widget dev clean
 
 ## demo: build everything and run the server with the demo website (see the printed URLs)
 demo: tools widget
@@ -25,7 +25,7 @@ demo-cluster: tools widget
 	scripts/demo-cluster.sh
 
 ## test: every test layer; non-zero exit on any failure
-test: tools test-native test-wasm test-e2e test-e2e-cluster
+test: tools test-native test-wasm test-sizes test-e2e test-e2e-cluster
 
 ## test-native: protocol, SDK core, server over real sockets (SQLite, and PostgreSQL clusters
 ## the tests start themselves), widget state
@@ -39,10 +39,15 @@ test-wasm:
 	cargo build --tests $(NATIVE)
 	CONFAB_SERVER=target/debug/confab-server scripts/test-sdk-web.sh
 
+## test-sizes: the loader within its budget, the widget's first open within its budget or at
+## least not over its ceiling (bench/sizes.sh --gate)
+test-sizes: widget
+	scripts/check-loader.sh
+	bench/sizes.sh --gate
+
 ## test-e2e: the demo website + widget + server in real Chromium (screenshot in e2e/output/)
 test-e2e: widget
 	cargo build --tests $(NATIVE)
-	scripts/check-loader.sh
 	cd e2e && playwright test
 
 ## test-e2e-cluster: the widget through nginx and two nodes on PostgreSQL, in Chromium

@@ -1,23 +1,48 @@
 #!/usr/bin/env bash
-# Size budgets (design.md §6), printed as figures: the loader a website downloads on every page
-# (the minified loader/confab.min.js the server sends, ≤ 2048 B gzip: over it, this script fails),
-# and what the first open of the widget downloads (wasm + js + css + document + boot script).
+# Size budgets (design.md §6), printed as figures beside their budgets:
+# - the loader every page view of every site downloads (loader/confab.min.js, as the server
+#   compiles it in): ≤ 2048 B gzip;
+# - what the first open of the widget downloads (document + boot script + js + wasm + css, as
+#   scripts/build-widget.sh precompressed them for the server): ≤ 90 KiB gzip.
+#
+# `bench/sizes.sh` (make bench) exits non-zero when a figure is over its budget.
+# `bench/sizes.sh --gate` (make test) exits non-zero when a figure is over its budget or, for a
+# figure not yet within its budget, over its ceiling: the size today, which a change may not
+# grow. Lower a ceiling whenever the figure shrinks; it goes when the budget holds.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-gz() { gzip -9 -c "$1" | wc -c; }
+gate=0
+[ "${1:-}" = --gate ] && gate=1
+
+LOADER_BUDGET=2048
+FIRST_OPEN_BUDGET=92160      # 90 KiB
+FIRST_OPEN_CEILING=495000    # first open before issue 9's wasm work: 480.5 KiB
+
+# -n: no file name in the header, as a server sends it (Content-Encoding: gzip).
+gz() { gzip -9 -n -c "$1" | wc -c; }
 row() { printf '  %-28s %9s B raw %9s B gzip\n' "$1" "$(wc -c < "$2")" "$(gz "$2")"; }
-verdict() { if [ "$1" -le "$2" ]; then echo "within budget"; else echo "OVER BUDGET"; fi; }
+status=0
+# verdict NAME FIGURE BUDGET [CEILING]
+verdict() {
+  local name=$1 figure=$2 budget=$3 ceiling=${4:-}
+  if [ "$figure" -le "$budget" ]; then
+    printf '  %s: %d B (budget %d B): within budget\n' "$name" "$figure" "$budget"
+    return
+  fi
+  printf '  %s: %d B (budget %d B): OVER BUDGET by %d B' "$name" "$figure" "$budget" $((figure - budget))
+  if [ -n "$ceiling" ]; then printf ' (ceiling until it holds: %d B)' "$ceiling"; fi
+  printf '\n'
+  if [ "$gate" = 0 ] || [ -z "$ceiling" ] || [ "$figure" -gt "$ceiling" ]; then status=1; fi
+}
 
 loader=loader/confab.min.js
-loader_budget=2048
-widget=dist/widget
-
 echo "Loader (every page view):"
 row confab.min.js "$loader"
-loader_gz=$(gz "$loader")
-printf '  loader gzip: %d B (budget %d B: %s)\n\n' "$loader_gz" "$loader_budget" "$(verdict "$loader_gz" "$loader_budget")"
+verdict "loader gzip" "$(gz "$loader")" "$LOADER_BUDGET"
+echo
 
+widget=dist/widget
 [ -f "$widget/confab_widget_bg.wasm" ] || { echo "build the widget first (make widget)"; exit 1; }
 echo "Widget first open:"
 total=0
@@ -25,11 +50,7 @@ for f in index.html boot.js confab_widget.js confab_widget_bg.wasm widget.css; d
   row "$f" "$widget/$f"
   total=$((total + $(gz "$widget/$f")))
 done
-kib=$(awk -v b="$total" 'BEGIN { printf "%.1f", b / 1024 }')
-printf '  first-open payload gzip: %d B = %s KiB (budget 90 KiB: %s)\n' "$total" "$kib" "$(verdict "$total" 92160)"
+verdict "first-open payload gzip" "$total" "$FIRST_OPEN_BUDGET" "$FIRST_OPEN_CEILING"
 
-# The loader's budget is a hard limit: every page of every site pays it.
-if [ "$loader_gz" -gt "$loader_budget" ]; then
-  echo "loader/confab.min.js is over its budget: $loader_gz B gzip > $loader_budget B" >&2
-  exit 1
-fi
+if [ "$status" != 0 ]; then echo "a size is over its budget (see above)" >&2; fi
+exit "$status"

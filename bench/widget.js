@@ -88,7 +88,7 @@ const CATCH_WASM_MEMORY = () => {
 async function openWidget(context) {
   const page = await context.newPage();
   await page.addInitScript(CATCH_WASM_MEMORY);
-  await page.goto(`${API}/widget/?organization_id=${ORG}`);
+  await page.goto(`${API}/widget/?organization-id=${ORG}`);
   await page.getByRole('button', { name: 'Send' }).waitFor();
   await page.waitForFunction(() => {
     const send = document.querySelector('button.send');

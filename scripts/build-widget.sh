@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the widget into dist/widget without trunk (trunk is only needed for `trunk serve`):
 # cargo (wasm-release profile) → wasm-bindgen (--target web) → wasm-opt -Oz (npm binaryen 132)
-# → the production document with a strict-CSP-friendly external boot script.
+# → the production document with a strict-CSP-friendly external boot script, each file also
+# precompressed (.gz, .br).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,5 +29,13 @@ sed -e '/data-trunk/d' -e '/<!-- trunk/d' \
     <link rel="preload" href="confab_widget_bg.wasm" as="fetch" type="application/wasm" crossorigin />\
     <script type="module" src="boot.js"></script>\
   </head>#' index.html > "$out.tmp/index.html"
+# Precompressed beside each file, served by the server as the browser accepts (gzip -9 and
+# brotli 11 through Node's zlib: no other tool needed). The size budget counts the gzip files.
+for f in "$out.tmp"/*; do
+  gzip -9 -n -k "$f"
+  node -e 'const fs = require("fs"), zlib = require("zlib"); const [src] = process.argv.slice(1);
+    fs.writeFileSync(src + ".br", zlib.brotliCompressSync(fs.readFileSync(src), {
+      params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11, [zlib.constants.BROTLI_PARAM_SIZE_HINT]: fs.statSync(src).size } }));' "$f"
+done
 rm -rf "$out" && mv "$out.tmp" "$out"
 ls -l "$out"

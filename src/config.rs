@@ -1,6 +1,8 @@
-//! What the widget reads from its own URL: the loader opens
-//! `/widget/?organization_id=<uuid>&host_origin=<origin>[&lang=<tag>][&color=<hex>][&group=<id>][&sneak_peek=1]`
-//! `[&title=…][&subtitle=…][&welcome=…][&consent=…]` (the site's own words, shown as text).
+//! What the widget reads from its own URL. The loader passes the script tag's `data-*`
+//! attributes as they are, named without `data-` (`organization-id`, `lang`, `group`,
+//! `sneak-peek=on`, `sound=on`, `title`, `subtitle`, `welcome`, `consent`: the site's own words,
+//! shown as text), and adds `host-origin` (the embedding page's origin), `page-lang` (its
+//! `<html lang>`) and `color` (the bubble's as shown, `rgb(…)`).
 //! The server is always the origin the widget document came from; nothing in the URL or in a
 //! message can point it elsewhere. Every value is checked; an odd one is ignored.
 
@@ -16,10 +18,12 @@ pub struct WidgetConfig {
     pub host_origin: Option<String>,
     /// The language the site asked for (a BCP 47 tag), if any.
     pub lang: Option<String>,
-    /// The site's brand colour, `#rgb` or `#rrggbb`.
+    /// The site's brand colour: `#rgb`, `#rrggbb` or `rgb(r, g, b)`.
     pub color: Option<String>,
     /// The site lets agents see what the visitor types before it is sent.
     pub sneak_peek: bool,
+    /// A short tone when an agent's reply arrives unseen (`data-sound="on"`).
+    pub sound: bool,
     /// The group chats start in (and whose forms apply); group 0 when none.
     pub group: Option<u32>,
     /// The site's own words for the window, instead of the language's.
@@ -60,12 +64,16 @@ impl WidgetConfig {
         let get = |name: &str| params.as_ref().and_then(|p| p.get(name)).filter(|v| !v.is_empty());
         Self {
             server_url,
-            organization_id: get("organization_id").unwrap_or_else(|| DEFAULT_ORGANIZATION_ID.to_owned()),
-            host_origin: get("host_origin").filter(|o| o.starts_with("https://") || o.starts_with("http://")),
-            lang: get("lang")
-                .filter(|l| l.len() <= 35 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')),
-            color: get("color").filter(|c| is_hex_color(c)),
-            sneak_peek: get("sneak_peek").as_deref() == Some("1"),
+            organization_id: get("organization-id").unwrap_or_else(|| DEFAULT_ORGANIZATION_ID.to_owned()),
+            host_origin: get("host-origin").filter(|o| o.starts_with("https://") || o.starts_with("http://")),
+            // The script tag's language, else the page's (`<html lang>`).
+            lang: ["lang", "page-lang"]
+                .into_iter()
+                .filter_map(get)
+                .find(|l| l.len() <= 35 && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')),
+            color: get("color").filter(|c| is_color(c)),
+            sneak_peek: get("sneak-peek").as_deref() == Some("on"),
+            sound: get("sound").as_deref() == Some("on"),
             group: get("group").and_then(|g| g.parse().ok()),
             texts: {
                 let text = |name: &str| {
@@ -83,7 +91,14 @@ impl WidgetConfig {
     }
 }
 
-/// `#rgb` or `#rrggbb`: nothing else reaches a style.
-pub fn is_hex_color(value: &str) -> bool {
-    value.strip_prefix('#').is_some_and(|hex| matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit()))
+/// `#rgb`, `#rrggbb`, or `rgb(…)`/`rgba(…)` of numbers (what a browser computes): nothing else
+/// reaches a style.
+pub fn is_color(value: &str) -> bool {
+    if let Some(hex) = value.strip_prefix('#') {
+        return matches!(hex.len(), 3 | 6) && hex.chars().all(|c| c.is_ascii_hexdigit());
+    }
+    let numbers = value.strip_prefix("rgba(").or_else(|| value.strip_prefix("rgb(")).and_then(|v| v.strip_suffix(')'));
+    numbers.is_some_and(|n| {
+        n.len() <= 40 && n.chars().all(|c| c.is_ascii_digit() || matches!(c, ',' | '.' | ' ' | '%' | '/'))
+    })
 }

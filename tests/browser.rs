@@ -253,12 +253,20 @@ async fn the_header_explains_every_connection_problem() {
 fn the_widget_reads_its_config_and_refuses_odd_host_origins() {
     let config = WidgetConfig::from_parts(
         "https://chat.example".into(),
-        "?organization_id=11111111-2222-4333-8444-555555555555&host_origin=https%3A%2F%2Fshop.example",
+        "?organization-id=11111111-2222-4333-8444-555555555555&host-origin=https%3A%2F%2Fshop.example\
+         &color=rgb(225%2C%2029%2C%2072)&sneak-peek=on&sound=on",
     );
     assert_eq!(config.organization_id, "11111111-2222-4333-8444-555555555555");
     assert_eq!(config.host_origin.as_deref(), Some("https://shop.example"));
-    let odd = WidgetConfig::from_parts("https://chat.example".into(), "?host_origin=javascript%3Aalert(1)");
+    assert_eq!(config.color.as_deref(), Some("rgb(225, 29, 72)"), "the bubble's computed colour");
+    assert!(config.sneak_peek && config.sound);
+    let odd = WidgetConfig::from_parts(
+        "https://chat.example".into(),
+        "?host-origin=javascript%3Aalert(1)&color=red%3Bbackground%3Aurl(x)&sound=1",
+    );
     assert_eq!(odd.host_origin, None);
+    assert_eq!(odd.color, None);
+    assert!(!odd.sound, "only the script tag's \"on\" turns the sound on");
 
     let long = "x".repeat(confab_widget::config::MAX_SITE_TEXT + 1);
     let texts = WidgetConfig::from_parts(

@@ -17,7 +17,7 @@ test('through nginx and two nodes, the visitor hears from agents on both', async
   // Agents start offline; an offline group shows visitors the ticket form instead of the chat.
   await agent(request, NODES[0], 'set_routing_status', { agent_id: 'alex@confab.example', status: 'accepting_chats' });
   await page.goto(`${SITE}/`);
-  await page.locator('#confab-root .launcher').click();
+  await page.locator('#confab-root button').click();
   expect(new URL(await page.locator('#confab-root iframe').getAttribute('src')).origin).toBe(API);
   const widget = page.frameLocator('#confab-root iframe');
   const input = widget.getByLabel('Message');

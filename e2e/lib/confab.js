@@ -43,7 +43,7 @@ async function chatWhoseLastMessageIs(request, text) {
 async function openWidget(page, path = '/', site = SITE) {
   await page.goto(`${site}${path}`);
   // A window open before a navigation is open after it.
-  const launcher = page.locator('#confab-root .launcher');
+  const launcher = page.locator('#confab-root button');
   if ((await launcher.getAttribute('aria-expanded')) !== 'true') await launcher.click();
   const widget = page.frameLocator('#confab-root iframe');
   // Connected: the header's connection notice ("Connecting…") is gone. The composer takes
@@ -78,7 +78,7 @@ async function organizationId(request) {
 /** Opens the widget document alone, as the loader frames it, with extra URL `params`
  * (`lang`, `group`, …), in a window the size of the chat panel. */
 async function openWidgetAlone(page, request, params, height = 700) {
-  const query = new URLSearchParams({ organization_id: await organizationId(request), ...params });
+  const query = new URLSearchParams({ 'organization-id': await organizationId(request), ...params });
   await page.setViewportSize({ width: 400, height });
   await page.goto(`${API}/widget/?${query}`);
 }

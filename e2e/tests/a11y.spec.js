@@ -17,7 +17,7 @@ const widgetIsAccessible = (page, state) => expectAccessible(widgetFrame(page), 
 
 test('the closed bubble on the demo site', async ({ page }) => {
   await page.goto(`${SITE}/`);
-  await expect(page.locator('#confab-root .launcher')).toBeVisible();
+  await expect(page.locator('#confab-root button')).toBeVisible();
   await launcherIsAccessible(page, 'closed');
 });
 

@@ -10,11 +10,11 @@ test('a visitor says hello and sees the agent reply', async ({ page, request }) 
   const wasmRequests = [];
   page.on('request', (r) => { if (r.url().endsWith('.wasm')) wasmRequests.push(r.url()); });
   await page.goto(`${SITE}/`);
-  await expect(page.locator('#confab-root .launcher')).toBeVisible();
+  await expect(page.locator('#confab-root button')).toBeVisible();
   expect(wasmRequests, 'no wasm before the visitor shows intent').toEqual([]);
   expect(await page.locator('#confab-root iframe').count()).toBe(0);
 
-  await page.locator('#confab-root .launcher').click();
+  await page.locator('#confab-root button').click();
   const iframe = page.locator('#confab-root iframe');
   expect(new URL(await iframe.getAttribute('src')).origin).toBe(API);
   expect(new URL(API).origin).not.toBe(new URL(page.url()).origin);
@@ -60,7 +60,7 @@ test('the visitor keeps their conversation across page loads', async ({ page }) 
 
   // Open when the page was left, so open again (the loader remembers it for the tab).
   await page.reload();
-  await expect(page.locator('#confab-root .launcher')).toHaveAttribute('aria-expanded', 'true');
+  await expect(page.locator('#confab-root button')).toHaveAttribute('aria-expanded', 'true');
   widget = page.frameLocator('#confab-root iframe');
   await expect(widget.locator('.message.mine .text')).toHaveText('are you open on Sundays?');
 });
@@ -91,13 +91,13 @@ test('messages that arrive while the chat is closed show a badge on the bubble',
 
   // The widget's own minimize button closes the panel through postMessage.
   await widget.getByRole('button', { name: 'Minimize chat' }).click();
-  const launcher = page.locator('#confab-root .launcher');
+  const launcher = page.locator('#confab-root button');
   await expect(launcher).toHaveAttribute('aria-expanded', 'false');
   await expect(page.locator('#confab-root iframe')).toBeHidden();
 
   await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: 'Back now!' } });
   await agent(request, 'send_event', { chat_id: chatId, event: { type: 'message', text: 'Still there?' } });
-  const badge = page.locator('#confab-root .badge');
+  const badge = page.locator('#confab-root span');
   await expect(badge).toHaveText('2');
   await expect(badge).toBeVisible();
 

@@ -11,7 +11,7 @@ const { expectAccessible } = require('../lib/a11y');
 test.beforeEach(({ request }) => agentAvailable(request));
 
 const GREETING = 'Looking for beans? I can help you choose.';
-const launcher = (page) => page.locator('#confab-root .launcher');
+const launcher = (page) => page.locator('#confab-root button');
 const frameElement = (page) => page.locator('#confab-root iframe');
 const widget = (page) => page.frameLocator('#confab-root iframe');
 

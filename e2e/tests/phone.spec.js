@@ -22,7 +22,7 @@ test('on a phone the chat fills the screen, is easy to touch, and fits above the
     };
   });
   await page.goto(`${SITE}/`);
-  await page.locator('#confab-root .launcher').tap();
+  await page.locator('#confab-root button').tap();
   const frame = page.locator('#confab-root iframe');
   const widget = page.frameLocator('#confab-root iframe');
   await expect(widget.getByRole('button', { name: 'Send' })).toBeEnabled();

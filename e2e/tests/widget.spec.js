@@ -80,8 +80,8 @@ test('earlier conversations are still there after a reload, each marked', async 
 
   await page.reload();
   const again = page.frameLocator('#confab-root iframe');
-  if ((await page.locator('#confab-root .launcher').getAttribute('aria-expanded')) !== 'true') {
-    await page.locator('#confab-root .launcher').click();
+  if ((await page.locator('#confab-root button').getAttribute('aria-expanded')) !== 'true') {
+    await page.locator('#confab-root button').click();
   }
   await expect(again.locator('.message.mine .text')).toHaveText(['first conversation', 'second conversation']);
   await expect(again.locator('.separator.thread')).toHaveCount(1);
@@ -142,7 +142,7 @@ test('in Arabic the window is right to left and mixed text keeps its order', asy
 
 test('with the site\'s opt-in, agents see what the visitor is typing before it is sent', async ({ page, context, request }) => {
   await endActiveChats(request); // Alex has room: the chat is his, and so are its sneak peeks
-  await openWidgetAlone(page, request, { sneak_peek: '1' });
+  await openWidgetAlone(page, request, { 'sneak-peek': 'on' });
   const message = page.getByLabel('Message', { exact: true });
   await message.fill('do you roast on Mondays?');
   await message.press('Enter');

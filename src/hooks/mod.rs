@@ -10,6 +10,8 @@ pub mod use_chat;
 #[cfg(target_arch = "wasm32")]
 pub mod use_consent;
 
+pub mod use_attention;
 pub mod use_host;
 pub mod use_link_preview;
 pub mod use_strings;
+pub mod use_visibility;

@@ -18,6 +18,7 @@ use crate::hooks::outbox::SavedOutbox;
 use crate::hooks::stored::Stored;
 use crate::hooks::use_host::{HostCommand, HostEvent, UseHost};
 use crate::hooks::use_link_preview::LinkPreviews;
+use crate::hooks::use_visibility::use_visibility;
 use crate::i18n::Strings;
 use crate::state::{Answers, ButtonAction, ChatState, Choice, Connection, RatingState, RichButton, SendPlan};
 use confab_protocol::action::{
@@ -791,14 +792,6 @@ fn count_down(connection: RwSignal<Connection>, countdown: &Countdown) {
     if let Ok(started) = set_interval_with_handle(tick, Duration::from_secs(1)) {
         *countdown.borrow_mut() = Some(started);
     }
-}
-
-/// Whether the widget's document is visible (the tab in front, not minimised).
-fn use_visibility() -> ReadSignal<bool> {
-    let visible = RwSignal::new(!document().hidden());
-    let handle = window_event_listener_untyped("visibilitychange", move |_| visible.set(!document().hidden()));
-    on_cleanup(move || handle.remove());
-    visible.read_only()
 }
 
 /// The visitor's time zone (IANA), for the times in a ticket.

@@ -22,6 +22,10 @@ pub static STRINGS: Strings = Strings {
     chat_ended: "انتهت هذه المحادثة.",
     transferred: "تم تحويلك إلى موظف آخر.",
     agent_joined: |name| format!("انضم {name} إلى المحادثة"),
+    unseen_replies: |count| match count {
+        1 => "(1) رسالة جديدة".to_owned(),
+        n => format!("({n}) رسائل جديدة"),
+    },
     queue: |position, minutes| match minutes {
         0 => format!("ترتيبك {position} في قائمة الانتظار. سيكون أحد الموظفين معك خلال أقل من دقيقة."),
         _ => format!("ترتيبك {position} في قائمة الانتظار. الانتظار المتوقع: {minutes} دقيقة."),

@@ -22,6 +22,10 @@ pub static STRINGS: Strings = Strings {
     chat_ended: "Dieser Chat wurde beendet.",
     transferred: "Sie wurden an einen anderen Mitarbeiter weitergeleitet.",
     agent_joined: |name| format!("{name} ist dem Chat beigetreten"),
+    unseen_replies: |count| match count {
+        1 => "(1) Neue Nachricht".to_owned(),
+        n => format!("({n}) Neue Nachrichten"),
+    },
     queue: |position, minutes| match minutes {
         0 => format!("Sie sind Nummer {position} in der Warteschlange. Gleich ist jemand für Sie da."),
         _ => format!("Sie sind Nummer {position} in der Warteschlange. Geschätzte Wartezeit: {minutes} Min."),

@@ -22,6 +22,10 @@ pub static STRINGS: Strings = Strings {
     chat_ended: "This chat has ended.",
     transferred: "You've been transferred to another agent.",
     agent_joined: |name| format!("{name} joined the chat"),
+    unseen_replies: |count| match count {
+        1 => "(1) New message".to_owned(),
+        n => format!("({n}) New messages"),
+    },
     queue: |position, minutes| match minutes {
         0 => format!("You're number {position} in the queue. An agent will be with you in under a minute."),
         _ => format!("You're number {position} in the queue. Estimated wait: {minutes} min."),

@@ -74,6 +74,8 @@ pub struct Strings {
     pub agent_joined: fn(&str) -> String,
     /// Position in the queue and the estimated wait in minutes (0: under a minute).
     pub queue: fn(u32, u32) -> String,
+    /// The host page's title while replies wait unseen (it alternates with the page's own).
+    pub unseen_replies: fn(u32) -> String,
     /// The post-chat survey: above its fields, its send button, and skipping it.
     pub survey_intro: &'static str,
     pub survey_submit: &'static str,

@@ -253,7 +253,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v3.6/agent/rtm/ws", get(agent::rtm::upgrade))
         .route("/v3.6/configuration/action/{action}", post(configuration::action))
         .route("/files/{id}/{name}", get(customer::upload::serve))
-        .route("/confab.js", get(assets::loader))
+        .route("/confab.js", assets::loader_route())
         .route("/healthz", get(|| async { "ok" }))
         .merge(assets::widget(&state))
         .fallback(|| async { Error::not_found("No such endpoint") })
@@ -467,7 +467,8 @@ mod tests {
 
     #[test]
     fn identity_cookies_are_partitioned_wherever_the_browser_allows_secure_cookies() {
-        for secure in ["https://chat.example.com", "http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:80"] {
+        for secure in ["https://chat.example.com", "http://127.0.0.1:8080", "http://localhost:8080", "http://[::1]:80"]
+        {
             let attributes = settings(secure).cookie_attributes("/v2/customer", 60);
             assert!(attributes.ends_with("SameSite=None; Secure; Partitioned"), "{secure}: {attributes}");
         }
