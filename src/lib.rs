@@ -28,6 +28,9 @@ pub mod state;
 #[cfg(target_arch = "wasm32")]
 pub fn mount() {
     use leptos::prelude::*;
+    // A panic's message in the console while developing; a release build leaves the hook (and
+    // the formatting it links) out: the size budget is for the release widget.
+    #[cfg(debug_assertions)]
     console_error_panic_hook::set_once();
     let config = config::WidgetConfig::from_location();
     leptos::mount::mount_to_body(move || view! { <components::app::App config=config.clone() /> });

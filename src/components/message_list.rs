@@ -15,7 +15,7 @@
 use crate::components::message::MessageRow;
 use crate::format::{day_label, utc_offset_minutes};
 use crate::hooks::use_strings::use_strings;
-use crate::state::{Author, ChatState, Heights, Layout, Message, Row, RowKey, redraw, rows};
+use crate::state::{Author, ChatState, Delivery, Heights, Layout, Message, Row, RowKey, redraw, rows};
 use leptos::html;
 use leptos::prelude::*;
 use std::ops::Range;
@@ -386,7 +386,16 @@ impl Shown {
             Shown::Day { day, .. } => format!("day-{day}"),
             Shown::NewConversation { thread_id } => format!("thread-{thread_id}"),
             Shown::Message { message, first, last } => {
-                format!("{}|{first}|{last}|{:?}|{:?}", message.key, message.delivery, message.seq)
+                // Written out rather than with Debug, whose formatting the release widget leaves out.
+                let delivery = match &message.delivery {
+                    Delivery::Uploading(percent) => format!("uploading {percent}"),
+                    Delivery::Sending => "sending".to_owned(),
+                    Delivery::Sent => "sent".to_owned(),
+                    Delivery::Seen => "seen".to_owned(),
+                    Delivery::Failed(why) => format!("failed {why}"),
+                };
+                let seq = message.seq.map_or(-1, |seq| seq as i64);
+                format!("{}|{first}|{last}|{delivery}|{seq}", message.key)
             }
         }
     }
@@ -395,6 +404,13 @@ impl Shown {
 /// The padding that stands for the rows not drawn above and below.
 fn set_padding(body: &web_sys::HtmlDivElement, above: f64, below: f64) {
     let style = web_sys::HtmlElement::style(body);
-    let _ = style.set_property("padding-top", &format!("{above:.2}px"));
-    let _ = style.set_property("padding-bottom", &format!("{below:.2}px"));
+    let _ = style.set_property("padding-top", &css_px(above));
+    let _ = style.set_property("padding-bottom", &css_px(below));
+}
+
+/// `12.34px`: to the hundredth, written with integers (formatting a float would link the
+/// float printer, kilobytes of wasm, for this one use).
+fn css_px(value: f64) -> String {
+    let hundredths = (value.max(0.0) * 100.0).round() as u64;
+    format!("{}.{:02}px", hundredths / 100, hundredths % 100)
 }
