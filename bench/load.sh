@@ -19,13 +19,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-# Built one at a time: together, cargo would unify their features and rebuild the server's
-# dependencies differently from `cargo build -p confab-server`.
-if [ -z "${CONFAB_SERVER:-}" ]; then
-  cargo build --release -p confab-server
-  export CONFAB_SERVER=$CARGO_TARGET_DIR/release/confab-server
-fi
+. bench/lib.sh
+release_server # (then the bench tool, on its own: see release_server)
 cargo build --release -p confab-bench
 LOAD=$CARGO_TARGET_DIR/release/confab-load
 # Every socket is a file descriptor, in the tool and in the server.

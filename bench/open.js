@@ -23,6 +23,7 @@
 // Exit status 1 when a figure is over its budget, 2 when the run itself failed.
 'use strict';
 const { chromium } = require('../e2e/node_modules/playwright');
+const { agentApi, sleep } = require('./lib');
 
 const API = process.env.CONFAB_BENCH_API;
 const SITE = process.env.CONFAB_BENCH_SITE;
@@ -35,24 +36,8 @@ const HISTORY = 200;
 const BUDGET_MS = 300;
 const RUN_TIMEOUT_MS = 30_000;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function agent(action, body) {
-  for (let attempt = 0; ; attempt++) {
-    const response = await fetch(`${API}/v3.6/agent/action/${action}`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (response.status === 429 && attempt < 50) { // over the agent's call rate (seeding only)
-      await sleep(200);
-      continue;
-    }
-    const text = await response.text();
-    if (response.status !== 200) throw new Error(`${action}: ${response.status} ${text}`);
-    return JSON.parse(text);
-  }
-}
+const agent = agentApi(API, TOKEN);
 
 /** Runs in every frame from its start: the host page notes the click, the widget's document
  *  notes the first frame where the chat is usable. */

@@ -9,22 +9,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-if [ -z "${CONFAB_SERVER:-}" ]; then
-  cargo build --release -p confab-server
-  export CONFAB_SERVER=$CARGO_TARGET_DIR/release/confab-server
-fi
+. bench/lib.sh
+release_server
 [ -f dist/widget/confab_widget_bg.wasm ] || { echo "open.sh: build the widget first (make widget)" >&2; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/confab-open-bench.XXXXXX")
-cleanup() {
-  bench/node.sh stop "$work/node" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-CONFAB_AGENT_TOKEN=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-export CONFAB_AGENT_TOKEN
+throwaway_node_dir open-bench
 port=${BENCH_OPEN_PORT:-18390}
 export CONFAB_BENCH_API=http://127.0.0.1:$port
 export CONFAB_BENCH_SITE=http://127.0.0.1:$((port + 1))

@@ -22,6 +22,7 @@
 // Exit status 1 when a figure is over its budget, 2 when the run itself failed.
 'use strict';
 const { chromium } = require('../e2e/node_modules/playwright');
+const { agentApi, sleep } = require('./lib');
 
 const API = process.env.CONFAB_BENCH_API;
 const TOKEN = process.env.CONFAB_AGENT_TOKEN;
@@ -44,25 +45,8 @@ const BUDGET = { frameMs: 16.7, heapMb: 30 };
 // Every wait is bounded.
 const LOAD_TIMEOUT_MS = 10 * 60 * 1000;
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function agent(action, body) {
-  for (let attempt = 0; ; attempt++) {
-    const response = await fetch(`${API}/v3.6/agent/action/${action}`, {
-      method: 'POST',
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    // Over the agent's call rate: wait and ask again (seeding only; a few times at most).
-    if (response.status === 429 && attempt < 20) {
-      await sleep(200);
-      continue;
-    }
-    const text = await response.text();
-    if (response.status !== 200) throw new Error(`${action}: ${response.status} ${text}`);
-    return JSON.parse(text);
-  }
-}
+const agent = agentApi(API, TOKEN);
 
 /** Words of varying length, some on several lines, so rows have different heights. */
 function words(thread, index) {

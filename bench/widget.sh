@@ -12,23 +12,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
-if [ -z "${CONFAB_SERVER:-}" ]; then
-  cargo build --release -p confab-server
-  export CONFAB_SERVER=$CARGO_TARGET_DIR/release/confab-server
-fi
+. bench/lib.sh
+release_server
 widget_dir=${BENCH_WIDGET_DIR:-dist/widget}
 [ -f "$widget_dir/confab_widget_bg.wasm" ] || { echo "widget.sh: build the widget first (make widget)" >&2; exit 1; }
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/confab-widget-bench.XXXXXX")
-cleanup() {
-  bench/node.sh stop "$work/node" || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-CONFAB_AGENT_TOKEN=bench-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-export CONFAB_AGENT_TOKEN
+throwaway_node_dir widget-bench
 export CONFAB_BENCH_ORG=0b6e5c1a-9d1f-4c3b-8e2a-7f4d6c5b3a21
 addr=127.0.0.1:${BENCH_WIDGET_PORT:-18380}
 export CONFAB_BENCH_API=http://$addr

@@ -13,6 +13,7 @@
 //! - [`error`]: the protocol's error shape and error types.
 //! - [`token`]: the customer token endpoint (`POST /v2/customer/token`).
 //! - [`agent`]: Agent Chat Web API v3.6 request and response bodies.
+//! - [`wire`]: the widget's small JSON codec (a tree, a parser, a writer), beside serde.
 //!
 //! # Invariant
 //!
@@ -31,6 +32,7 @@ pub mod frame;
 pub mod push;
 pub mod ticket;
 pub mod token;
+pub mod wire;
 
 pub use action::{Request, Response};
 pub use entity::{Access, Agent, Chat, Customer, Event, EventBody, Properties, Thread, User};
