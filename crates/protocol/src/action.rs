@@ -7,13 +7,14 @@
 use crate::entity::{
     Access, Agent, Chat, ChatSummary, Customer, Event, Properties, PropertyNames, SessionFields, TaggedCustomer, Thread,
 };
+use crate::wire::{FromWire, ToWire};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// An empty object payload (`{}`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Empty {}
 
 /// One RTM action, declared once in the table below: its wire name, its request (`Self`), its
@@ -70,12 +71,12 @@ actions! {
 }
 
 /// `ping`'s payload: usually absent.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(transparent)]
 pub struct PingRequest(pub Option<Empty>);
 
 /// `login` (protocol.md §4.2).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct LoginRequest {
     /// `"Bearer <access_token>"`.
     pub token: String,
@@ -99,7 +100,7 @@ pub struct LoginRequest {
 }
 
 /// Customer fields a client may set.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct CustomerUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -111,7 +112,7 @@ pub struct CustomerUpdate {
     pub session_fields: Option<SessionFields>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Application {
     pub name: String,
     pub version: String,
@@ -119,7 +120,7 @@ pub struct Application {
     pub channel_type: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct CustomerPage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -128,7 +129,7 @@ pub struct CustomerPage {
 }
 
 /// What a client requires in the `login` response (protocol.md §4.3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct LoginResponse {
     /// With `statistics`.
     pub customer: TaggedCustomer,
@@ -140,7 +141,7 @@ pub struct LoginResponse {
     pub __priv_dynamic_config: DynamicConfig,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct LoginChat {
     pub chat_id: String,
     pub has_unread_events: bool,
@@ -149,7 +150,7 @@ pub struct LoginChat {
 }
 
 /// Availability: online iff `online_groups_ids` contains `customer_groups.monitoring.id`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct DynamicConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub online_groups_ids: Option<Vec<u32>>,
@@ -191,12 +192,12 @@ impl DynamicConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct CustomerGroups {
     pub monitoring: MonitoringGroup,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct MonitoringGroup {
     pub id: u32,
     #[serde(flatten)]
@@ -204,7 +205,7 @@ pub struct MonitoringGroup {
 }
 
 /// The chat of a `start_chat` / `resume_chat` request.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct InitialChat {
     /// Required by `resume_chat`; absent in `start_chat`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -217,7 +218,7 @@ pub struct InitialChat {
     pub thread: Option<InitialThread>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct InitialThread {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<Event>>,
@@ -225,7 +226,7 @@ pub struct InitialThread {
     pub properties: Option<Properties>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct StartChatRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<InitialChat>,
@@ -236,11 +237,11 @@ pub struct StartChatRequest {
 }
 
 /// `activate_chat` (v3.2): the same payload as `resume_chat`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(transparent)]
 pub struct ActivateChatRequest(pub ResumeChatRequest);
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ResumeChatRequest {
     pub chat: InitialChat,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -250,7 +251,7 @@ pub struct ResumeChatRequest {
 }
 
 /// The direct answer to `start_chat` / `resume_chat`; clients wait for `incoming_chat`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct StartChatResponse {
     pub chat_id: String,
     pub thread_id: String,
@@ -259,7 +260,7 @@ pub struct StartChatResponse {
 }
 
 /// v3.5 names the chat `id`; v3.2 `chat_id`. One of them is required.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct DeactivateChatRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -267,7 +268,7 @@ pub struct DeactivateChatRequest {
     pub chat_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SendEventRequest {
     pub chat_id: String,
     pub event: Event,
@@ -275,19 +276,19 @@ pub struct SendEventRequest {
     pub attach_to_last_thread: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SendEventResponse {
     pub event_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GetChatRequest {
     pub chat_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListChatsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<u32>,
@@ -297,7 +298,7 @@ pub struct ListChatsRequest {
     pub sort_order: Option<SortOrder>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListChatsResponse {
     pub chats_summary: Vec<ChatSummary>,
     pub total_chats: u64,
@@ -307,7 +308,7 @@ pub struct ListChatsResponse {
     pub previous_page_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(rename_all = "snake_case")]
 pub enum SortOrder {
     Asc,
@@ -315,7 +316,7 @@ pub enum SortOrder {
     Desc,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListThreadsRequest {
     pub chat_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -328,7 +329,7 @@ pub struct ListThreadsRequest {
     pub min_events_count: Option<u32>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListThreadsResponse {
     pub threads: Vec<Thread>,
     pub found_threads: u64,
@@ -339,7 +340,7 @@ pub struct ListThreadsResponse {
 }
 
 /// `update_chat_properties`: v3.5 names the chat `id`, v3.2 `chat_id`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct UpdateChatPropertiesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -349,7 +350,7 @@ pub struct UpdateChatPropertiesRequest {
 }
 
 /// `delete_chat_properties`: `{"<namespace>": ["<name>", …]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct DeleteChatPropertiesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -372,21 +373,21 @@ impl DeleteChatPropertiesRequest {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct UpdateThreadPropertiesRequest {
     pub chat_id: String,
     pub thread_id: String,
     pub properties: Properties,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct DeleteThreadPropertiesRequest {
     pub chat_id: String,
     pub thread_id: String,
     pub properties: PropertyNames,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct UpdateEventPropertiesRequest {
     pub chat_id: String,
     pub thread_id: String,
@@ -394,7 +395,7 @@ pub struct UpdateEventPropertiesRequest {
     pub properties: Properties,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct DeleteEventPropertiesRequest {
     pub chat_id: String,
     pub thread_id: String,
@@ -402,7 +403,7 @@ pub struct DeleteEventPropertiesRequest {
     pub properties: PropertyNames,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct MarkEventsAsSeenRequest {
     pub chat_id: String,
     /// RFC 3339: every event created up to this moment is seen.
@@ -410,13 +411,13 @@ pub struct MarkEventsAsSeenRequest {
 }
 
 /// A click on a rich message button.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Postback {
     pub id: String,
     pub toggled: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SendRichMessagePostbackRequest {
     pub chat_id: String,
     pub thread_id: String,
@@ -425,43 +426,43 @@ pub struct SendRichMessagePostbackRequest {
 }
 
 /// What the customer is typing, before sending it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SendSneakPeekRequest {
     pub chat_id: String,
     pub sneak_peek_text: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GetCustomerRequest {}
 
 /// `update_customer`: the fields to change.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(transparent)]
 pub struct UpdateCustomerRequest(pub CustomerUpdate);
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SetCustomerSessionFieldsRequest {
     pub session_fields: SessionFields,
 }
 
 /// `update_customer_page`: the page the customer is on now.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(transparent)]
 pub struct UpdateCustomerPageRequest(pub CustomerPage);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct AcceptGreetingRequest {
     pub greeting_id: u64,
     pub unique_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct CancelGreetingRequest {
     pub unique_id: String,
 }
 
 /// The forms a group may configure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(rename_all = "snake_case")]
 pub enum FormType {
     Prechat,
@@ -469,14 +470,14 @@ pub enum FormType {
     Ticket,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GetFormRequest {
     pub group_id: u32,
     #[serde(rename = "type")]
     pub kind: FormType,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GetFormResponse {
     pub enabled: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -484,7 +485,7 @@ pub struct GetFormResponse {
 }
 
 /// A form: its fields in order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Form {
     pub id: String,
     pub fields: Vec<FormField>,
@@ -492,7 +493,7 @@ pub struct Form {
 
 /// One field of a form. `kind` is the wire `type`: `header`, `name`, `email`, `question`,
 /// `textarea`, `radio`, `select`, `checkbox`, `group_chooser`, `rating`, …
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct FormField {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -509,7 +510,7 @@ pub struct FormField {
     pub comment_label: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct FormOption {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -521,26 +522,26 @@ pub struct FormOption {
     pub group_id: Option<u32>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GetPredictedAgentRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_id: Option<u32>,
 }
 
 /// Who would take a chat started now, and whether it would wait in a queue first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct PredictedAgent {
     pub agent: Agent,
     pub queue: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GetUrlInfoRequest {
     pub url: String,
 }
 
 /// A link preview, fetched by the server.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct UrlInfo {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -557,7 +558,7 @@ pub struct UrlInfo {
 }
 
 /// `{"all": true}` or `{"group_ids": […]}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListGroupStatusesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<bool>,
@@ -566,7 +567,7 @@ pub struct ListGroupStatusesRequest {
 }
 
 /// Whether a group can take a chat now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(rename_all = "snake_case")]
 pub enum GroupStatus {
     /// An agent accepts chats.
@@ -577,7 +578,7 @@ pub enum GroupStatus {
     Offline,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListGroupStatusesResponse {
     /// By group id (a string key on the wire).
     pub groups_status: BTreeMap<u32, GroupStatus>,

@@ -6,6 +6,7 @@
 
 use crate::action::{CustomerUpdate, InitialChat, SortOrder};
 use crate::entity::{ChatSummary, Customer, Event};
+use crate::wire::{FromWire, ToWire};
 use serde::{Deserialize, Serialize};
 
 named_payloads! {
@@ -24,27 +25,27 @@ named_payloads! {
 }
 
 /// `thread_tagged` / `thread_untagged`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ThreadTag {
     pub chat_id: String,
     pub thread_id: String,
     pub tag: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ChatUnfollowed {
     pub chat_id: String,
 }
 
 /// Requests naming one thing by `id`: `follow_chat`, `unfollow_chat`, `get_customer`,
 /// `follow_customer`, `unfollow_customer`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct IdRequest {
     pub id: String,
 }
 
 /// `tag_thread`, `untag_thread`: tags are case sensitive.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TagThreadRequest {
     pub chat_id: String,
     pub thread_id: String,
@@ -52,7 +53,7 @@ pub struct TagThreadRequest {
 }
 
 /// A user named in `start_chat` / `resume_chat`'s `chat.users`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct UserRef {
     pub id: String,
     #[serde(rename = "type")]
@@ -60,7 +61,7 @@ pub struct UserRef {
 }
 
 /// The chat of an agent's `start_chat` / `resume_chat`: the customer's fields, and the users.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct AgentInitialChat {
     #[serde(flatten)]
     pub chat: InitialChat,
@@ -68,7 +69,7 @@ pub struct AgentInitialChat {
     pub users: Option<Vec<UserRef>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct StartChatRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chat: Option<AgentInitialChat>,
@@ -78,7 +79,7 @@ pub struct StartChatRequest {
     pub continuous: Option<bool>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ResumeChatRequest {
     pub chat: AgentInitialChat,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,7 +91,7 @@ pub struct ResumeChatRequest {
 /// The agent's `start_chat` answers as the customer's does.
 pub use crate::action::StartChatResponse;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ResumeChatResponse {
     pub thread_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -98,17 +99,17 @@ pub struct ResumeChatResponse {
 }
 
 /// `create_customer`: answered `{"customer_id"}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(transparent)]
 pub struct CreateCustomerRequest(pub CustomerUpdate);
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct CreateCustomerResponse {
     pub customer_id: String,
 }
 
 /// `update_customer`: the customer's `id` and at least one field.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct UpdateCustomerRequest {
     pub id: String,
     #[serde(flatten)]
@@ -116,7 +117,7 @@ pub struct UpdateCustomerRequest {
 }
 
 /// `get_customer`'s answer: the customer, typed, with the ids of their chats.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct AgentCustomer {
     #[serde(flatten)]
     pub customer: Customer,
@@ -126,19 +127,19 @@ pub struct AgentCustomer {
     pub chat_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListAgentsForTransferRequest {
     pub chat_id: String,
 }
 
 /// One agent `list_agents_for_transfer` offers, fewest active chats first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct AgentForTransfer {
     pub agent_id: String,
     pub total_active_chats: u32,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListChatsRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<ListChatsFilters>,
@@ -150,7 +151,7 @@ pub struct ListChatsRequest {
     pub page_id: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListChatsFilters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
@@ -163,7 +164,7 @@ pub struct ListChatsFilters {
     pub properties: Option<crate::archive::PropertyFilters>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListChatsResponse {
     pub chats_summary: Vec<ChatSummary>,
     pub found_chats: u64,
@@ -173,14 +174,14 @@ pub struct ListChatsResponse {
     pub previous_page_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GetChatRequest {
     pub chat_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub thread_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SendEventRequest {
     pub chat_id: String,
     pub event: Event,
@@ -190,20 +191,20 @@ pub struct SendEventRequest {
 
 /// Closes the chat's active thread (v3.6 names the chat `id`). The requester must be one of
 /// the chat's users unless `ignore_requester_presence`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct DeactivateChatRequest {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore_requester_presence: Option<bool>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SendEventResponse {
     pub event_id: String,
 }
 
 /// `send_typing_indicator`: `visibility` is `all` (default) or `agents`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SendTypingIndicatorRequest {
     pub chat_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,7 +214,7 @@ pub struct SendTypingIndicatorRequest {
 
 /// `send_greeting` (a Confab extension of the Agent Chat Web API): shows the customer a
 /// greeting with `text` from the calling agent, on every socket they have open.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SendGreetingRequest {
     pub customer_id: String,
     pub text: String,
@@ -223,20 +224,20 @@ pub struct SendGreetingRequest {
 }
 
 /// The greeting made: what the customer's `accept_greeting` / `cancel_greeting` name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SendGreetingResponse {
     pub greeting_id: u64,
     pub unique_id: String,
 }
 
 /// `ban_customer` (v3.6): bans the customer for `ban.days` days.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct BanCustomerRequest {
     pub id: String,
     pub ban: Ban,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Ban {
     pub days: u32,
 }
@@ -244,13 +245,13 @@ pub struct Ban {
 /// `logout_customer` (a Confab extension): ends every session of the customer (their sockets
 /// get `customer_disconnected` with `logged_out_remotely`), as when the site's own account
 /// behind the visitor logs out elsewhere.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct LogoutCustomerRequest {
     pub id: String,
 }
 
 /// `remove_user_from_chat`: only agents can be removed (`user_type: agent`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct RemoveUserFromChatRequest {
     pub chat_id: String,
     pub user_id: String,
@@ -260,7 +261,7 @@ pub struct RemoveUserFromChatRequest {
 }
 
 /// `add_user_to_chat`: `visibility` is `all` or `agents`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct AddUserToChatRequest {
     pub chat_id: String,
     pub user_id: String,
@@ -271,7 +272,7 @@ pub struct AddUserToChatRequest {
 }
 
 /// `transfer_chat` (v3.6 names the chat `id`); without `target`, within the current group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TransferChatRequest {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -283,7 +284,7 @@ pub struct TransferChatRequest {
 }
 
 /// Where a chat goes: `type` is `group` (ids are group numbers) or `agent` (agent ids).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TransferTarget {
     #[serde(rename = "type")]
     pub kind: String,
@@ -291,7 +292,7 @@ pub struct TransferTarget {
 }
 
 /// `multicast`: chat-unrelated content for chosen users, not stored.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct MulticastRequest {
     pub recipients: MulticastRecipients,
     pub content: serde_json::Value,
@@ -301,7 +302,7 @@ pub struct MulticastRequest {
 
 /// An agent's routing status (`set_routing_status`, `list_routing_statuses`): whether chats
 /// are routed to them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(rename_all = "snake_case")]
 pub enum RoutingStatus {
     AcceptingChats,
@@ -331,7 +332,7 @@ impl RoutingStatus {
 }
 
 /// `set_routing_status`: the requester's status, or `agent_id`'s.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SetRoutingStatusRequest {
     pub status: RoutingStatus,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -339,13 +340,13 @@ pub struct SetRoutingStatusRequest {
 }
 
 /// `list_routing_statuses`: every agent's, or those of the agents of `filters.group_ids`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListRoutingStatusesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<RoutingStatusFilters>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct MulticastRecipients {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customers: Option<MulticastCustomers>,
@@ -353,7 +354,7 @@ pub struct MulticastRecipients {
     pub agents: Option<MulticastAgents>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct MulticastCustomers {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<bool>,
@@ -361,7 +362,7 @@ pub struct MulticastCustomers {
     pub ids: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct MulticastAgents {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub all: Option<bool>,
@@ -371,14 +372,14 @@ pub struct MulticastAgents {
     pub groups: Option<Vec<u32>>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct RoutingStatusFilters {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_ids: Option<Vec<u32>>,
 }
 
 /// One entry of the `list_routing_statuses` response (a JSON array of these).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct AgentRoutingStatus {
     pub agent_id: String,
     pub status: RoutingStatus,

@@ -7,6 +7,7 @@
 
 use crate::action::SortOrder;
 use crate::entity::{Access, Properties, Thread, User};
+use crate::wire::{FromWire, ToWire};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -14,7 +15,7 @@ use std::collections::BTreeMap;
 /// A filter over a set of values a thread has (its agents, tags, event types, …): one of
 /// `exists`, `values` or `exclude_values`. With `require_every_value`, `values` wants every
 /// value and `exclude_values` leaves out only threads with every value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(bound(deserialize = "T: Deserialize<'de>"))]
 pub struct ValuesFilter<T> {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -38,7 +39,7 @@ impl<T> Default for ValuesFilter<T> {
 pub type PropertyFilters = BTreeMap<String, BTreeMap<String, ValuesFilter<Value>>>;
 
 /// Groups to keep (`values`) or leave out (`exclude_values`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GroupsFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<u32>>,
@@ -48,7 +49,7 @@ pub struct GroupsFilter {
 
 /// `filters.surveys[]`: threads with (or, `exists: false`, without) a filled pre-chat or
 /// post-chat survey.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SurveyFilter {
     /// `pre_chat` or `post_chat`.
     #[serde(rename = "type")]
@@ -69,7 +70,7 @@ pub struct SurveyFilter {
 }
 
 /// `filters.greetings`: threads a greeting started (or joined).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GreetingsFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
@@ -87,7 +88,7 @@ pub struct GreetingsFilter {
 }
 
 /// Agents to keep (`values`) or leave out (`exclude_values`).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct AgentsFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub values: Option<Vec<String>>,
@@ -96,7 +97,7 @@ pub struct AgentsFilter {
 }
 
 /// `filters.agent_response`: threads in which an agent answered (a message).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct AgentResponseFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exists: Option<bool>,
@@ -110,7 +111,7 @@ pub struct AgentResponseFilter {
 }
 
 /// `list_archives` `filters`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ArchiveFilters {
     /// Words the thread's messages contain (case-insensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -149,7 +150,7 @@ pub struct ArchiveFilters {
 }
 
 /// Tags around the text `filters.query` matched; `<em>` and `</em>` unless given.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Highlights {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pre_tag: Option<String>,
@@ -157,7 +158,7 @@ pub struct Highlights {
     pub post_tag: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListArchivesRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filters: Option<ArchiveFilters>,
@@ -172,7 +173,7 @@ pub struct ListArchivesRequest {
 }
 
 /// A chat with one of its threads: one entry of `list_archives`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ArchivedChat {
     pub id: String,
     pub users: Vec<User>,
@@ -184,7 +185,7 @@ pub struct ArchivedChat {
     pub is_followed: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ListArchivesResponse {
     pub chats: Vec<ArchivedChat>,
     pub found_chats: u64,

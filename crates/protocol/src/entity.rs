@@ -3,6 +3,7 @@
 //! Optional fields are `Option` and absent from the JSON when `None`, so a frame decoded and
 //! encoded again is the same JSON (the recorded-frames test holds us to that).
 
+use crate::wire::{self, FromWire, Json, ToWire, WireError};
 use serde::de;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -17,7 +18,7 @@ pub type PropertyNames = std::collections::BTreeMap<String, Vec<String>>;
 pub type SessionFields = Vec<Map<String, Value>>;
 
 /// Which groups may see a chat or thread.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Access {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_ids: Option<Vec<u32>>,
@@ -31,7 +32,7 @@ impl Access {
 }
 
 /// Counters a client requires in the `login` response (protocol.md §4.3).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Statistics {
     pub chats_count: u64,
     pub threads_count: u64,
@@ -42,7 +43,7 @@ pub struct Statistics {
 }
 
 /// A customer (the visitor).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Customer {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -65,7 +66,7 @@ pub struct Customer {
 }
 
 /// An agent (or a bot) as customers and other agents see it.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Agent {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,6 +147,66 @@ fn type_of<E: de::Error>(fields: &Map<String, Value>) -> Result<&str, E> {
 #[serde(try_from = "User", into = "User")]
 pub struct TaggedCustomer(pub Customer);
 
+impl FromWire for TaggedCustomer {
+    fn from_wire(json: &Json) -> Result<Self, WireError> {
+        User::from_wire(json)?.try_into().map_err(WireError)
+    }
+}
+
+impl ToWire for TaggedCustomer {
+    fn to_wire(&self) -> Json {
+        wire::tagged("customer", &self.0)
+    }
+}
+
+// The wire codec's reading of tagged users and events: the same rules as the serde impls above
+// (a known `type` reads its body, any other keeps the object).
+impl FromWire for User {
+    fn from_wire(json: &Json) -> Result<Self, WireError> {
+        match wire::tag(json, "User")? {
+            "customer" => Customer::from_wire(json).map(User::Customer),
+            "agent" => Agent::from_wire(json).map(User::Agent),
+            _ => Map::from_wire(json).map(User::Unknown),
+        }
+    }
+}
+
+impl ToWire for User {
+    fn to_wire(&self) -> Json {
+        match self {
+            User::Customer(c) => wire::tagged("customer", c),
+            User::Agent(a) => wire::tagged("agent", a),
+            User::Unknown(fields) => fields.to_wire(),
+        }
+    }
+}
+
+impl FromWire for EventBody {
+    fn from_wire(json: &Json) -> Result<Self, WireError> {
+        match wire::tag(json, "EventBody")? {
+            "message" => MessageBody::from_wire(json).map(EventBody::Message),
+            "file" => FileBody::from_wire(json).map(EventBody::File),
+            "filled_form" => FilledFormBody::from_wire(json).map(EventBody::FilledForm),
+            "rich_message" => RichMessageBody::from_wire(json).map(EventBody::RichMessage),
+            "system_message" => SystemMessageBody::from_wire(json).map(EventBody::SystemMessage),
+            _ => Map::from_wire(json).map(EventBody::Unknown),
+        }
+    }
+}
+
+impl ToWire for EventBody {
+    fn to_wire(&self) -> Json {
+        match self {
+            EventBody::Message(m) => wire::tagged("message", m),
+            EventBody::File(f) => wire::tagged("file", f),
+            EventBody::FilledForm(f) => wire::tagged("filled_form", f),
+            EventBody::RichMessage(r) => wire::tagged("rich_message", r),
+            EventBody::SystemMessage(s) => wire::tagged("system_message", s),
+            EventBody::Unknown(fields) => fields.to_wire(),
+        }
+    }
+}
+
 impl TryFrom<User> for TaggedCustomer {
     type Error = String;
     fn try_from(user: User) -> Result<Self, String> {
@@ -163,7 +224,7 @@ impl From<TaggedCustomer> for User {
 }
 
 /// A chat with one thread (the latest, or the one asked for).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Chat {
     pub id: String,
     #[serde(default)]
@@ -178,7 +239,7 @@ pub struct Chat {
 }
 
 /// A thread: one conversation of a chat, with its events.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Thread {
     pub id: String,
     pub created_at: String,
@@ -207,7 +268,7 @@ pub struct Thread {
 
 /// One match of a `list_archives` query: the event's field, with the matched text wrapped in
 /// the request's `pre_tag` and `post_tag`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Highlight {
     /// `event.<type>`, e.g. `event.message`.
     #[serde(rename = "type")]
@@ -218,7 +279,7 @@ pub struct Highlight {
 }
 
 /// A thread's place in the queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Queue {
     pub position: u32,
     pub wait_time: u32,
@@ -230,7 +291,7 @@ pub struct Queue {
 ///
 /// Outgoing events (from a client) carry no `id`, `created_at` or `author_id`; the server
 /// assigns them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -380,14 +441,14 @@ impl<'de> Deserialize<'de> for EventBody {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct MessageBody {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub postback: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct FileBody {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -409,7 +470,7 @@ pub struct FileBody {
 }
 
 /// A form the customer filled in (pre-chat, post-chat, ticket).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct FilledFormBody {
     pub form_id: String,
     pub fields: Vec<FilledFormField>,
@@ -417,7 +478,7 @@ pub struct FilledFormBody {
 
 /// One answered field. `answer` is a string, an option (`{id, label}`) or, for
 /// `group_chooser`, `{group_id, label}`; `answers` holds a checkbox field's options.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct FilledFormField {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
@@ -432,7 +493,7 @@ pub struct FilledFormField {
 }
 
 /// Cards, quick replies or a sticker, with buttons.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct RichMessageBody {
     /// `cards`, `quick_replies`, `sticker`.
     pub template_id: String,
@@ -440,7 +501,7 @@ pub struct RichMessageBody {
     pub elements: Vec<RichMessageElement>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct RichMessageElement {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -452,7 +513,7 @@ pub struct RichMessageElement {
     pub buttons: Option<Vec<RichMessageButton>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct RichMessageImage {
     pub url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -462,7 +523,7 @@ pub struct RichMessageImage {
 }
 
 /// A button: `kind` (wire `type`) is `message`, `url`, `webview`, `phone` or `cancel`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct RichMessageButton {
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -481,7 +542,7 @@ pub struct RichMessageButton {
     pub target: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SystemMessageBody {
     pub text: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -491,7 +552,7 @@ pub struct SystemMessageBody {
 }
 
 /// One chat in a `list_chats` result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ChatSummary {
     pub id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -514,7 +575,7 @@ pub struct ChatSummary {
 }
 
 /// A thread without its events (Agent Chat Web API chat summaries).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ThreadSummary {
     pub id: String,
     pub created_at: String,
@@ -528,7 +589,7 @@ pub struct ThreadSummary {
 }
 
 /// The newest event of one type in a chat summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct LastEvent {
     pub thread_id: String,
     pub thread_created_at: String,
@@ -536,7 +597,7 @@ pub struct LastEvent {
 }
 
 /// A greeting: an agent's (or a rule's) invitation to chat, shown before any chat exists.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct Greeting {
     pub id: u64,
     pub unique_id: String,

@@ -3,13 +3,14 @@
 //! On the RTM socket it travels as a failed response's `payload.error`; on the Web APIs as the
 //! body `{"error": {…}}`.
 
+use crate::wire::{FromWire, ToWire};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
 
 /// Error types of the Customer Chat API (RTM reference "Possible errors") and the Agent Chat
 /// Web API v3.6. A type this crate does not know is kept verbatim in `Other`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorType {
     AgentOffline,
@@ -84,7 +85,7 @@ impl ErrorType {
 }
 
 /// One error, as both APIs put it on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, thiserror::Error, FromWire, ToWire)]
 pub struct ApiError {
     #[serde(rename = "type")]
     pub kind: ErrorType,
@@ -122,7 +123,7 @@ impl ApiError {
 }
 
 /// The body of a failed Web API call, and the `payload` of a failed RTM response.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ErrorBody {
     pub error: ApiError,
 }

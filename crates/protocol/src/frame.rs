@@ -83,6 +83,22 @@ pub(crate) fn encode_payload<T: Serialize>(payload: &T) -> RawPayload {
     (raw.get() != "null").then_some(raw)
 }
 
+/// [`decode_payload`] with the wire codec: `Json::Null` is an absent payload.
+pub(crate) fn decode_wire_payload<T: crate::wire::FromWire>(payload: &crate::wire::Json) -> Result<T, PayloadError> {
+    use crate::wire::Json;
+    let read = |json: &Json| T::from_wire(json).map_err(|e| PayloadError::Invalid(e.to_string()));
+    match payload {
+        Json::Null => read(&Json::Null).or_else(|_| read(&Json::Object(Vec::new()))),
+        payload => read(payload),
+    }
+}
+
+/// [`encode_payload`] with the wire codec.
+pub(crate) fn encode_wire_payload<T: crate::wire::ToWire>(payload: &T) -> Option<crate::wire::Json> {
+    let json = payload.to_wire();
+    (json != crate::wire::Json::Null).then_some(json)
+}
+
 /// A client → server frame.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestFrame {

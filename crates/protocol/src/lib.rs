@@ -20,6 +20,9 @@
 //! This crate does no I/O, reads no clock and knows neither axum nor web-sys. Timestamps are
 //! strings on the wire and stay strings here; whoever creates one passes it in.
 
+// The derived wire code names this crate by its name, also from inside it.
+extern crate self as confab_protocol;
+
 #[macro_use]
 mod macros;
 

@@ -51,6 +51,25 @@ macro_rules! named_payloads {
                     $( Self::$variant(p) => $crate::frame::encode_payload(p), )*
                 }
             }
+
+            /// [`Self::from_parts`] with the wire codec (the widget's): the same payloads read
+            /// the same, `Json::Null` standing for an absent payload.
+            pub fn from_wire_parts(
+                name: &str,
+                payload: &$crate::wire::Json,
+            ) -> Result<Self, $crate::frame::PayloadError> {
+                match name {
+                    $( $wire => $crate::frame::decode_wire_payload(payload).map(Self::$variant), )*
+                    other => Err($crate::frame::PayloadError::UnknownName(other.to_owned())),
+                }
+            }
+
+            /// [`Self::payload`] with the wire codec; `None` means "no payload key on the wire".
+            pub fn wire_payload(&self) -> Option<$crate::wire::Json> {
+                match self {
+                    $( Self::$variant(p) => $crate::frame::encode_wire_payload(p), )*
+                }
+            }
         }
     };
 }

@@ -2,6 +2,7 @@
 
 use crate::action::{GroupStatus, Postback};
 use crate::entity::{Chat, Customer, Event, Greeting, Properties, PropertyNames, Queue, User};
+use crate::wire::{FromWire, ToWire};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -40,7 +41,7 @@ named_payloads! {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct IncomingChat {
     pub chat: Chat,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,7 +50,7 @@ pub struct IncomingChat {
     pub transferred_from: Option<Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct IncomingEvent {
     pub chat_id: String,
     pub thread_id: String,
@@ -57,7 +58,7 @@ pub struct IncomingEvent {
 }
 
 /// Someone joined the chat: clients learn their name before their first message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct UserAddedToChat {
     pub chat_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,7 +70,7 @@ pub struct UserAddedToChat {
     pub requester_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ChatDeactivated {
     pub chat_id: String,
     pub thread_id: String,
@@ -77,14 +78,14 @@ pub struct ChatDeactivated {
     pub user_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ThreadPropertiesUpdated {
     pub chat_id: String,
     pub thread_id: String,
     pub properties: Properties,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct EventsMarkedAsSeen {
     pub user_id: String,
     pub chat_id: String,
@@ -92,7 +93,7 @@ pub struct EventsMarkedAsSeen {
 }
 
 /// Sent just before the server closes the socket (protocol.md §6.3).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct CustomerDisconnected {
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,7 +101,7 @@ pub struct CustomerDisconnected {
 }
 
 /// The chat moved to other groups or agents, perhaps into the queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ChatTransferred {
     pub chat_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,7 +115,7 @@ pub struct ChatTransferred {
     pub queue: Option<Queue>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TransferredTo {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group_ids: Option<Vec<u32>>,
@@ -122,7 +123,7 @@ pub struct TransferredTo {
     pub agent_ids: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct UserRemovedFromChat {
     pub chat_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,7 +134,7 @@ pub struct UserRemovedFromChat {
     pub requester_id: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct IncomingRichMessagePostback {
     pub user_id: String,
     pub chat_id: String,
@@ -142,26 +143,26 @@ pub struct IncomingRichMessagePostback {
     pub postback: Postback,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ChatPropertiesUpdated {
     pub chat_id: String,
     pub properties: Properties,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ChatPropertiesDeleted {
     pub chat_id: String,
     pub properties: PropertyNames,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct ThreadPropertiesDeleted {
     pub chat_id: String,
     pub thread_id: String,
     pub properties: PropertyNames,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct EventPropertiesUpdated {
     pub chat_id: String,
     pub thread_id: String,
@@ -169,7 +170,7 @@ pub struct EventPropertiesUpdated {
     pub properties: Properties,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct EventPropertiesDeleted {
     pub chat_id: String,
     pub thread_id: String,
@@ -177,7 +178,7 @@ pub struct EventPropertiesDeleted {
     pub properties: PropertyNames,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct IncomingTypingIndicator {
     pub chat_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +186,7 @@ pub struct IncomingTypingIndicator {
     pub typing_indicator: TypingIndicator,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TypingIndicator {
     pub author_id: String,
     pub is_typing: bool,
@@ -195,14 +196,14 @@ pub struct TypingIndicator {
     pub timestamp: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct IncomingSneakPeek {
     pub chat_id: String,
     pub thread_id: String,
     pub sneak_peek: SneakPeek,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct SneakPeek {
     pub author_id: String,
     pub text: String,
@@ -210,7 +211,7 @@ pub struct SneakPeek {
 }
 
 /// v3.5: the page, and when the customer opened it (RFC 3339).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct CustomerPageUpdated {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub customer_id: Option<String>,
@@ -221,12 +222,12 @@ pub struct CustomerPageUpdated {
     pub opened_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct CustomerSideStorageUpdated {
     pub customer_side_storage: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct IncomingMulticast {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author_id: Option<String>,
@@ -235,24 +236,24 @@ pub struct IncomingMulticast {
     pub content: Value,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GreetingUniqueId {
     pub unique_id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct QueuePositionUpdated {
     pub chat_id: String,
     pub thread_id: String,
     pub queue: Queue,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GroupsStatusUpdated {
     pub groups: Vec<GroupStatusEntry>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct GroupStatusEntry {
     pub id: u32,
     pub status: GroupStatus,

@@ -2,13 +2,14 @@
 //! `sendTicketForm`): JSON, no authentication.
 
 use crate::entity::FilledFormBody;
+use crate::wire::{FromWire, ToWire};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// The body SDK v2 builds from a filled ticket form (`createTicketBody`). Confab also accepts
 /// the `filled_form` itself, and reads the requester, subject and message from its fields.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TicketRequest {
     /// The account (v2 sends its license number); not checked: one server, one account.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -37,7 +38,7 @@ pub struct TicketRequest {
     pub filled_form: Option<FilledFormBody>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TicketRequester {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -45,20 +46,20 @@ pub struct TicketRequester {
     pub mail: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TicketSource {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
 }
 
 /// A created ticket.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TicketResponse {
     pub id: String,
 }
 
 /// A refused ticket (400 or 422): `{"errors": [{"incorrect requester structure": [msg]}]}`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TicketErrors {
     pub errors: Vec<BTreeMap<String, Vec<String>>>,
 }

@@ -1,10 +1,11 @@
 //! The customer token endpoint (protocol.md §2): `POST /v2/customer/token` (and the v2 SDK's
 //! `/customer/token`). The body is JSON, sent by browsers as `text/plain`.
 
+use crate::wire::{FromWire, ToWire};
 use serde::{Deserialize, Serialize};
 
 /// The grant a client asks for. Only `cookie` is used by the Customer SDK.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TokenRequest {
     pub grant_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -32,7 +33,7 @@ pub struct TokenRequest {
 
 /// A visitor's identity as the cookies carry it: the customer id and the server's secret for
 /// it. Whoever holds both is that visitor, so a client keeps it where only it can read it.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct KeptIdentity {
     pub entity_id: String,
     pub secret: String,
@@ -62,7 +63,7 @@ impl TokenRequest {
 }
 
 /// A granted token. `entity_id` is the customer id; `expires_in` is in seconds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TokenResponse {
     pub access_token: String,
     pub entity_id: String,
@@ -85,7 +86,7 @@ impl TokenResponse {
 }
 
 /// A refused grant. Clients read the body, not the status (protocol.md §2.2).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 pub struct TokenError {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_exception: Option<String>,
@@ -94,7 +95,7 @@ pub struct TokenError {
 }
 
 /// Either answer of the token endpoint.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, FromWire, ToWire)]
 #[serde(untagged)]
 pub enum TokenReply {
     Granted(TokenResponse),

@@ -200,3 +200,27 @@ fn the_event_kinds_a_client_sends_round_trip() {
         assert_eq!(serde_json::to_value(&decoded).unwrap(), event);
     }
 }
+
+/// The widget's codec (`wire`) against serde on every documented payload: both read the same
+/// value, and the wire codec writes it back as the same JSON.
+#[test]
+fn both_codecs_read_and_write_every_documented_payload_alike() {
+    use confab_protocol::wire::Json;
+    let written = |payload: Option<Json>| -> Value {
+        serde_json::from_str(&payload.map_or_else(|| "null".to_owned(), |p| p.to_text())).unwrap()
+    };
+    for (action, payload) in requests() {
+        let raw = serde_json::value::to_raw_value(&payload).unwrap();
+        let serde = Request::from_parts(action, Some(&raw)).unwrap();
+        let wire = Request::from_wire_parts(action, &Json::parse(&payload.to_string()).unwrap()).unwrap();
+        assert_eq!(wire, serde, "{action}: the two codecs read different values");
+        assert_eq!(written(wire.wire_payload()), payload, "{action}: the wire codec writes other JSON");
+    }
+    for (push, payload) in pushes() {
+        let raw = serde_json::value::to_raw_value(&payload).unwrap();
+        let serde = Push::from_parts(push, Some(&raw)).unwrap();
+        let wire = Push::from_wire_parts(push, &Json::parse(&payload.to_string()).unwrap()).unwrap();
+        assert_eq!(wire, serde, "{push}: the two codecs read different values");
+        assert_eq!(written(wire.wire_payload()), payload, "{push}: the wire codec writes other JSON");
+    }
+}

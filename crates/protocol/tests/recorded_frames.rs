@@ -54,3 +54,63 @@ fn login_carries_the_v35_version_and_the_bearer_token() {
         other => panic!("expected login, got {other:?}"),
     }
 }
+
+/// The widget's codec (`wire`) reads every recorded payload as serde does, and writes it back
+/// as the same JSON.
+#[test]
+fn both_codecs_read_every_recorded_payload_alike() {
+    use confab_protocol::push::Push;
+    use confab_protocol::wire::Json;
+    use confab_protocol::{Request, Response};
+    use std::fmt::Debug;
+
+    fn same<T: PartialEq + Debug, E: std::fmt::Display>(
+        at: &str,
+        payload: &Value,
+        serde: Result<T, E>,
+        wire: Result<T, E>,
+        write: impl Fn(&T) -> Option<Json>,
+    ) {
+        let serde = serde.unwrap_or_else(|e| panic!("{at}: serde: {e}"));
+        let wire = wire.unwrap_or_else(|e| panic!("{at}: wire: {e}"));
+        assert_eq!(wire, serde, "{at}: the two codecs read different values");
+        let written = write(&wire).map_or_else(|| "null".to_owned(), |p| p.to_text());
+        assert_eq!(
+            &serde_json::from_str::<Value>(&written).unwrap(),
+            payload,
+            "{at}: the wire codec writes other JSON"
+        );
+    }
+
+    for (at, frame) in recorded("send").into_iter().chain(recorded("recv")) {
+        let action = frame["action"].as_str().unwrap();
+        let payload = frame.get("payload").cloned().unwrap_or(Value::Null);
+        let raw = serde_json::value::to_raw_value(&payload).unwrap();
+        let tree = Json::parse(&payload.to_string()).unwrap();
+        match (frame.get("type").and_then(Value::as_str), frame.get("success")) {
+            (Some("push"), _) => same(
+                &at,
+                &payload,
+                Push::from_parts(action, Some(&raw)),
+                Push::from_wire_parts(action, &tree),
+                Push::wire_payload,
+            ),
+            (Some("response"), Some(Value::Bool(true))) => same(
+                &at,
+                &payload,
+                Response::from_parts(action, Some(&raw)),
+                Response::from_wire_parts(action, &tree),
+                Response::wire_payload,
+            ),
+            // A failed response's payload is the error body, which the frame codec reads.
+            (Some("response"), _) => {}
+            _ => same(
+                &at,
+                &payload,
+                Request::from_parts(action, Some(&raw)),
+                Request::from_wire_parts(action, &tree),
+                Request::wire_payload,
+            ),
+        }
+    }
+}

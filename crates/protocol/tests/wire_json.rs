@@ -68,3 +68,24 @@ fn escaped_text_reads_as_serde_json_reads_it() {
         }
     }
 }
+
+/// serde's rules, as the widget's codec follows them on the wire types: unknown members are
+/// ignored, missing options and defaults are filled, a missing required member or a wrong type
+/// is an error that names where.
+#[test]
+fn the_wire_types_read_by_serde_rules_with_errors_that_say_where() {
+    use confab_protocol::entity::{Chat, Thread};
+    use confab_protocol::wire::FromWire;
+    let read = |text: &str| Chat::from_wire(&Json::parse(text).unwrap());
+
+    let chat = read(r#"{"id":"C1","novel":{"x":1}}"#).unwrap();
+    assert_eq!((chat.id.as_str(), chat.users.len(), chat.thread.is_none()), ("C1", 0, true));
+    assert_eq!(read(r#"{"users":[]}"#).unwrap_err().0, "Chat: missing field `id`");
+    assert_eq!(
+        read(r#"{"id":"C1","thread":{"id":"T1","created_at":"t","active":"yes"}}"#).unwrap_err().0,
+        "Chat.thread: Thread.active: bool: expected a boolean, found a string"
+    );
+    assert_eq!(read(r#"{"id":"C1","users":null}"#).unwrap_err().0, "Chat.users: list: expected an array, found null");
+    let thread = Thread::from_wire(&Json::parse(r#"{"id":"T1","created_at":"t","active":true,"events":[]}"#).unwrap());
+    assert_eq!(thread.unwrap().user_ids, Vec::<String>::new());
+}
