@@ -127,39 +127,36 @@ pub fn use_host(config: &WidgetConfig) -> (UseHost, mpsc::UnboundedReceiver<Host
         on_cleanup(move || handle.remove());
     }
 
+    // Copy, so that every callback below has it without a clone of its own.
+    let host_origin = StoredValue::new(host_origin);
     let post = move |kind: &str, data: JsValue| {
-        let (Some(origin), Ok(Some(parent))) = (host_origin.as_deref(), window().parent()) else {
+        let (Some(origin), Ok(Some(parent))) = (host_origin.get_value(), window().parent()) else {
             return;
         };
         let message = Object::new();
         let _ = Reflect::set(&message, &"type".into(), &kind.into());
         let _ = Reflect::set(&message, &"data".into(), &data);
-        let _ = parent.post_message(&message, origin);
+        let _ = parent.post_message(&message, &origin);
     };
     // The look first: the loader shows the frame only once it has it.
     post("style", HOST_STYLE.into());
     post("ready", JsValue::NULL);
-    let post_title = post.clone();
     let attention = use_attention(is_open, config.sound, move |title: Option<String>| {
-        post_title("title", title.map_or(JsValue::NULL, JsValue::from))
+        post("title", title.map_or(JsValue::NULL, JsValue::from))
     });
-    let post_close = post.clone();
     let close = Callback::new(move |()| {
         is_open.set(false);
-        post_close("close", JsValue::NULL);
+        post("close", JsValue::NULL);
     });
-    let post_open = post.clone();
     let open = Callback::new(move |()| {
         is_open.set(true);
-        post_open("open", JsValue::NULL);
+        post("open", JsValue::NULL);
     });
-    let post_style = post.clone();
     let show_greeting = Callback::new(move |shown: bool| {
         let style = if shown { [HOST_STYLE, HOST_STYLE_GREETING].concat() } else { HOST_STYLE.to_owned() };
-        post_style("style", style.into());
+        post("style", style.into());
     });
-    let post_unread = post.clone();
-    let set_unread = Callback::new(move |count: u32| post_unread("unread", count.into()));
+    let set_unread = Callback::new(move |count: u32| post("unread", count.into()));
     let emit = Callback::new(move |event: HostEvent| {
         let (name, data): (&str, JsValue) = match event {
             HostEvent::Chatting => ("chatting", JsValue::NULL),

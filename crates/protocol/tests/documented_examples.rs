@@ -205,22 +205,30 @@ fn the_event_kinds_a_client_sends_round_trip() {
 /// value, and the wire codec writes it back as the same JSON.
 #[test]
 fn both_codecs_read_and_write_every_documented_payload_alike() {
+    use confab_protocol::frame::PayloadError;
     use confab_protocol::wire::Json;
-    let written = |payload: Option<Json>| -> Value {
-        serde_json::from_str(&payload.map_or_else(|| "null".to_owned(), |p| p.to_text())).unwrap()
-    };
-    for (action, payload) in requests() {
-        let raw = serde_json::value::to_raw_value(&payload).unwrap();
-        let serde = Request::from_parts(action, Some(&raw)).unwrap();
-        let wire = Request::from_wire_parts(action, &Json::parse(&payload.to_string()).unwrap()).unwrap();
-        assert_eq!(wire, serde, "{action}: the two codecs read different values");
-        assert_eq!(written(wire.wire_payload()), payload, "{action}: the wire codec writes other JSON");
+    use serde_json::value::RawValue;
+    use std::fmt::Debug;
+
+    fn alike<T: PartialEq + Debug>(
+        examples: Vec<(&str, Value)>,
+        serde: fn(&str, Option<&RawValue>) -> Result<T, PayloadError>,
+        wire: fn(&str, &Json) -> Result<T, PayloadError>,
+        write: fn(&T) -> Option<Json>,
+    ) {
+        for (name, payload) in examples {
+            let raw = serde_json::value::to_raw_value(&payload).unwrap();
+            let by_serde = serde(name, Some(&raw)).unwrap();
+            let by_wire = wire(name, &Json::parse(&payload.to_string()).unwrap()).unwrap();
+            assert_eq!(by_wire, by_serde, "{name}: the two codecs read different values");
+            let written = write(&by_wire).map_or_else(|| "null".to_owned(), |p| p.to_text());
+            assert_eq!(
+                serde_json::from_str::<Value>(&written).unwrap(),
+                payload,
+                "{name}: the wire codec writes other JSON"
+            );
+        }
     }
-    for (push, payload) in pushes() {
-        let raw = serde_json::value::to_raw_value(&payload).unwrap();
-        let serde = Push::from_parts(push, Some(&raw)).unwrap();
-        let wire = Push::from_wire_parts(push, &Json::parse(&payload.to_string()).unwrap()).unwrap();
-        assert_eq!(wire, serde, "{push}: the two codecs read different values");
-        assert_eq!(written(wire.wire_payload()), payload, "{push}: the wire codec writes other JSON");
-    }
+    alike(requests(), Request::from_parts, Request::from_wire_parts, Request::wire_payload);
+    alike(pushes(), Push::from_parts, Push::from_wire_parts, Push::wire_payload);
 }

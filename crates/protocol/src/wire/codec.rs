@@ -178,9 +178,9 @@ macro_rules! integers {
 
         impl ToWire for $t {
             fn to_wire(&self) -> Json {
-                // Every value of these types fits an i64, except u64's top half, which no
-                // wire value reaches (those are counts and sequence numbers).
-                Json::Int(i64::try_from(*self).unwrap_or(i64::MAX))
+                // Every value of these types fits an i64 but u64's top half, which no wire
+                // value reaches (counts, sequence numbers); written as a number all the same.
+                i64::try_from(*self).map_or(Json::Float(*self as f64), Json::Int)
             }
         }
     )*};

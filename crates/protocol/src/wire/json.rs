@@ -181,59 +181,61 @@ impl Parser<'_> {
             Some(b'-' | b'0'..=b'9') => self.number(),
             Some(b'[') => {
                 let depth = self.deeper(depth)?;
-                self.at += 1;
                 let mut items = Vec::new();
-                self.skip_whitespace();
-                if self.peek() == Some(b']') {
-                    self.at += 1;
-                    return Ok(Json::Array(items));
-                }
-                loop {
-                    items.push(self.value(depth)?);
-                    self.skip_whitespace();
-                    match self.peek() {
-                        Some(b',') => self.at += 1,
-                        Some(b']') => {
-                            self.at += 1;
-                            return Ok(Json::Array(items));
-                        }
-                        _ => return Err(self.error("expected `,` or `]`")),
-                    }
-                }
+                self.list(b']', "expected `,` or `]`", &mut |parser| {
+                    items.push(parser.value(depth)?);
+                    Ok(())
+                })?;
+                Ok(Json::Array(items))
             }
             Some(b'{') => {
                 let depth = self.deeper(depth)?;
-                self.at += 1;
                 let mut members = Vec::new();
-                self.skip_whitespace();
-                if self.peek() == Some(b'}') {
-                    self.at += 1;
-                    return Ok(Json::Object(members));
-                }
-                loop {
-                    self.skip_whitespace();
-                    if self.peek() != Some(b'"') {
-                        return Err(self.error("expected a key"));
+                self.list(b'}', "expected `,` or `}`", &mut |parser| {
+                    parser.skip_whitespace();
+                    if parser.peek() != Some(b'"') {
+                        return Err(parser.error("expected a key"));
                     }
-                    let key = self.string()?;
-                    self.skip_whitespace();
-                    if self.peek() != Some(b':') {
-                        return Err(self.error("expected `:`"));
+                    let key = parser.string()?;
+                    parser.skip_whitespace();
+                    if parser.peek() != Some(b':') {
+                        return Err(parser.error("expected `:`"));
                     }
-                    self.at += 1;
-                    members.push((key, self.value(depth)?));
-                    self.skip_whitespace();
-                    match self.peek() {
-                        Some(b',') => self.at += 1,
-                        Some(b'}') => {
-                            self.at += 1;
-                            return Ok(Json::Object(members));
-                        }
-                        _ => return Err(self.error("expected `,` or `}`")),
-                    }
-                }
+                    parser.at += 1;
+                    members.push((key, parser.value(depth)?));
+                    Ok(())
+                })?;
+                Ok(Json::Object(members))
             }
             Some(_) => Err(self.error("expected a value")),
+        }
+    }
+
+    /// The items of an array or object, the parser at its opening bracket: `item` reads each,
+    /// separated by `,`, up to `close` (none at all is fine; a trailing comma is not).
+    fn list(
+        &mut self,
+        close: u8,
+        expected: &'static str,
+        item: &mut dyn FnMut(&mut Self) -> Result<(), SyntaxError>,
+    ) -> Result<(), SyntaxError> {
+        self.at += 1;
+        self.skip_whitespace();
+        if self.peek() == Some(close) {
+            self.at += 1;
+            return Ok(());
+        }
+        loop {
+            item(self)?;
+            self.skip_whitespace();
+            match self.peek() {
+                Some(b',') => self.at += 1,
+                Some(c) if c == close => {
+                    self.at += 1;
+                    return Ok(());
+                }
+                _ => return Err(self.error(expected)),
+            }
         }
     }
 
